@@ -1,0 +1,98 @@
+// This module is browser compatible.
+/**
+ * The few error classes callers catch. Messages say what failed and why.
+ *
+ * @example
+ * ```ts
+ * import { NotFoundError } from "./errors.ts";
+ * try {
+ *   throw new NotFoundError("image docker.io/library/x:latest not found");
+ * } catch (e) {
+ *   if (!(e instanceof NotFoundError)) throw e;
+ * }
+ * ```
+ * @module
+ */
+
+/** Base class of every lading error. */
+export class LadingError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A blob, image, platform or name does not exist. */
+export class NotFoundError extends LadingError {}
+
+/** Something to be created exists already (an export target file, a name with `--no-overwrite`). */
+export class AlreadyExistsError extends LadingError {}
+
+/** Bytes do not hash to the digest they were announced with. */
+export class DigestMismatchError extends LadingError {
+  /** The digest the descriptor or file name promised. */
+  readonly expected: string;
+  /** The digest of the bytes actually read. */
+  readonly actual: string;
+  constructor(
+    message: string,
+    expected: string,
+    actual: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** A blob has a different length than its descriptor says. */
+export class SizeMismatchError extends LadingError {
+  /** The size the descriptor promised. */
+  readonly expected: number;
+  /** The number of bytes actually read (may be a lower bound when reading stopped early). */
+  readonly actual: number;
+  constructor(
+    message: string,
+    expected: number,
+    actual: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** Untrusted input (JSON, tar, digest string, reference) is malformed or unsafe. */
+export class InvalidInputError extends LadingError {}
+
+/** Content an image needs is not present; `missing` lists every missing digest. */
+export class MissingContentError extends LadingError {
+  /** Each missing blob with what it belongs to. */
+  readonly missing: readonly { digest: string; mediaType?: string; image?: string }[];
+  constructor(
+    message: string,
+    missing: readonly { digest: string; mediaType?: string; image?: string }[],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.missing = missing;
+  }
+}
+
+/** An operation stopped because a configured limit was reached (size cap, depth, output cap). */
+export class LimitExceededError extends LadingError {}
+
+/** The store cannot take more bytes (disk full, browser quota). */
+export class QuotaExceededError extends LadingError {}
+
+/** A registry answered with an error or refused credentials. */
+export class RegistryError extends LadingError {
+  /** HTTP status, when there was a response. */
+  readonly status?: number;
+  constructor(message: string, status?: number, options?: ErrorOptions) {
+    super(message, options);
+    this.status = status;
+  }
+}

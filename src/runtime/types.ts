@@ -1,0 +1,37 @@
+// This module is browser compatible.
+/**
+ * The capabilities lading needs from its host: hashing and (de)compression. Everything
+ * runtime-specific sits behind this interface; callers may inject their own.
+ *
+ * @example
+ * ```ts
+ * import { getRuntime } from "./mod.ts";
+ * const rt = await getRuntime();
+ * const h = await rt.createHasher("sha256");
+ * h.update(new Uint8Array([1, 2, 3]));
+ * console.log(h.digest().length); // 64
+ * ```
+ * @module
+ */
+
+/** An incremental hash. */
+export interface Hasher {
+  /** Adds bytes. */
+  update(chunk: Uint8Array): void;
+  /** Lowercase hex of the hash of everything added; call once. */
+  digest(): string;
+}
+
+/** Hashing and compression provided by the host runtime. */
+export interface Runtime {
+  /** A short name for messages and benchmarks: `deno`, `web`. */
+  readonly name: string;
+  /** A new incremental hasher. */
+  createHasher(algorithm: "sha256" | "sha512"): Promise<Hasher>;
+  /** A gzip decompressor that accepts multi-member gzip. */
+  gunzip(): TransformStream<Uint8Array, Uint8Array>;
+  /** A zstd decompressor (multi-frame). */
+  zstdDecompress(): TransformStream<Uint8Array, Uint8Array>;
+  /** A gzip compressor; level 1-9 (default 6). */
+  gzip(level?: number): TransformStream<Uint8Array, Uint8Array>;
+}

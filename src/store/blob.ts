@@ -1,0 +1,89 @@
+// This module is browser compatible.
+/**
+ * Free functions over {@link ContentStore}: write a verified blob from a stream or bytes,
+ * read a small document whole (with a cap).
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * import { readBlobBytes, writeBlob } from "./blob.ts";
+ * const store = new MemoryStore();
+ * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+ * await writeBlob(store, new TextEncoder().encode("{}"), { digest, size: 2 });
+ * console.log(new TextDecoder().decode(await readBlobBytes(store, digest))); // {}
+ * ```
+ * @module
+ */
+import type { Digest, Expectation } from "../digest.ts";
+import { LimitExceededError } from "../errors.ts";
+import type { ContentStore } from "./types.ts";
+
+/** Default cap for JSON documents read whole: 4 MiB. */
+export const DEFAULT_DOCUMENT_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * Streams `source` into the store, verifying size and digest; the blob becomes visible
+ * only when both match. On any error nothing is left behind.
+ */
+export async function writeBlob(
+  store: ContentStore,
+  source: ReadableStream<Uint8Array> | Uint8Array,
+  expected: Expectation,
+): Promise<{ added: boolean }> {
+  const writer = await store.writer();
+  try {
+    if (source instanceof Uint8Array) {
+      await writer.write(source);
+    } else {
+      for await (const chunk of source) await writer.write(chunk);
+    }
+    return await writer.commit(expected);
+  } catch (e) {
+    await writer.abort();
+    if (!(source instanceof Uint8Array)) await source.cancel(e).catch(() => {});
+    throw e;
+  }
+}
+
+/** Reads a whole stream into one array, refusing more than `limit` bytes. */
+export async function readAllBytes(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  what = "document",
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.byteLength;
+    if (total > limit) {
+      await stream.cancel().catch(() => {});
+      throw new LimitExceededError(
+        `${what} is larger than the ${limit}-byte limit for JSON documents`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** Reads a committed blob whole (for JSON documents), refusing more than `limit` bytes. */
+export async function readBlobBytes(
+  store: ContentStore,
+  digest: Digest,
+  limit = DEFAULT_DOCUMENT_LIMIT,
+): Promise<Uint8Array> {
+  const info = await store.info(digest);
+  if (info.size > limit) {
+    throw new LimitExceededError(
+      `blob ${digest} has ${info.size} bytes, more than the ${limit}-byte limit for JSON documents`,
+    );
+  }
+  return readAllBytes(await store.reader(digest), limit, `blob ${digest}`);
+}

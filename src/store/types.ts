@@ -1,0 +1,112 @@
+// This module is browser compatible.
+/**
+ * The content store interface: immutable, verified blobs addressed by digest, plus the
+ * image names that point into them. Implementations: `memory.ts`, `fs.ts` (Deno, an OCI
+ * image layout on disk) and `opfs.ts` (browser).
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * import { writeBlob } from "./blob.ts";
+ * const store = new MemoryStore();
+ * const bytes = new TextEncoder().encode("{}");
+ * const { added } = await writeBlob(store, bytes, {
+ *   digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+ *   size: 2,
+ * });
+ * console.log(added); // true
+ * ```
+ * @module
+ */
+import type { Digest, Expectation } from "../digest.ts";
+import type { Descriptor } from "../types.ts";
+
+/** What the store knows about a committed blob. */
+export interface BlobInfo {
+  /** The blob's digest. */
+  readonly digest: Digest;
+  /** The blob's size in bytes. */
+  readonly size: number;
+}
+
+/** An in-flight write. Nothing is visible until {@link BlobWriter.commit} verified it. */
+export interface BlobWriter {
+  /** Appends bytes (hashed as they arrive). */
+  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Checks size and digest, then makes the blob visible under its digest. When the blob
+   * is already present the written bytes are discarded and `added` is false.
+   *
+   * @throws {SizeMismatchError} / {DigestMismatchError}; the write is discarded.
+   */
+  commit(expected: Expectation): Promise<{ added: boolean }>;
+  /** Discards the write. Safe to call after commit (then it does nothing). */
+  abort(): Promise<void>;
+}
+
+/**
+ * Protection from garbage collection for content an operation is writing or about to
+ * name. gc treats every digest of every live lease as a root.
+ */
+export interface Lease {
+  /** Identifier, unique within the store. */
+  readonly id: string;
+  /** Protects these digests (call before checking or writing them). */
+  add(digests: readonly Digest[]): Promise<void>;
+  /** Ends the protection (after names were recorded, or on failure). */
+  release(): Promise<void>;
+}
+
+/** Content-addressed blobs. */
+export interface ContentStore {
+  /** True when the blob is committed. */
+  has(digest: Digest): Promise<boolean>;
+  /** Size of a committed blob. @throws {NotFoundError} */
+  info(digest: Digest): Promise<BlobInfo>;
+  /**
+   * The bytes of a committed blob, from `offset` (default 0).
+   * @throws {NotFoundError}
+   */
+  reader(digest: Digest, options?: { offset?: number }): Promise<ReadableStream<Uint8Array>>;
+  /** Starts a write under a temporary (ingest) name. */
+  writer(): Promise<BlobWriter>;
+  /** Removes a committed blob. @throws {NotFoundError} */
+  delete(digest: Digest): Promise<void>;
+  /** Every committed blob (order unspecified). */
+  list(): AsyncIterable<BlobInfo>;
+}
+
+/** An image name and the descriptor it points at. */
+export interface ImageRecord {
+  /** Full name, `docker.io/library/busybox:latest` or any string the user chose. */
+  readonly name: string;
+  /** The index or manifest the name points at. */
+  readonly target: Descriptor;
+}
+
+/** The names of images in a store. */
+export interface ImageNames {
+  /** @throws {NotFoundError} */
+  getImage(name: string): Promise<ImageRecord>;
+  /** All names, sorted by name. */
+  listImages(): Promise<ImageRecord[]>;
+  /** Inserts or replaces these names in one atomic update. */
+  putImages(records: readonly ImageRecord[]): Promise<void>;
+  /** Removes these names in one atomic update. @throws {NotFoundError} if one is absent */
+  deleteImages(names: readonly string[]): Promise<void>;
+}
+
+/** A store: blobs, names, leases and the writer lock gc needs. */
+export interface Store extends ContentStore, ImageNames {
+  /** A new lease; release it when the operation ends. */
+  lease(): Promise<Lease>;
+  /** Digests protected by live leases (dead processes' leases are ignored). */
+  leasedDigests(): Promise<Set<Digest>>;
+  /**
+   * Runs `fn` while holding the store's writer lock: no name update and no lease
+   * addition happens meanwhile (used by gc for mark and sweep).
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /** Releases resources (file handles, locks). */
+  close(): Promise<void>;
+}
