@@ -1,0 +1,191 @@
+/**
+ * What every CLI command shares: the command shape, flag parsing, the store location,
+ * output helpers and the mapping from errors to exit codes.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { LadingError, LimitExceededError } from "../errors.ts";
+import { openFsStore } from "../store/fs.ts";
+import type { Store } from "../store/types.ts";
+import { parsePlatform } from "../platform.ts";
+import type { Platform } from "../types.ts";
+
+/** Where a command reads and writes. Tests pass their own. */
+export interface CliIO {
+  /** Writes text to stdout (a newline is NOT added). */
+  out(text: string): void;
+  /** Writes text to stderr (a newline is NOT added). */
+  err(text: string): void;
+  /** Raw stdout for binary output. */
+  stdout: WritableStream<Uint8Array>;
+  /** Raw stdin. */
+  stdin: ReadableStream<Uint8Array>;
+  /** True when stderr is a terminal (progress bars). */
+  stderrIsTerminal: boolean;
+  /** Environment lookup. */
+  env(name: string): string | undefined;
+}
+
+/** A CLI command (one file per command in src/cli/). */
+export interface Command {
+  /** The words that select it: `["images", "ls"]`, `["import"]`. */
+  readonly path: readonly string[];
+  /** One line for the help text. */
+  readonly summary: string;
+  /** The usage line(s). */
+  readonly usage: string;
+  /** Runs the command; returns the exit code. */
+  run(args: string[], io: CliIO): Promise<number>;
+}
+
+/** A bad command line (exit code 2). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Flag specification for {@link parseFlags}. */
+export interface FlagSpec {
+  readonly string?: readonly string[];
+  readonly boolean?: readonly string[];
+  /** String flags that may repeat. */
+  readonly multiple?: readonly string[];
+  readonly short?: Readonly<Record<string, string>>;
+}
+
+/** Parsed flags and positionals. */
+export interface Parsed {
+  readonly values: Record<string, string | boolean | string[] | undefined>;
+  readonly positionals: string[];
+}
+
+/** Parses argv strictly; unknown flags are a {@link UsageError}. `--store` is always known. */
+export function parseFlags(args: string[], spec: FlagSpec): Parsed {
+  // deno-lint-ignore no-explicit-any
+  const options: Record<string, any> = { store: { type: "string" } };
+  for (const s of spec.string ?? []) options[s] = { type: "string" };
+  for (const s of spec.multiple ?? []) options[s] = { type: "string", multiple: true };
+  for (const b of spec.boolean ?? []) options[b] = { type: "boolean" };
+  for (const [short, long] of Object.entries(spec.short ?? {})) options[long].short = short;
+  try {
+    const r = parseArgs({ args, options, allowPositionals: true, strict: true });
+    return { values: r.values as Parsed["values"], positionals: r.positionals };
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^.*?: /, ""));
+  }
+}
+
+/** The store directory: --store, then LADING_STORE, then $XDG_DATA_HOME/lading or ~/.local/share/lading. */
+export function storeDir(flags: Parsed["values"], io: CliIO): string {
+  const flag = flags.store as string | undefined;
+  if (flag) return flag;
+  const env = io.env("LADING_STORE");
+  if (env) return env;
+  const xdg = io.env("XDG_DATA_HOME");
+  if (xdg) return `${xdg}/lading`;
+  const home = io.env("HOME");
+  if (!home) throw new UsageError("no --store, LADING_STORE, XDG_DATA_HOME or HOME to place the store");
+  return `${home}/.local/share/lading`;
+}
+
+/** Opens the store the flags name (creating it when missing). */
+export function openStore(flags: Parsed["values"], io: CliIO): Promise<Store> {
+  return openFsStore(storeDir(flags, io));
+}
+
+/** Parses every `--platform` value. */
+export function platformsOf(flags: Parsed["values"]): Platform[] {
+  const v = flags.platform;
+  const list = v === undefined ? [] : Array.isArray(v) ? v : [v as string];
+  return list.flatMap((s) => s.split(",")).filter((s) => s).map((s) => parsePlatform(s));
+}
+
+/** Human-readable bytes: `1.2 MB`. */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let v = n;
+  let i = -1;
+  do {
+    v /= 1000;
+    i++;
+  } while (v >= 1000 && i < units.length - 1);
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/** Lays out rows as left-aligned columns separated by 3 spaces. */
+export function table(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
+  return all.map((r) =>
+    r.map((c, i) => (i === r.length - 1 ? c : (c ?? "").padEnd(widths[i]))).join("   ")
+      .trimEnd()
+  ).join("\n") + "\n";
+}
+
+/** Pretty JSON with a trailing newline. */
+export function json(value: unknown): string {
+  return JSON.stringify(value, null, 2) + "\n";
+}
+
+/** Exit code and one-line message for an error. */
+export function reportError(e: unknown, io: CliIO): number {
+  if (e instanceof UsageError) {
+    io.err(`lading: ${e.message}\nRun 'lading help' for usage.\n`);
+    return 2;
+  }
+  if (e instanceof LadingError || e instanceof LimitExceededError) {
+    io.err(`lading: ${e.message}\n`);
+    return 1;
+  }
+  if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) {
+    io.err(`lading: ${(e as Error).message}\n`);
+    return 1;
+  }
+  io.err(`lading: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  return 1;
+}
+
+/** A progress bar on stderr, drawn only when stderr is a terminal. */
+export class Progress {
+  #io: CliIO;
+  #label: string;
+  #total?: number;
+  #done = 0;
+  #last = 0;
+  constructor(io: CliIO, label: string, total?: number) {
+    this.#io = io;
+    this.#label = label;
+    this.#total = total;
+  }
+  /** Adds bytes. */
+  add(n: number): void {
+    this.#done += n;
+    const now = Date.now();
+    if (this.#io.stderrIsTerminal && now - this.#last > 100) {
+      this.#last = now;
+      this.#draw();
+    }
+  }
+  #draw(): void {
+    const t = this.#total;
+    if (t && t > 0) {
+      const frac = Math.min(1, this.#done / t);
+      const width = 30;
+      const fill = Math.round(frac * width);
+      this.#io.err(
+        `\r${this.#label} [${"=".repeat(fill)}${" ".repeat(width - fill)}] ${
+          formatBytes(this.#done)
+        } / ${formatBytes(t)}`,
+      );
+    } else {
+      this.#io.err(`\r${this.#label} ${formatBytes(this.#done)}`);
+    }
+  }
+  /** Clears the line. */
+  end(): void {
+    if (this.#io.stderrIsTerminal && this.#last > 0) this.#io.err("\r\x1b[K");
+  }
+}
