@@ -1,0 +1,1001 @@
+/**
+ * A {@link Store} on disk (Deno). The store directory IS an OCI image layout, so
+ * `skopeo inspect oci:<dir>:<name>` and `umoci ls --layout <dir>` work on it:
+ *
+ * ```
+ * <dir>/oci-layout               {"imageLayoutVersion":"1.0.0"}
+ * <dir>/index.json               one descriptor per image name (ref.name + io.containerd.image.name)
+ * <dir>/blobs/<alg>/<hex>        immutable, mode 0444, verified before they appear
+ * <dir>/ingest/<owner>-<random>  in-flight writes, never read as content
+ * <dir>/leases/<owner>-<random>  digests protected from gc while an operation runs
+ * <dir>/lock                     writers take it (flock), plus an in-process mutex
+ * ```
+ *
+ * `<owner>` is `<pid>.<start time>` (the start time from `/proc/<pid>/stat`, `0` where
+ * there is no `/proc`): ingest, lease and temporary index files whose owner process is
+ * gone are removed when a store is opened; a live process's files are kept.
+ *
+ * @example
+ * ```ts
+ * import { openFsStore } from "./fs.ts";
+ * import { writeBlob } from "./blob.ts";
+ * const dir = await Deno.makeTempDir();
+ * const store = await openFsStore(dir);
+ * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+ * await writeBlob(store, new TextEncoder().encode("{}"), { digest, size: 2 });
+ * await store.putImages([{
+ *   name: "example.com/hello:1",
+ *   target: { mediaType: "application/vnd.oci.empty.v1+json", digest, size: 2 },
+ * }]);
+ * console.log((await store.listImages()).map((r) => r.name)); // ["example.com/hello:1"]
+ * await store.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ * @module
+ */
+import {
+  checkDigestAndSize,
+  type Digest,
+  type DigestAlgorithm,
+  type Expectation,
+  isDigest,
+  parseDigest,
+} from "../digest.ts";
+import {
+  DigestMismatchError,
+  InvalidInputError,
+  NotFoundError,
+  QuotaExceededError,
+  SizeMismatchError,
+} from "../errors.ts";
+import { OCI_INDEX } from "../media_types.ts";
+import { getRuntime } from "../runtime/mod.ts";
+import type { Hasher, Runtime } from "../runtime/types.ts";
+import type { Descriptor } from "../types.ts";
+import type { BlobInfo, BlobWriter, ImageRecord, Lease, Store } from "./types.ts";
+
+/** The index.json annotation OCI tools (skopeo, umoci) read the name from. */
+export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
+/** The index.json annotation containerd reads the name from; it wins over ref.name. */
+export const CONTAINERD_NAME_ANNOTATION = "io.containerd.image.name";
+
+const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
+const HEX_NAME: Record<DigestAlgorithm, RegExp> = {
+  sha256: /^[0-9a-f]{64}$/,
+  sha512: /^[0-9a-f]{128}$/,
+};
+/** `<pid>.<start>-<random>`: the names of ingest, lease and temporary index files. */
+const OWNED_NAME = /^(\d+)\.(\d+)-[0-9a-f]+$/;
+const INDEX_TMP_PREFIX = "index.json.tmp-";
+/** index.json is read whole; it is our own file, so the cap is generous. */
+const INDEX_LIMIT = 64 * 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------
+// Small helpers
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function randomHex(bytes = 8): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
+}
+
+function errorCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** True for "disk full" and "quota exceeded" errors. */
+function isNoSpace(e: unknown): boolean {
+  const code = errorCode(e);
+  if (code === "ENOSPC" || code === "EDQUOT") return true;
+  const message = e instanceof Error ? e.message : "";
+  return /\(os error (28|122)\)/.test(message) || /no space left on device/i.test(message);
+}
+
+/** Maps disk-full errors to {@link QuotaExceededError}; everything else is returned as is. */
+function mapNoSpace(e: unknown, what: string): unknown {
+  if (e instanceof QuotaExceededError || !isNoSpace(e)) return e;
+  return new QuotaExceededError(
+    `Cannot ${what}: no space left on the device (disk full or quota exceeded)`,
+    { cause: e },
+  );
+}
+
+async function removeQuietly(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    if (e instanceof Deno.errors.PermissionDenied) {
+      // Windows refuses to remove read-only files.
+      try {
+        await Deno.chmod(path, 0o644);
+        await Deno.remove(path);
+      } catch {
+        // best effort
+      }
+    }
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.byteLength) at += await file.write(bytes.subarray(at));
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Owners: which process made an ingest, lease or temporary file, and is it still alive?
+
+/** The start time (clock ticks since boot) of a process, from `/proc/<pid>/stat`. */
+async function processStartTime(pid: number | "self"): Promise<string | undefined> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const start = fields[19]; // field 22 of proc(5); fields[0] is field 3
+    return start && /^\d+$/.test(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let ownOwner: Promise<string> | undefined;
+
+/** `<pid>.<start time>` of this process (`<pid>.0` where there is no `/proc`). */
+function ownerToken(): Promise<string> {
+  ownOwner ??= processStartTime("self").then((start) => `${Deno.pid}.${start ?? "0"}`);
+  return ownOwner;
+}
+
+/**
+ * Whether the process that owns a file name is still alive. Without `/proc` nothing can be
+ * told, and the file is treated as alive (kept).
+ */
+async function ownerAlive(pid: number, start: string): Promise<boolean> {
+  const own = await ownerToken();
+  if (own === `${pid}.${start}`) return true;
+  const current = await processStartTime(pid);
+  if (current === undefined) {
+    // No such process, or no /proc at all.
+    return (await processStartTime("self")) === undefined;
+  }
+  if (start === "0") return true;
+  return current === start; // a different start time: the pid was reused
+}
+
+/** Parses an owned file name; undefined for names that are not ours. */
+function parseOwner(name: string): { pid: number; start: string } | undefined {
+  const m = OWNED_NAME.exec(name);
+  return m ? { pid: Number(m[1]), start: m[2] } : undefined;
+}
+
+// ---------------------------------------------------------------------------------------
+// Locks
+
+/** A FIFO async mutex. */
+class Mutex {
+  #tail: Promise<void> = Promise.resolve();
+
+  async acquire(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((resolve) => (release = resolve));
+    const previous = this.#tail;
+    this.#tail = previous.then(() => next);
+    await previous;
+    return release;
+  }
+}
+
+/**
+ * One mutex per store directory (by real path) for the whole process: flock locks belong
+ * to open file descriptions, so two FsStore instances on one directory must also exclude
+ * each other in-process.
+ */
+const mutexes = new Map<string, Mutex>();
+
+function mutexFor(realDir: string): Mutex {
+  let m = mutexes.get(realDir);
+  if (!m) {
+    m = new Mutex();
+    mutexes.set(realDir, m);
+  }
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------
+// index.json
+
+function nameOf(entry: unknown): string | undefined {
+  if (!isObject(entry) || !isObject(entry.annotations)) return undefined;
+  const containerd = entry.annotations[CONTAINERD_NAME_ANNOTATION];
+  if (typeof containerd === "string" && containerd !== "") return containerd;
+  const ref = entry.annotations[REF_NAME_ANNOTATION];
+  if (typeof ref === "string" && ref !== "") return ref;
+  return undefined;
+}
+
+function recordOf(name: string, entry: JsonObject, where: string): ImageRecord {
+  const field = `${where}, image ${JSON.stringify(name)}`;
+  if (typeof entry.mediaType !== "string" || entry.mediaType === "") {
+    throw new InvalidInputError(`Cannot read ${field}: "mediaType" must be a non-empty string`);
+  }
+  parseDigest(entry.digest, `digest in ${field}`);
+  if (typeof entry.size !== "number" || !Number.isSafeInteger(entry.size) || entry.size < 0) {
+    throw new InvalidInputError(`Cannot read ${field}: "size" must be a non-negative integer`);
+  }
+  const { annotations, ...rest } = entry;
+  const kept: Record<string, string> = {};
+  for (const [k, v] of Object.entries(annotations as JsonObject)) {
+    if (k !== REF_NAME_ANNOTATION && k !== CONTAINERD_NAME_ANNOTATION) kept[k] = v as string;
+  }
+  const target =
+    (Object.keys(kept).length > 0 ? { ...rest, annotations: kept } : rest) as unknown as Descriptor;
+  return { name, target };
+}
+
+function descriptorFor(record: ImageRecord): JsonObject {
+  return {
+    ...record.target,
+    annotations: {
+      ...record.target.annotations,
+      [REF_NAME_ANNOTATION]: record.name,
+      [CONTAINERD_NAME_ANNOTATION]: record.name,
+    },
+  };
+}
+
+function validateRecord(record: ImageRecord): void {
+  if (!isObject(record)) throw new TypeError("image record must be an object");
+  if (typeof record.name !== "string" || record.name === "") {
+    throw new TypeError(
+      `image name must be a non-empty string, got ${JSON.stringify(record.name)}`,
+    );
+  }
+  const t = record.target as unknown;
+  if (!isObject(t)) throw new TypeError(`target of image ${record.name} must be a descriptor`);
+  if (typeof t.mediaType !== "string" || t.mediaType === "") {
+    throw new TypeError(`target of image ${record.name} needs a mediaType`);
+  }
+  parseDigest(t.digest, `target digest of image ${record.name}`);
+  if (typeof t.size !== "number" || !Number.isSafeInteger(t.size) || t.size < 0) {
+    throw new TypeError(`target size of image ${record.name} must be a non-negative integer`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The store
+
+/** Options for {@link openFsStore}. */
+export interface FsStoreOptions {
+  /** Hashing runtime (default: detected). */
+  runtime?: Runtime;
+  /**
+   * Initialize the layout when it is missing. Default: true when the directory does not
+   * exist or is empty; an explicit true also initializes a non-empty directory.
+   */
+  create?: boolean;
+  /**
+   * fdatasync blobs and index.json before renaming them into place (default true). Turning
+   * it off is faster for many small blobs but a power loss may leave a truncated blob
+   * under its final name.
+   */
+  sync?: boolean;
+}
+
+/**
+ * Opens (and, when missing or empty, creates) a store directory, which is an OCI image
+ * layout. Stale ingest files, leases and temporary index files of dead processes are
+ * removed.
+ *
+ * @throws {NotFoundError} the directory does not exist and `create` is false.
+ * @throws {InvalidInputError} the directory is not empty and not an OCI layout (and
+ *   `create` is not true), or its `oci-layout` file is malformed.
+ * @example
+ * ```ts
+ * import { openFsStore } from "./fs.ts";
+ * const dir = await Deno.makeTempDir();
+ * const store = await openFsStore(`${dir}/store`);
+ * console.log(await Deno.readTextFile(`${dir}/store/oci-layout`)); // {"imageLayoutVersion":"1.0.0"}
+ * await store.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function openFsStore(dir: string, options: FsStoreOptions = {}): Promise<FsStore> {
+  if (typeof dir !== "string" || dir === "") throw new TypeError("store directory must be a path");
+  if (dir.length > 1) dir = dir.replace(/[/\\]+$/, "") || dir.slice(0, 1);
+  let stat: Deno.FileInfo | undefined;
+  try {
+    stat = await Deno.stat(dir);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  if (stat && !stat.isDirectory) {
+    throw new InvalidInputError(`Cannot open store ${dir}: not a directory`);
+  }
+  const entries: string[] = [];
+  if (stat) { for await (const e of Deno.readDir(dir)) entries.push(e.name); }
+  if (entries.includes("oci-layout")) {
+    await checkLayoutFile(dir);
+  } else {
+    const create = options.create ?? (stat === undefined || entries.length === 0);
+    if (!create) {
+      if (!stat) throw new NotFoundError(`Cannot open store ${dir}: the directory does not exist`);
+      throw new InvalidInputError(
+        `Cannot open store ${dir}: it is not empty and not an OCI image layout (no oci-layout file); pass create: true to initialize it`,
+      );
+    }
+    await initLayout(dir, options.sync ?? true);
+  }
+  const real = await Deno.realPath(dir);
+  const store = new FsStore(dir, { ...options, lockKey: real });
+  await store.removeStaleFiles();
+  return store;
+}
+
+async function checkLayoutFile(dir: string): Promise<void> {
+  const path = `${dir}/oci-layout`;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    if (e instanceof SyntaxError) {
+      throw new InvalidInputError(`Cannot open store ${dir}: oci-layout is not valid JSON`);
+    }
+    throw e;
+  }
+  if (!isObject(doc) || typeof doc.imageLayoutVersion !== "string") {
+    throw new InvalidInputError(
+      `Cannot open store ${dir}: oci-layout needs a string "imageLayoutVersion"`,
+    );
+  }
+}
+
+/** Writes `bytes` to `path` only when it does not exist (atomically: temp file + link). */
+async function createFileAtomically(path: string, bytes: Uint8Array, sync: boolean) {
+  const tmp = `${path}.tmp-${await ownerToken()}-${randomHex()}`;
+  try {
+    const file = await Deno.open(tmp, { write: true, createNew: true });
+    try {
+      await writeAll(file, bytes);
+      if (sync) await file.syncData();
+    } finally {
+      file.close();
+    }
+    try {
+      await Deno.link(tmp, path);
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) return;
+      if (await exists(path)) return;
+      await Deno.rename(tmp, path);
+    }
+  } catch (e) {
+    throw mapNoSpace(e, `create ${path}`);
+  } finally {
+    await removeQuietly(tmp);
+  }
+}
+
+async function initLayout(dir: string, sync: boolean): Promise<void> {
+  await Deno.mkdir(`${dir}/blobs/sha256`, { recursive: true });
+  const enc = new TextEncoder();
+  // index.json first: a directory with oci-layout always has an index.json.
+  await createFileAtomically(
+    `${dir}/index.json`,
+    enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] })),
+    sync,
+  );
+  await createFileAtomically(
+    `${dir}/oci-layout`,
+    enc.encode(JSON.stringify({ imageLayoutVersion: "1.0.0" })),
+    sync,
+  );
+}
+
+/**
+ * A store in a directory that is an OCI image layout. Create it with
+ * {@link openFsStore}.
+ *
+ * Locking: {@link FsStore.putImages}, {@link FsStore.deleteImages}, `Lease.add` and
+ * {@link FsStore.exclusive} take the writer lock (an in-process mutex per directory plus
+ * `flock` on `<dir>/lock`). Readers and blob writers never wait for it. `delete()` does not
+ * take it either, so gc can call it inside `exclusive()`.
+ *
+ * @example
+ * ```ts
+ * import { openFsStore } from "./fs.ts";
+ * const dir = await Deno.makeTempDir();
+ * const store = await openFsStore(dir);
+ * const lease = await store.lease();
+ * await lease.add(["sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"]);
+ * console.log((await store.leasedDigests()).size); // 1
+ * await lease.release();
+ * await store.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class FsStore implements Store {
+  /** The store directory, as given to {@link openFsStore}. */
+  readonly dir: string;
+  #runtime?: Runtime;
+  #sync: boolean;
+  #mutex: Mutex;
+  #madeDirs = new Set<string>();
+
+  /** Use {@link openFsStore}; the constructor does not check or create the layout. */
+  constructor(dir: string, options: FsStoreOptions & { lockKey?: string } = {}) {
+    this.dir = dir;
+    this.#runtime = options.runtime;
+    this.#sync = options.sync ?? true;
+    this.#mutex = mutexFor(options.lockKey ?? dir);
+  }
+
+  #blobPath(digest: Digest): string {
+    const { algorithm, encoded } = parseDigest(digest);
+    return `${this.dir}/blobs/${algorithm}/${encoded}`;
+  }
+
+  async #ensureDir(relative: string): Promise<void> {
+    if (this.#madeDirs.has(relative)) return;
+    await Deno.mkdir(`${this.dir}/${relative}`, { recursive: true });
+    this.#madeDirs.add(relative);
+  }
+
+  /**
+   * Removes ingest files, leases and temporary index files whose owner process is dead
+   * (called by {@link openFsStore}). Files of live processes, and names this store did not
+   * make, are kept.
+   */
+  async removeStaleFiles(): Promise<void> {
+    const places: [string, (name: string) => string | undefined][] = [
+      ["ingest", (n) => n],
+      ["leases", (n) => n],
+      [".", (n) => (n.startsWith(INDEX_TMP_PREFIX) ? n.slice(INDEX_TMP_PREFIX.length) : undefined)],
+    ];
+    for (const [sub, ownedPart] of places) {
+      const dir = `${this.dir}/${sub}`;
+      try {
+        for await (const entry of Deno.readDir(dir)) {
+          if (!entry.isFile) continue;
+          const part = ownedPart(entry.name);
+          const owner = part === undefined ? undefined : parseOwner(part);
+          if (!owner || await ownerAlive(owner.pid, owner.start)) continue;
+          await removeQuietly(`${dir}/${entry.name}`);
+        }
+      } catch (e) {
+        // A missing directory or a read-only layout made by another tool is fine.
+        if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied)) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  // ----- ContentStore -----
+
+  /** True when the blob is committed. @throws {InvalidInputError} for a malformed digest. */
+  async has(digest: Digest): Promise<boolean> {
+    const path = this.#blobPath(digest);
+    try {
+      return (await Deno.stat(path)).isFile;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+  }
+
+  /** Size of a committed blob. @throws {NotFoundError} */
+  async info(digest: Digest): Promise<BlobInfo> {
+    const path = this.#blobPath(digest);
+    try {
+      const stat = await Deno.stat(path);
+      if (stat.isFile) return { digest, size: stat.size };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    throw new NotFoundError(`blob ${digest} not found in store ${this.dir}`);
+  }
+
+  /** Streams a committed blob from `offset` (default 0). @throws {NotFoundError} */
+  async reader(
+    digest: Digest,
+    options: { offset?: number } = {},
+  ): Promise<ReadableStream<Uint8Array>> {
+    const path = this.#blobPath(digest);
+    const offset = options.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new TypeError(`reader offset must be a non-negative integer, got ${offset}`);
+    }
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true });
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new NotFoundError(`blob ${digest} not found in store ${this.dir}`);
+      }
+      throw e;
+    }
+    try {
+      if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+    return file.readable;
+  }
+
+  /**
+   * Starts a write into `ingest/`. Bytes are hashed (sha256) as they arrive; a sha512
+   * commit re-reads the ingest file. Nothing is visible until `commit()` verified it.
+   */
+  async writer(): Promise<BlobWriter> {
+    const runtime = this.#runtime ?? await getRuntime();
+    const hasher = await runtime.createHasher("sha256");
+    await this.#ensureDir("ingest");
+    const path = `${this.dir}/ingest/${await ownerToken()}-${randomHex()}`;
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { write: true, createNew: true, mode: 0o644 });
+    } catch (e) {
+      throw mapNoSpace(e, `start a blob write in ${this.dir}`);
+    }
+    return new FsBlobWriter({
+      dir: this.dir,
+      blobPath: (digest) => this.#blobPath(digest),
+      file,
+      path,
+      hasher,
+      runtime,
+      sync: this.#sync,
+      ensureDir: (rel) => this.#ensureDir(rel),
+    });
+  }
+
+  /** Removes a committed blob (without the writer lock). @throws {NotFoundError} */
+  async delete(digest: Digest): Promise<void> {
+    const path = this.#blobPath(digest);
+    try {
+      await Deno.remove(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new NotFoundError(`blob ${digest} not found in store ${this.dir}`);
+      }
+      if (!(e instanceof Deno.errors.PermissionDenied)) throw e;
+      // Windows: read-only files cannot be removed.
+      await Deno.chmod(path, 0o644);
+      await Deno.remove(path);
+    }
+  }
+
+  /** Every committed blob; files in `blobs/` whose names are not digests are ignored. */
+  async *list(): AsyncIterable<BlobInfo> {
+    for (const algorithm of ALGORITHMS) {
+      const dir = `${this.dir}/blobs/${algorithm}`;
+      const names: string[] = [];
+      try {
+        for await (const entry of Deno.readDir(dir)) {
+          if (entry.isFile && HEX_NAME[algorithm].test(entry.name)) names.push(entry.name);
+        }
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) continue;
+        throw e;
+      }
+      for (const name of names) {
+        try {
+          const stat = await Deno.stat(`${dir}/${name}`);
+          yield { digest: `${algorithm}:${name}` as Digest, size: stat.size };
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e; // deleted meanwhile
+        }
+      }
+    }
+  }
+
+  // ----- ImageNames -----
+
+  async #readIndex(): Promise<JsonObject> {
+    const path = `${this.dir}/index.json`;
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
+      }
+      throw e;
+    }
+    if (bytes.byteLength > INDEX_LIMIT) {
+      throw new InvalidInputError(
+        `Cannot read ${path}: ${bytes.byteLength} bytes, more than the ${INDEX_LIMIT}-byte limit`,
+      );
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      throw new InvalidInputError(`Cannot read ${path}: not valid JSON (${(e as Error).message})`);
+    }
+    if (!isObject(doc) || !Array.isArray(doc.manifests)) {
+      throw new InvalidInputError(`Cannot read ${path}: "manifests" must be an array`);
+    }
+    return doc;
+  }
+
+  async #writeIndex(doc: JsonObject, manifests: unknown[]): Promise<void> {
+    const { schemaVersion: _s, mediaType, manifests: _m, ...rest } = doc;
+    const out = {
+      schemaVersion: 2,
+      mediaType: typeof mediaType === "string" ? mediaType : OCI_INDEX,
+      ...rest,
+      manifests,
+    };
+    const bytes = new TextEncoder().encode(JSON.stringify(out));
+    const path = `${this.dir}/index.json`;
+    const tmp = `${this.dir}/${INDEX_TMP_PREFIX}${await ownerToken()}-${randomHex()}`;
+    try {
+      const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+      try {
+        await writeAll(file, bytes);
+        if (this.#sync) await file.syncData();
+      } finally {
+        file.close();
+      }
+      await Deno.rename(tmp, path);
+    } catch (e) {
+      await removeQuietly(tmp);
+      throw mapNoSpace(e, `write ${path}`);
+    }
+  }
+
+  async #records(): Promise<Map<string, ImageRecord>> {
+    const doc = await this.#readIndex();
+    const records = new Map<string, ImageRecord>();
+    const manifests = doc.manifests as unknown[];
+    for (let i = 0; i < manifests.length; i++) {
+      const name = nameOf(manifests[i]);
+      if (name === undefined || records.has(name)) continue; // the first entry wins
+      records.set(
+        name,
+        recordOf(name, manifests[i] as JsonObject, `${this.dir}/index.json manifests[${i}]`),
+      );
+    }
+    return records;
+  }
+
+  /** The record of one name. @throws {NotFoundError} */
+  async getImage(name: string): Promise<ImageRecord> {
+    const record = (await this.#records()).get(name);
+    if (!record) throw new NotFoundError(`image ${name} not found in store ${this.dir}`);
+    return record;
+  }
+
+  /**
+   * All names, sorted. Entries of index.json without a name are skipped (and kept when
+   * index.json is rewritten); `io.containerd.image.name` wins over
+   * `org.opencontainers.image.ref.name`.
+   */
+  async listImages(): Promise<ImageRecord[]> {
+    return [...(await this.#records()).values()].sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    );
+  }
+
+  /** Inserts or replaces names in one atomic rewrite of index.json (under the writer lock). */
+  async putImages(records: readonly ImageRecord[]): Promise<void> {
+    for (const r of records) validateRecord(r);
+    const wanted = new Map<string, ImageRecord>();
+    for (const r of records) wanted.set(r.name, r);
+    await this.exclusive(async () => {
+      const doc = await this.#readIndex();
+      const out: unknown[] = [];
+      const placed = new Set<string>();
+      for (const entry of doc.manifests as unknown[]) {
+        const name = nameOf(entry);
+        const record = name === undefined ? undefined : wanted.get(name);
+        if (!record) {
+          out.push(entry);
+        } else if (!placed.has(record.name)) {
+          out.push(descriptorFor(record)); // replace in place, drop duplicates
+          placed.add(record.name);
+        }
+      }
+      for (const [name, record] of wanted) if (!placed.has(name)) out.push(descriptorFor(record));
+      await this.#writeIndex(doc, out);
+    });
+  }
+
+  /**
+   * Removes names in one atomic rewrite of index.json (under the writer lock).
+   * @throws {NotFoundError} when one is absent; then nothing is removed.
+   */
+  async deleteImages(names: readonly string[]): Promise<void> {
+    const doomed = new Set(names);
+    await this.exclusive(async () => {
+      const doc = await this.#readIndex();
+      const manifests = doc.manifests as unknown[];
+      const present = new Set(manifests.map(nameOf));
+      for (const name of doomed) {
+        if (!present.has(name)) {
+          throw new NotFoundError(`image ${name} not found in store ${this.dir}`);
+        }
+      }
+      const out = manifests.filter((entry) => {
+        const name = nameOf(entry);
+        return name === undefined || !doomed.has(name);
+      });
+      await this.#writeIndex(doc, out);
+    });
+  }
+
+  // ----- Leases and locking -----
+
+  /** A new lease file `leases/<owner>-<random>`; release it when the operation ends. */
+  async lease(): Promise<Lease> {
+    await this.#ensureDir("leases");
+    const id = `${await ownerToken()}-${randomHex()}`;
+    const path = `${this.dir}/leases/${id}`;
+    try {
+      await Deno.writeFile(path, new Uint8Array(), { createNew: true });
+    } catch (e) {
+      throw mapNoSpace(e, `create lease ${path}`);
+    }
+    let released = false;
+    return {
+      id,
+      add: async (digests) => {
+        for (const d of digests) parseDigest(d);
+        if (released) throw new TypeError(`lease ${id} was released`);
+        if (digests.length === 0) return;
+        const text = digests.map((d) => `${d}\n`).join("");
+        await this.exclusive(async () => {
+          try {
+            await Deno.writeTextFile(path, text, { append: true });
+          } catch (e) {
+            throw mapNoSpace(e, `add to lease ${path}`);
+          }
+        });
+      },
+      release: async () => {
+        released = true;
+        await removeQuietly(path);
+      },
+    };
+  }
+
+  /** Digests of leases whose owner process is alive; dead processes' leases are removed. */
+  async leasedDigests(): Promise<Set<Digest>> {
+    const all = new Set<Digest>();
+    const dir = `${this.dir}/leases`;
+    const names: string[] = [];
+    try {
+      for await (const entry of Deno.readDir(dir)) if (entry.isFile) names.push(entry.name);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return all;
+      throw e;
+    }
+    for (const name of names) {
+      const owner = parseOwner(name);
+      if (!owner) continue;
+      if (!await ownerAlive(owner.pid, owner.start)) {
+        await removeQuietly(`${dir}/${name}`);
+        continue;
+      }
+      let text: string;
+      try {
+        text = await Deno.readTextFile(`${dir}/${name}`);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) continue; // released meanwhile
+        throw e;
+      }
+      for (const line of text.split("\n")) if (isDigest(line)) all.add(line);
+    }
+    return all;
+  }
+
+  /**
+   * Runs `fn` holding the writer lock (in-process mutex, then `flock` on `<dir>/lock`).
+   * `fn` must not call `putImages`, `deleteImages`, `Lease.add` or `exclusive` on this
+   * directory (from any FsStore in this process): they wait for the same lock and would
+   * deadlock. Reading, writing blobs, `delete()` and `leasedDigests()` are fine.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const release = await this.#mutex.acquire();
+    try {
+      const file = await Deno.open(`${this.dir}/lock`, { read: true, write: true, create: true });
+      try {
+        await file.lock(true);
+        try {
+          return await fn();
+        } finally {
+          await file.unlock().catch(() => {});
+        }
+      } finally {
+        file.close();
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /** Nothing to release: handles are opened per operation. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** An in-flight write into `ingest/`. */
+class FsBlobWriter implements BlobWriter {
+  #dir: string;
+  #blobPath: (digest: Digest) => string;
+  #file: Deno.FsFile;
+  #fileOpen = true;
+  #path: string;
+  #hasher: Hasher;
+  #runtime: Runtime;
+  #sync: boolean;
+  #ensureDir: (relative: string) => Promise<void>;
+  #size = 0;
+  #state: "open" | "committing" | "done" = "open";
+  #queue: Promise<void> = Promise.resolve();
+  #failure: unknown;
+  #committing?: Promise<unknown>;
+
+  constructor(init: {
+    dir: string;
+    blobPath: (digest: Digest) => string;
+    file: Deno.FsFile;
+    path: string;
+    hasher: Hasher;
+    runtime: Runtime;
+    sync: boolean;
+    ensureDir: (relative: string) => Promise<void>;
+  }) {
+    this.#dir = init.dir;
+    this.#blobPath = init.blobPath;
+    this.#file = init.file;
+    this.#path = init.path;
+    this.#hasher = init.hasher;
+    this.#runtime = init.runtime;
+    this.#sync = init.sync;
+    this.#ensureDir = init.ensureDir;
+  }
+
+  #closeFile(): void {
+    if (!this.#fileOpen) return;
+    this.#fileOpen = false;
+    try {
+      this.#file.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  async #discard(): Promise<void> {
+    this.#state = "done";
+    this.#closeFile();
+    await removeQuietly(this.#path);
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.#state !== "open") {
+      return Promise.reject(new TypeError("Cannot write: the blob writer is already finished"));
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    // Hash now, while the chunk is as given; the write itself is queued in order.
+    this.#hasher.update(chunk);
+    this.#size += chunk.byteLength;
+    const run = this.#queue.then(async () => {
+      if (this.#failure) throw this.#failure;
+      try {
+        await writeAll(this.#file, chunk);
+      } catch (e) {
+        this.#failure = mapNoSpace(e, `write blob to ${this.#path}`);
+        await this.#discard();
+        throw this.#failure;
+      }
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #actualDigest(algorithm: DigestAlgorithm): Promise<string> {
+    if (algorithm === "sha256") return `sha256:${this.#hasher.digest()}`;
+    const hasher = await this.#runtime.createHasher(algorithm);
+    const file = await Deno.open(this.#path, { read: true });
+    for await (const chunk of file.readable) hasher.update(chunk);
+    return `${algorithm}:${hasher.digest()}`;
+  }
+
+  commit(expected: Expectation): Promise<{ added: boolean }> {
+    if (this.#state !== "open") {
+      return Promise.reject(
+        new TypeError("Cannot commit: the blob writer is already finished"),
+      );
+    }
+    this.#state = "committing";
+    const run = this.#commit(expected);
+    this.#committing = run.catch(() => {});
+    return run;
+  }
+
+  async #commit(expected: Expectation): Promise<{ added: boolean }> {
+    try {
+      await this.#queue;
+      if (this.#failure) throw this.#failure;
+      if (!isObject(expected)) throw new TypeError("commit() needs { digest, size }");
+      const { algorithm } = parseDigest(expected.digest); // before any path is built
+      const target = this.#blobPath(expected.digest as Digest);
+      try {
+        const actual = this.#size === expected.size ? await this.#actualDigest(algorithm) : "";
+        checkDigestAndSize(expected, actual, this.#size);
+      } catch (e) {
+        if (e instanceof SizeMismatchError) {
+          throw new SizeMismatchError(`Cannot commit ${e.message}`, e.expected, e.actual, {
+            cause: e,
+          });
+        }
+        if (e instanceof DigestMismatchError) {
+          throw new DigestMismatchError(`Cannot commit ${e.message}`, e.expected, e.actual, {
+            cause: e,
+          });
+        }
+        throw e;
+      }
+      if (this.#sync) await this.#file.syncData();
+      this.#closeFile();
+      try {
+        await Deno.chmod(this.#path, 0o444);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotSupported)) throw e;
+      }
+      await this.#ensureDir(`blobs/${algorithm}`);
+      let added: boolean;
+      try {
+        // link() never replaces an existing blob, so `added` is exact under races.
+        await Deno.link(this.#path, target);
+        added = true;
+      } catch (e) {
+        if (e instanceof Deno.errors.AlreadyExists) {
+          added = false;
+        } else if (await exists(target)) {
+          added = false;
+        } else {
+          // Hard links unsupported on this file system: rename instead.
+          await Deno.rename(this.#path, target);
+          added = true;
+        }
+      }
+      await this.#discard();
+      return { added };
+    } catch (e) {
+      await this.#discard();
+      throw mapNoSpace(e, `commit blob ${String(expected?.digest)} in ${this.#dir}`);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.#committing) {
+      await this.#committing; // commit cleans up after itself
+      return;
+    }
+    if (this.#state === "done") return;
+    this.#state = "done";
+    await this.#queue;
+    await this.#discard();
+  }
+}
