@@ -492,7 +492,7 @@ export class FsStore implements Store {
   async has(digest: Digest): Promise<boolean> {
     const path = this.#blobPath(digest);
     try {
-      return (await Deno.stat(path)).isFile;
+      return (await Deno.lstat(path)).isFile;
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return false;
       throw e;
@@ -503,7 +503,7 @@ export class FsStore implements Store {
   async info(digest: Digest): Promise<BlobInfo> {
     const path = this.#blobPath(digest);
     try {
-      const stat = await Deno.stat(path);
+      const stat = await Deno.lstat(path);
       if (stat.isFile) return { digest, size: stat.size };
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
@@ -523,6 +523,8 @@ export class FsStore implements Store {
     }
     let file: Deno.FsFile;
     try {
+      // Only regular files are blobs: a symlink in blobs/ is not followed.
+      if (!(await Deno.lstat(path)).isFile) throw new Deno.errors.NotFound(path);
       file = await Deno.open(path, { read: true });
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
@@ -582,7 +584,10 @@ export class FsStore implements Store {
     }
   }
 
-  /** Every committed blob; files in `blobs/` whose names are not digests are ignored. */
+  /**
+   * Every committed blob. Only regular files whose names are digests count: other files,
+   * directories and symlinks in `blobs/` are ignored (also by has, info and reader).
+   */
   async *list(): AsyncIterable<BlobInfo> {
     for (const algorithm of ALGORITHMS) {
       const dir = `${this.dir}/blobs/${algorithm}`;
@@ -597,7 +602,8 @@ export class FsStore implements Store {
       }
       for (const name of names) {
         try {
-          const stat = await Deno.stat(`${dir}/${name}`);
+          const stat = await Deno.lstat(`${dir}/${name}`);
+          if (!stat.isFile) continue;
           yield { digest: `${algorithm}:${name}` as Digest, size: stat.size };
         } catch (e) {
           if (!(e instanceof Deno.errors.NotFound)) throw e; // deleted meanwhile

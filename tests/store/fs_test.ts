@@ -190,7 +190,7 @@ Deno.test("an ingest file exists while writing and is gone after a failed commit
   });
 });
 
-Deno.test("list() ignores files in blobs/ whose names are not digests", async () => {
+Deno.test("list(), has(), info() and reader() ignore non-digest names, directories and symlinks in blobs/", async () => {
   await withDir(async (dir) => {
     const store = await openFsStore(dir);
     const bytes = new TextEncoder().encode("real");
@@ -202,8 +202,15 @@ Deno.test("list() ignores files in blobs/ whose names are not digests", async ()
     await Deno.writeTextFile(`${dir}/blobs/sha256/${"A".repeat(64)}`, "x");
     await Deno.writeTextFile(`${dir}/blobs/sha256/${"a".repeat(63)}`, "x");
     await Deno.mkdir(`${dir}/blobs/sha256/${"b".repeat(64)}`);
+    await Deno.writeTextFile(`${dir}/secret`, "not a blob");
+    await Deno.symlink(`${dir}/secret`, `${dir}/blobs/sha256/${"c".repeat(64)}`);
     assertEquals(await Array.fromAsync(store.list()), [{ digest, size: 4 }]);
-    assertEquals(await store.has(`sha256:${"b".repeat(64)}`), false);
+    for (const hex of ["b", "c"]) {
+      const d = `sha256:${hex.repeat(64)}` as const;
+      assertEquals(await store.has(d), false);
+      await assertRejects(() => store.info(d), NotFoundError);
+      await assertRejects(() => store.reader(d), NotFoundError);
+    }
   });
 });
 
