@@ -19,7 +19,7 @@ import { parseConfig } from "./schema.ts";
 import { readBlobBytes } from "./store/blob.ts";
 import type { ImageRecord, Store } from "./store/types.ts";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.ts";
-import { childrenOf, type Document, parseDocument, walk } from "./walk.ts";
+import { childrenOf, type Document, mayHaveChildren, parseDocument, walk } from "./walk.ts";
 
 /** Options for reading documents out of a store. */
 export interface ReadOptions {
@@ -123,7 +123,9 @@ export async function resolveImage(
     const doc = await readDocument(store, descriptor, options);
     if (!doc) {
       throw new NotFoundError(
-        `image ${record.name}: ${shortDigest(descriptor.digest)} is neither an index nor a manifest`,
+        `image ${record.name}: ${
+          shortDigest(descriptor.digest)
+        } is neither an index nor a manifest`,
       );
     }
     if (doc.kind === "index") {
@@ -216,10 +218,12 @@ export async function summarizeImage(
       return [];
     }
     sizes.set(d.digest, d.size);
-    const doc = await readDocument(store, d, options).catch((e) => {
-      if (e instanceof NotFoundError) return undefined;
-      throw e;
-    });
+    const doc = mayHaveChildren(d)
+      ? await readDocument(store, d, options).catch((e) => {
+        if (e instanceof NotFoundError) return undefined;
+        throw e;
+      })
+      : undefined;
     if (doc?.kind === "manifest" && !manifestPlatform.has(d.digest) && !d.platform) {
       // A single-manifest image: its platform is the config's.
       if (await store.has(doc.manifest.config.digest)) {

@@ -286,7 +286,9 @@ export async function* readTar(
       const type = TYPES[flag];
       if (!type) {
         throw new InvalidInputError(
-          `${what}: member ${JSON.stringify(cString(block, 0, 100))} has unsupported type '${flag}'`,
+          `${what}: member ${
+            JSON.stringify(cString(block, 0, 100))
+          } has unsupported type '${flag}'`,
         );
       }
       const magic = latin1.decode(block.subarray(257, 263));

@@ -128,7 +128,9 @@ export function parseDocument(
   // application/vnd.oci.descriptor.v1+json some layouts use): sniff the body.
   const value = parseJson(bytes, { maxBytes: options.maxBytes, what });
   const kind = detectDocumentKind(value);
-  if (kind === "index") return { kind, index: parseIndex(bytes, { ...opts, descriptor: undefined }) };
+  if (kind === "index") {
+    return { kind, index: parseIndex(bytes, { ...opts, descriptor: undefined }) };
+  }
   if (kind === "manifest") {
     return { kind, manifest: parseManifest(bytes, { ...opts, descriptor: undefined }) };
   }

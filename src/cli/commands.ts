@@ -3,6 +3,15 @@
  * @module
  */
 import type { Command } from "./common.ts";
+import { importCommand } from "./import.ts";
+import { imagesInspect, imagesLs } from "./images.ts";
+import { contentGet, contentLs } from "./content.ts";
 
 /** Every command, in help order. */
-export const commands: Command[] = [];
+export const commands: Command[] = [
+  importCommand,
+  imagesLs,
+  imagesInspect,
+  contentLs,
+  contentGet,
+];

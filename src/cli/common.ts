@@ -86,7 +86,9 @@ export function storeDir(flags: Parsed["values"], io: CliIO): string {
   const xdg = io.env("XDG_DATA_HOME");
   if (xdg) return `${xdg}/lading`;
   const home = io.env("HOME");
-  if (!home) throw new UsageError("no --store, LADING_STORE, XDG_DATA_HOME or HOME to place the store");
+  if (!home) {
+    throw new UsageError("no --store, LADING_STORE, XDG_DATA_HOME or HOME to place the store");
+  }
   return `${home}/.local/share/lading`;
 }
 

@@ -123,7 +123,9 @@ export async function compress(
   if (compression === "none") return bytes;
   if (compression === "zstd") return new Uint8Array(zstdCompressSync(bytes));
   const rt = await getRuntime();
-  return new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(rt.gzip())).arrayBuffer());
+  return new Uint8Array(
+    await new Response(new Blob([bytes]).stream().pipeThrough(rt.gzip())).arrayBuffer(),
+  );
 }
 
 /** Builds layers, config and manifest of one image. */
@@ -137,13 +139,14 @@ export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
     const tar = l.rawTar ?? await tarOf(l.files);
     const compression = l.compression ?? "gzip";
     const bytes = await compress(tar, compression);
-    const mediaType = l.mediaType ?? (spec.docker
-      ? (compression === "gzip" ? mt.DOCKER_LAYER_GZIP : mt.DOCKER_LAYER)
-      : compression === "gzip"
-      ? mt.OCI_LAYER_GZIP
-      : compression === "zstd"
-      ? mt.OCI_LAYER_ZSTD
-      : mt.OCI_LAYER);
+    const mediaType = l.mediaType ??
+      (spec.docker
+        ? (compression === "gzip" ? mt.DOCKER_LAYER_GZIP : mt.DOCKER_LAYER)
+        : compression === "gzip"
+        ? mt.OCI_LAYER_GZIP
+        : compression === "zstd"
+        ? mt.OCI_LAYER_ZSTD
+        : mt.OCI_LAYER);
     layers.push(await blob(bytes, mediaType));
     tars.push(tar);
     diffIds.push(await digestBytes(rt, tar));

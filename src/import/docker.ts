@@ -1,0 +1,206 @@
+// This module is browser compatible.
+/**
+ * `docker save` archives: the manifest.json entries become Docker schema 2 manifests built
+ * byte-for-byte the way containerd 1.6 builds them (compact JSON, uncompressed layers kept
+ * as `application/vnd.docker.image.rootfs.diff.tar`), so the digests equal `ctr images
+ * import`'s, plus the index containerd would write for `--index-name`.
+ *
+ * @example
+ * ```ts
+ * import { ociRefName } from "./docker.ts";
+ * console.log(ociRefName("docker.io/library/busybox:1.36")); // 1.36
+ * ```
+ * @module
+ */
+import { type Digest, digestBytes, shortDigest } from "../digest.ts";
+import { InvalidInputError } from "../errors.ts";
+import * as mt from "../media_types.ts";
+import { normalizePlatform } from "../platform.ts";
+import { parseReference } from "../reference.ts";
+import type { Runtime } from "../runtime/types.ts";
+import { normalizeReference } from "../reference.ts";
+import { parseConfig, parseDockerArchiveManifest } from "../schema.ts";
+import type { Descriptor, ImageConfig, Platform } from "../types.ts";
+import { CONTAINERD_NAME, OCI_REF_NAME } from "./names.ts";
+import { type Member, sniffCompression, type Staging } from "./staging.ts";
+
+/** The `org.opencontainers.image.ref.name` containerd writes for a full name: the tag. */
+export function ociRefName(name: string): string {
+  try {
+    const r = parseReference(name);
+    if (r.tag) return r.digest ? `${r.tag}@${r.digest}` : r.tag;
+    if (r.digest) return `@${r.digest}`;
+  } catch {
+    // fall through
+  }
+  return name;
+}
+
+/** The result of reading a docker archive's manifest.json. */
+export interface DockerImages {
+  /** Index entries (one per RepoTag, or one unnamed), as containerd's synthesized index. */
+  readonly entries: Descriptor[];
+  /** Synthesized blobs (manifests, and the index) by digest. */
+  readonly extras: Map<Digest, Uint8Array>;
+  /** The synthesized index (named only with --index-name). */
+  readonly index: Descriptor;
+}
+
+function platformJson(config: ImageConfig): Platform {
+  const p = normalizePlatform({
+    os: config.os,
+    architecture: config.architecture,
+    ...(config.variant ? { variant: config.variant } : {}),
+  });
+  // Go's ocispec.Platform field order.
+  return {
+    architecture: p.architecture,
+    os: p.os,
+    ...(config["os.version"] ? { "os.version": config["os.version"] } : {}),
+    ...(p.variant ? { variant: p.variant } : {}),
+  };
+}
+
+/** Follows a symlink inside the archive (never outside, cycles refused). */
+function resolveMember(staging: Staging, path: string, what: string): Member | undefined {
+  const seen = new Set<string>();
+  let p = path;
+  while (!staging.members.has(p)) {
+    const target = staging.symlinks.get(p);
+    if (target === undefined) return undefined;
+    if (target.startsWith("\0")) {
+      throw new InvalidInputError(`${what}: ${path} is a symlink pointing outside the archive`);
+    }
+    if (seen.has(p)) throw new InvalidInputError(`${what}: ${path} is a symlink loop`);
+    seen.add(p);
+    p = target;
+  }
+  return staging.members.get(p);
+}
+
+/** Normalizes a manifest.json path (relative to the archive root); refuses escapes. */
+function archivePath(root: string, p: string, what: string): string {
+  if (p.startsWith("/")) {
+    throw new InvalidInputError(`${what}: manifest.json path ${JSON.stringify(p)} is absolute`);
+  }
+  const parts: string[] = [];
+  for (const s of p.split("/")) {
+    if (s === "" || s === ".") continue;
+    if (s === "..") {
+      if (!parts.length) {
+        throw new InvalidInputError(
+          `${what}: manifest.json path ${JSON.stringify(p)} points outside the archive`,
+        );
+      }
+      parts.pop();
+    } else parts.push(s);
+  }
+  return root + parts.join("/");
+}
+
+/**
+ * Builds manifests and the index from manifest.json. Every config and layer file must be
+ * in the archive; an uncompressed layer must hash to its diff_id.
+ */
+export async function synthesizeDockerImages(
+  runtime: Runtime,
+  staging: Staging,
+  root: string,
+  manifestJson: Uint8Array,
+  options: { what: string; maxJsonBytes: number },
+): Promise<DockerImages> {
+  const what = options.what;
+  const list = parseDockerArchiveManifest(manifestJson, { what: `${what}: manifest.json` });
+  const extras = new Map<Digest, Uint8Array>();
+  const entries: Descriptor[] = [];
+  const enc = new TextEncoder();
+  const missing: string[] = [];
+  for (const [i, item] of list.entries()) {
+    const configPath = archivePath(root, item.Config, what);
+    const configMember = resolveMember(staging, configPath, what);
+    const layerMembers = item.Layers.map((l) => {
+      const p = archivePath(root, l, what);
+      const m = resolveMember(staging, p, what);
+      if (!m) missing.push(p);
+      return m;
+    });
+    if (!configMember) missing.push(configPath);
+    if (missing.length) continue;
+    const configBytes = await staging.bytes(configMember!, options.maxJsonBytes);
+    const config = parseConfig(configBytes, { what: `${what}: config ${item.Config}` });
+    const layers = layerMembers.map((m, li) => {
+      const compression = sniffCompression(m!.head);
+      const diffId = config.rootfs.diff_ids[li];
+      if (compression === "none" && diffId && m!.digest !== diffId) {
+        throw new InvalidInputError(
+          `${what}: layer ${item.Layers[li]} of image ${i + 1} hashes to ${
+            m!.digest
+          }, but its config's rootfs.diff_ids[${li}] is ${diffId}`,
+        );
+      }
+      const mediaType = compression === "gzip"
+        ? mt.DOCKER_LAYER_GZIP
+        : compression === "zstd"
+        ? mt.OCI_LAYER_ZSTD
+        : mt.DOCKER_LAYER;
+      return { mediaType, digest: m!.digest, size: m!.size };
+    });
+    if (layers.length !== config.rootfs.diff_ids.length) {
+      throw new InvalidInputError(
+        `${what}: image ${
+          i + 1
+        } lists ${layers.length} layers but its config has ${config.rootfs.diff_ids.length} diff_ids`,
+      );
+    }
+    // Field order as containerd's Go struct: schemaVersion, mediaType, config, layers.
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: mt.DOCKER_MANIFEST,
+      config: {
+        mediaType: mt.DOCKER_CONFIG,
+        digest: configMember!.digest,
+        size: configMember!.size,
+      },
+      layers,
+    };
+    const bytes = enc.encode(JSON.stringify(manifest));
+    const digest = await digestBytes(runtime, bytes);
+    extras.set(digest, bytes);
+    const base = { mediaType: mt.DOCKER_MANIFEST, digest, size: bytes.byteLength };
+    const platform = platformJson(config);
+    const tags = item.RepoTags ?? [];
+    if (tags.length === 0) entries.push({ ...base, platform });
+    for (const tag of tags) {
+      let name: string;
+      try {
+        name = normalizeReference(tag);
+      } catch (e) {
+        throw new InvalidInputError(
+          `${what}: RepoTags entry ${JSON.stringify(tag)} of image ${
+            i + 1
+          } is not a valid reference: ${(e as Error).message}`,
+        );
+      }
+      entries.push({
+        ...base,
+        annotations: { [CONTAINERD_NAME]: name, [OCI_REF_NAME]: ociRefName(name) },
+        platform,
+      });
+    }
+  }
+  if (missing.length) {
+    throw new InvalidInputError(
+      `${what}: manifest.json names files that are not in the archive: ${missing.join(", ")}`,
+    );
+  }
+  const indexBytes = enc.encode(JSON.stringify({ schemaVersion: 2, manifests: entries }));
+  const indexDigest = await digestBytes(runtime, indexBytes);
+  extras.set(indexDigest, indexBytes);
+  return {
+    entries,
+    extras,
+    index: { mediaType: mt.OCI_INDEX, digest: indexDigest, size: indexBytes.byteLength },
+  };
+}
+
+export { shortDigest };

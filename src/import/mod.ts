@@ -1,0 +1,450 @@
+// This module is browser compatible.
+/**
+ * One importer for every input shape: an OCI layout directory, an oci-archive, a
+ * `docker save` archive, each tar plain, gzip or zstd, with or without a wrapper folder.
+ * Every blob is verified while it streams into uncommitted writes; nothing becomes
+ * visible until the whole input checked out, and names are recorded last.
+ *
+ * @example
+ * ```ts
+ * import { importImages } from "./mod.ts";
+ * import { MemoryStore } from "../store/memory.ts";
+ * import { packTar } from "modern-tar";
+ * const store = new MemoryStore();
+ * const tar = await packTar([
+ *   { header: { name: "oci-layout", size: 30 }, body: '{"imageLayoutVersion":"1.0.0"}' },
+ *   { header: { name: "index.json", size: 31 }, body: '{"schemaVersion":2,"manifests":[]}'.slice(0, 31) },
+ * ]).catch(() => new Uint8Array(0));
+ * console.log(typeof importImages); // function
+ * ```
+ * @module
+ */
+import { type Digest, digestBytes, parseDigest, shortDigest } from "../digest.ts";
+import {
+  InvalidInputError,
+  MissingContentError,
+  NotFoundError,
+  SizeMismatchError,
+} from "../errors.ts";
+import { isConfigMediaType, isNonDistributable, OCI_INDEX } from "../media_types.ts";
+import { formatPlatform, platformMatches } from "../platform.ts";
+import { getRuntime } from "../runtime/mod.ts";
+import type { Runtime } from "../runtime/types.ts";
+import {
+  checkDescriptorData,
+  DEFAULT_JSON_LIMIT,
+  parseConfig,
+  parseImageLayout,
+  parseIndex,
+} from "../schema.ts";
+import { readBlobBytes, writeBlob } from "../store/blob.ts";
+import type { ImageRecord, Lease, Store } from "../store/types.ts";
+import type { Descriptor, ImageConfig, Platform } from "../types.ts";
+import { childrenOf, filterPlatforms, mayHaveChildren, parseDocument, walk } from "../walk.ts";
+import { decompress } from "./detect.ts";
+import { synthesizeDockerImages } from "./docker.ts";
+import { entryName, importNames, type NameOptions, withoutNameAnnotations } from "./names.ts";
+import type { ImportSource } from "./source.ts";
+import { type Member, stageDirectory, stageTar, type Staging } from "./staging.ts";
+
+export type { DirectorySource, ImportSource, StreamSource } from "./source.ts";
+
+/** Options of {@link importImages}, mirroring `ctr images import`. */
+export interface ImportOptions extends NameOptions {
+  /** Store only these platforms' content (the index itself is kept). Empty: all. */
+  readonly platforms?: readonly Platform[];
+  /** Also name the index (index.json, or the one built for a docker archive). */
+  readonly indexName?: string;
+  /** Check everything, write nothing. */
+  readonly dryRun?: boolean;
+  /** Record images even when some of their blobs are absent, and report them. */
+  readonly allowMissing?: boolean;
+  /** Cap for JSON documents (default 4 MiB). */
+  readonly maxJsonBytes?: number;
+  /** Bytes of input read so far. */
+  readonly onProgress?: (bytes: number) => void;
+  /** Non-fatal findings (same-kind media type differences, skipped platforms). */
+  readonly onWarning?: (message: string) => void;
+  /** Hashing/compression runtime (default: detected). */
+  readonly runtime?: Runtime;
+}
+
+/** One name the import created (or would create). */
+export interface ImportedImage {
+  readonly name: string;
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly size: number;
+}
+
+/** A blob an image needs that the input did not have. */
+export interface MissingBlob {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  /** The image (name, or top-level digest) it belongs to. */
+  readonly image: string;
+}
+
+/** What an import did. */
+export interface ImportResult {
+  /** The input's shape. */
+  readonly format: "oci-layout" | "oci-archive" | "docker-archive";
+  /** Compression of the archive (`none` for directories). */
+  readonly compression: "none" | "gzip" | "zstd";
+  readonly images: ImportedImage[];
+  readonly blobs: { added: number; present: number; bytes: number };
+  /** Only with `allowMissing`: what was absent. */
+  readonly missing: MissingBlob[];
+  readonly warnings: string[];
+}
+
+interface Plan {
+  readonly reachable: Map<Digest, Descriptor>;
+  readonly missing: MissingBlob[];
+  readonly skipped: Set<Digest>;
+}
+
+function layoutRoot(paths: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  for (const p of paths) {
+    const m = /^(.*\/)?(oci-layout|manifest\.json)$/.exec(p);
+    if (!m) continue;
+    const root = m[1] ?? "";
+    if (best === undefined || root.length < best.length) best = root;
+  }
+  return best;
+}
+
+/**
+ * Imports every image of `source` into `store`, all or nothing.
+ *
+ * @throws {InvalidInputError} for malformed input; {@link MissingContentError} listing
+ *   every absent blob; {@link DigestMismatchError} / {@link SizeMismatchError} naming the
+ *   blob. On any error the store is as it was.
+ */
+export async function importImages(
+  store: Store,
+  source: ImportSource,
+  options: ImportOptions = {},
+): Promise<ImportResult> {
+  const runtime = options.runtime ?? await getRuntime();
+  const maxJsonBytes = options.maxJsonBytes ?? DEFAULT_JSON_LIMIT;
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    options.onWarning?.(m);
+  };
+  const what = source.label;
+  const lease: Lease | undefined = options.dryRun ? undefined : await store.lease();
+  let staging: (Staging & { load?: (p: string) => Promise<Member | undefined> }) | undefined;
+  const added: Digest[] = [];
+  try {
+    let compression: ImportResult["compression"] = "none";
+    let root = "";
+    if (source.kind === "stream") {
+      const d = await decompress(runtime, source.stream);
+      compression = d.compression;
+      staging = await stageTar(store, runtime, d.stream, what, {
+        maxJsonBytes,
+        dryRun: options.dryRun,
+        onProgress: options.onProgress,
+        lease,
+      });
+      const r = layoutRoot(staging.members.keys());
+      if (r === undefined) {
+        throw new InvalidInputError(
+          `Cannot import ${what}: not an image archive (no oci-layout or manifest.json in it)`,
+        );
+      }
+      root = r;
+    } else {
+      staging = stageDirectory(store, runtime, source, { root: "" }, {
+        maxJsonBytes,
+        dryRun: options.dryRun,
+        onProgress: options.onProgress,
+        lease,
+      });
+      if (!(await staging.load!("oci-layout")) && !(await staging.load!("manifest.json"))) {
+        throw new InvalidInputError(
+          `Cannot import ${what}: not an OCI image layout (no oci-layout file)`,
+        );
+      }
+    }
+    const member = async (path: string): Promise<Member | undefined> =>
+      staging!.load ? await staging!.load(root + path) : staging!.members.get(root + path);
+
+    const layoutMember = await member("oci-layout");
+    const indexMember = layoutMember ? await member("index.json") : undefined;
+    const manifestMember = await member("manifest.json");
+    let entries: Descriptor[];
+    let extras = new Map<Digest, Uint8Array>();
+    let indexDescriptor: Descriptor | undefined;
+    let format: ImportResult["format"] = source.kind === "stream" ? "oci-archive" : "oci-layout";
+    let useDocker = !layoutMember;
+    if (layoutMember) {
+      const layout = parseImageLayout(await staging.bytes(layoutMember, maxJsonBytes), {
+        what: `${what}: oci-layout`,
+      });
+      if (layout.imageLayoutVersion !== "1.0.0") {
+        throw new InvalidInputError(
+          `Cannot import ${what}: unsupported imageLayoutVersion ${
+            JSON.stringify(layout.imageLayoutVersion)
+          } (1.0.0 is supported)`,
+        );
+      }
+      if (!indexMember) throw new InvalidInputError(`Cannot import ${what}: index.json is missing`);
+      const indexBytes = await staging.bytes(indexMember, maxJsonBytes);
+      const index = parseIndex(indexBytes, { what: `${what}: index.json`, onWarning: warn });
+      entries = [...index.manifests];
+      indexDescriptor = {
+        mediaType: OCI_INDEX,
+        digest: await digestBytes(runtime, indexBytes),
+        size: indexBytes.byteLength,
+      };
+      extras.set(indexDescriptor.digest, indexBytes);
+      if (entries.length === 0 && manifestMember) useDocker = true;
+    } else entries = [];
+    if (useDocker) {
+      if (!manifestMember) {
+        throw new InvalidInputError(`Cannot import ${what}: no manifest.json in the archive`);
+      }
+      format = "docker-archive";
+      const docker = await synthesizeDockerImages(
+        runtime,
+        staging,
+        root,
+        await staging.bytes(manifestMember, maxJsonBytes),
+        { what, maxJsonBytes },
+      );
+      entries = docker.entries;
+      extras = docker.extras;
+      indexDescriptor = docker.index;
+    }
+
+    const blobPath = (d: Digest) => {
+      const { algorithm, encoded } = parseDigest(d);
+      return `blobs/${algorithm}/${encoded}`;
+    };
+    const find = async (d: Digest): Promise<Member | undefined> => {
+      if (format === "docker-archive") return staging!.byDigest(d);
+      return await member(blobPath(d));
+    };
+
+    const plan = await makePlan(store, entries, {
+      find,
+      extras,
+      staging,
+      platforms: options.platforms ?? [],
+      maxJsonBytes,
+      what,
+      warn,
+      nameOf: (e) => entryName(e.annotations, options) ?? e.digest,
+    });
+    if (plan.missing.length && !options.allowMissing) {
+      const lines = plan.missing.map((m) => `  ${m.digest} (${m.mediaType}) of ${m.image}`);
+      throw new MissingContentError(
+        `Cannot import ${what}: ${plan.missing.length} blob${
+          plan.missing.length === 1 ? " is" : "s are"
+        } missing:\n${lines.join("\n")}`,
+        plan.missing,
+      );
+    }
+
+    const kept = entries.filter((e) => !plan.skipped.has(e.digest));
+    const records: ImageRecord[] = importNames(kept, options);
+    if (options.indexName && indexDescriptor) {
+      records.push({ name: options.indexName, target: indexDescriptor });
+      plan.reachable.set(indexDescriptor.digest, indexDescriptor);
+    }
+
+    // Stage, then commit, every reachable blob.
+    let present = 0;
+    let bytes = 0;
+    const toCommit: { d: Descriptor; m?: Member; extra?: Uint8Array }[] = [];
+    await lease?.add([...plan.reachable.keys()]);
+    for (const d of plan.reachable.values()) {
+      const extra = extras.get(d.digest);
+      const m = extra ? undefined : await find(d.digest);
+      if (await store.has(d.digest)) {
+        present++;
+        continue;
+      }
+      if (!extra && !m) continue; // allowed missing
+      if (m) await staging.stage(m, d.digest);
+      toCommit.push({ d, m, extra });
+    }
+    if (!options.dryRun) {
+      for (const { d, m, extra } of toCommit) {
+        const expected = { digest: d.digest, size: d.size, what: d.mediaType };
+        let result: { added: boolean };
+        if (extra) result = await writeBlob(store, extra, expected);
+        else if (m?.writer) {
+          result = await m.writer.commit(expected);
+          m.writer = undefined;
+        } else if (await store.has(d.digest)) result = { added: false };
+        else {
+          throw new NotFoundError(
+            `Cannot import ${what}: blob ${d.digest} disappeared from the store during the import; run the import again`,
+          );
+        }
+        if (result.added) {
+          added.push(d.digest);
+          bytes += d.size;
+        } else present++;
+      }
+      await store.putImages(records);
+    } else {
+      for (const { d } of toCommit) {
+        added.push(d.digest);
+        bytes += d.size;
+      }
+    }
+    await staging.abortAll();
+    await lease?.release();
+    const missing = options.allowMissing ? plan.missing : [];
+    if (missing.length) {
+      warn(`${missing.length} blob(s) missing from ${what}; the image is incomplete`);
+    }
+    return {
+      format,
+      compression,
+      images: records.map((r) => ({
+        name: r.name,
+        digest: r.target.digest,
+        mediaType: r.target.mediaType,
+        size: r.target.size,
+      })),
+      blobs: { added: added.length, present, bytes },
+      missing,
+      warnings,
+    };
+  } catch (e) {
+    await staging?.abortAll().catch(() => {});
+    if (!options.dryRun && added.length) await rollback(store, added, lease);
+    else await lease?.release().catch(() => {});
+    throw e;
+  }
+}
+
+/** Removes the blobs this import added that no other operation holds a lease on. */
+async function rollback(store: Store, added: Digest[], lease: Lease | undefined): Promise<void> {
+  await lease?.release().catch(() => {});
+  await store.exclusive(async () => {
+    const leased = await store.leasedDigests();
+    const named = new Set((await store.listImages()).map((r) => r.target.digest));
+    for (const d of added) {
+      if (leased.has(d) || named.has(d)) continue;
+      await store.delete(d).catch(() => {});
+    }
+  }).catch(() => {});
+}
+
+interface PlanContext {
+  find(d: Digest): Promise<Member | undefined>;
+  extras: Map<Digest, Uint8Array>;
+  staging: Staging;
+  platforms: readonly Platform[];
+  maxJsonBytes: number;
+  what: string;
+  warn(m: string): void;
+  nameOf(entry: Descriptor): string;
+}
+
+/**
+ * Walks every top-level entry: checks that each reachable blob is in the input (right
+ * size) or already in the store, parses every document (kind confusion, `data`,
+ * configs), applies the platform filter, and lists what is missing.
+ */
+async function makePlan(
+  store: Store,
+  entries: readonly Descriptor[],
+  ctx: PlanContext,
+): Promise<Plan> {
+  const reachable = new Map<Digest, Descriptor>();
+  const missing: MissingBlob[] = [];
+  const skipped = new Set<Digest>();
+  const bytesOf = async (d: Descriptor, m: Member | undefined): Promise<Uint8Array> => {
+    const extra = ctx.extras.get(d.digest);
+    if (extra) return extra;
+    if (m) return ctx.staging.bytes(m, ctx.maxJsonBytes);
+    return readBlobBytes(store, d.digest, ctx.maxJsonBytes);
+  };
+  const configPlatform = async (config: Descriptor): Promise<ImageConfig | undefined> => {
+    const m = ctx.extras.has(config.digest) ? undefined : await ctx.find(config.digest);
+    if (!m && !ctx.extras.has(config.digest) && !(await store.has(config.digest))) return undefined;
+    return parseConfig(await bytesOf(config, m), {
+      what: `${ctx.what}: config ${config.digest}`,
+    });
+  };
+  const roots = entries.map((e) => withoutNameAnnotations(e));
+  for (const [i, root] of roots.entries()) {
+    const image = ctx.nameOf(entries[i]);
+    await walk([root], async (d, wctx) => {
+      const where = `${d.mediaType} ${d.digest} of ${image}`;
+      const extra = ctx.extras.get(d.digest);
+      const m = extra ? undefined : await ctx.find(d.digest);
+      const inStore = !extra && !m && await store.has(d.digest);
+      if (!extra && !m && !inStore) {
+        if (isNonDistributable(d.mediaType) || (d.urls && d.urls.length)) {
+          ctx.warn(`${ctx.what}: non-distributable blob ${shortDigest(d.digest)} is not included`);
+          return [];
+        }
+        missing.push({ digest: d.digest, mediaType: d.mediaType, image });
+        return [];
+      }
+      if (m && m.size !== d.size) {
+        throw new SizeMismatchError(
+          `Cannot import ${ctx.what}: blob ${d.digest} (${where}) has ${m.size} bytes, descriptor says ${d.size}`,
+          d.size,
+          m.size,
+        );
+      }
+      if (inStore) {
+        const info = await store.info(d.digest);
+        if (info.size !== d.size) {
+          throw new SizeMismatchError(
+            `Cannot import ${ctx.what}: blob ${d.digest} (${where}) has ${info.size} bytes in the store, descriptor says ${d.size}`,
+            d.size,
+            info.size,
+          );
+        }
+      }
+      reachable.set(d.digest, d);
+      const isConfig = isConfigMediaType(d.mediaType);
+      let bytes: Uint8Array | undefined;
+      if (d.data !== undefined) {
+        bytes = await bytesOf(d, m);
+        checkDescriptorData(d, bytes);
+      }
+      if (isConfig) {
+        parseConfig(bytes ?? await bytesOf(d, m), {
+          what: `${ctx.what}: config ${d.digest} of ${image}`,
+        });
+        return [];
+      }
+      if (!mayHaveChildren(d)) return [];
+      bytes ??= await bytesOf(d, m);
+      const doc = parseDocument(d, bytes, {
+        maxBytes: ctx.maxJsonBytes,
+        onWarning: ctx.warn,
+        what: `${ctx.what}: ${where}`,
+      });
+      if (!doc) return [];
+      if (doc.kind === "index") return filterPlatforms(childrenOf(doc), ctx.platforms);
+      if (wctx.parents.length === 0 && ctx.platforms.length) {
+        const config = await configPlatform(doc.manifest.config);
+        if (config) {
+          const p = { os: config.os, architecture: config.architecture, variant: config.variant };
+          if (!ctx.platforms.some((w) => platformMatches(w, p))) {
+            ctx.warn(`${image} is ${formatPlatform(p)}, not a requested platform: skipped`);
+            skipped.add(d.digest);
+            reachable.delete(d.digest);
+            return [];
+          }
+        }
+      }
+      return childrenOf(doc);
+    });
+  }
+  return { reachable, missing, skipped };
+}

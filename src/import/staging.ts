@@ -1,0 +1,412 @@
+// This module is browser compatible.
+/**
+ * The first phase of an import: every input blob is read once, hashed, checked against
+ * its name where the name is a digest, and written to an uncommitted store writer (or, for
+ * small JSON documents, also kept in memory). Nothing is visible until the plan is
+ * checked and {@link Staging.commit} runs.
+ *
+ * @example
+ * ```ts
+ * import { normalizeMemberPath } from "./staging.ts";
+ * console.log(normalizeMemberPath("./blobs/sha256/ab")); // blobs/sha256/ab
+ * ```
+ * @module
+ */
+import { type Digest, parseDigest, shortDigest } from "../digest.ts";
+import { DigestMismatchError, InvalidInputError, LimitExceededError } from "../errors.ts";
+import type { Runtime } from "../runtime/types.ts";
+import type { BlobWriter, Lease, Store } from "../store/types.ts";
+import { readTar } from "../tar.ts";
+import { sniffCompression } from "./detect.ts";
+import type { DirectorySource } from "./source.ts";
+
+/** A regular file of the input, hashed. */
+export interface Member {
+  /** Normalized path inside the input. */
+  readonly path: string;
+  readonly size: number;
+  /** Digest of the bytes (computed, or for a directory the one its name claims until staged). */
+  readonly digest: Digest;
+  /** The bytes, when small enough to be a JSON document. */
+  bytes?: Uint8Array;
+  /** First bytes (compression sniffing). */
+  readonly head: Uint8Array;
+  /** An uncommitted write of the bytes. */
+  writer?: BlobWriter;
+}
+
+/** Limits and hooks for staging. */
+export interface StagingOptions {
+  /** Largest JSON document kept (default 4 MiB). */
+  readonly maxJsonBytes: number;
+  /** Total bytes of documents kept in memory (default 64 MiB). */
+  readonly maxBufferedBytes?: number;
+  /** Hash and check only, write nothing. */
+  readonly dryRun?: boolean;
+  /** Bytes read from the input so far. */
+  readonly onProgress?: (bytes: number) => void;
+  /** Protects digests from gc before they are checked for presence. */
+  readonly lease?: Lease;
+}
+
+const BLOB_PATH = /^(?:.*\/)?blobs\/([^/]+)\/([^/]+)$/;
+
+/**
+ * Normalizes a tar member name: drops `./` and duplicate slashes. Absolute names, `..`
+ * components and NUL are refused.
+ */
+export function normalizeMemberPath(name: string, what = "archive"): string {
+  if (name.includes("\0")) throw new InvalidInputError(`${what}: member name contains NUL`);
+  if (name.startsWith("/")) {
+    throw new InvalidInputError(`${what}: absolute member name ${JSON.stringify(name)} refused`);
+  }
+  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) {
+    throw new InvalidInputError(
+      `${what}: member name ${JSON.stringify(name)} points outside the archive ('..')`,
+    );
+  }
+  return parts.join("/");
+}
+
+/** The digest a `blobs/<alg>/<hex>` path names, validated; undefined for other paths. */
+export function digestOfBlobPath(path: string, what = "archive"): Digest | undefined {
+  const m = BLOB_PATH.exec(path);
+  if (!m) return undefined;
+  try {
+    return parseDigest(`${m[1]}:${m[2]}`).digest;
+  } catch (e) {
+    throw new InvalidInputError(
+      `${what}: blob file ${JSON.stringify(path)} is not named by a valid digest: ${
+        (e as Error).message
+      }`,
+    );
+  }
+}
+
+/** Staged input content, by path and by digest. */
+export interface Staging {
+  /** Regular files by normalized path. */
+  readonly members: Map<string, Member>;
+  /** Symlinks: normalized path → normalized target (resolved against the link's folder). */
+  readonly symlinks: Map<string, string>;
+  /** A member by digest (for directories: staged on first use). */
+  byDigest(digest: Digest): Member | undefined;
+  /** The bytes of a small member (reads it for a directory). */
+  bytes(member: Member, maxBytes: number): Promise<Uint8Array>;
+  /** Makes sure the member has a verified, uncommitted writer (directories stream it now). */
+  stage(member: Member, expectedDigest: Digest): Promise<void>;
+  /** Discards every uncommitted write. */
+  abortAll(): Promise<void>;
+}
+
+function looksLikeJson(head: Uint8Array): boolean {
+  for (const b of head) {
+    if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) continue;
+    return b === 0x7b || b === 0x5b || b === 0x6e; // { [ null
+  }
+  return false;
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+function resolveLink(linkPath: string, target: string): string {
+  if (target.startsWith("/")) return "\0outside";
+  const parts = linkPath.split("/").slice(0, -1);
+  for (const p of target.split("/")) {
+    if (p === "" || p === ".") continue;
+    if (p === "..") {
+      if (parts.length === 0) return "\0outside";
+      parts.pop();
+    } else parts.push(p);
+  }
+  return parts.join("/");
+}
+
+/** Aborts all writers of these members. */
+async function abortMembers(members: Iterable<Member>): Promise<void> {
+  for (const m of members) {
+    if (m.writer) {
+      await m.writer.abort().catch(() => {});
+      m.writer = undefined;
+    }
+  }
+}
+
+/**
+ * Reads a tar stream once: every regular member is hashed and (unless its digest is
+ * already in the store, or this is a dry run) written to an uncommitted writer.
+ *
+ * @throws {InvalidInputError} for unsafe names, duplicate members with different bytes,
+ *   a `blobs/…` file whose bytes do not match its name, and malformed tars.
+ */
+export async function stageTar(
+  store: Store,
+  runtime: Runtime,
+  stream: ReadableStream<Uint8Array>,
+  what: string,
+  options: StagingOptions,
+): Promise<Staging> {
+  const members = new Map<string, Member>();
+  const symlinks = new Map<string, string>();
+  const byDigest = new Map<string, Member>();
+  const maxBuffered = options.maxBufferedBytes ?? 64 * 1024 * 1024;
+  let buffered = 0;
+  let read = 0;
+  try {
+    for await (const entry of readTar(stream, { what })) {
+      const path = normalizeMemberPath(entry.name, what);
+      if (entry.type === "symlink") {
+        symlinks.set(path, resolveLink(path, entry.linkname));
+        continue;
+      }
+      if (entry.type === "link") {
+        symlinks.set(path, normalizeMemberPath(entry.linkname, what));
+        continue;
+      }
+      if (entry.type !== "file") continue;
+      const named = digestOfBlobPath(path, what);
+      const algorithm = named ? parseDigest(named).algorithm : "sha256";
+      const hasher = await runtime.createHasher(algorithm);
+      if (named) await options.lease?.add([named]);
+      const present = named ? await store.has(named) : false;
+      const writer = options.dryRun || present ? undefined : await store.writer();
+      let keep = entry.size <= options.maxJsonBytes;
+      const chunks: Uint8Array[] = [];
+      let head: Uint8Array | undefined;
+      let size = 0;
+      try {
+        for await (const chunk of entry.body) {
+          if (!head) {
+            head = chunk.slice(0, 8);
+            keep &&= looksLikeJson(head) || path.endsWith(".json") || path.endsWith("oci-layout");
+          }
+          hasher.update(chunk);
+          if (writer) await writer.write(chunk);
+          if (keep) chunks.push(chunk.slice());
+          size += chunk.byteLength;
+          read += chunk.byteLength;
+          options.onProgress?.(read);
+        }
+      } catch (e) {
+        await writer?.abort();
+        throw e;
+      }
+      const digest = `${algorithm}:${hasher.digest()}` as Digest;
+      if (named && digest !== named) {
+        await writer?.abort();
+        throw new DigestMismatchError(
+          `${what}: blob file ${path} hashes to ${digest}, not the digest its name says (${named})`,
+          named,
+          digest,
+        );
+      }
+      const previous = members.get(path);
+      if (previous) {
+        await writer?.abort();
+        if (previous.digest !== digest) {
+          throw new InvalidInputError(
+            `${what}: member ${path} appears twice with different contents (${
+              shortDigest(previous.digest)
+            } and ${shortDigest(digest)})`,
+          );
+        }
+        continue;
+      }
+      let bytes: Uint8Array | undefined;
+      if (keep) {
+        buffered += size;
+        if (buffered > maxBuffered) {
+          await writer?.abort();
+          throw new LimitExceededError(
+            `${what}: more than ${maxBuffered} bytes of JSON documents in one archive`,
+          );
+        }
+        bytes = concat(chunks, size);
+      }
+      const member: Member = {
+        path,
+        size,
+        digest,
+        bytes,
+        head: head ?? new Uint8Array(0),
+        writer,
+      };
+      members.set(path, member);
+      if (!byDigest.has(digest)) byDigest.set(digest, member);
+      else if (writer) {
+        // Same bytes under another path: one write is enough.
+        await writer.abort();
+        member.writer = undefined;
+      }
+    }
+  } catch (e) {
+    await abortMembers(members.values());
+    throw e;
+  }
+  return {
+    members,
+    symlinks,
+    byDigest: (d) => byDigest.get(d),
+    bytes: (m, max) => {
+      if (m.bytes) return Promise.resolve(m.bytes);
+      return Promise.reject(
+        new LimitExceededError(
+          `${what}: ${m.path} has ${m.size} bytes, more than the ${max}-byte limit for JSON documents`,
+        ),
+      );
+    },
+    stage: (m, expected) => {
+      if (m.digest !== expected) {
+        return Promise.reject(
+          new DigestMismatchError(
+            `${what}: ${m.path} hashes to ${m.digest}, expected ${expected}`,
+            expected,
+            m.digest,
+          ),
+        );
+      }
+      return Promise.resolve();
+    },
+    abortAll: () => abortMembers(members.values()),
+  };
+}
+
+/**
+ * Random access to an OCI layout directory: members are looked up by path when the plan
+ * asks, JSON documents read whole (capped), other blobs streamed into uncommitted writers
+ * with their digest verified.
+ */
+export function stageDirectory(
+  store: Store,
+  runtime: Runtime,
+  dir: DirectorySource,
+  paths: { root: string },
+  options: StagingOptions,
+): Staging & { load(path: string): Promise<Member | undefined> } {
+  const members = new Map<string, Member>();
+  const byDigest = new Map<string, Member>();
+  let read = 0;
+  const readAll = async (path: string, max: number): Promise<Uint8Array> => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const c of await dir.open(path)) {
+      total += c.byteLength;
+      if (total > max) {
+        throw new LimitExceededError(
+          `${dir.label}: ${path} is larger than the ${max}-byte limit for JSON documents`,
+        );
+      }
+      chunks.push(c);
+    }
+    return concat(chunks, total);
+  };
+  const load = async (path: string): Promise<Member | undefined> => {
+    const known = members.get(path);
+    if (known) return known;
+    const st = await dir.stat(path);
+    if (!st) return undefined;
+    const named = digestOfBlobPath(path, dir.label);
+    const m: Member = {
+      path,
+      size: st.size,
+      digest: named ?? ("sha256:" + "0".repeat(64)) as Digest,
+      head: new Uint8Array(0),
+    };
+    if (!named) {
+      // Not a blob (index.json, oci-layout): read and hash it now.
+      m.bytes = await readAll(path, options.maxJsonBytes);
+      const h = await runtime.createHasher("sha256");
+      h.update(m.bytes);
+      (m as { digest: Digest }).digest = `sha256:${h.digest()}` as Digest;
+    }
+    members.set(path, m);
+    if (named) byDigest.set(named, m);
+    return m;
+  };
+  const blobPath = (d: Digest) => {
+    const { algorithm, encoded } = parseDigest(d);
+    return `${paths.root}blobs/${algorithm}/${encoded}`;
+  };
+  return {
+    members,
+    symlinks: new Map(),
+    load,
+    byDigest: (d) => byDigest.get(d),
+    async bytes(m, max) {
+      if (m.bytes) return m.bytes;
+      if (m.size > max) {
+        throw new LimitExceededError(
+          `${dir.label}: ${m.path} has ${m.size} bytes, more than the ${max}-byte limit for JSON documents`,
+        );
+      }
+      const bytes = await readAll(m.path, max);
+      const h = await runtime.createHasher(parseDigest(m.digest).algorithm);
+      h.update(bytes);
+      const actual = `${parseDigest(m.digest).algorithm}:${h.digest()}`;
+      if (actual !== m.digest) {
+        throw new DigestMismatchError(
+          `${dir.label}: blob file ${m.path} hashes to ${actual}, not the digest its name says (${m.digest})`,
+          m.digest,
+          actual,
+        );
+      }
+      if (bytes.byteLength !== m.size) {
+        throw new InvalidInputError(`${dir.label}: ${m.path} changed while being read`);
+      }
+      m.bytes = bytes;
+      return bytes;
+    },
+    async stage(m, expected) {
+      if (m.writer || options.dryRun && m.bytes) return;
+      await options.lease?.add([expected]);
+      if (await store.has(expected)) return;
+      const { algorithm } = parseDigest(expected);
+      const hasher = await runtime.createHasher(algorithm);
+      const writer = options.dryRun ? undefined : await store.writer();
+      let size = 0;
+      try {
+        if (m.bytes) {
+          hasher.update(m.bytes);
+          await writer?.write(m.bytes);
+          size = m.bytes.byteLength;
+        } else {
+          for await (const chunk of await dir.open(blobPath(expected))) {
+            hasher.update(chunk);
+            await writer?.write(chunk);
+            size += chunk.byteLength;
+            read += chunk.byteLength;
+            options.onProgress?.(read);
+          }
+        }
+        const actual = `${algorithm}:${hasher.digest()}`;
+        if (actual !== expected) {
+          throw new DigestMismatchError(
+            `${dir.label}: blob file ${m.path} hashes to ${actual}, not the digest its name says (${expected})`,
+            expected,
+            actual,
+          );
+        }
+        if (size !== m.size) {
+          throw new InvalidInputError(`${dir.label}: ${m.path} changed while being read`);
+        }
+      } catch (e) {
+        await writer?.abort();
+        throw e;
+      }
+      m.writer = writer;
+    },
+    abortAll: () => abortMembers(members.values()),
+  };
+}
+
+export { resolveLink as resolveMemberLink, sniffCompression };
