@@ -95,7 +95,7 @@ export type Document =
 export type Fetch = (descriptor: Descriptor) => Promise<Uint8Array>;
 
 /** Options for {@link parseDocument}. */
-export interface DocumentOptions {
+export interface ParseDocumentOptions {
   /** JSON size cap. */
   readonly maxBytes?: number;
   /** Receives same-kind media type differences. */
@@ -116,7 +116,7 @@ export function isDocumentDescriptor(d: Descriptor): boolean {
 export function parseDocument(
   d: Descriptor,
   bytes: Uint8Array,
-  options: DocumentOptions = {},
+  options: ParseDocumentOptions = {},
 ): Document | undefined {
   const what = options.what ?? `${d.mediaType} ${d.digest}`;
   const opts = { ...options, what, descriptor: d };

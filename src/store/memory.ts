@@ -31,22 +31,38 @@ export class MemoryStore implements Store {
   }
 
   has(digest: Digest): Promise<boolean> {
-    parseDigest(digest);
+    try {
+      parseDigest(digest);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return Promise.resolve(this.#blobs.has(digest));
   }
 
   info(digest: Digest): Promise<BlobInfo> {
-    parseDigest(digest);
+    try {
+      parseDigest(digest);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const blob = this.#blobs.get(digest);
     if (!blob) return Promise.reject(new NotFoundError(`blob ${digest} not found`));
     return Promise.resolve({ digest, size: blob.byteLength });
   }
 
   reader(digest: Digest, options: { offset?: number } = {}): Promise<ReadableStream<Uint8Array>> {
-    parseDigest(digest);
+    try {
+      parseDigest(digest);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const offset = options.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      return Promise.reject(new TypeError(`offset must be a non-negative integer, got ${offset}`));
+    }
     const blob = this.#blobs.get(digest);
     if (!blob) return Promise.reject(new NotFoundError(`blob ${digest} not found`));
-    const part = blob.subarray(options.offset ?? 0);
+    const part = blob.subarray(offset);
     return Promise.resolve(
       new ReadableStream({
         start(controller) {
@@ -98,7 +114,11 @@ export class MemoryStore implements Store {
   }
 
   delete(digest: Digest): Promise<void> {
-    parseDigest(digest);
+    try {
+      parseDigest(digest);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (!this.#blobs.delete(digest)) {
       return Promise.reject(new NotFoundError(`blob ${digest} not found`));
     }
@@ -146,7 +166,8 @@ export class MemoryStore implements Store {
       id,
       add: (digests) =>
         this.exclusive(() => {
-          for (const d of digests) set.add(d);
+          if (!this.#leases.has(id)) throw new TypeError(`lease ${id} was released`);
+          for (const d of digests) set.add(parseDigest(d).digest);
           return Promise.resolve();
         }),
       release: () => {

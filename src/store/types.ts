@@ -64,8 +64,9 @@ export interface ContentStore {
   /** Size of a committed blob. @throws {NotFoundError} */
   info(digest: Digest): Promise<BlobInfo>;
   /**
-   * The bytes of a committed blob, from `offset` (default 0).
-   * @throws {NotFoundError}
+   * The bytes of a committed blob, from `offset` (default 0; a non-negative integer; at or
+   * past the end gives an empty stream).
+   * @throws {NotFoundError}; {TypeError} for a negative or fractional offset
    */
   reader(digest: Digest, options?: { offset?: number }): Promise<ReadableStream<Uint8Array>>;
   /** Starts a write under a temporary (ingest) name. */

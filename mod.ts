@@ -1,0 +1,38 @@
+// This module is browser compatible.
+/**
+ * lading: OCI images without a daemon — import, verify, store, list, inspect, export —
+ * in Deno and in browsers. This is the library's whole public surface; the Deno
+ * filesystem store is the separate export `@lading/oci/fs`.
+ *
+ * @example
+ * ```ts
+ * import { importImages, listImageSummaries, MemoryStore } from "./mod.ts";
+ * const store = new MemoryStore();
+ * console.log(typeof importImages, (await listImageSummaries(store)).length); // function 0
+ * ```
+ * @module
+ */
+export * from "./src/errors.ts";
+export * from "./src/digest.ts";
+export * from "./src/media_types.ts";
+export type * from "./src/types.ts";
+export * from "./src/schema.ts";
+export * from "./src/platform.ts";
+export * from "./src/reference.ts";
+export type * from "./src/runtime/types.ts";
+export { getRuntime, setRuntime } from "./src/runtime/mod.ts";
+export type * from "./src/store/types.ts";
+export { MemoryStore } from "./src/store/memory.ts";
+export * from "./src/store/blob.ts";
+export * from "./src/walk.ts";
+export * from "./src/image.ts";
+export * from "./src/tar.ts";
+export {
+  importImages,
+  type ImportedImage,
+  type ImportOptions,
+  type ImportResult,
+  type MissingBlob,
+} from "./src/import/mod.ts";
+export type { DirectorySource, ImportSource, StreamSource } from "./src/import/source.ts";
+export * from "./src/import/names.ts";
