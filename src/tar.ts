@@ -171,7 +171,12 @@ function numeric(block: Uint8Array, start: number, length: number, field: string
 }
 
 function checksumOk(block: Uint8Array): boolean {
-  const stored = numeric(block, 148, 8, "checksum");
+  let stored: number;
+  try {
+    stored = numeric(block, 148, 8, "checksum");
+  } catch {
+    return false; // not even a number: not a tar header (the caller names the archive)
+  }
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < 512; i++) {

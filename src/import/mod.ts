@@ -22,6 +22,7 @@
 import { type Digest, digestBytes, parseDigest, shortDigest } from "../digest.ts";
 import {
   InvalidInputError,
+  LimitExceededError,
   MissingContentError,
   NotFoundError,
   SizeMismatchError,
@@ -239,6 +240,7 @@ export async function importImages(
       what,
       warn,
       nameOf: (e) => entryName(e.annotations, options) ?? e.digest,
+      runtime,
     });
     if (plan.missing.length && !options.allowMissing) {
       const lines = plan.missing.map((m) => `  ${m.digest} (${m.mediaType}) of ${m.image}`);
@@ -348,6 +350,7 @@ interface PlanContext {
   what: string;
   warn(m: string): void;
   nameOf(entry: Descriptor): string;
+  runtime: Runtime;
 }
 
 /**
@@ -363,9 +366,9 @@ async function makePlan(
   const reachable = new Map<Digest, Descriptor>();
   const missing: MissingBlob[] = [];
   const skipped = new Set<Digest>();
-  const bytesOf = async (d: Descriptor, m: Member | undefined): Promise<Uint8Array> => {
+  const bytesOf = (d: Descriptor, m: Member | undefined): Promise<Uint8Array> => {
     const extra = ctx.extras.get(d.digest);
-    if (extra) return extra;
+    if (extra) return Promise.resolve(extra);
     if (m) return ctx.staging.bytes(m, ctx.maxJsonBytes);
     return readBlobBytes(store, d.digest, ctx.maxJsonBytes);
   };
@@ -414,7 +417,22 @@ async function makePlan(
       let bytes: Uint8Array | undefined;
       if (d.data !== undefined) {
         bytes = await bytesOf(d, m);
-        checkDescriptorData(d, bytes);
+        try {
+          checkDescriptorData(d, bytes);
+        } catch (e) {
+          // Say which input and image, and what the data hashes to.
+          let actual = "";
+          try {
+            const decoded = Uint8Array.from(atob(d.data), (c) => c.charCodeAt(0));
+            actual = `; the data hashes to ${await digestBytes(ctx.runtime, decoded)}`;
+          } catch {
+            // not base64: the message says so
+          }
+          throw new InvalidInputError(
+            `Cannot import ${ctx.what}: ${where}: ${(e as Error).message}${actual}`,
+            { cause: e },
+          );
+        }
       }
       if (isConfig) {
         parseConfig(bytes ?? await bytesOf(d, m), {
@@ -444,7 +462,20 @@ async function makePlan(
         }
       }
       return childrenOf(doc);
+    }).catch((e) => {
+      throw walkErrorInContext(e, ctx.what, image);
     });
   }
   return { reachable, missing, skipped };
+}
+
+/**
+ * The walk's own errors (index cycle, nesting too deep) do not know the input or the
+ * image; name both. Errors from the handler already do and pass unchanged.
+ */
+function walkErrorInContext(e: unknown, what: string, image: string): unknown {
+  if (!(e instanceof LimitExceededError || e instanceof InvalidInputError)) return e;
+  if (e.message.includes(what)) return e;
+  const Class = e instanceof LimitExceededError ? LimitExceededError : InvalidInputError;
+  return new Class(`Cannot import ${what}: image ${image}: ${e.message}`, { cause: e });
 }
