@@ -1,0 +1,107 @@
+// This module is browser compatible.
+/**
+ * Member names of layer tars: normalization (no leading `./` or `/`, no `.` or empty
+ * components, no `..` at all) and OCI whiteouts (`.wh.<name>`, `.wh..wh..opq`).
+ *
+ * @example
+ * ```ts
+ * import { normalizeEntryPath, parseWhiteout } from "./path.ts";
+ * console.log(normalizeEntryPath("./usr//bin/")); // usr/bin
+ * console.log(normalizeEntryPath("/")); // .
+ * console.log(parseWhiteout("etc/.wh.passwd")); // { kind: "whiteout", path: "etc/passwd" }
+ * ```
+ * @module
+ */
+import { InvalidInputError } from "../errors.ts";
+
+/** The path of the root directory after normalization. */
+export const ROOT = ".";
+
+/** Whiteout file name prefix. */
+export const WHITEOUT_PREFIX = ".wh.";
+/** Opaque directory marker name. */
+export const OPAQUE_MARKER = ".wh..wh..opq";
+/** Prefix of aufs bookkeeping entries, which carry no meaning in an image and are skipped. */
+export const WHITEOUT_META_PREFIX = ".wh..wh.";
+
+/**
+ * Normalizes a tar member name to a relative path: `./a//b/` → `a/b`, `/a` → `a`, `./`
+ * → `.`. Any `..` component is refused, even one that would stay inside the root
+ * (`a/../b`), because with symlinks it does not mean what it says.
+ *
+ * @throws {InvalidInputError} for `..` components, NUL bytes and empty names.
+ */
+export function normalizeEntryPath(name: string, what = "member"): string {
+  if (name.includes("\0")) {
+    throw new InvalidInputError(`${what} ${JSON.stringify(name)} contains a NUL byte`);
+  }
+  const parts: string[] = [];
+  for (const part of name.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      throw new InvalidInputError(
+        `${what} ${JSON.stringify(name)} has a '..' component (it would escape the root)`,
+      );
+    }
+    parts.push(part);
+  }
+  if (parts.length === 0) {
+    if (name === "") throw new InvalidInputError(`${what} has an empty name`);
+    return ROOT;
+  }
+  return parts.join("/");
+}
+
+/** The components of a normalized path (`[]` for the root). */
+export function pathComponents(path: string): string[] {
+  return path === ROOT || path === "" ? [] : path.split("/");
+}
+
+/** Joins a directory path and a name. */
+export function joinPath(dir: string, name: string): string {
+  return dir === ROOT || dir === "" ? name : `${dir}/${name}`;
+}
+
+/** The parent directory of a normalized path (`.` for top-level names). */
+export function parentPath(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? ROOT : path.slice(0, slash);
+}
+
+/** The last component of a normalized path. */
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** What a whiteout entry means. */
+export type Whiteout =
+  /** `dir/.wh.name`: `dir/name` is deleted from lower layers. */
+  | { readonly kind: "whiteout"; readonly path: string }
+  /** `dir/.wh..wh..opq`: the lower layers' contents of `dir` are hidden. */
+  | { readonly kind: "opaque"; readonly path: string }
+  /** `.wh..wh.plnk` and other aufs bookkeeping: ignored. */
+  | { readonly kind: "meta"; readonly path: string };
+
+/**
+ * Classifies a normalized path as a whiteout, or returns `undefined` for an ordinary
+ * member.
+ *
+ * @throws {InvalidInputError} for whiteouts without a usable target: a bare `.wh.`,
+ * `.wh..` and `.wh...` (they would delete the directory itself or its parent).
+ */
+export function parseWhiteout(path: string): Whiteout | undefined {
+  const base = baseName(path);
+  if (!base.startsWith(WHITEOUT_PREFIX)) return undefined;
+  const dir = parentPath(path);
+  if (base === OPAQUE_MARKER) return { kind: "opaque", path: dir };
+  if (base.startsWith(WHITEOUT_META_PREFIX)) return { kind: "meta", path };
+  const target = base.slice(WHITEOUT_PREFIX.length);
+  if (target === "" || target === "." || target === "..") {
+    throw new InvalidInputError(
+      `whiteout ${JSON.stringify(path)} names no file (${
+        target === "" ? "bare .wh." : `it would delete '${target}'`
+      })`,
+    );
+  }
+  return { kind: "whiteout", path: joinPath(dir, target) };
+}
