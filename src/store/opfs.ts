@@ -1,0 +1,1135 @@
+/**
+ * A {@link Store} in the browser's Origin Private File System, in the same OCI image layout
+ * as the filesystem store (`fs.ts`):
+ *
+ * ```
+ * <path>/oci-layout                    {"imageLayoutVersion":"1.0.0"}
+ * <path>/index.json                    one descriptor per name (ref.name + io.containerd.image.name)
+ * <path>/blobs/<alg>/<hex>             verified before they appear
+ * <path>/ingest/<owner>-<random>       in-flight writes, never read as content
+ * <path>/leases/<owner>-<random>       digests protected from gc while an operation runs
+ * <path>/index.json.tmp-<owner>-<rand> the next index.json, moved over it
+ * ```
+ *
+ * ## Where it runs
+ *
+ * Anywhere OPFS exists, but it is meant for a **dedicated worker**: there blobs are written
+ * through `createSyncAccessHandle()` (measured 525 MB/s, against 90 MB/s for
+ * `createWritable()` on the main thread, which is the fallback it uses elsewhere). The web
+ * page runs this store and the importer inside its worker and talks to the worker with
+ * messages (see `src/web/protocol.ts`), so no store call crosses a `postMessage`.
+ *
+ * ## Writes, locks, leases
+ *
+ * - A blob is written to `ingest/`, hashed as it streams; `commit()` checks size and
+ *   digest, then moves the file into `blobs/` with `FileSystemFileHandle.move()` (a copy
+ *   where `move()` is missing), under a `navigator.locks` lock per digest, so `added` is
+ *   exact when two writers race.
+ * - index.json is rewritten whole into a temporary file and moved over the old one, under
+ *   the store's writer lock (`navigator.locks`, shared by every tab and worker of the
+ *   origin); {@link OpfsStore.exclusive} takes the same lock.
+ * - Every open store holds an *owner* lock (`navigator.locks`) until {@link OpfsStore.close}
+ *   or until its tab or worker goes away. Ingest files and leases carry their owner's id;
+ *   those whose owner lock is no longer held are stale and removed on open (ingest) and by
+ *   {@link OpfsStore.leasedDigests} (leases). Leases live in OPFS files, so a gc in another
+ *   tab sees them.
+ * - A `QuotaExceededError` from the browser aborts the write (its ingest file is removed)
+ *   and surfaces as lading's {@link QuotaExceededError} with the usage and quota.
+ *
+ * @example
+ * ```ts ignore
+ * // In a dedicated worker:
+ * import { openOpfsStore } from "./opfs.ts";
+ * import { writeBlob } from "./blob.ts";
+ * const store = await openOpfsStore({ path: "lading" });
+ * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+ * await writeBlob(store, new TextEncoder().encode("{}"), { digest, size: 2 });
+ * console.log(await store.has(digest)); // true
+ * await store.close();
+ * ```
+ * @module
+ */
+import {
+  checkDigestAndSize,
+  type Digest,
+  type DigestAlgorithm,
+  type Expectation,
+  isDigest,
+  parseDigest,
+} from "../digest.ts";
+import {
+  DigestMismatchError,
+  InvalidInputError,
+  NotFoundError,
+  QuotaExceededError,
+  SizeMismatchError,
+} from "../errors.ts";
+import { OCI_INDEX } from "../media_types.ts";
+import { getRuntime } from "../runtime/mod.ts";
+import type { Hasher, Runtime } from "../runtime/types.ts";
+import type { Descriptor } from "../types.ts";
+import type { BlobInfo, BlobWriter, ImageRecord, Lease, Store } from "./types.ts";
+
+// ---------------------------------------------------------------------------------------
+// The parts of the File System Access / OPFS and Web Locks APIs this module uses, typed
+// here so the module type-checks with Deno's libs and with the DOM libs alike.
+
+/** A file or directory handle. */
+export interface OpfsHandle {
+  readonly kind: "file" | "directory";
+  readonly name: string;
+}
+
+/** `FileSystemSyncAccessHandle` (dedicated workers only). */
+export interface OpfsSyncAccessHandle {
+  write(buffer: Uint8Array, options?: { at?: number }): number;
+  read(buffer: Uint8Array, options?: { at?: number }): number;
+  truncate(size: number): void;
+  getSize(): number;
+  flush(): void;
+  close(): void;
+}
+
+/** `FileSystemWritableFileStream`, the parts used. */
+export interface OpfsWritable {
+  write(data: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+  abort(reason?: unknown): Promise<void>;
+}
+
+/** `FileSystemFileHandle`. */
+export interface OpfsFileHandle extends OpfsHandle {
+  readonly kind: "file";
+  getFile(): Promise<File>;
+  createWritable(options?: { keepExistingData?: boolean }): Promise<OpfsWritable>;
+  createSyncAccessHandle?(): Promise<OpfsSyncAccessHandle>;
+  move?(destination: OpfsDirectoryHandle, name: string): Promise<void>;
+}
+
+/** `FileSystemDirectoryHandle`. */
+export interface OpfsDirectoryHandle extends OpfsHandle {
+  readonly kind: "directory";
+  getDirectoryHandle(name: string, options?: { create?: boolean }): Promise<OpfsDirectoryHandle>;
+  getFileHandle(name: string, options?: { create?: boolean }): Promise<OpfsFileHandle>;
+  removeEntry(name: string, options?: { recursive?: boolean }): Promise<void>;
+  entries(): AsyncIterable<[string, OpfsFileHandle | OpfsDirectoryHandle]>;
+}
+
+/** `LockManager` (`navigator.locks`). */
+export interface WebLocks {
+  request<T>(
+    name: string,
+    options: { mode?: "exclusive" | "shared"; ifAvailable?: boolean; signal?: AbortSignal },
+    callback: (lock: unknown) => Promise<T> | T,
+  ): Promise<T>;
+  query(): Promise<{ held?: { name?: string }[]; pending?: { name?: string }[] }>;
+}
+
+interface NavigatorLike {
+  storage?: {
+    getDirectory?(): Promise<OpfsDirectoryHandle>;
+    estimate?(): Promise<{ usage?: number; quota?: number }>;
+  };
+  locks?: WebLocks;
+}
+
+function nav(): NavigatorLike {
+  return (globalThis as { navigator?: NavigatorLike }).navigator ?? {};
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+/** The index.json annotation OCI tools read the name from. */
+const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
+/** The index.json annotation containerd reads the name from; it wins over ref.name. */
+const CONTAINERD_NAME_ANNOTATION = "io.containerd.image.name";
+const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
+const HEX_NAME: Record<DigestAlgorithm, RegExp> = {
+  sha256: /^[0-9a-f]{64}$/,
+  sha512: /^[0-9a-f]{128}$/,
+};
+const INDEX_TMP_PREFIX = "index.json.tmp-";
+const INDEX_LIMIT = 64 * 1024 * 1024;
+/**
+ * `<owner>-<random>`: names of ingest, lease and temporary index files (with Chromium's
+ * `.crswap` swap file of a `createWritable()` in progress).
+ */
+const OWNED_NAME = /^([0-9a-f]{16})-[0-9a-f]+(?:\.crswap)?$/;
+const COPY_CHUNK = 1 << 20;
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function randomHex(bytes = 8): string {
+  let s = "";
+  for (const x of crypto.getRandomValues(new Uint8Array(bytes))) {
+    s += x.toString(16).padStart(2, "0");
+  }
+  return s;
+}
+
+function domName(e: unknown): string | undefined {
+  return typeof (e as { name?: unknown })?.name === "string"
+    ? (e as { name: string }).name
+    : undefined;
+}
+
+function isNotFound(e: unknown): boolean {
+  const n = domName(e);
+  return n === "NotFoundError" || n === "TypeMismatchError";
+}
+
+/** True for the browser's quota error (a `DOMException` named `QuotaExceededError`). */
+export function isQuotaError(e: unknown): boolean {
+  return domName(e) === "QuotaExceededError" && !(e instanceof QuotaExceededError);
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** Maps the browser's quota error to {@link QuotaExceededError}; others are returned as is. */
+async function mapQuota(e: unknown, what: string): Promise<unknown> {
+  if (!isQuotaError(e)) return e;
+  let detail = "";
+  try {
+    const est = await nav().storage?.estimate?.();
+    if (est?.quota !== undefined) {
+      detail = ` (${formatBytes(est.usage ?? 0)} used of ${formatBytes(est.quota)})`;
+    }
+  } catch {
+    // no estimate
+  }
+  return new QuotaExceededError(
+    `Cannot ${what}: the browser's storage quota for this site is used up${detail}; ` +
+      `delete images and run gc, or allow the site more storage`,
+    { cause: e },
+  );
+}
+
+async function removeQuietly(dir: OpfsDirectoryHandle, name: string): Promise<void> {
+  try {
+    await dir.removeEntry(name);
+  } catch {
+    // gone already, or in use by another context
+  }
+}
+
+async function fileOrUndefined(
+  dir: OpfsDirectoryHandle,
+  name: string,
+): Promise<OpfsFileHandle | undefined> {
+  try {
+    return await dir.getFileHandle(name);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+async function dirOrUndefined(
+  dir: OpfsDirectoryHandle,
+  name: string,
+): Promise<OpfsDirectoryHandle | undefined> {
+  try {
+    return await dir.getDirectoryHandle(name);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+/** Reads a whole file, retrying when it was replaced while being read. */
+async function readFileBytes(handle: OpfsFileHandle, limit: number, what: string) {
+  for (let attempt = 0;; attempt++) {
+    try {
+      const file = await handle.getFile();
+      if (file.size > limit) {
+        throw new InvalidInputError(
+          `Cannot read ${what}: ${file.size} bytes, more than the ${limit}-byte limit`,
+        );
+      }
+      return new Uint8Array(await file.arrayBuffer());
+    } catch (e) {
+      if (domName(e) === "NotReadableError" && attempt < 5) continue;
+      throw e;
+    }
+  }
+}
+
+/** Whether sync access handles can be used here (dedicated worker with OPFS). */
+function syncHandlesAvailable(handle: OpfsFileHandle): boolean {
+  const g = globalThis as { WorkerGlobalScope?: unknown; DedicatedWorkerGlobalScope?: unknown };
+  return typeof handle.createSyncAccessHandle === "function" &&
+    typeof g.DedicatedWorkerGlobalScope !== "undefined" &&
+    globalThis instanceof (g.DedicatedWorkerGlobalScope as { new (): unknown });
+}
+
+/** Writes a small file whole (sync handle in a worker, writable stream elsewhere). */
+async function writeSmallFile(
+  dir: OpfsDirectoryHandle,
+  name: string,
+  bytes: Uint8Array,
+): Promise<OpfsFileHandle> {
+  const handle = await dir.getFileHandle(name, { create: true });
+  if (syncHandlesAvailable(handle)) {
+    const sync = await handle.createSyncAccessHandle!();
+    try {
+      sync.truncate(0);
+      let at = 0;
+      while (at < bytes.length) at += sync.write(bytes.subarray(at), { at });
+      sync.flush();
+    } finally {
+      sync.close();
+    }
+  } else {
+    const w = await handle.createWritable({ keepExistingData: false });
+    try {
+      await w.write(bytes);
+      await w.close();
+    } catch (e) {
+      await w.abort().catch(() => {});
+      throw e;
+    }
+  }
+  return handle;
+}
+
+/** Moves a file into `dir/name`: `move()` where supported, else a copy and a delete. */
+async function moveFile(
+  from: OpfsDirectoryHandle,
+  handle: OpfsFileHandle,
+  to: OpfsDirectoryHandle,
+  name: string,
+): Promise<void> {
+  if (typeof handle.move === "function") {
+    await handle.move(to, name);
+    return;
+  }
+  const file = await handle.getFile();
+  const target = await to.getFileHandle(name, { create: true });
+  const w = await target.createWritable({ keepExistingData: false });
+  try {
+    for (let at = 0; at < file.size; at += COPY_CHUNK) {
+      await w.write(new Uint8Array(await file.slice(at, at + COPY_CHUNK).arrayBuffer()));
+    }
+    await w.close();
+  } catch (e) {
+    await w.abort().catch(() => {});
+    await removeQuietly(to, name);
+    throw e;
+  }
+  await removeQuietly(from, handle.name);
+}
+
+function nameOf(entry: unknown): string | undefined {
+  if (!isObject(entry) || !isObject(entry.annotations)) return undefined;
+  const containerd = entry.annotations[CONTAINERD_NAME_ANNOTATION];
+  if (typeof containerd === "string" && containerd !== "") return containerd;
+  const ref = entry.annotations[REF_NAME_ANNOTATION];
+  if (typeof ref === "string" && ref !== "") return ref;
+  return undefined;
+}
+
+function recordOf(name: string, entry: JsonObject, where: string): ImageRecord {
+  const field = `${where}, image ${JSON.stringify(name)}`;
+  if (typeof entry.mediaType !== "string" || entry.mediaType === "") {
+    throw new InvalidInputError(`Cannot read ${field}: "mediaType" must be a non-empty string`);
+  }
+  parseDigest(entry.digest, `digest in ${field}`);
+  if (typeof entry.size !== "number" || !Number.isSafeInteger(entry.size) || entry.size < 0) {
+    throw new InvalidInputError(`Cannot read ${field}: "size" must be a non-negative integer`);
+  }
+  const { annotations, ...rest } = entry;
+  const kept: Record<string, string> = {};
+  for (const [k, v] of Object.entries(annotations as JsonObject)) {
+    if (k !== REF_NAME_ANNOTATION && k !== CONTAINERD_NAME_ANNOTATION) kept[k] = v as string;
+  }
+  const target =
+    (Object.keys(kept).length > 0 ? { ...rest, annotations: kept } : rest) as unknown as Descriptor;
+  return { name, target };
+}
+
+function descriptorFor(record: ImageRecord): JsonObject {
+  return {
+    ...record.target,
+    annotations: {
+      ...record.target.annotations,
+      [REF_NAME_ANNOTATION]: record.name,
+      [CONTAINERD_NAME_ANNOTATION]: record.name,
+    },
+  };
+}
+
+function validateRecord(record: ImageRecord): void {
+  if (!isObject(record)) throw new TypeError("image record must be an object");
+  if (typeof record.name !== "string" || record.name === "") {
+    throw new TypeError(
+      `image name must be a non-empty string, got ${JSON.stringify(record.name)}`,
+    );
+  }
+  const t = record.target as unknown;
+  if (!isObject(t)) throw new TypeError(`target of image ${record.name} must be a descriptor`);
+  if (typeof t.mediaType !== "string" || t.mediaType === "") {
+    throw new TypeError(`target of image ${record.name} needs a mediaType`);
+  }
+  parseDigest(t.digest, `target digest of image ${record.name}`);
+  if (typeof t.size !== "number" || !Number.isSafeInteger(t.size) || t.size < 0) {
+    throw new TypeError(`target size of image ${record.name} must be a non-negative integer`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Opening
+
+/** Options for {@link openOpfsStore}. */
+export interface OpfsStoreOptions {
+  /** Folder inside the OPFS root, `/`-separated (default `lading`). */
+  path?: string;
+  /** The directory that holds `path` (default: `navigator.storage.getDirectory()`). */
+  root?: OpfsDirectoryHandle;
+  /** Hashing runtime (default: detected). */
+  runtime?: Runtime;
+  /**
+   * Write blobs through sync access handles when possible (default true; they exist only
+   * in dedicated workers). False forces `createWritable()`.
+   */
+  syncAccessHandles?: boolean;
+  /** The Web Locks manager (default `navigator.locks`). */
+  locks?: WebLocks;
+}
+
+/** The OPFS root directory of this origin. @throws {TypeError} where there is no OPFS. */
+export async function opfsRoot(): Promise<OpfsDirectoryHandle> {
+  const getDirectory = nav().storage?.getDirectory;
+  if (typeof getDirectory !== "function") {
+    throw new TypeError(
+      "This browser has no Origin Private File System (navigator.storage.getDirectory)",
+    );
+  }
+  return await getDirectory.call(nav().storage);
+}
+
+async function resolveDir(
+  root: OpfsDirectoryHandle,
+  path: string,
+  create: boolean,
+): Promise<OpfsDirectoryHandle | undefined> {
+  let dir = root;
+  for (const part of path.split("/").filter((p) => p !== "")) {
+    if (part === "." || part === "..") throw new TypeError(`invalid OPFS store path ${path}`);
+    if (create) dir = await dir.getDirectoryHandle(part, { create: true });
+    else {
+      const next = await dirOrUndefined(dir, part);
+      if (!next) return undefined;
+      dir = next;
+    }
+  }
+  return dir;
+}
+
+/**
+ * Opens (and creates when missing) a store in OPFS. Ingest files of stores that are no
+ * longer open anywhere are removed.
+ *
+ * @throws {TypeError} where there is no OPFS or no `navigator.locks`.
+ * @throws {InvalidInputError} when the folder is not empty and not an OCI layout.
+ */
+export async function openOpfsStore(options: OpfsStoreOptions = {}): Promise<OpfsStore> {
+  const path = options.path ?? "lading";
+  const locks = options.locks ?? nav().locks;
+  if (!locks) throw new TypeError("This browser has no Web Locks API (navigator.locks)");
+  const root = options.root ?? await opfsRoot();
+  let dir: OpfsDirectoryHandle;
+  try {
+    dir = (await resolveDir(root, path, true))!;
+  } catch (e) {
+    throw await mapQuota(e, `create store ${path}`);
+  }
+  const key = `lading:${path}`;
+  await locks.request(`${key}:writer`, {}, async () => {
+    const layout = await fileOrUndefined(dir, "oci-layout");
+    if (layout) {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(new TextDecoder().decode(await readFileBytes(layout, 4096, "oci-layout")));
+      } catch {
+        doc = undefined;
+      }
+      if (!isObject(doc) || typeof doc.imageLayoutVersion !== "string") {
+        throw new InvalidInputError(
+          `Cannot open store ${path}: oci-layout needs a string "imageLayoutVersion"`,
+        );
+      }
+      return;
+    }
+    let empty = true;
+    for await (const [name] of dir.entries()) {
+      if (name !== "blobs" && name !== "ingest" && name !== "leases") empty = false;
+    }
+    if (!empty) {
+      throw new InvalidInputError(
+        `Cannot open store ${path}: the folder is not empty and not an OCI image layout`,
+      );
+    }
+    const enc = new TextEncoder();
+    try {
+      await dir.getDirectoryHandle("blobs", { create: true }).then((b) =>
+        b.getDirectoryHandle("sha256", { create: true })
+      );
+      if (!(await fileOrUndefined(dir, "index.json"))) {
+        await writeSmallFile(
+          dir,
+          "index.json",
+          enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] })),
+        );
+      }
+      await writeSmallFile(
+        dir,
+        "oci-layout",
+        enc.encode(JSON.stringify({ imageLayoutVersion: "1.0.0" })),
+      );
+    } catch (e) {
+      throw await mapQuota(e, `create store ${path}`);
+    }
+  });
+  const store = new OpfsStore(dir, { ...options, path, locks });
+  await store.start();
+  return store;
+}
+
+/**
+ * Removes a store folder from OPFS with everything in it (no-op when absent).
+ *
+ * @example
+ * ```ts ignore
+ * import { removeOpfsStore } from "./opfs.ts";
+ * await removeOpfsStore("lading-scratch");
+ * ```
+ */
+export async function removeOpfsStore(
+  path: string,
+  options: { root?: OpfsDirectoryHandle } = {},
+): Promise<void> {
+  const root = options.root ?? await opfsRoot();
+  const parts = path.split("/").filter((p) => p !== "");
+  const last = parts.pop();
+  if (!last) throw new TypeError("refusing to remove the OPFS root");
+  const parent = await resolveDir(root, parts.join("/"), false);
+  if (!parent) return;
+  try {
+    await parent.removeEntry(last, { recursive: true });
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The store
+
+/**
+ * A store in an OPFS folder that is an OCI image layout. Create it with
+ * {@link openOpfsStore}.
+ *
+ * `putImages`, `deleteImages`, `Lease.add` and {@link OpfsStore.exclusive} take the writer
+ * lock; readers and blob writers never wait for it, and `delete()` does not take it, so gc
+ * can call it inside `exclusive()`. Like the fs store, `fn` given to `exclusive()` must not
+ * call the methods that take the lock.
+ */
+export class OpfsStore implements Store {
+  /** The folder path inside OPFS. */
+  readonly path: string;
+  /** Whether blobs are written through sync access handles. */
+  readonly usesSyncAccessHandles: boolean;
+  #dir: OpfsDirectoryHandle;
+  #runtime?: Runtime;
+  #locks: WebLocks;
+  #key: string;
+  #owner = randomHex(8);
+  #releaseOwner?: () => void;
+  #writers = new Set<OpfsBlobWriter>();
+  #dirs = new Map<string, Promise<OpfsDirectoryHandle>>();
+  #closed = false;
+
+  /** Use {@link openOpfsStore}. */
+  constructor(
+    dir: OpfsDirectoryHandle,
+    options: OpfsStoreOptions & { path: string; locks: WebLocks },
+  ) {
+    this.#dir = dir;
+    this.path = options.path;
+    this.#runtime = options.runtime;
+    this.#locks = options.locks;
+    this.#key = `lading:${options.path}`;
+    const g = globalThis as { DedicatedWorkerGlobalScope?: { new (): unknown } };
+    this.usesSyncAccessHandles = (options.syncAccessHandles ?? true) &&
+      typeof g.DedicatedWorkerGlobalScope === "function" &&
+      globalThis instanceof g.DedicatedWorkerGlobalScope;
+  }
+
+  /** Takes the owner lock and removes stale ingest files (called by {@link openOpfsStore}). */
+  async start(): Promise<void> {
+    await new Promise<void>((granted, failed) => {
+      this.#locks.request(this.#ownerLock(this.#owner), {}, () => {
+        granted();
+        return new Promise<void>((resolve) => (this.#releaseOwner = resolve));
+      }).catch(failed);
+    });
+    await this.#removeStale("ingest");
+    const live = await this.#liveOwners();
+    for await (const [name] of this.#dir.entries()) {
+      if (!name.startsWith(INDEX_TMP_PREFIX)) continue;
+      const m = OWNED_NAME.exec(name.slice(INDEX_TMP_PREFIX.length));
+      if (m && !live.has(m[1])) await removeQuietly(this.#dir, name);
+    }
+  }
+
+  #ownerLock(owner: string): string {
+    return `${this.#key}:owner:${owner}`;
+  }
+
+  /** Owner ids whose lock is held by some live context of this origin. */
+  async #liveOwners(): Promise<Set<string>> {
+    const prefix = `${this.#key}:owner:`;
+    const state = await this.#locks.query();
+    const live = new Set<string>();
+    for (const l of state.held ?? []) {
+      if (l.name?.startsWith(prefix)) live.add(l.name.slice(prefix.length));
+    }
+    live.add(this.#owner);
+    return live;
+  }
+
+  async #removeStale(sub: string): Promise<void> {
+    const dir = await dirOrUndefined(this.#dir, sub);
+    if (!dir) return;
+    const live = await this.#liveOwners();
+    const doomed: string[] = [];
+    for await (const [name] of dir.entries()) {
+      const m = OWNED_NAME.exec(name);
+      if (m && !live.has(m[1])) doomed.push(name);
+    }
+    for (const name of doomed) await removeQuietly(dir, name);
+  }
+
+  #subdir(path: string): Promise<OpfsDirectoryHandle> {
+    let p = this.#dirs.get(path);
+    if (!p) {
+      p = (async () => {
+        let d = this.#dir;
+        for (const part of path.split("/")) d = await d.getDirectoryHandle(part, { create: true });
+        return d;
+      })();
+      p.catch(() => this.#dirs.delete(path));
+      this.#dirs.set(path, p);
+    }
+    return p;
+  }
+
+  async #blobHandle(digest: Digest): Promise<OpfsFileHandle | undefined> {
+    const { algorithm, encoded } = parseDigest(digest);
+    const dir = await dirOrUndefined(this.#dir, "blobs")
+      .then((b) => (b ? dirOrUndefined(b, algorithm) : undefined));
+    if (!dir) return undefined;
+    return await fileOrUndefined(dir, encoded);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new TypeError(`store ${this.path} is closed`);
+  }
+
+  // ----- ContentStore -----
+
+  /** True when the blob is committed. @throws {InvalidInputError} for a malformed digest. */
+  async has(digest: Digest): Promise<boolean> {
+    return (await this.#blobHandle(digest)) !== undefined;
+  }
+
+  /** Size of a committed blob. @throws {NotFoundError} */
+  async info(digest: Digest): Promise<BlobInfo> {
+    const handle = await this.#blobHandle(digest);
+    if (!handle) throw new NotFoundError(`blob ${digest} not found in store ${this.path}`);
+    try {
+      return { digest, size: (await handle.getFile()).size };
+    } catch (e) {
+      if (isNotFound(e)) throw new NotFoundError(`blob ${digest} not found in store ${this.path}`);
+      throw e;
+    }
+  }
+
+  /** Streams a committed blob from `offset` (default 0). @throws {NotFoundError} */
+  async reader(
+    digest: Digest,
+    options: { offset?: number } = {},
+  ): Promise<ReadableStream<Uint8Array>> {
+    const offset = options.offset ?? 0;
+    parseDigest(digest);
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new TypeError(`reader offset must be a non-negative integer, got ${offset}`);
+    }
+    const handle = await this.#blobHandle(digest);
+    if (!handle) throw new NotFoundError(`blob ${digest} not found in store ${this.path}`);
+    let file: File;
+    try {
+      file = await handle.getFile();
+    } catch (e) {
+      if (isNotFound(e)) throw new NotFoundError(`blob ${digest} not found in store ${this.path}`);
+      throw e;
+    }
+    return file.slice(offset).stream() as ReadableStream<Uint8Array>;
+  }
+
+  /** Starts a write into `ingest/`; nothing is visible until `commit()` verified it. */
+  async writer(): Promise<BlobWriter> {
+    this.#checkOpen();
+    const runtime = this.#runtime ?? await getRuntime();
+    const hasher = await runtime.createHasher("sha256");
+    const ingest = await this.#subdir("ingest");
+    const name = `${this.#owner}-${randomHex(8)}`;
+    let handle: OpfsFileHandle;
+    let sync: OpfsSyncAccessHandle | undefined;
+    let writable: OpfsWritable | undefined;
+    try {
+      handle = await ingest.getFileHandle(name, { create: true });
+      if (this.usesSyncAccessHandles && typeof handle.createSyncAccessHandle === "function") {
+        sync = await handle.createSyncAccessHandle();
+      } else {
+        writable = await handle.createWritable({ keepExistingData: false });
+      }
+    } catch (e) {
+      await removeQuietly(ingest, name);
+      throw await mapQuota(e, `start a blob write in store ${this.path}`);
+    }
+    const writer: OpfsBlobWriter = new OpfsBlobWriter({
+      path: this.path,
+      ingest,
+      name,
+      handle,
+      sync,
+      writable,
+      hasher,
+      runtime,
+      blobsDir: (alg) => this.#subdir(`blobs/${alg}`),
+      commitLock: (digest, fn) => this.#locks.request(`${this.#key}:blob:${digest}`, {}, fn),
+      done: () => this.#writers.delete(writer),
+    });
+    this.#writers.add(writer);
+    return writer;
+  }
+
+  /** Removes a committed blob (without the writer lock). @throws {NotFoundError} */
+  async delete(digest: Digest): Promise<void> {
+    const { algorithm, encoded } = parseDigest(digest);
+    const blobs = await dirOrUndefined(this.#dir, "blobs");
+    const dir = blobs ? await dirOrUndefined(blobs, algorithm) : undefined;
+    const handle = dir ? await fileOrUndefined(dir, encoded) : undefined;
+    if (!dir || !handle) throw new NotFoundError(`blob ${digest} not found in store ${this.path}`);
+    try {
+      await dir.removeEntry(encoded);
+    } catch (e) {
+      if (isNotFound(e)) throw new NotFoundError(`blob ${digest} not found in store ${this.path}`);
+      throw e;
+    }
+  }
+
+  /** Every committed blob: files in `blobs/<alg>/` whose names are digests. */
+  async *list(): AsyncIterable<BlobInfo> {
+    const blobs = await dirOrUndefined(this.#dir, "blobs");
+    if (!blobs) return;
+    for (const algorithm of ALGORITHMS) {
+      const dir = await dirOrUndefined(blobs, algorithm);
+      if (!dir) continue;
+      const files: [string, OpfsFileHandle][] = [];
+      for await (const [name, handle] of dir.entries()) {
+        if (handle.kind === "file" && HEX_NAME[algorithm].test(name)) files.push([name, handle]);
+      }
+      for (const [name, handle] of files) {
+        let size: number;
+        try {
+          size = (await handle.getFile()).size;
+        } catch (e) {
+          if (isNotFound(e)) continue; // deleted meanwhile
+          throw e;
+        }
+        yield { digest: `${algorithm}:${name}` as Digest, size };
+      }
+    }
+  }
+
+  // ----- ImageNames -----
+
+  async #readIndex(): Promise<JsonObject> {
+    const handle = await fileOrUndefined(this.#dir, "index.json");
+    if (!handle) return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
+    const where = `${this.path}/index.json`;
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFileBytes(handle, INDEX_LIMIT, where);
+    } catch (e) {
+      if (isNotFound(e)) return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
+      throw e;
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      throw new InvalidInputError(`Cannot read ${where}: not valid JSON (${(e as Error).message})`);
+    }
+    if (!isObject(doc) || !Array.isArray(doc.manifests)) {
+      throw new InvalidInputError(`Cannot read ${where}: "manifests" must be an array`);
+    }
+    return doc;
+  }
+
+  async #writeIndex(doc: JsonObject, manifests: unknown[]): Promise<void> {
+    const { schemaVersion: _s, mediaType, manifests: _m, ...rest } = doc;
+    const out = {
+      schemaVersion: 2,
+      mediaType: typeof mediaType === "string" ? mediaType : OCI_INDEX,
+      ...rest,
+      manifests,
+    };
+    const bytes = new TextEncoder().encode(JSON.stringify(out));
+    const tmp = `${INDEX_TMP_PREFIX}${this.#owner}-${randomHex(8)}`;
+    try {
+      const handle = await writeSmallFile(this.#dir, tmp, bytes);
+      await moveFile(this.#dir, handle, this.#dir, "index.json");
+    } catch (e) {
+      await removeQuietly(this.#dir, tmp);
+      throw await mapQuota(e, `write ${this.path}/index.json`);
+    }
+  }
+
+  async #records(): Promise<Map<string, ImageRecord>> {
+    const doc = await this.#readIndex();
+    const records = new Map<string, ImageRecord>();
+    const manifests = doc.manifests as unknown[];
+    for (let i = 0; i < manifests.length; i++) {
+      const name = nameOf(manifests[i]);
+      if (name === undefined || records.has(name)) continue; // the first entry wins
+      records.set(
+        name,
+        recordOf(name, manifests[i] as JsonObject, `${this.path}/index.json manifests[${i}]`),
+      );
+    }
+    return records;
+  }
+
+  /** The record of one name. @throws {NotFoundError} */
+  async getImage(name: string): Promise<ImageRecord> {
+    const record = (await this.#records()).get(name);
+    if (!record) throw new NotFoundError(`image ${name} not found in store ${this.path}`);
+    return record;
+  }
+
+  /** All names, sorted; `io.containerd.image.name` wins over the ref.name annotation. */
+  async listImages(): Promise<ImageRecord[]> {
+    return [...(await this.#records()).values()].sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    );
+  }
+
+  /** Inserts or replaces names in one atomic rewrite of index.json (under the writer lock). */
+  async putImages(records: readonly ImageRecord[]): Promise<void> {
+    for (const r of records) validateRecord(r);
+    const wanted = new Map<string, ImageRecord>();
+    for (const r of records) wanted.set(r.name, r);
+    await this.exclusive(async () => {
+      const doc = await this.#readIndex();
+      const out: unknown[] = [];
+      const placed = new Set<string>();
+      for (const entry of doc.manifests as unknown[]) {
+        const name = nameOf(entry);
+        const record = name === undefined ? undefined : wanted.get(name);
+        if (!record) out.push(entry);
+        else if (!placed.has(record.name)) {
+          out.push(descriptorFor(record));
+          placed.add(record.name);
+        }
+      }
+      for (const [name, record] of wanted) if (!placed.has(name)) out.push(descriptorFor(record));
+      await this.#writeIndex(doc, out);
+    });
+  }
+
+  /**
+   * Removes names in one atomic rewrite of index.json (under the writer lock).
+   * @throws {NotFoundError} when one is absent; then nothing is removed.
+   */
+  async deleteImages(names: readonly string[]): Promise<void> {
+    const doomed = new Set(names);
+    await this.exclusive(async () => {
+      const doc = await this.#readIndex();
+      const manifests = doc.manifests as unknown[];
+      const present = new Set(manifests.map(nameOf));
+      for (const name of doomed) {
+        if (!present.has(name)) {
+          throw new NotFoundError(`image ${name} not found in store ${this.path}`);
+        }
+      }
+      await this.#writeIndex(
+        doc,
+        manifests.filter((entry) => {
+          const name = nameOf(entry);
+          return name === undefined || !doomed.has(name);
+        }),
+      );
+    });
+  }
+
+  // ----- Leases and locking -----
+
+  /** A new lease, persisted in `leases/<owner>-<random>`; release it when done. */
+  async lease(): Promise<Lease> {
+    this.#checkOpen();
+    const dir = await this.#subdir("leases");
+    const id = `${this.#owner}-${randomHex(8)}`;
+    try {
+      await writeSmallFile(dir, id, new Uint8Array(0));
+    } catch (e) {
+      throw await mapQuota(e, `create lease ${id}`);
+    }
+    const digests = new Set<Digest>();
+    let released = false;
+    return {
+      id,
+      add: async (more) => {
+        for (const d of more) parseDigest(d);
+        if (released) throw new TypeError(`lease ${id} was released`);
+        if (more.length === 0) return;
+        await this.exclusive(async () => {
+          for (const d of more) digests.add(d);
+          try {
+            await writeSmallFile(
+              dir,
+              id,
+              new TextEncoder().encode([...digests].map((d) => `${d}\n`).join("")),
+            );
+          } catch (e) {
+            throw await mapQuota(e, `add to lease ${id}`);
+          }
+        });
+      },
+      release: async () => {
+        released = true;
+        await removeQuietly(dir, id);
+      },
+    };
+  }
+
+  /** Digests of leases whose owner is alive; dead owners' leases are removed. */
+  async leasedDigests(): Promise<Set<Digest>> {
+    const all = new Set<Digest>();
+    const dir = await dirOrUndefined(this.#dir, "leases");
+    if (!dir) return all;
+    const live = await this.#liveOwners();
+    const files: [string, OpfsFileHandle][] = [];
+    for await (const [name, handle] of dir.entries()) {
+      if (handle.kind === "file") files.push([name, handle]);
+    }
+    for (const [name, handle] of files) {
+      const m = OWNED_NAME.exec(name);
+      if (!m) continue;
+      if (!live.has(m[1])) {
+        await removeQuietly(dir, name);
+        continue;
+      }
+      let text: string;
+      try {
+        text = new TextDecoder().decode(await readFileBytes(handle, INDEX_LIMIT, `lease ${name}`));
+      } catch (e) {
+        if (isNotFound(e)) continue; // released meanwhile
+        throw e;
+      }
+      for (const line of text.split("\n")) if (isDigest(line)) all.add(line);
+    }
+    return all;
+  }
+
+  /** Runs `fn` holding the store's writer lock (`navigator.locks`, origin-wide). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#locks.request(`${this.#key}:writer`, {}, () => fn());
+  }
+
+  /** Aborts open writes and releases the owner lock. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const w of [...this.#writers]) await w.abort().catch(() => {});
+    this.#releaseOwner?.();
+  }
+}
+
+/** An in-flight write into `ingest/`. */
+class OpfsBlobWriter implements BlobWriter {
+  #init: ConstructorInit;
+  #size = 0;
+  #state: "open" | "committing" | "done" = "open";
+  #queue: Promise<void> = Promise.resolve();
+  #failure: unknown;
+  #committing?: Promise<unknown>;
+
+  constructor(init: ConstructorInit) {
+    this.#init = init;
+  }
+
+  #closeHandles(): Promise<void> {
+    const { sync, writable } = this.#init;
+    this.#init.sync = undefined;
+    this.#init.writable = undefined;
+    try {
+      sync?.close();
+    } catch {
+      // closed already
+    }
+    return writable ? writable.abort().catch(() => {}) : Promise.resolve();
+  }
+
+  async #discard(): Promise<void> {
+    this.#state = "done";
+    await this.#closeHandles();
+    await removeQuietly(this.#init.ingest, this.#init.name);
+    this.#init.done();
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.#state !== "open") {
+      return Promise.reject(new TypeError("Cannot write: the blob writer is already finished"));
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    const at = this.#size;
+    this.#init.hasher.update(chunk);
+    this.#size += chunk.byteLength;
+    const { sync } = this.#init;
+    if (sync) {
+      // Synchronous and in order: no queue needed.
+      try {
+        let done = 0;
+        while (done < chunk.byteLength) {
+          done += sync.write(chunk.subarray(done), { at: at + done });
+        }
+        return Promise.resolve();
+      } catch (e) {
+        return this.#fail(e);
+      }
+    }
+    const copy = chunk.slice(); // the caller may reuse its buffer before the write runs
+    const run = this.#queue.then(async () => {
+      if (this.#failure) throw this.#failure;
+      try {
+        await this.#init.writable!.write(copy);
+      } catch (e) {
+        await this.#fail(e);
+      }
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #fail(e: unknown): Promise<never> {
+    this.#failure = await mapQuota(e, `write a blob to store ${this.#init.path}`);
+    await this.#discard();
+    throw this.#failure;
+  }
+
+  async #actualDigest(algorithm: DigestAlgorithm): Promise<string> {
+    if (algorithm === "sha256") return `sha256:${this.#init.hasher.digest()}`;
+    const hasher = await this.#init.runtime.createHasher(algorithm);
+    const file = await this.#init.handle.getFile();
+    for await (const chunk of file.stream() as ReadableStream<Uint8Array>) hasher.update(chunk);
+    return `${algorithm}:${hasher.digest()}`;
+  }
+
+  commit(expected: Expectation): Promise<{ added: boolean }> {
+    if (this.#state !== "open") {
+      return Promise.reject(new TypeError("Cannot commit: the blob writer is already finished"));
+    }
+    this.#state = "committing";
+    const run = this.#commit(expected);
+    this.#committing = run.catch(() => {});
+    return run;
+  }
+
+  async #commit(expected: Expectation): Promise<{ added: boolean }> {
+    try {
+      await this.#queue;
+      if (this.#failure) throw this.#failure;
+      if (!isObject(expected)) throw new TypeError("commit() needs { digest, size }");
+      const { algorithm, encoded } = parseDigest(expected.digest);
+      // Make the bytes durable and release the file before hashing or moving it.
+      const { sync, writable } = this.#init;
+      this.#init.sync = undefined;
+      this.#init.writable = undefined;
+      if (sync) {
+        sync.flush();
+        sync.close();
+      }
+      if (writable) await writable.close();
+      try {
+        const actual = this.#size === expected.size ? await this.#actualDigest(algorithm) : "";
+        checkDigestAndSize(expected, actual, this.#size);
+      } catch (e) {
+        if (e instanceof SizeMismatchError) {
+          throw new SizeMismatchError(`Cannot commit ${e.message}`, e.expected, e.actual, {
+            cause: e,
+          });
+        }
+        if (e instanceof DigestMismatchError) {
+          throw new DigestMismatchError(`Cannot commit ${e.message}`, e.expected, e.actual, {
+            cause: e,
+          });
+        }
+        throw e;
+      }
+      const dir = await this.#init.blobsDir(algorithm);
+      const added = await this.#init.commitLock(expected.digest, async () => {
+        if (await fileOrUndefined(dir, encoded)) return false;
+        await moveFile(this.#init.ingest, this.#init.handle, dir, encoded);
+        return true;
+      });
+      await this.#discard();
+      return { added };
+    } catch (e) {
+      await this.#discard();
+      throw await mapQuota(e, `commit blob ${String(expected?.digest)} in ${this.#init.path}`);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.#committing) {
+      await this.#committing;
+      return;
+    }
+    if (this.#state === "done") return;
+    this.#state = "done";
+    await this.#queue;
+    await this.#discard();
+  }
+}
+
+/** What {@link OpfsBlobWriter} is built from. */
+interface ConstructorInit {
+  path: string;
+  ingest: OpfsDirectoryHandle;
+  name: string;
+  handle: OpfsFileHandle;
+  sync?: OpfsSyncAccessHandle;
+  writable?: OpfsWritable;
+  hasher: Hasher;
+  runtime: Runtime;
+  blobsDir: (algorithm: DigestAlgorithm) => Promise<OpfsDirectoryHandle>;
+  commitLock: <T>(digest: string, fn: () => Promise<T>) => Promise<T>;
+  done: () => void;
+}
