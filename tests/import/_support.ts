@@ -11,7 +11,14 @@ import { openFsStore } from "../../src/store/fs.ts";
 import type { Store } from "../../src/store/types.ts";
 import { assertEquals } from "../assert.ts";
 import { streamOf } from "../helpers/bad_archives.ts";
-import { demoImage } from "../helpers/images.ts";
+import { summarizeImage } from "../../src/image.ts";
+import {
+  buildImage,
+  type BuiltImage,
+  demoImage,
+  layoutFiles,
+  tarOfFiles,
+} from "../helpers/images.ts";
 
 /** A stream source over bytes. */
 export function tarSource(bytes: Uint8Array, label = "test.tar"): ImportSource {
@@ -92,5 +99,55 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
     return await fn(dir);
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Deterministic incompressible bytes (xorshift32) for big test layers. */
+export function noise(seed: number, size: number): Uint8Array {
+  const words = new Uint32Array(Math.ceil(size / 4));
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    words[i] = x;
+  }
+  return new Uint8Array(words.buffer, 0, size);
+}
+
+/**
+ * An oci-archive of one image named `name` whose layers are `layerSeeds.length`
+ * uncompressed tars of `mib` MiB of noise each (equal seeds give shared layers).
+ */
+export async function bigArchive(
+  name: string,
+  layerSeeds: number[],
+  mib: number,
+): Promise<{ bytes: Uint8Array; image: BuiltImage }> {
+  const image = await buildImage({
+    layers: layerSeeds.map((seed) => ({
+      files: [{ path: `data-${seed}.bin`, content: noise(seed, mib * 1024 * 1024) }],
+      compression: "none" as const,
+    })),
+  });
+  const files = layoutFiles([{ descriptor: image.manifest.descriptor, refName: name }], [
+    image.manifest,
+    image.config,
+    ...image.layers,
+  ]);
+  return { bytes: await tarOfFiles(files), image };
+}
+
+/**
+ * Checks a store after a crash or a race: every blob file hashes to its name, nothing is
+ * left in ingest/ by a dead process, and every name's reachable content is present.
+ */
+export async function assertStoreVerifies(dir: string, store: Store): Promise<void> {
+  await verifyBlobFiles(dir);
+  for (const record of await store.listImages()) {
+    const s = await summarizeImage(store, record);
+    assertEquals(s.missing, [], `image ${record.name} misses blobs`);
   }
 }
