@@ -91,7 +91,10 @@ export type Whiteout =
  */
 export function parseWhiteout(path: string): Whiteout | undefined {
   const base = baseName(path);
-  if (!base.startsWith(WHITEOUT_PREFIX)) return undefined;
+  if (!base.startsWith(WHITEOUT_PREFIX)) {
+    // aufs keeps hardlink bodies under /.wh..wh.plnk/: not part of the image (as Docker)
+    return path.startsWith(WHITEOUT_META_PREFIX) ? { kind: "meta", path } : undefined;
+  }
   const dir = parentPath(path);
   if (base === OPAQUE_MARKER) return { kind: "opaque", path: dir };
   if (base.startsWith(WHITEOUT_META_PREFIX)) return { kind: "meta", path };

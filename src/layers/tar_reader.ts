@@ -31,7 +31,7 @@
 import { InvalidInputError } from "../errors.ts";
 
 /** The kind of a tar member. */
-export type TarEntryType =
+export type LayerEntryType =
   | "file"
   | "directory"
   | "symlink"
@@ -45,7 +45,7 @@ export interface TarHeader {
   /** The name as stored (not normalized), valid UTF-8 without NUL. */
   readonly name: string;
   /** The member type. */
-  readonly type: TarEntryType;
+  readonly type: LayerEntryType;
   /** Body size in bytes (0 for everything but regular files). */
   readonly size: number;
   /** Permission bits with setuid, setgid and sticky (`mode & 0o7777`). */
@@ -82,7 +82,7 @@ export interface TarReaderOptions {
   readonly onWarning?: (message: string) => void;
 }
 
-const FLAG_TYPES: Record<number, TarEntryType> = {
+const FLAG_TYPES: Record<number, LayerEntryType> = {
   0x30: "file", // '0'
   0x00: "file", // '\0' (v7)
   0x37: "file", // '7' contiguous

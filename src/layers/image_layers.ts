@@ -1,0 +1,220 @@
+// This module is browser compatible.
+/**
+ * The layers of a resolved image: per-layer summaries (sizes, file counts, verified
+ * diff_id, the history line that made it) and the merged filesystem, each layer read
+ * once, streaming.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "../store/memory.ts";
+ * import { summarizeLayers } from "./image_layers.ts";
+ * import type { ResolvedImage } from "../image.ts";
+ * // An image with no layers has no summaries.
+ * const image = {
+ *   manifest: { schemaVersion: 2, config: { mediaType: "", digest: "sha256:" + "0".repeat(64), size: 0 }, layers: [] },
+ *   config: { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } },
+ * } as unknown as ResolvedImage;
+ * console.log(await summarizeLayers(new MemoryStore(), image)); // []
+ * ```
+ * @module
+ */
+import { type Digest, shortDigest } from "../digest.ts";
+import { DigestMismatchError, InvalidInputError } from "../errors.ts";
+import type { ResolvedImage } from "../image.ts";
+import { isLayerMediaType, layerCompression } from "../media_types.ts";
+import type { Runtime } from "../runtime/types.ts";
+import type { ContentStore } from "../store/types.ts";
+import type { Descriptor, History, ImageConfig } from "../types.ts";
+import { type Compression, type LayerEntry, type LayerStats, openLayer } from "./layer_reader.ts";
+import { MergedFilesystem } from "./merged_fs.ts";
+
+/** Options shared by the functions that read layers. */
+export interface ReadLayersOptions {
+  /** Hashing and decompression (default: detected). */
+  readonly runtime?: Runtime;
+  /** Cap on the uncompressed bytes of one layer. */
+  readonly maxBytes?: number;
+  /** Receives warnings (media type mismatches, duplicates, skipped blobs). */
+  readonly onWarning?: (message: string) => void;
+  /** Compare each layer's sha256 with `rootfs.diff_ids` (default true). */
+  readonly verifyDiffIds?: boolean;
+  /** Called after each layer is read. */
+  readonly onLayer?: (summary: LayerSummary) => void;
+}
+
+/** One layer of an image, after reading it. */
+export interface LayerSummary {
+  /** Position in the manifest, base first. */
+  readonly index: number;
+  /** The layer's descriptor. */
+  readonly descriptor: Descriptor;
+  /** The diff_id the config names for it (absent for attestation-style manifests). */
+  readonly expectedDiffId?: Digest;
+  /** The sha256 of the uncompressed bytes (absent when the blob is not a layer). */
+  readonly diffId?: Digest;
+  /** True when `diffId` equals `expectedDiffId`; undefined when there is nothing to compare. */
+  readonly verified?: boolean;
+  /** Compression found in the bytes. */
+  readonly compression?: Compression;
+  /** Bytes of the uncompressed tar. */
+  readonly uncompressedSize?: number;
+  /** Members, whiteouts included. */
+  readonly entries?: number;
+  /** Regular files. */
+  readonly files?: number;
+  /** Whiteouts and opaque markers. */
+  readonly whiteouts?: number;
+  /** The `created_by` of the history entry that made this layer. */
+  readonly createdBy?: string;
+  /** The history entry that made this layer. */
+  readonly history?: History;
+  /** Why the blob was not read (not a layer media type). */
+  readonly skipped?: string;
+}
+
+/**
+ * The history entries that produced layers, aligned with the manifest's layers
+ * (`empty_layer` entries skipped). When history is missing or too short, the missing
+ * ones are `undefined`.
+ */
+export function layerHistory(config: ImageConfig, layerCount: number): (History | undefined)[] {
+  const produced = (config.history ?? []).filter((h) => !h.empty_layer);
+  return Array.from({ length: layerCount }, (_, i) => produced[i]);
+}
+
+/** The diff_ids to compare with, or `undefined` when the config lists none (attestations). */
+function expectedDiffIds(image: ResolvedImage): readonly Digest[] | undefined {
+  const ids = image.config.rootfs?.diff_ids ?? [];
+  if (ids.length === 0) return undefined;
+  if (ids.length !== image.manifest.layers.length) {
+    throw new InvalidInputError(
+      `image ${image.name}: the manifest has ${image.manifest.layers.length} layers but the config lists ${ids.length} diff_ids`,
+    );
+  }
+  return ids;
+}
+
+/** True when a descriptor's blob is a tar changeset we can read. */
+export function isReadableLayer(d: Descriptor): boolean {
+  return isLayerMediaType(d.mediaType) || layerCompression(d.mediaType) !== undefined;
+}
+
+/**
+ * Reads every layer of `image` once, calling `onEntry` for each member, and returns the
+ * per-layer summaries. Layers whose media type is not a layer are skipped (with a
+ * warning). A diff_id mismatch throws {@link DigestMismatchError} naming the layer.
+ */
+export async function readImageLayers(
+  store: ContentStore,
+  image: ResolvedImage,
+  onEntry: (layer: number, entry: LayerEntry) => void | Promise<void>,
+  options: ReadLayersOptions & { onLayerEnd?: (layer: number) => void } = {},
+): Promise<LayerSummary[]> {
+  const layers = image.manifest.layers;
+  const expected = expectedDiffIds(image);
+  const history = layerHistory(image.config, layers.length);
+  const out: LayerSummary[] = [];
+  for (let i = 0; i < layers.length; i++) {
+    const d = layers[i];
+    const common = {
+      index: i,
+      descriptor: d,
+      ...(expected ? { expectedDiffId: expected[i] } : {}),
+      ...(history[i]?.created_by !== undefined ? { createdBy: history[i]!.created_by } : {}),
+      ...(history[i] ? { history: history[i] } : {}),
+    };
+    if (!isReadableLayer(d)) {
+      const skipped = `${d.mediaType} is not a layer media type`;
+      options.onWarning?.(`layer ${i} ${shortDigest(d.digest)}: skipped, ${skipped}`);
+      const s: LayerSummary = { ...common, skipped };
+      out.push(s);
+      options.onLayerEnd?.(i);
+      options.onLayer?.(s);
+      continue;
+    }
+    const what = `layer ${i} ${shortDigest(d.digest)}`;
+    const layer = await openLayer(await store.reader(d.digest), {
+      mediaType: d.mediaType,
+      what,
+      runtime: options.runtime,
+      maxBytes: options.maxBytes,
+      onWarning: options.onWarning,
+    });
+    let files = 0;
+    let whiteouts = 0;
+    try {
+      for await (const entry of layer) {
+        if (entry.whiteout) whiteouts++;
+        else if (entry.type === "file") files++;
+        await onEntry(i, entry);
+      }
+    } catch (e) {
+      await layer.cancel(e);
+      throw e;
+    }
+    const stats: LayerStats = await layer.finish();
+    const exp = expected?.[i];
+    const verified = exp === undefined ? undefined : exp === stats.diffId;
+    if (verified === false && options.verifyDiffIds !== false) {
+      throw new DigestMismatchError(
+        `${what} of image ${image.name}: the uncompressed layer hashes to ${stats.diffId}, the config's diff_id is ${exp}`,
+        exp!,
+        stats.diffId!,
+      );
+    }
+    options.onLayerEnd?.(i);
+    const s: LayerSummary = {
+      ...common,
+      diffId: stats.diffId,
+      ...(verified !== undefined ? { verified } : {}),
+      compression: stats.compression,
+      uncompressedSize: stats.uncompressedSize,
+      entries: stats.entries,
+      files,
+      whiteouts,
+    };
+    out.push(s);
+    options.onLayer?.(s);
+  }
+  return out;
+}
+
+/** Reads every layer and summarizes it (for `layers`). */
+export function summarizeLayers(
+  store: ContentStore,
+  image: ResolvedImage,
+  options: ReadLayersOptions = {},
+): Promise<LayerSummary[]> {
+  return readImageLayers(store, image, () => {}, options);
+}
+
+/** An image's merged filesystem with the summaries of the layers that built it. */
+export interface MergedImage {
+  /** The merged filesystem. */
+  readonly fs: MergedFilesystem;
+  /** One summary per layer. */
+  readonly layers: LayerSummary[];
+}
+
+/**
+ * Builds the merged filesystem of an image (metadata only; every layer streamed once,
+ * diff_ids verified unless turned off).
+ *
+ * @throws {InvalidInputError} for unsafe or malformed layers, {DigestMismatchError} for a
+ * layer that does not match its diff_id.
+ */
+export async function mergeImage(
+  store: ContentStore,
+  image: ResolvedImage,
+  options: ReadLayersOptions = {},
+): Promise<MergedImage> {
+  const fs = new MergedFilesystem({
+    onWarning: options.onWarning,
+    layerLabel: (i) => `layer ${i} ${shortDigest(image.manifest.layers[i]?.digest ?? "")}`,
+  });
+  const layers = await readImageLayers(store, image, (i, e) => fs.apply(i, e), {
+    ...options,
+    onLayerEnd: (i) => fs.endLayer(i),
+  });
+  return { fs, layers };
+}

@@ -1,0 +1,126 @@
+// This module is browser compatible.
+/**
+ * Reading one file of an image's merged filesystem (`cat`): the path is resolved inside
+ * the image (symlinks followed, scoped to the image root, never out of it), then the
+ * layer holding the bytes is streamed again up to that member.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "../store/memory.ts";
+ * import { readImageFile } from "./read_file.ts";
+ * import type { ResolvedImage } from "../image.ts";
+ * const image = {
+ *   name: "empty",
+ *   manifest: { schemaVersion: 2, config: { mediaType: "", digest: "sha256:" + "0".repeat(64), size: 0 }, layers: [] },
+ *   config: { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } },
+ * } as unknown as ResolvedImage;
+ * try {
+ *   await readImageFile(new MemoryStore(), image, "etc/passwd");
+ * } catch (e) {
+ *   console.log((e as Error).name); // NotFoundError
+ * }
+ * ```
+ * @module
+ */
+import { shortDigest } from "../digest.ts";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
+import type { ResolvedImage } from "../image.ts";
+import type { ContentStore } from "../store/types.ts";
+import { mergeImage, type ReadLayersOptions } from "./image_layers.ts";
+import { openLayer } from "./layer_reader.ts";
+import {
+  type ContentRef,
+  type FsNode,
+  linkRoot,
+  type MergedFilesystem,
+  nodePath,
+} from "./merged_fs.ts";
+
+/** A file found in the merged filesystem, with its bytes as a stream. */
+export interface ImageFile {
+  /** The resolved path (after following symlinks). */
+  readonly path: string;
+  /** The node. */
+  readonly node: FsNode;
+  /** The bytes. Cancel it when not read to the end. */
+  readonly stream: ReadableStream<Uint8Array>;
+}
+
+/**
+ * Streams the bytes of entry `ref.entry` of layer `ref.layer`. The layer is read from its
+ * start (members before it are skipped) and released when the body ends.
+ */
+export async function openLayerEntry(
+  store: ContentStore,
+  image: ResolvedImage,
+  ref: ContentRef,
+  options: ReadLayersOptions = {},
+): Promise<ReadableStream<Uint8Array>> {
+  const d = image.manifest.layers[ref.layer];
+  if (!d) throw new NotFoundError(`image ${image.name} has no layer ${ref.layer}`);
+  const layer = await openLayer(await store.reader(d.digest), {
+    mediaType: d.mediaType,
+    what: `layer ${ref.layer} ${shortDigest(d.digest)}`,
+    runtime: options.runtime,
+    maxBytes: options.maxBytes,
+    hash: false,
+  });
+  for (let e = await layer.next(); e; e = await layer.next()) {
+    if (e.index !== ref.entry) continue;
+    const it = e.chunks();
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const r = await it.next();
+        if (r.done) {
+          controller.close();
+          await layer.cancel();
+        } else controller.enqueue(r.value);
+      },
+      async cancel(reason) {
+        await layer.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+  }
+  throw new NotFoundError(
+    `layer ${ref.layer} of image ${image.name} has no member number ${ref.entry}`,
+  );
+}
+
+/** Finds a regular file in a merged filesystem, following symlinks within the image. */
+export function findFile(fs: MergedFilesystem, path: string): FsNode {
+  const node = fs.lookup(path, { follow: true });
+  if (!node) throw new NotFoundError(`${JSON.stringify(path)}: no such file in the image`);
+  const inode = linkRoot(node);
+  if (inode.type === "directory") {
+    throw new InvalidInputError(`${JSON.stringify(path)} is a directory`);
+  }
+  if (!inode.content) {
+    throw new InvalidInputError(
+      `${JSON.stringify(path)} is a ${inode.type}, not a regular file`,
+    );
+  }
+  return node;
+}
+
+/**
+ * Opens a file of the image's merged filesystem. Pass `fs` when the merged view was built
+ * already; otherwise every layer is read once to build it.
+ *
+ * @throws {NotFoundError} when the path does not exist; {InvalidInputError} when it is not a
+ * regular file (or a symlink to one inside the image).
+ */
+export async function readImageFile(
+  store: ContentStore,
+  image: ResolvedImage,
+  path: string,
+  options: ReadLayersOptions & { fs?: MergedFilesystem } = {},
+): Promise<ImageFile> {
+  const fs = options.fs ?? (await mergeImage(store, image, options)).fs;
+  const node = findFile(fs, path);
+  const content = linkRoot(node).content!;
+  return {
+    path: nodePath(node),
+    node,
+    stream: await openLayerEntry(store, image, content, options),
+  };
+}

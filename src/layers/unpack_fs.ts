@@ -1,0 +1,270 @@
+/**
+ * Writing an image's merged filesystem to a directory, safely (Deno only).
+ *
+ * Two passes. The first reads every layer (metadata only) into the merged view, which
+ * resolves whiteouts, opaque directories, symlinked parents (scoped to the image root)
+ * and hardlinks in memory and verifies every diff_id — so nothing is written for an
+ * image that is malformed, unsafe or corrupt. The second creates the final tree in an
+ * empty directory: every parent on disk is a directory this function created (a symlink
+ * is only ever a leaf), so no write can follow a link out of the target, and only the
+ * bytes of files that survive are written (each layer streamed once more, only as far
+ * as needed).
+ *
+ * Device nodes are skipped and setuid/setgid bits stripped unless asked for and running
+ * as root; ownership is applied only as root.
+ *
+ * @example
+ * ```ts ignore
+ * import { unpackImage } from "./unpack_fs.ts";
+ * import { resolveImage } from "../image.ts";
+ * import { openFsStore } from "../store/fs.ts";
+ * const store = await openFsStore("/var/lib/lading");
+ * const image = await resolveImage(store, "docker.io/library/busybox:latest");
+ * const report = await unpackImage(store, image, "/tmp/rootfs");
+ * console.log(report.files, report.skipped);
+ * ```
+ * @module
+ */
+import { shortDigest } from "../digest.ts";
+import { AlreadyExistsError } from "../errors.ts";
+import type { ResolvedImage } from "../image.ts";
+import type { ContentStore } from "../store/types.ts";
+import { type LayerSummary, mergeImage, type ReadLayersOptions } from "./image_layers.ts";
+import { openLayer } from "./layer_reader.ts";
+import { type FsNode, linkRoot } from "./merged_fs.ts";
+
+/** Options for {@link unpackImage}. */
+export interface UnpackOptions extends ReadLayersOptions {
+  /** Create device nodes (only honoured when running as root). */
+  readonly preserveDevices?: boolean;
+  /** Keep setuid/setgid bits (only honoured when running as root). */
+  readonly preserveSetuid?: boolean;
+  /** Apply uid/gid from the layers (default: when running as root). */
+  readonly preserveOwners?: boolean;
+}
+
+/** What {@link unpackImage} did. */
+export interface UnpackReport {
+  /** Regular files written (hardlinks not counted). */
+  readonly files: number;
+  /** Directories created. */
+  readonly directories: number;
+  /** Symlinks created. */
+  readonly symlinks: number;
+  /** Extra names of hardlinked files. */
+  readonly hardlinks: number;
+  /** Bytes of file content written. */
+  readonly bytes: number;
+  /** Paths not created, with the reason (devices without `preserveDevices`, ...). */
+  readonly skipped: { path: string; reason: string }[];
+  /** Paths whose setuid/setgid bits were removed. */
+  readonly strippedSetuid: string[];
+  /** Paths that appeared twice in one layer (the last won). */
+  readonly duplicates: { layer: number; path: string }[];
+  /** The layers read (diff_ids verified). */
+  readonly layers: LayerSummary[];
+}
+
+function isRoot(): boolean {
+  try {
+    return Deno.uid() === 0;
+  } catch {
+    return false;
+  }
+}
+
+async function run(cmd: string, args: string[]): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`,
+    );
+  }
+}
+
+function writeAll(file: Deno.FsFile, chunk: Uint8Array): void {
+  let at = 0;
+  while (at < chunk.byteLength) at += file.writeSync(chunk.subarray(at));
+}
+
+/** Makes `dir` (which must not exist or be empty) ready; returns its absolute path. */
+async function prepareTarget(dir: string): Promise<string> {
+  try {
+    const info = await Deno.stat(dir);
+    if (!info.isDirectory) throw new AlreadyExistsError(`${dir} exists and is not a directory`);
+    for await (const _ of Deno.readDir(dir)) {
+      throw new AlreadyExistsError(`${dir} is not empty; unpack needs an empty or new directory`);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
+  }
+  return await Deno.realPath(dir);
+}
+
+/**
+ * Writes the merged filesystem of `image` into `dir` (created when missing; it must be
+ * empty). See the module documentation for the safety rules.
+ *
+ * @throws {InvalidInputError} for unsafe or malformed layers (nothing is written then),
+ * {DigestMismatchError} for a layer that does not match its diff_id,
+ * {AlreadyExistsError} when `dir` is not empty.
+ */
+export async function unpackImage(
+  store: ContentStore,
+  image: ResolvedImage,
+  dir: string,
+  options: UnpackOptions = {},
+): Promise<UnpackReport> {
+  const root = isRoot();
+  const owners = options.preserveOwners ?? root;
+  const devices = !!options.preserveDevices && root;
+  const setuid = !!options.preserveSetuid && root;
+  const { fs, layers } = await mergeImage(store, image, options);
+  const base = await prepareTarget(dir);
+  const at = (path: string) => `${base}/${path}`;
+
+  const skipped: { path: string; reason: string }[] = [];
+  const strippedSetuid: string[] = [];
+  const dirs: { path: string; node: FsNode }[] = [];
+  // inode (first name of a hardlink chain) -> names on disk that share it
+  const groups = new Map<FsNode, string[]>();
+  const metadata: { path: string; node: FsNode }[] = [];
+  let directories = 0;
+  let symlinks = 0;
+  let hardlinks = 0;
+  let files = 0;
+  let bytes = 0;
+
+  const createSpecial = async (inode: FsNode, path: string): Promise<boolean> => {
+    if (inode.type === "symlink") {
+      Deno.symlinkSync(inode.linkname, at(path));
+      symlinks++;
+      return true;
+    }
+    if (inode.type === "fifo") {
+      await run("mkfifo", ["-m", (inode.mode & 0o777).toString(8), at(path)]);
+      return true;
+    }
+    if (inode.type === "character-device" || inode.type === "block-device") {
+      if (!devices) {
+        skipped.push({
+          path,
+          reason: `${inode.type} ${inode.devmajor}:${inode.devminor} (${
+            options.preserveDevices ? "not running as root" : "use --preserve-devices as root"
+          })`,
+        });
+        return false;
+      }
+      await run("mknod", [
+        at(path),
+        inode.type === "character-device" ? "c" : "b",
+        String(inode.devmajor),
+        String(inode.devminor),
+      ]);
+      return true;
+    }
+    return false;
+  };
+
+  // Pass 2a: directories, symlinks, special files; group the names of each inode.
+  for (const { path, node } of fs.walk()) {
+    if (node.type === "directory") {
+      Deno.mkdirSync(at(path), { mode: 0o700 });
+      directories++;
+      dirs.push({ path, node });
+      continue;
+    }
+    const inode = linkRoot(node);
+    let names = groups.get(inode);
+    if (!names) groups.set(inode, names = []);
+    names.push(path);
+  }
+  const needed = new Map<number, Map<number, { names: string[]; inode: FsNode }>>();
+  for (const [inode, names] of groups) {
+    if (inode.type === "file") {
+      const ref = inode.content!;
+      let m = needed.get(ref.layer);
+      if (!m) needed.set(ref.layer, m = new Map());
+      m.set(ref.entry, { names, inode });
+      continue;
+    }
+    if (await createSpecial(inode, names[0])) {
+      for (const other of names.slice(1)) {
+        Deno.linkSync(at(names[0]), at(other));
+        hardlinks++;
+      }
+      if (inode.type !== "symlink") metadata.push({ path: names[0], node: inode });
+    } else {
+      for (const other of names.slice(1)) {
+        skipped.push({ path: other, reason: `hardlink to skipped ${names[0]}` });
+      }
+    }
+  }
+
+  // Pass 2b: file bytes, each layer streamed once and only as far as needed.
+  for (const [layerIndex, wanted] of [...needed].sort((a, b) => a[0] - b[0])) {
+    const d = image.manifest.layers[layerIndex];
+    const layer = await openLayer(await store.reader(d.digest), {
+      mediaType: d.mediaType,
+      what: `layer ${layerIndex} ${shortDigest(d.digest)}`,
+      runtime: options.runtime,
+      maxBytes: options.maxBytes,
+      hash: false,
+    });
+    let left = wanted.size;
+    try {
+      for (let e = await layer.next(); e && left > 0; e = await layer.next()) {
+        const want = wanted.get(e.index);
+        if (!want) continue;
+        const { names, inode } = want;
+        left--;
+        const file = Deno.openSync(at(names[0]), { write: true, createNew: true, mode: 0o600 });
+        try {
+          for await (const chunk of e.chunks()) {
+            writeAll(file, chunk);
+            bytes += chunk.byteLength;
+          }
+        } finally {
+          file.close();
+        }
+        files++;
+        for (const other of names.slice(1)) {
+          Deno.linkSync(at(names[0]), at(other));
+          hardlinks++;
+        }
+        metadata.push({ path: names[0], node: inode });
+      }
+    } finally {
+      await layer.cancel();
+    }
+  }
+
+  // Pass 2c: modes, owners, times; directories last, deepest first.
+  const apply = (path: string, node: FsNode) => {
+    let mode = node.mode & 0o7777;
+    if (!setuid && (mode & 0o6000)) {
+      mode &= ~0o6000;
+      strippedSetuid.push(path);
+    }
+    const p = path === "." ? base : at(path);
+    if (owners) Deno.chownSync(p, node.uid, node.gid);
+    Deno.chmodSync(p, mode);
+    Deno.utimeSync(p, node.mtime, node.mtime);
+  };
+  for (const { path, node } of metadata) apply(path, node);
+  for (let i = dirs.length - 1; i >= 0; i--) apply(dirs[i].path, dirs[i].node);
+  if (fs.root.entry >= 0) apply(".", fs.root);
+
+  return {
+    files,
+    directories,
+    symlinks,
+    hardlinks,
+    bytes,
+    skipped,
+    strippedSetuid,
+    duplicates: fs.duplicates,
+    layers,
+  };
+}
