@@ -131,7 +131,15 @@ export async function resolveImage(
     if (doc.kind === "index") {
       index = doc.index;
       const nested = doc.index.manifests.filter((m) => isIndexMediaType(m.mediaType));
-      const chosen = choosePlatformManifest(doc.index.manifests, options.platform);
+      // Without a platform, prefer what is present: an incomplete image (imported with
+      // --allow-missing) still resolves to one of the platforms it has.
+      let candidates = doc.index.manifests;
+      if (!options.platform) {
+        const present: Descriptor[] = [];
+        for (const m of candidates) if (await store.has(m.digest)) present.push(m);
+        if (present.length) candidates = present;
+      }
+      const chosen = choosePlatformManifest(candidates, options.platform);
       if (!chosen) {
         if (nested.length && !options.platform) {
           descriptor = nested[0];

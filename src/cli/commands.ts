@@ -6,12 +6,23 @@ import type { Command } from "./common.ts";
 import { importCommand } from "./import.ts";
 import { imagesInspect, imagesLs } from "./images.ts";
 import { contentGet, contentLs } from "./content.ts";
+import { exportCommand } from "./export.ts";
+import { contentRm, imagesRm, imagesTag } from "./manage.ts";
+import { gcCommand } from "./gc.ts";
+import { contentVerify, imagesCheck } from "./check.ts";
 
 /** Every command, in help order. */
 export const commands: Command[] = [
   importCommand,
   imagesLs,
   imagesInspect,
+  imagesCheck,
+  imagesTag,
+  imagesRm,
+  exportCommand,
   contentLs,
   contentGet,
+  contentVerify,
+  contentRm,
+  gcCommand,
 ];

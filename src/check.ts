@@ -1,0 +1,428 @@
+// This module is browser compatible.
+/**
+ * Store health: for each image, is all its content present (per platform) and does every
+ * blob still hash to its name; for the whole store, does every blob hash to its name.
+ *
+ * @example
+ * ```ts
+ * import { verifyContent } from "./check.ts";
+ * import { MemoryStore } from "./store/memory.ts";
+ * import { writeBlob } from "./store/blob.ts";
+ * const store = new MemoryStore();
+ * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+ * await writeBlob(store, new TextEncoder().encode("{}"), { digest, size: 2 });
+ * const report = await verifyContent(store);
+ * console.log(report.blobs, report.problems.length); // 1 0
+ * ```
+ * @module
+ */
+import { type Digest, parseDigest, shortDigest } from "./digest.ts";
+import { NotFoundError } from "./errors.ts";
+import { isConfigMediaType, isManifestMediaType, isNonDistributable } from "./media_types.ts";
+import { formatPlatform, isAttestation } from "./platform.ts";
+import { getRuntime } from "./runtime/mod.ts";
+import type { Runtime } from "./runtime/types.ts";
+import { parseConfig } from "./schema.ts";
+import { DEFAULT_DOCUMENT_LIMIT, readAllBytes } from "./store/blob.ts";
+import type { BlobInfo, ImageRecord, Store } from "./store/types.ts";
+import type { Descriptor } from "./types.ts";
+import { type Document, mayHaveChildren, parseDocument, walk } from "./walk.ts";
+
+/** What is wrong with a blob. */
+export type ProblemKind = "missing" | "size" | "digest" | "unreadable";
+
+/** One thing wrong with one blob. */
+export interface BlobProblem {
+  readonly digest: Digest;
+  /** From the descriptor that reached it (absent for `content verify`). */
+  readonly mediaType?: string;
+  readonly kind: ProblemKind;
+  /** One line saying exactly what is wrong. */
+  readonly message: string;
+}
+
+/** The state of one manifest (one platform) of an image. */
+export interface PlatformStatus {
+  /** `linux/amd64`; `unknown` when nothing says; attestations: `attestation`. */
+  readonly platform: string;
+  /** The manifest. */
+  readonly manifest: Digest;
+  /** Manifest, config and every layer present. */
+  readonly complete: boolean;
+  /** Problems of the manifest, its config and its layers. */
+  readonly problems: readonly BlobProblem[];
+}
+
+/** The result of {@link checkImage}. */
+export interface ImageCheck {
+  readonly name: string;
+  readonly digest: Digest;
+  /** No problem at all. */
+  readonly ok: boolean;
+  /** Every reachable blob present (foreign layers excepted). */
+  readonly complete: boolean;
+  /** One entry per manifest, in walk order. */
+  readonly platforms: readonly PlatformStatus[];
+  /** Every problem (index-level ones included), one per blob. */
+  readonly problems: readonly BlobProblem[];
+  /** Blobs reached and present. */
+  readonly blobs: number;
+  /** Their bytes. */
+  readonly bytes: number;
+  /** True when blobs were re-hashed. */
+  readonly verified: boolean;
+  /** Non-distributable layers that are absent (allowed by the spec). */
+  readonly foreign: readonly Digest[];
+}
+
+/** Options of {@link checkImage} and {@link checkImages}. */
+export interface CheckOptions {
+  /** Re-hash every blob (default true); false only checks presence and sizes. */
+  readonly verify?: boolean;
+  /** JSON size cap (default 4 MiB). */
+  readonly maxJsonBytes?: number;
+  /** Hashing runtime (default: detected). */
+  readonly runtime?: Runtime;
+  /** Bytes hashed so far (across calls sharing `cache`). */
+  readonly onProgress?: (bytes: number) => void;
+  /**
+   * Results of blobs already checked, shared between images so that shared layers are
+   * hashed once. {@link checkImages} makes one.
+   */
+  readonly cache?: Map<string, BlobProblem | null>;
+}
+
+function algorithmOf(digest: Digest): "sha256" | "sha512" {
+  return parseDigest(digest).algorithm;
+}
+
+/** Hashes a stream; returns the digest and byte count. */
+async function hashStream(
+  runtime: Runtime,
+  algorithm: "sha256" | "sha512",
+  stream: ReadableStream<Uint8Array>,
+  onBytes?: (n: number) => void,
+): Promise<{ digest: string; size: number }> {
+  const hasher = await runtime.createHasher(algorithm);
+  let size = 0;
+  for await (const chunk of stream) {
+    hasher.update(chunk);
+    size += chunk.byteLength;
+    onBytes?.(chunk.byteLength);
+  }
+  return { digest: `${algorithm}:${hasher.digest()}`, size };
+}
+
+/**
+ * Re-hashes one committed blob. Returns the problem, or undefined when it hashes to its
+ * name (and, given `size`, has that many bytes).
+ */
+export async function verifyBlob(
+  store: Store,
+  digest: Digest,
+  options: { size?: number; mediaType?: string; runtime?: Runtime; onBytes?: (n: number) => void } =
+    {},
+): Promise<BlobProblem | undefined> {
+  const runtime = options.runtime ?? await getRuntime();
+  const base = { digest, ...(options.mediaType ? { mediaType: options.mediaType } : {}) };
+  let stream: ReadableStream<Uint8Array>;
+  try {
+    stream = await store.reader(digest);
+  } catch (e) {
+    if (!(e instanceof NotFoundError)) throw e;
+    return { ...base, kind: "missing", message: `${label(base)} is not in the store` };
+  }
+  const actual = await hashStream(runtime, algorithmOf(digest), stream, options.onBytes);
+  if (options.size !== undefined && actual.size !== options.size) {
+    return {
+      ...base,
+      kind: "size",
+      message: `${label(base)} has ${actual.size} bytes, its descriptor says ${options.size}`,
+    };
+  }
+  if (actual.digest !== digest) {
+    return { ...base, kind: "digest", message: `${label(base)} hashes to ${actual.digest}` };
+  }
+  return undefined;
+}
+
+function label(b: { digest: string; mediaType?: string }): string {
+  return b.mediaType ? `${b.mediaType} ${b.digest}` : `blob ${b.digest}`;
+}
+
+/**
+ * Checks one image: every blob its name reaches is present with the size its descriptor
+ * says, hashes to its digest (unless `verify` is false), and every document parses.
+ * Problems are attributed to the platform (manifest) they belong to.
+ */
+export async function checkImage(
+  store: Store,
+  record: ImageRecord,
+  options: CheckOptions = {},
+): Promise<ImageCheck> {
+  const runtime = options.runtime ?? await getRuntime();
+  const verify = options.verify ?? true;
+  const maxBytes = options.maxJsonBytes ?? DEFAULT_DOCUMENT_LIMIT;
+  const cache = options.cache ?? new Map<string, BlobProblem | null>();
+  let hashed = 0;
+  const onBytes = (n: number) => {
+    hashed += n;
+    options.onProgress?.(hashed);
+  };
+  const problems = new Map<Digest, BlobProblem>();
+  const foreign: Digest[] = [];
+  const present = new Map<Digest, number>();
+
+  /** Checks presence, size and (maybe) hash of a leaf blob. */
+  const checkLeaf = async (d: Descriptor): Promise<BlobProblem | undefined> => {
+    const key = `${d.digest}:${d.size}:${verify}`;
+    if (cache.has(key)) {
+      const p = cache.get(key) ?? undefined;
+      if (!p || p.kind !== "missing") present.set(d.digest, d.size);
+      return p ? { ...p, mediaType: d.mediaType, message: p.message } : undefined;
+    }
+    let problem: BlobProblem | undefined;
+    const base = { digest: d.digest, mediaType: d.mediaType };
+    if (!(await store.has(d.digest))) {
+      problem = { ...base, kind: "missing", message: `${label(base)} is not in the store` };
+    } else {
+      const info = await store.info(d.digest);
+      present.set(d.digest, info.size);
+      if (info.size !== d.size) {
+        problem = {
+          ...base,
+          kind: "size",
+          message: `${label(base)} has ${info.size} bytes, its descriptor says ${d.size}`,
+        };
+      } else if (verify) {
+        problem = await verifyBlob(store, d.digest, {
+          size: d.size,
+          mediaType: d.mediaType,
+          runtime,
+          onBytes,
+        });
+      }
+    }
+    cache.set(key, problem ?? null);
+    return problem;
+  };
+
+  /** Checks a document blob and parses it. */
+  const checkDocument = async (
+    d: Descriptor,
+  ): Promise<{ problem?: BlobProblem; doc?: Document; bytes?: Uint8Array }> => {
+    const base = { digest: d.digest, mediaType: d.mediaType };
+    if (!(await store.has(d.digest))) {
+      return {
+        problem: { ...base, kind: "missing", message: `${label(base)} is not in the store` },
+      };
+    }
+    const info = await store.info(d.digest);
+    present.set(d.digest, info.size);
+    if (info.size !== d.size) {
+      return {
+        problem: {
+          ...base,
+          kind: "size",
+          message: `${label(base)} has ${info.size} bytes, its descriptor says ${d.size}`,
+        },
+      };
+    }
+    if (info.size > maxBytes) {
+      return {
+        problem: {
+          ...base,
+          kind: "unreadable",
+          message: `${
+            label(base)
+          } has ${info.size} bytes, more than the ${maxBytes}-byte JSON limit`,
+        },
+      };
+    }
+    const bytes = await readAllBytes(await store.reader(d.digest), maxBytes, label(base));
+    if (verify) {
+      const algorithm = algorithmOf(d.digest);
+      const hasher = await runtime.createHasher(algorithm);
+      hasher.update(bytes);
+      const actual = `${algorithm}:${hasher.digest()}`;
+      if (actual !== d.digest) {
+        return {
+          problem: {
+            ...base,
+            kind: "digest",
+            message: `${label(base)} hashes to ${actual}`,
+          },
+        };
+      }
+    }
+    try {
+      return { doc: parseDocument(d, bytes, { maxBytes }), bytes };
+    } catch (e) {
+      return {
+        problem: {
+          ...base,
+          kind: "unreadable",
+          message: `${label(base)} cannot be read: ${(e as Error).message}`,
+        },
+      };
+    }
+  };
+
+  const add = (list: BlobProblem[], p: BlobProblem | undefined) => {
+    if (!p) return;
+    list.push(p);
+    if (!problems.has(p.digest)) problems.set(p.digest, p);
+  };
+
+  const platforms: PlatformStatus[] = [];
+  const imageLevel: BlobProblem[] = [];
+  await walk([record.target], async (d, ctx) => {
+    const nested = ctx.parents.length > 0;
+    if (!mayHaveChildren(d)) {
+      // A top-level blob that is not a document (an artifact): just check it.
+      add(imageLevel, await checkLeaf(d));
+      return [];
+    }
+    const { problem, doc } = await checkDocument(d);
+    if (problem || !doc) {
+      const isManifestEntry = nested &&
+        (d.platform !== undefined || isManifestMediaType(d.mediaType));
+      if (problem && isManifestEntry) {
+        const list: BlobProblem[] = [];
+        add(list, problem);
+        platforms.push({
+          platform: platformLabel(d),
+          manifest: d.digest,
+          complete: false,
+          problems: list,
+        });
+      } else add(imageLevel, problem);
+      return [];
+    }
+    if (doc.kind === "index") return doc.index.manifests;
+    // A manifest: check config and layers, attributed to this platform.
+    const list: BlobProblem[] = [];
+    const m = doc.manifest;
+    let platform = platformLabel(d);
+    const configProblem = await checkLeaf(m.config);
+    add(list, configProblem);
+    if (!configProblem && isConfigMediaType(m.config.mediaType) && platform === "unknown") {
+      try {
+        const bytes = await readAllBytes(await store.reader(m.config.digest), maxBytes, "config");
+        const c = parseConfig(bytes, { what: `config ${m.config.digest}` });
+        platform = formatPlatform({ os: c.os, architecture: c.architecture, variant: c.variant });
+      } catch (e) {
+        add(list, {
+          digest: m.config.digest,
+          mediaType: m.config.mediaType,
+          kind: "unreadable",
+          message: `config ${m.config.digest} cannot be read: ${(e as Error).message}`,
+        });
+      }
+    }
+    for (const layer of m.layers) {
+      const p = await checkLeaf(layer);
+      if (p?.kind === "missing" && (isNonDistributable(layer.mediaType) || layer.urls?.length)) {
+        foreign.push(layer.digest);
+        continue;
+      }
+      add(list, p);
+    }
+    platforms.push({
+      platform,
+      manifest: d.digest,
+      complete: !list.some((p) => p.kind === "missing" || p.kind === "unreadable"),
+      problems: list,
+    });
+    return []; // config and layers are checked above
+  });
+  const all = [...problems.values()];
+  return {
+    name: record.name,
+    digest: record.target.digest,
+    ok: all.length === 0,
+    complete: !all.some((p) => p.kind === "missing" || p.kind === "unreadable"),
+    platforms,
+    problems: all,
+    blobs: present.size,
+    bytes: [...present.values()].reduce((a, b) => a + b, 0),
+    verified: verify,
+    foreign,
+  };
+}
+
+function platformLabel(d: Descriptor): string {
+  if (isAttestation(d)) {
+    const ref = d.annotations?.["vnd.docker.reference.digest"];
+    return ref ? `attestation for ${shortDigest(ref)}` : "attestation";
+  }
+  return d.platform ? formatPlatform(d.platform) : "unknown";
+}
+
+/**
+ * Checks the given images (all names when `records` is omitted), sharing blob results so
+ * that layers common to several images are hashed once.
+ */
+export async function checkImages(
+  store: Store,
+  records?: readonly ImageRecord[],
+  options: CheckOptions = {},
+): Promise<ImageCheck[]> {
+  const list = records ?? await store.listImages();
+  const shared = { ...options, cache: options.cache ?? new Map<string, BlobProblem | null>() };
+  const out: ImageCheck[] = [];
+  for (const r of list) out.push(await checkImage(store, r, shared));
+  return out;
+}
+
+/** The result of {@link verifyContent}. */
+export interface ContentReport {
+  /** Blobs hashed. */
+  readonly blobs: number;
+  /** Bytes hashed. */
+  readonly bytes: number;
+  /** Blobs that do not hash to their name, sorted by digest. */
+  readonly problems: readonly BlobProblem[];
+}
+
+/**
+ * Re-hashes every blob in the store.
+ *
+ * @example
+ * ```ts
+ * import { verifyContent } from "./check.ts";
+ * import { MemoryStore } from "./store/memory.ts";
+ * console.log((await verifyContent(new MemoryStore())).blobs); // 0
+ * ```
+ */
+export async function verifyContent(
+  store: Store,
+  options: {
+    runtime?: Runtime;
+    onProgress?: (bytes: number, total: number) => void;
+    onBlob?: (blob: BlobInfo, problem: BlobProblem | undefined) => void;
+  } = {},
+): Promise<ContentReport> {
+  const runtime = options.runtime ?? await getRuntime();
+  const all: BlobInfo[] = [];
+  for await (const b of store.list()) all.push(b);
+  all.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  const total = all.reduce((n, b) => n + b.size, 0);
+  const problems: BlobProblem[] = [];
+  let bytes = 0;
+  let blobs = 0;
+  for (const b of all) {
+    const problem = await verifyBlob(store, b.digest, {
+      runtime,
+      onBytes: (n) => {
+        bytes += n;
+        options.onProgress?.(bytes, total);
+      },
+    });
+    if (problem?.kind === "missing") continue; // removed meanwhile (gc)
+    blobs++;
+    if (problem) problems.push(problem);
+    options.onBlob?.(b, problem);
+  }
+  return { blobs, bytes, problems };
+}

@@ -1,0 +1,189 @@
+/**
+ * `lading images check` (per image: content present per platform, every blob re-hashed;
+ * `--diff-ids` also decompresses layers) and `lading content verify` (every blob in the
+ * store re-hashed). Both exit 1 when anything is wrong and say exactly what.
+ * @module
+ */
+import { type BlobProblem, checkImages, type ImageCheck, verifyContent } from "../check.ts";
+import { findImage } from "../image.ts";
+import type { ImageRecord, Store } from "../store/types.ts";
+import type { Platform } from "../types.ts";
+import {
+  type CliIO,
+  type Command,
+  formatBytes,
+  json,
+  openStore,
+  parseFlags,
+  platformsOf,
+  Progress,
+  UsageError,
+} from "./common.ts";
+
+/** What the layers module's `checkDiffIds` returns (only the fields printed here). */
+interface DiffIdReport {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly manifests: readonly {
+    readonly manifest: { readonly digest: string };
+    readonly platform?: string;
+    readonly skipped?: string;
+    readonly ok: boolean;
+    readonly layers: readonly unknown[];
+  }[];
+}
+
+type CheckDiffIds = (
+  store: Store,
+  name: string,
+  options: { platform?: Platform },
+) => Promise<DiffIdReport>;
+
+/** The layers module's diff_id check, loaded only for `--diff-ids`. */
+async function loadCheckDiffIds(): Promise<CheckDiffIds> {
+  // A variable specifier: the layers module is optional for this command.
+  const specifier = "../layers/diff_ids.ts";
+  try {
+    const mod = await import(specifier);
+    if (typeof mod.checkDiffIds === "function") return mod.checkDiffIds as CheckDiffIds;
+  } catch {
+    // fall through
+  }
+  throw new UsageError("--diff-ids needs the layers module (src/layers/diff_ids.ts)");
+}
+
+function problemLine(p: BlobProblem): string {
+  return `${p.kind}: ${p.message}`;
+}
+
+function printImage(c: ImageCheck, io: CliIO): void {
+  const state = c.ok ? "ok" : c.complete ? "CORRUPT" : "INCOMPLETE";
+  io.out(
+    `${c.name}  ${c.digest}  ${state} (${c.platforms.length} manifest${
+      c.platforms.length === 1 ? "" : "s"
+    }, ${c.blobs} blobs, ${formatBytes(c.bytes)}${c.verified ? " re-hashed" : ""})\n`,
+  );
+  const attributed = new Set<string>();
+  for (const p of c.platforms) {
+    const status = p.problems.length === 0 ? "ok" : p.complete ? "corrupt" : "incomplete";
+    io.out(`  ${p.platform.padEnd(22)} ${p.manifest}  ${status}\n`);
+    for (const pr of p.problems) {
+      attributed.add(pr.digest);
+      io.out(`    ${problemLine(pr)}\n`);
+    }
+  }
+  for (const pr of c.problems) if (!attributed.has(pr.digest)) io.out(`  ${problemLine(pr)}\n`);
+  for (const d of c.foreign) io.out(`  note: non-distributable layer ${d} is absent (allowed)\n`);
+}
+
+/** `images check`. */
+export const imagesCheck: Command = {
+  path: ["images", "check"],
+  summary: "check images: all content present (per platform), every blob re-hashed",
+  usage:
+    "lading images check [--quick] [--diff-ids [--platform P]] [--json] [--store DIR] [name...]\n\n" +
+    "  (no names)    every image in the store\n" +
+    "  --quick       presence and sizes only, no re-hashing\n" +
+    "  --diff-ids    also decompress every layer and compare with the config's diff_ids",
+  async run(args: string[], io: CliIO): Promise<number> {
+    const f = parseFlags(args, {
+      boolean: ["json", "quick", "diff-ids"],
+      multiple: ["platform"],
+    });
+    const platforms = platformsOf(f.values);
+    if (platforms.length > 1) throw new UsageError("images check takes at most one --platform");
+    if (platforms.length && !f.values["diff-ids"]) {
+      throw new UsageError("--platform is for --diff-ids (images check reports every platform)");
+    }
+    const store = await openStore(f.values, io);
+    try {
+      let records: ImageRecord[];
+      if (f.positionals.length) {
+        records = [];
+        for (const n of f.positionals) records.push(await findImage(store, n));
+      } else records = await store.listImages();
+      const progress = new Progress(io, "checking");
+      let last = 0;
+      const results = await checkImages(store, records, {
+        verify: !f.values.quick,
+        onProgress: (n) => {
+          progress.add(n - last);
+          last = n;
+        },
+      });
+      progress.end();
+      let diffIds: DiffIdReport[] = [];
+      if (f.values["diff-ids"]) {
+        const check = await loadCheckDiffIds();
+        for (const r of records) {
+          diffIds.push(await check(store, r.name, { platform: platforms[0] }));
+        }
+      } else diffIds = [];
+      const ok = results.every((r) => r.ok) && diffIds.every((d) => d.ok);
+      if (f.values.json) {
+        io.out(json({
+          ok,
+          images: results,
+          ...(f.values["diff-ids"] ? { diffIds } : {}),
+        }));
+      } else {
+        if (results.length === 0) io.out("no images in the store\n");
+        for (const r of results) printImage(r, io);
+        for (const d of diffIds) {
+          io.out(`${d.name}  diff_ids ${d.ok ? "ok" : "MISMATCH"}\n`);
+          for (const m of d.manifests) {
+            const state = m.skipped ? `skipped (${m.skipped})` : m.ok ? "ok" : "MISMATCH";
+            io.out(`  ${(m.platform ?? "-").padEnd(22)} ${m.manifest.digest}  ${state}\n`);
+          }
+        }
+      }
+      if (!ok) {
+        const bad = results.filter((r) => !r.ok).length +
+          diffIds.filter((d) => !d.ok).length;
+        io.err(`lading: ${bad} problem image${bad === 1 ? "" : "s"} found\n`);
+      }
+      return ok ? 0 : 1;
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+/** `content verify`. */
+export const contentVerify: Command = {
+  path: ["content", "verify"],
+  summary: "re-hash every blob in the store",
+  usage: "lading content verify [--json] [--store DIR]",
+  async run(args: string[], io: CliIO): Promise<number> {
+    const f = parseFlags(args, { boolean: ["json"] });
+    if (f.positionals.length) throw new UsageError("content verify takes no arguments");
+    const store = await openStore(f.values, io);
+    try {
+      let progress: Progress | undefined;
+      let last = 0;
+      const report = await verifyContent(store, {
+        onProgress: (n, total) => {
+          progress ??= new Progress(io, "verifying", total);
+          progress.add(n - last);
+          last = n;
+        },
+      });
+      progress?.end();
+      if (f.values.json) {
+        io.out(json({ ok: report.problems.length === 0, ...report }));
+      } else {
+        for (const p of report.problems) io.out(`${problemLine(p)}\n`);
+        io.err(
+          `${report.blobs} blobs, ${formatBytes(report.bytes)} re-hashed: ${
+            report.problems.length === 0
+              ? "all match their digests"
+              : `${report.problems.length} do not match (remove them with 'lading content rm --force')`
+          }\n`,
+        );
+      }
+      return report.problems.length === 0 ? 0 : 1;
+    } finally {
+      await store.close();
+    }
+  },
+};
