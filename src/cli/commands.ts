@@ -10,6 +10,7 @@ import { exportCommand } from "./export.ts";
 import { contentRm, imagesRm, imagesTag } from "./manage.ts";
 import { gcCommand } from "./gc.ts";
 import { contentVerify, imagesCheck } from "./check.ts";
+import { layerCommands } from "./layers_commands.ts";
 
 /** Every command, in help order. */
 export const commands: Command[] = [
@@ -25,4 +26,5 @@ export const commands: Command[] = [
   contentVerify,
   contentRm,
   gcCommand,
+  ...layerCommands,
 ];

@@ -74,8 +74,13 @@ export interface DiffIdReport {
 export async function checkDiffIds(
   store: Store,
   name: string,
-  options: Omit<ReadLayersOptions, "verifyDiffIds"> & { platform?: Platform } = {},
+  options: Omit<ReadLayersOptions, "verifyDiffIds"> & {
+    platform?: Platform;
+    platforms?: readonly Platform[];
+  } = {},
 ): Promise<DiffIdReport> {
+  const wanted = [...(options.platform ? [options.platform] : []), ...(options.platforms ?? [])];
+  const matches = (p: Platform) => wanted.some((w) => platformMatches(w, p));
   const record = await findImage(store, name);
   const manifests: ManifestDiffIdCheck[] = [];
   const seen = new Set<string>();
@@ -99,8 +104,8 @@ export async function checkDiffIds(
     if (doc.kind === "index") {
       for (const m of doc.index.manifests) {
         if (
-          options.platform && m.platform && !isIndexMediaType(m.mediaType) && !isAttestation(m) &&
-          !platformMatches(options.platform, m.platform)
+          wanted.length && m.platform && !isIndexMediaType(m.mediaType) && !isAttestation(m) &&
+          !matches(m.platform)
         ) continue;
         await visit(m, doc.index, depth + 1);
       }
@@ -132,7 +137,7 @@ export async function checkDiffIds(
       architecture: config.architecture,
       ...(config.variant ? { variant: config.variant } : {}),
     };
-    if (options.platform && !index && !platformMatches(options.platform, platform)) return;
+    if (wanted.length && !index && !matches(platform)) return;
     const resolved: ResolvedImage = {
       name: record.name,
       descriptor: record.target,
@@ -171,9 +176,9 @@ export async function checkDiffIds(
   };
   const seenPresent = new Set<string>();
   await visit(record.target, undefined, 0);
-  if (manifests.length === 0 && options.platform) {
+  if (manifests.length === 0 && wanted.length) {
     throw new NotFoundError(
-      `image ${record.name} has no manifest for platform ${formatPlatform(options.platform)}`,
+      `image ${record.name} has no manifest for platform ${wanted.map(formatPlatform).join(", ")}`,
     );
   }
   return { name: record.name, manifests, ok: manifests.every((m) => m.ok) };

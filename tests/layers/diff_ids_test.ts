@@ -138,3 +138,32 @@ Deno.test("checkDiffIds() reports absent platforms as skipped", async () => {
   const report = await checkDiffIds(store, "partial:1");
   assertEquals(report.manifests.map((m) => m.skipped), [undefined, "not in the store"]);
 });
+
+Deno.test("verifyImagesDiffIds() throws at the first mismatch, naming image and layer", async () => {
+  const { verifyImagesDiffIds } = await import("../../src/layers/verify.ts");
+  const store = new MemoryStore();
+  const good = await buildImage({ layers });
+  await putImage(store, "good:1", good);
+  assertEquals((await verifyImagesDiffIds(store, ["good:1"]))[0].ok, true);
+  const other = await buildImage({ layers: layers.slice(0, 1) });
+  const config = await jsonBlob({
+    ...JSON.parse(new TextDecoder().decode(other.config.bytes)),
+    rootfs: { type: "layers", diff_ids: [good.diffIds[1]] },
+  }, mt.OCI_CONFIG);
+  const manifest = await jsonBlob({
+    schemaVersion: 2,
+    mediaType: mt.OCI_MANIFEST,
+    config: config.descriptor,
+    layers: [other.layers[0].descriptor],
+  }, mt.OCI_MANIFEST);
+  for (const b of [config, manifest, other.layers[0]]) {
+    await writeBlob(store, b.bytes, b.descriptor);
+  }
+  await store.putImages([{ name: "bad:1", target: manifest.descriptor }]);
+  const e = await assertRejects(
+    () => verifyImagesDiffIds(store, ["good:1", "bad:1"]),
+    DigestMismatchError,
+  );
+  assert(e.message.startsWith("image bad:1 (linux/amd64): layer 0 sha256:"), e.message);
+  assertEquals([e.expected, e.actual], [good.diffIds[1], other.diffIds[0]]);
+});

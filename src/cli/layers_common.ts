@@ -1,0 +1,179 @@
+/**
+ * What the layer commands (`layers`, `ls`, `cat`, `diff`, `waste`, `unpack`,
+ * `images check --diff-ids`) share: resolving the image, warnings on stderr, the layer
+ * size cap flag, `ls -l` style formatting.
+ * @module
+ */
+import { type ResolvedImage, resolveImage } from "../image.ts";
+import type { ReadLayersOptions } from "../layers/image_layers.ts";
+import type { FsNode } from "../layers/merged_fs.ts";
+import type { LayerEntryType } from "../layers/layer_reader.ts";
+import { parsePlatform } from "../platform.ts";
+import type { Store } from "../store/types.ts";
+import { type CliIO, openStore, type Parsed, UsageError } from "./common.ts";
+
+/** Flags every layer command takes. */
+export const LAYER_FLAGS = { string: ["platform", "max-layer-size"] } as const;
+
+/** Parses `64G`, `512M`, `1000` into bytes. */
+export function parseSize(value: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?$/i.exec(value.trim());
+  if (!m) {
+    throw new UsageError(`--${flag}: ${JSON.stringify(value)} is not a size (e.g. 512M, 64G)`);
+  }
+  const unit = (m[2] ?? "").toLowerCase().replace(/i?b$/, "").replace(/^b$/, "");
+  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[unit];
+  if (mult === undefined) {
+    throw new UsageError(`--${flag}: unknown unit in ${JSON.stringify(value)}`);
+  }
+  return Math.floor(Number(m[1]) * mult);
+}
+
+/** Read options from flags: size cap and warnings printed to stderr. */
+export function readOptions(flags: Parsed["values"], io: CliIO): ReadLayersOptions {
+  const max = flags["max-layer-size"] as string | undefined;
+  return {
+    ...(max ? { maxBytes: parseSize(max, "max-layer-size") } : {}),
+    onWarning: (m) => io.err(`lading: warning: ${m}\n`),
+  };
+}
+
+/** Opens the store, resolves the image named by the first positional, runs `fn`. */
+export async function withImage<T>(
+  flags: Parsed["values"],
+  name: string,
+  io: CliIO,
+  fn: (store: Store, image: ResolvedImage) => Promise<T>,
+): Promise<T> {
+  const store = await openStore(flags, io);
+  try {
+    const platform = flags.platform ? parsePlatform(flags.platform as string) : undefined;
+    const image = await resolveImage(store, name, {
+      platform,
+      onWarning: (m) => io.err(`lading: warning: ${m}\n`),
+    });
+    return await fn(store, image);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Chooses a layer by index (`2`) or digest (`sha256:ab12…` or a hex prefix of 12+). */
+export function chooseLayer(image: ResolvedImage, value: string): number {
+  const layers = image.manifest.layers;
+  if (/^\d+$/.test(value)) {
+    const i = Number(value);
+    if (i >= layers.length) {
+      throw new UsageError(
+        `--layer ${value}: the image has ${layers.length} layers (0-${layers.length - 1})`,
+      );
+    }
+    return i;
+  }
+  const hex = value.replace(/^sha256:/, "");
+  if (!/^[0-9a-f]{4,64}$/.test(hex)) {
+    throw new UsageError(`--layer: ${JSON.stringify(value)} is neither an index nor a digest`);
+  }
+  const hits = layers.map((l, i) => [l.digest, i] as const).filter(([d]) =>
+    d.startsWith(`sha256:${hex}`)
+  );
+  const distinct = new Set(hits.map(([d]) => d));
+  if (distinct.size === 0) throw new UsageError(`--layer: no layer digest starts with ${value}`);
+  if (distinct.size > 1) throw new UsageError(`--layer: ${value} matches more than one layer`);
+  return hits[0][1];
+}
+
+const TYPE_CHAR: Record<LayerEntryType, string> = {
+  file: "-",
+  directory: "d",
+  symlink: "l",
+  hardlink: "h",
+  "character-device": "c",
+  "block-device": "b",
+  fifo: "p",
+};
+
+/** `drwxr-xr-x` style mode string (`h` marks a hardlink, as `tar -tv` does). */
+export function modeString(type: LayerEntryType, mode: number): string {
+  const rwx = (bits: number, special: boolean, ch: string) =>
+    (bits & 4 ? "r" : "-") + (bits & 2 ? "w" : "-") +
+    (special ? (bits & 1 ? ch : ch.toUpperCase()) : bits & 1 ? "x" : "-");
+  return TYPE_CHAR[type] + rwx((mode >> 6) & 7, !!(mode & 0o4000), "s") +
+    rwx((mode >> 3) & 7, !!(mode & 0o2000), "s") + rwx(mode & 7, !!(mode & 0o1000), "t");
+}
+
+/** `2024-01-02 03:04` in UTC. */
+export function formatTime(seconds: number): string {
+  const d = new Date(Math.floor(seconds) * 1000);
+  return isNaN(d.getTime()) ? "-" : d.toISOString().slice(0, 16).replace("T", " ");
+}
+
+/** A long listing line's fields (without the path). */
+export interface LongFields {
+  type: LayerEntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
+  size: number;
+  mtime: number;
+  devmajor: number;
+  devminor: number;
+}
+
+/** `-rw-r--r-- root/root 1234 2024-01-02 03:04` */
+export function longPrefix(e: LongFields): string {
+  const owner = `${e.uname || e.uid}/${e.gname || e.gid}`;
+  const size = e.type.endsWith("-device") ? `${e.devmajor},${e.devminor}` : String(e.size);
+  return `${modeString(e.type, e.mode)} ${owner.padEnd(12)} ${size.padStart(10)} ${
+    formatTime(e.mtime)
+  }`;
+}
+
+/** The ` -> target` / ` link to target` suffix. */
+export function linkSuffix(type: LayerEntryType, linkname: string): string {
+  return type === "symlink" ? ` -> ${linkname}` : type === "hardlink" ? ` link to ${linkname}` : "";
+}
+
+/** A JSON view of a merged node. */
+export function nodeJson(path: string, n: FsNode) {
+  return {
+    path,
+    type: n.type,
+    mode: n.mode,
+    uid: n.uid,
+    gid: n.gid,
+    ...(n.uname ? { uname: n.uname } : {}),
+    ...(n.gname ? { gname: n.gname } : {}),
+    size: n.size,
+    mtime: n.mtime,
+    ...(n.linkname ? { linkname: n.linkname } : {}),
+    ...(n.type.endsWith("-device") ? { devmajor: n.devmajor, devminor: n.devminor } : {}),
+    layer: n.layer,
+    addedBy: n.addedBy,
+    ...(n.modifiedBy.length ? { modifiedBy: n.modifiedBy } : {}),
+  };
+}
+
+/** Buffers text output into large writes. */
+export class OutputBuffer {
+  #io: CliIO;
+  #parts: string[] = [];
+  #size = 0;
+  constructor(io: CliIO) {
+    this.#io = io;
+  }
+  /** Adds a line (a newline is appended). */
+  line(text: string): void {
+    this.#parts.push(text, "\n");
+    this.#size += text.length + 1;
+    if (this.#size > 1 << 16) this.flush();
+  }
+  /** Writes what is buffered. */
+  flush(): void {
+    if (this.#parts.length) this.#io.out(this.#parts.join(""));
+    this.#parts = [];
+    this.#size = 0;
+  }
+}

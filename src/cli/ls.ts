@@ -1,0 +1,154 @@
+/**
+ * `lading ls <name> [PATH]`: the files of the merged filesystem (default) or of one layer
+ * (`--layer N|DIGEST`, whiteouts shown), under PATH, like `ls -l` with `-l`.
+ * @module
+ */
+import { InvalidInputError, NotFoundError } from "../errors.ts";
+import type { ResolvedImage } from "../image.ts";
+import { mergeImage } from "../layers/image_layers.ts";
+import { openStoreLayer } from "../layers/layer_reader.ts";
+import { nodePath } from "../layers/merged_fs.ts";
+import { normalizeEntryPath, ROOT } from "../layers/path.ts";
+import type { Store } from "../store/types.ts";
+import { DigestMismatchError } from "../errors.ts";
+import { shortDigest } from "../digest.ts";
+import { type CliIO, type Command, json, parseFlags, UsageError } from "./common.ts";
+import {
+  chooseLayer,
+  LAYER_FLAGS,
+  linkSuffix,
+  longPrefix,
+  nodeJson,
+  OutputBuffer,
+  readOptions,
+  withImage,
+} from "./layers_common.ts";
+
+function under(path: string, prefix: string): boolean {
+  return prefix === ROOT || path === prefix || path.startsWith(prefix + "/");
+}
+
+async function listLayer(
+  store: Store,
+  image: ResolvedImage,
+  index: number,
+  prefix: string,
+  flags: Record<string, unknown>,
+  io: CliIO,
+): Promise<number> {
+  const d = image.manifest.layers[index];
+  const opts = readOptions(flags as never, io);
+  const layer = await openStoreLayer(store, d, {
+    ...opts,
+    what: `layer ${index} ${shortDigest(d.digest)}`,
+  });
+  const out = new OutputBuffer(io);
+  const rows: unknown[] = [];
+  for await (const e of layer) {
+    if (!under(e.whiteout && e.whiteout.kind !== "meta" ? e.whiteout.path : e.path, prefix)) {
+      continue;
+    }
+    if (flags.json) {
+      rows.push({
+        path: e.path,
+        type: e.type,
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        ...(e.uname ? { uname: e.uname } : {}),
+        ...(e.gname ? { gname: e.gname } : {}),
+        size: e.size,
+        mtime: e.mtime,
+        ...(e.linkname ? { linkname: e.linkname } : {}),
+        ...(e.type.endsWith("-device") ? { devmajor: e.devmajor, devminor: e.devminor } : {}),
+        ...(e.whiteout ? { whiteout: e.whiteout } : {}),
+      });
+      continue;
+    }
+    const shown = e.type === "directory" && e.path !== ROOT ? `${e.path}/` : e.path;
+    const wh = e.whiteout?.kind === "whiteout"
+      ? `  (whiteout: deletes ${e.whiteout.path})`
+      : e.whiteout?.kind === "opaque"
+      ? `  (opaque: hides lower contents of ${e.whiteout.path})`
+      : "";
+    out.line(
+      (flags.long ? `${longPrefix(e)} ` : "") + shown +
+        (flags.long ? linkSuffix(e.type, e.linkname) : "") + wh,
+    );
+  }
+  const stats = await layer.finish();
+  const expected = image.config.rootfs?.diff_ids?.[index];
+  if (expected && stats.diffId !== expected) {
+    out.flush();
+    throw new DigestMismatchError(
+      `layer ${index} ${d.digest}: diff_id mismatch: expected ${expected}, actual ${stats.diffId}`,
+      expected,
+      stats.diffId!,
+    );
+  }
+  if (flags.json) io.out(json(rows));
+  out.flush();
+  return 0;
+}
+
+/** `ls`. */
+export const lsCommand: Command = {
+  path: ["ls"],
+  summary: "list the files of an image (merged) or of one layer, like ls -l",
+  usage:
+    "lading ls <name> [PATH] [--layer N|DIGEST] [--merged] [-l] [--json] [--platform P] [--store DIR]",
+  async run(args: string[], io: CliIO): Promise<number> {
+    const f = parseFlags(args, {
+      string: [...LAYER_FLAGS.string, "layer"],
+      boolean: ["json", "long", "merged"],
+      short: { l: "long" },
+    });
+    if (f.positionals.length < 1 || f.positionals.length > 2) {
+      throw new UsageError("ls takes an image name and an optional path");
+    }
+    if (f.values.merged && f.values.layer !== undefined) {
+      throw new UsageError("--merged and --layer exclude each other");
+    }
+    const rawPath = f.positionals[1] ?? ".";
+    let prefix: string;
+    try {
+      prefix = normalizeEntryPath(rawPath, "path");
+    } catch (e) {
+      if (e instanceof InvalidInputError) throw new UsageError(e.message);
+      throw e;
+    }
+    return await withImage(f.values, f.positionals[0], io, async (store, image) => {
+      if (f.values.layer !== undefined) {
+        return await listLayer(
+          store,
+          image,
+          chooseLayer(image, f.values.layer as string),
+          prefix,
+          f.values,
+          io,
+        );
+      }
+      const { fs } = await mergeImage(store, image, readOptions(f.values, io));
+      const start = fs.lookup(prefix, { follow: true });
+      if (!start) throw new NotFoundError(`${JSON.stringify(rawPath)}: no such path in the image`);
+      const items = start.type === "directory"
+        ? [...fs.walk(start)]
+        : [{ path: nodePath(start), node: start }];
+      if (f.values.json) {
+        io.out(json(items.map(({ path, node }) => nodeJson(path, node))));
+        return 0;
+      }
+      const out = new OutputBuffer(io);
+      for (const { path, node } of items) {
+        const shown = node.type === "directory" ? `${path}/` : path;
+        out.line(
+          f.values.long
+            ? `${longPrefix(node)} ${shown}${linkSuffix(node.type, node.linkname)}`
+            : shown,
+        );
+      }
+      out.flush();
+      return 0;
+    });
+  },
+};
