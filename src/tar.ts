@@ -248,7 +248,13 @@ export async function* readTar(
         finished = true;
         return; // EOF at a header boundary: accept (as Go's archive/tar does)
       }
-      if (block.byteLength < 512) throw new InvalidInputError(`${what} is truncated in a header`);
+      if (block.byteLength < 512) {
+        throw new InvalidInputError(
+          headerOffset === 0
+            ? `${what} is not a tar archive (${block.byteLength} bytes, shorter than one header)`
+            : `${what} is truncated in a header`,
+        );
+      }
       if (block.every((b) => b === 0)) {
         const second = await r.read(512);
         if (second.byteLength > 0 && !second.every((b) => b === 0)) {
