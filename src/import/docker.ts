@@ -5,6 +5,13 @@
  * as `application/vnd.docker.image.rootfs.diff.tar`), so the digests equal `ctr images
  * import`'s, plus the index containerd would write for `--index-name`.
  *
+ * One deliberate difference: containerd 1.6 labels every compressed layer
+ * `application/vnd.docker.image.rootfs.diff.tar.gzip`, zstd ones included (its
+ * `resolveLayers` only tells compressed from uncompressed), which makes pullers gunzip a
+ * zstd blob. lading labels a zstd layer `application/vnd.oci.image.layer.v1.tar+zstd`, so
+ * for a docker archive with zstd layers the manifest digest differs from ctr's. Plain and
+ * gzip layers give ctr's digests.
+ *
  * @example
  * ```ts
  * import { ociRefName } from "./docker.ts";

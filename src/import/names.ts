@@ -40,9 +40,13 @@ export interface NameOptions {
   readonly now?: Date;
 }
 
-/** `import-2026-11-27` for the given date (UTC). */
+/**
+ * `import-2026-11-27` for the given date in the local time zone, as ctr's
+ * `time.Now().Format("2006-01-02")`.
+ */
 export function defaultBaseName(now: Date = new Date()): string {
-  return `import-${now.toISOString().slice(0, 10)}`;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `import-${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
 
 function hasImagePrefix(ref: string, prefix: string): boolean {

@@ -21,7 +21,7 @@ import type { Store } from "../../src/store/types.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 
 const CORPUS = new URL("../../../shared/fixtures/", import.meta.url);
-const NOW = new Date("2026-03-04T05:06:07Z");
+const NOW = new Date("2026-03-04T12:00:00Z");
 const BASE = "import-2026-03-04";
 
 interface LayoutFacts {

@@ -35,7 +35,7 @@ import {
 import { seededFsStore, snapshot, tarSource, withTempDir, writeFiles } from "./_support.ts";
 
 const enc = new TextEncoder();
-const NOW = new Date("2026-03-04T05:06:07Z");
+const NOW = new Date("2026-03-04T12:00:00Z");
 // deno-lint-ignore no-explicit-any
 type ErrorClass = new (...args: any[]) => Error;
 

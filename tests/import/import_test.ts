@@ -34,7 +34,7 @@ import {
 import { snapshot, tarSource, verifyBlobFiles, withTempDir, writeFiles } from "./_support.ts";
 
 const enc = new TextEncoder();
-const NOW = new Date("2026-03-04T05:06:07Z");
+const NOW = new Date("2026-03-04T12:00:00Z");
 const BASE = "import-2026-03-04";
 type Compression = "none" | "gzip" | "zstd";
 
@@ -92,7 +92,11 @@ function names(r: ImportResult): string[] {
   return r.images.map((i) => i.name).sort();
 }
 
-/** The docker schema 2 manifest containerd 1.6 builds for a docker-save entry. */
+/**
+ * The docker schema 2 manifest containerd 1.6 builds for a docker-save entry. One
+ * documented difference (src/import/docker.ts): ctr labels zstd layers as Docker gzip,
+ * lading as OCI zstd; plain and gzip layers are exactly ctr's.
+ */
 async function containerdManifest(
   config: BuiltBlob,
   layers: { bytes: Uint8Array; compression: Compression }[],
@@ -199,7 +203,7 @@ for (const compression of ["none", "gzip", "zstd"] as const) {
 }
 
 bothStores(
-  "importImages() keeps a docker archive's compressed layers as they are (gzip → docker gzip, zstd → OCI zstd) in the manifest it builds",
+  "importImages() keeps a docker archive's compressed layers as they are (gzip → docker gzip like ctr; zstd → OCI zstd, where ctr would say gzip) in the manifest it builds",
   async ({ store }) => {
     const img = await image("mixed", { docker: true });
     const files = await dockerArchiveFiles([{ image: img, repoTags: ["mixed:1"] }]);
@@ -751,4 +755,25 @@ bothStores(
 Deno.test("importImages() result digests are Digest strings", async () => {
   const { r } = await importNamed({});
   for (const i of r.images) assert(/^sha256:[0-9a-f]{64}$/.test(i.digest as Digest));
+});
+
+Deno.test("the default base name is import-<date> in the local time zone, as ctr's time.Now().Format", async () => {
+  const names = new URL("../../src/import/names.ts", import.meta.url).href;
+  for (
+    const [tz, instant, want] of [
+      ["Pacific/Kiritimati", "2026-03-04T20:00:00Z", "import-2026-03-05"],
+      ["America/Los_Angeles", "2026-03-04T05:00:00Z", "import-2026-03-03"],
+      ["UTC", "2026-03-04T05:00:00Z", "import-2026-03-04"],
+    ]
+  ) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { defaultBaseName } from "${names}"; console.log(defaultBaseName(new Date("${instant}")));`,
+      ],
+      env: { TZ: tz },
+      stdout: "piped",
+    }).output();
+    assertEquals(new TextDecoder().decode(out.stdout).trim(), want, `TZ=${tz}`);
+  }
 });
