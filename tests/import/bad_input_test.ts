@@ -786,3 +786,69 @@ Deno.test("refused imports leave no ingest file, lease or temporary index behind
     await seeded.cleanup();
   }
 });
+
+Deno.test("importImages() refuses a layout directory whose blob file is a symlink leaving the layout, and leaves the store unchanged", async () => {
+  const image = await smallImage();
+  const files = layoutOf(image);
+  const hex = hexOf(image.layers[0].descriptor.digest);
+  files.delete(`blobs/sha256/${hex}`);
+  await refuses(
+    async (dir) => {
+      await writeFiles(`${dir}/layout`, files);
+      await Deno.writeFile(`${dir}/outside`, image.layers[0].bytes);
+      await Deno.symlink("../../../outside", `${dir}/layout/blobs/sha256/${hex}`);
+      return directorySource(`${dir}/layout`);
+    },
+    InvalidInputError,
+    [hex, "leaves the layout"],
+  );
+});
+
+Deno.test("importImages() refuses an input stream that fails midway (a read error), and leaves the store unchanged", async () => {
+  const { bytes } = await goodLayoutTar();
+  let sent = 0;
+  const failing = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= bytes.byteLength / 2) {
+        controller.error(new Deno.errors.ConnectionReset("connection reset by peer"));
+        return;
+      }
+      controller.enqueue(bytes.slice(sent, sent + 1024));
+      sent += 1024;
+    },
+  });
+  await refuses(
+    { kind: "stream", label: "net.tar", stream: failing },
+    Deno.errors.ConnectionReset,
+    ["connection reset"],
+  );
+});
+
+Deno.test("importImages() refuses an index whose other platform's blobs are absent unless platforms excludes them", async () => {
+  const amd = await smallImage("amd");
+  const arm = await buildImage({
+    platform: { os: "linux", architecture: "arm64" },
+    layers: [{ files: [{ path: "arm", content: "arm" }] }],
+  });
+  const { buildIndex } = await import("../helpers/images.ts");
+  const index = await buildIndex([amd, arm]);
+  const files = layoutFiles([{ descriptor: index.descriptor, refName: "example.com/mp:1" }], [
+    index,
+    ...blobsOf(arm),
+  ]);
+  const err = await refuses(await archive(files), MissingContentError, [
+    amd.manifest.descriptor.digest,
+    "example.com/mp:1",
+  ]);
+  assertEquals((err as MissingContentError).missing.length, 1, "only the manifest is listed");
+  const seeded = await seededFsStore();
+  try {
+    const r = await importImages(seeded.store, await archive(files), {
+      now: NOW,
+      platforms: [{ os: "linux", architecture: "arm64" }],
+    });
+    assertEquals(r.images.map((i) => i.name), ["example.com/mp:1"]);
+  } finally {
+    await seeded.cleanup();
+  }
+});

@@ -777,3 +777,45 @@ Deno.test("the default base name is import-<date> in the local time zone, as ctr
     assertEquals(new TextDecoder().decode(out.stdout).trim(), want, `TZ=${tz}`);
   }
 });
+
+bothStores(
+  "importImages() accepts an archive that leaves out blobs the store already has",
+  async ({ store }) => {
+    const a = await image("partial-a");
+    const b = await buildImage({
+      layers: [
+        { files: [{ path: "etc/partial-a", content: "first layer of partial-a\n" }] },
+        { files: [{ path: "b", content: "b\n" }], compression: "none" },
+      ],
+    });
+    await importImages(
+      store,
+      tarSource(
+        await tarOfFiles(
+          layoutFiles([{ descriptor: a.manifest.descriptor, refName: "a" }], blobsOf(a)),
+        ),
+      ),
+      { now: NOW },
+    );
+    const r = await importImages(
+      store,
+      tarSource(
+        await tarOfFiles(
+          layoutFiles([{ descriptor: b.manifest.descriptor, refName: "b" }], [
+            b.manifest,
+            b.config,
+            b.layers[1],
+          ]),
+        ),
+      ),
+      { now: NOW },
+    );
+    assertEquals(r.blobs, {
+      added: 3,
+      present: 1,
+      bytes: b.manifest.bytes.byteLength + b.config.bytes.byteLength + b.layers[1].bytes.byteLength,
+    });
+    const s = await summarizeImage(store, await store.getImage(`${BASE}:b`));
+    assertEquals(s.missing, []);
+  },
+);
