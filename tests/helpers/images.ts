@@ -124,7 +124,7 @@ export async function compress(
   if (compression === "zstd") return new Uint8Array(zstdCompressSync(bytes));
   const rt = await getRuntime();
   return new Uint8Array(
-    await new Response(new Blob([bytes]).stream().pipeThrough(rt.gzip())).arrayBuffer(),
+    await new Response(new Blob([bytes as BlobPart]).stream().pipeThrough(rt.gzip())).arrayBuffer(),
   );
 }
 
