@@ -20,6 +20,7 @@ import { type Digest, parseDigest, shortDigest } from "./digest.ts";
 import { NotFoundError } from "./errors.ts";
 import { isConfigMediaType, isManifestMediaType, isNonDistributable } from "./media_types.ts";
 import { formatPlatform, isAttestation } from "./platform.ts";
+import { largeChunks } from "./export/chunks.ts";
 import { getRuntime } from "./runtime/mod.ts";
 import type { Runtime } from "./runtime/types.ts";
 import { parseConfig } from "./schema.ts";
@@ -105,7 +106,7 @@ async function hashStream(
 ): Promise<{ digest: string; size: number }> {
   const hasher = await runtime.createHasher(algorithm);
   let size = 0;
-  for await (const chunk of stream) {
+  for await (const chunk of largeChunks(stream)) {
     hasher.update(chunk);
     size += chunk.byteLength;
     onBytes?.(chunk.byteLength);

@@ -33,14 +33,14 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Writes `stream` to `path` through a temporary file next to it, renamed into place only
- * after the last byte was written. Without `force` an existing `path` is never replaced
+ * Runs `write` into a temporary file next to `path` (it must close or abort the sink),
+ * then renames the file into place. Without `force` an existing `path` is never replaced
  * (checked again at the moment of the rename). On failure or Ctrl-C the temporary file
  * is removed and `path` is untouched.
  */
 export async function writeFileAtomically(
   path: string,
-  stream: ReadableStream<Uint8Array>,
+  write: (sink: WritableStream<Uint8Array>) => Promise<void>,
   options: { force?: boolean } = {},
 ): Promise<void> {
   const slash = path.lastIndexOf("/");
@@ -58,16 +58,10 @@ export async function writeFileAtomically(
     cleanup();
     Deno.exit(130);
   };
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
-  } catch (e) {
-    await stream.cancel(e).catch(() => {});
-    throw e;
-  }
+  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
   Deno.addSignalListener("SIGINT", onSignal);
   try {
-    await stream.pipeTo(file.writable);
+    await write(file.writable);
     if (options.force) {
       await Deno.rename(tmp, path);
     } else {
@@ -165,14 +159,22 @@ export const exportCommand: Command = {
       });
       const progress = new Progress(io, "exporting", plan.size);
       let last = 0;
-      const stream = plan.stream({
-        onProgress: (n) => {
-          progress.add(n - last);
-          last = n;
-        },
-      });
-      if (toStdout) await stream.pipeTo(io.stdout, { preventClose: true });
-      else await writeFileAtomically(output, stream, { force: !!f.values.force });
+      // Counting bytes costs a pass through JS; only a visible progress bar pays for it.
+      const writeOptions = io.stderrIsTerminal
+        ? {
+          onProgress: (n: number) => {
+            progress.add(n - last);
+            last = n;
+          },
+        }
+        : {};
+      if (toStdout) {
+        await plan.stream(writeOptions).pipeTo(io.stdout, { preventClose: true });
+      } else {
+        await writeFileAtomically(output, (sink) => plan.writeTo(sink, writeOptions), {
+          force: !!f.values.force,
+        });
+      }
       progress.end();
       if (f.values.json) {
         io.out(json({

@@ -45,6 +45,7 @@ import type { ImageRecord, Store } from "../store/types.ts";
 import type { Descriptor, Platform } from "../types.ts";
 import { childrenOf, mayHaveChildren, walk } from "../walk.ts";
 import { blobPath, type DockerArchiveImage, dockerManifestJson, dockerRepoTag } from "./docker.ts";
+import { largeChunks } from "./chunks.ts";
 import { type Selection, selectPlatforms, SUBSET_OF_ANNOTATION } from "./select.ts";
 import { TAR_END, tarArchiveSize, tarHeader, type TarMember, tarPadding } from "./tar_writer.ts";
 
@@ -111,7 +112,18 @@ export interface ExportPlan {
    * A new stream of the archive. `onProgress` receives the tar bytes produced so far.
    * The stream errors when a blob vanished or changed since planning.
    */
-  stream(options?: { onProgress?: (bytes: number) => void }): ReadableStream<Uint8Array>;
+  stream(options?: WriteOptions): ReadableStream<Uint8Array>;
+  /**
+   * Writes the archive into `sink` and closes it; on failure `sink` is aborted and the
+   * promise rejects. Blob bytes are piped straight from the store (the fastest path).
+   */
+  writeTo(sink: WritableStream<Uint8Array>, options?: WriteOptions): Promise<void>;
+}
+
+/** Options of {@link ExportPlan.stream} and {@link ExportPlan.writeTo}. */
+export interface WriteOptions {
+  /** Tar bytes written so far (before gzip). */
+  readonly onProgress?: (bytes: number) => void;
 }
 
 type Member =
@@ -191,14 +203,22 @@ export async function planExport(
     size,
     notes,
     skipped,
-    stream: (streamOptions = {}) => {
-      let out = iteratorStream(
-        archiveChunks(store, members, runtime, !!options.verify, streamOptions.onProgress),
-      );
-      if (options.gzip) {
-        out = out.pipeThrough(runtime.gzip(options.gzip === true ? 6 : options.gzip));
-      }
-      return out;
+    writeTo: (sink, writeOptions = {}) =>
+      writeArchive(store, members, sink, {
+        runtime,
+        verify: !!options.verify,
+        gzip: options.gzip,
+        onProgress: writeOptions.onProgress,
+      }),
+    stream: (writeOptions = {}) => {
+      const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+      writeArchive(store, members, writable, {
+        runtime,
+        verify: !!options.verify,
+        gzip: options.gzip,
+        onProgress: writeOptions.onProgress,
+      }).catch(() => {}); // the error reaches the reader through the aborted stream
+      return readable;
     },
   };
 }
@@ -486,76 +506,96 @@ async function planDocker(
   return { members, images, blobs: sorted, skipped: [] };
 }
 
-/** A pull-based stream over an async iterator; cancelling the stream ends the iterator. */
-function iteratorStream(it: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const r = await it.next();
-      if (r.done) controller.close();
-      else controller.enqueue(r.value);
-    },
-    async cancel() {
-      await it.return(undefined);
-    },
-  }, { highWaterMark: 0 });
-}
-
-async function* archiveChunks(
+async function writeArchive(
   store: Store,
   members: readonly Member[],
-  runtime: Runtime,
-  verify: boolean,
-  onProgress?: (bytes: number) => void,
-): AsyncGenerator<Uint8Array> {
+  sink: WritableStream<Uint8Array>,
+  options: {
+    runtime: Runtime;
+    verify: boolean;
+    gzip?: boolean | number;
+    onProgress?: (bytes: number) => void;
+  },
+): Promise<void> {
+  let out = sink;
+  let compressed: Promise<void> | undefined;
+  if (options.gzip) {
+    const gz = options.runtime.gzip(options.gzip === true ? 6 : options.gzip);
+    compressed = gz.readable.pipeTo(sink);
+    compressed.catch(() => {});
+    out = gz.writable;
+  }
   let total = 0;
-  const emit = (chunk: Uint8Array) => {
-    total += chunk.byteLength;
-    onProgress?.(total);
-    return chunk;
+  const progress = options.onProgress;
+  const count = (n: number) => {
+    total += n;
+    progress?.(total);
   };
-  for (const m of members) {
-    yield emit(tarHeader(toTarMember(m)));
-    if ("type" in m) continue;
-    if ("bytes" in m) {
-      yield emit(m.bytes);
-    } else {
-      const d = m.blob;
-      const hasher = verify
-        ? await runtime.createHasher(d.digest.startsWith("sha512:") ? "sha512" : "sha256")
-        : undefined;
-      let n = 0;
-      for await (const chunk of await store.reader(d.digest)) {
-        n += chunk.byteLength;
-        if (n > d.size) {
+  // One writer for the whole archive: Deno's pipeTo between two resource streams takes a
+  // shortcut past the writable's queue, so mixing it with writer writes reorders bytes.
+  // Writes are not awaited one by one (only `ready`): reading the next chunk overlaps
+  // writing the previous one.
+  const w = out.getWriter();
+  const put = async (chunk: Uint8Array) => {
+    await w.ready;
+    w.write(chunk).catch(() => {}); // a failed write rejects `ready` and `close`
+    count(chunk.byteLength);
+  };
+  try {
+    for (const m of members) {
+      await put(tarHeader(toTarMember(m)));
+      if ("type" in m) continue;
+      if ("bytes" in m) {
+        await put(m.bytes);
+      } else {
+        const d = m.blob;
+        // Sizes were checked when planning; check again, right before reading.
+        const info = await store.info(d.digest);
+        if (info.size !== d.size) {
           throw new SizeMismatchError(
-            `Cannot export: blob ${d.digest} grew to more than ${d.size} bytes while it was read`,
+            `Cannot export: blob ${d.digest} has ${info.size} bytes, its descriptor says ${d.size}`,
+            d.size,
+            info.size,
+          );
+        }
+        const algorithm = d.digest.startsWith("sha512:") ? "sha512" : "sha256";
+        const hasher = options.verify ? await options.runtime.createHasher(algorithm) : undefined;
+        let n = 0;
+        for await (const chunk of largeChunks(await store.reader(d.digest), { fresh: true })) {
+          n += chunk.byteLength;
+          if (n > d.size) break;
+          hasher?.update(chunk);
+          await put(chunk);
+        }
+        if (n !== d.size) {
+          throw new SizeMismatchError(
+            `Cannot export: blob ${d.digest} has ${
+              n > d.size ? `more than ${d.size}` : n
+            } bytes, its descriptor says ${d.size}`,
             d.size,
             n,
           );
         }
-        hasher?.update(chunk);
-        yield emit(chunk);
-      }
-      if (n !== d.size) {
-        throw new SizeMismatchError(
-          `Cannot export: blob ${d.digest} has ${n} bytes, its descriptor says ${d.size}`,
-          d.size,
-          n,
-        );
-      }
-      if (hasher) {
-        const actual = `${d.digest.slice(0, d.digest.indexOf(":"))}:${hasher.digest()}`;
-        if (actual !== d.digest) {
-          throw new DigestMismatchError(
-            `Cannot export: blob ${d.digest} in the store hashes to ${actual}; run 'lading content verify'`,
-            d.digest,
-            actual,
-          );
+        if (hasher) {
+          const actual = `${algorithm}:${hasher.digest()}`;
+          if (actual !== d.digest) {
+            throw new DigestMismatchError(
+              `Cannot export: blob ${d.digest} in the store hashes to ${actual}; run 'lading content verify'`,
+              d.digest,
+              actual,
+            );
+          }
         }
       }
+      const pad = tarPadding(m.size);
+      if (pad.byteLength) await put(pad);
     }
-    const pad = tarPadding(m.size);
-    if (pad.byteLength) yield emit(pad);
+    await put(TAR_END);
+    await w.close();
+    await compressed;
+  } catch (e) {
+    await w.abort(e).catch(() => {});
+    if (out !== sink) await sink.abort(e).catch(() => {});
+    throw e;
   }
-  yield emit(TAR_END);
 }

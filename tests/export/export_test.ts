@@ -339,3 +339,39 @@ Deno.test("export of an empty-descriptor artifact works (a top-level blob withou
   const members = await readArchive(await exportBytes(store, ["example.com/empty:1"]));
   assert(members.has(`blobs/sha256/${empty.descriptor.digest.slice(7)}`));
 });
+
+Deno.test("export from an fs store streams multi-megabyte blobs intact (stream, writeTo a file, gzip)", async () => {
+  await withTempDir(async (dir) => {
+    const noise = new Uint8Array(5 * 1024 * 1024 + 123);
+    for (let i = 0; i < noise.length; i += 65536) {
+      crypto.getRandomValues(noise.subarray(i, Math.min(noise.length, i + 65536)));
+    }
+    const image = await buildImage({
+      layers: [{ files: [{ path: "noise", content: noise }], compression: "none" }],
+    });
+    const files = layoutFiles(
+      [{ descriptor: image.manifest.descriptor, refName: "example.com/big:1" }],
+      blobsOf(image),
+    );
+    const store = await openFsStore(`${dir}/store`);
+    await importBytes(store, await tarOfFiles(files));
+    const layer = image.layers[0].descriptor;
+    const check = async (bytes: Uint8Array) => {
+      const members = await readArchive(bytes);
+      const got = members.get(`blobs/sha256/${layer.digest.slice(7)}`)!.bytes;
+      assertEquals(got.byteLength, layer.size);
+      assertEquals(await digestBytes(await getRuntime(), got), layer.digest);
+    };
+    const plan = await planExport(store, ["example.com/big:1"], { verify: true });
+    const streamed = await collect(plan.stream());
+    await check(streamed);
+    const file = await Deno.open(`${dir}/x.tar`, { write: true, create: true });
+    await plan.writeTo(file.writable);
+    assertEquals(await Deno.readFile(`${dir}/x.tar`), streamed);
+    const gz = await planExport(store, ["example.com/big:1"], { gzip: true });
+    const plain = await collect(
+      gz.stream().pipeThrough(new DecompressionStream("gzip")),
+    );
+    assertEquals(plain, streamed);
+  });
+});

@@ -1,0 +1,51 @@
+import { largeChunks } from "../../src/export/chunks.ts";
+import { assertEquals } from "../assert.ts";
+import { withTempDir } from "./_support.ts";
+
+Deno.test("largeChunks() reads a file's byte stream in large chunks; fresh chunks may be kept", async () => {
+  await withTempDir(async (dir) => {
+    const bytes = new Uint8Array(3 * 1024 * 1024 + 7).map((_, i) => i % 251);
+    await Deno.writeFile(`${dir}/f`, bytes);
+    const kept: Uint8Array[] = [];
+    for await (const c of largeChunks((await Deno.open(`${dir}/f`)).readable, { fresh: true })) {
+      kept.push(c);
+    }
+    assertEquals(kept.length >= 4 && kept.length <= 8, true, `${kept.length} chunks`);
+    const joined = new Uint8Array(await new Blob(kept as Uint8Array<ArrayBuffer>[]).arrayBuffer());
+    assertEquals(joined, bytes);
+    let n = 0;
+    let sum = 0;
+    for await (const c of largeChunks((await Deno.open(`${dir}/f`)).readable)) {
+      n += c.byteLength;
+      for (let i = 0; i < c.length; i += 4096) sum += c[i];
+    }
+    assertEquals(n, bytes.byteLength);
+    let expected = 0;
+    let at = 0;
+    for await (const c of largeChunks((await Deno.open(`${dir}/f`)).readable, { fresh: true })) {
+      for (let i = 0; i < c.length; i += 4096) expected += c[i];
+      at += c.length;
+    }
+    assertEquals([sum, at], [expected, n]);
+  });
+});
+
+Deno.test("largeChunks() passes other streams through and cancels the source when stopped early", async () => {
+  const chunks = [new Uint8Array([1]), new Uint8Array([2, 3])];
+  let cancelled = false;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(c) {
+      const next = chunks.shift();
+      if (next) c.enqueue(next);
+      else c.close();
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  for await (const c of largeChunks(stream)) {
+    assertEquals(c, new Uint8Array([1]));
+    break;
+  }
+  assertEquals(cancelled, true);
+});
