@@ -1,8 +1,9 @@
 // This module is browser compatible.
 /**
  * Reading blobs in large chunks. A byte stream (a file's `readable` in Deno) is read
- * through a BYOB reader into 1 MiB buffers — half the cost of its default 64 KiB chunks
- * when hashing or copying hundreds of megabytes. Other streams are read as they come.
+ * through a BYOB reader into reused 1 MiB buffers — a third of the cost of its default
+ * 64 KiB chunks when hashing or copying hundreds of megabytes (a new buffer per read costs
+ * as much as the small chunks: allocation dominates). Other streams are read as they come.
  *
  * @example
  * ```ts
@@ -25,6 +26,11 @@ export interface LargeChunkOptions {
    * until the next one is requested — right for a hash.
    */
   readonly fresh?: boolean;
+  /**
+   * Without `fresh`: buffers used in turn (default 1). A chunk stays valid until
+   * `buffers` more chunks were requested.
+   */
+  readonly buffers?: number;
 }
 
 /**
@@ -46,17 +52,19 @@ export async function* largeChunks(
     yield* stream;
     return;
   }
-  let buffer: ArrayBuffer | undefined;
+  const pool: (ArrayBuffer | undefined)[] = new Array(Math.max(1, options.buffers ?? 1));
+  let slot = 0;
   let done = false;
   try {
     while (true) {
-      if (!buffer || options.fresh) buffer = new ArrayBuffer(size);
+      const buffer = (!options.fresh && pool[slot]) || new ArrayBuffer(size);
       const r = await byob.read(new Uint8Array(buffer, 0, size));
       if (r.done) {
         done = true;
         return;
       }
-      buffer = r.value.buffer as ArrayBuffer; // the read transferred it
+      pool[slot] = r.value.buffer as ArrayBuffer; // the read transferred it
+      slot = (slot + 1) % pool.length;
       if (r.value.byteLength > 0) yield r.value;
     }
   } finally {

@@ -111,7 +111,6 @@ export async function selectPlatforms(
   }
   const rewrite = options.rewrite ?? true;
   const name = options.name ?? target.digest;
-  const runtime = options.runtime ?? await getRuntime();
   const wanted = (p: Platform) => platforms.some((w) => platformMatches(w, p));
 
   const read = async (d: Descriptor) => {
@@ -218,7 +217,7 @@ export async function selectPlatforms(
       [SUBSET_OF_ANNOTATION]: d.digest,
     };
     const newBytes = new TextEncoder().encode(JSON.stringify(raw));
-    const digest = await digestBytes(runtime, newBytes);
+    const digest = await digestBytes(options.runtime ?? await getRuntime(), newBytes);
     documents.set(digest, newBytes);
     children.set(digest, keptEntries);
     rewrites.push({
