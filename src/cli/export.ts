@@ -171,9 +171,13 @@ export const exportCommand: Command = {
       if (toStdout) {
         await plan.stream(writeOptions).pipeTo(io.stdout, { preventClose: true });
       } else {
-        await writeFileAtomically(output, (sink) => plan.writeTo(sink, writeOptions), {
-          force: !!f.values.force,
-        });
+        await writeFileAtomically(
+          output,
+          (sink) => plan.writeTo(sink, { ...writeOptions, reuseBuffers: true }),
+          {
+            force: !!f.values.force,
+          },
+        );
       }
       progress.end();
       if (f.values.json) {

@@ -342,7 +342,7 @@ Deno.test("export of an empty-descriptor artifact works (a top-level blob withou
 
 Deno.test("export from an fs store streams multi-megabyte blobs intact (stream, writeTo a file, gzip)", async () => {
   await withTempDir(async (dir) => {
-    const noise = new Uint8Array(5 * 1024 * 1024 + 123);
+    const noise = new Uint8Array(9 * 1024 * 1024 + 123); // more chunks than buffers
     for (let i = 0; i < noise.length; i += 65536) {
       crypto.getRandomValues(noise.subarray(i, Math.min(noise.length, i + 65536)));
     }
@@ -368,6 +368,9 @@ Deno.test("export from an fs store streams multi-megabyte blobs intact (stream, 
     const file = await Deno.open(`${dir}/x.tar`, { write: true, create: true });
     await plan.writeTo(file.writable);
     assertEquals(await Deno.readFile(`${dir}/x.tar`), streamed);
+    const reusing = await Deno.open(`${dir}/y.tar`, { write: true, create: true });
+    await plan.writeTo(reusing.writable, { reuseBuffers: true });
+    assertEquals(await Deno.readFile(`${dir}/y.tar`), streamed);
     const gz = await planExport(store, ["example.com/big:1"], { gzip: true });
     const plain = await collect(
       gz.stream().pipeThrough(new DecompressionStream("gzip")),
