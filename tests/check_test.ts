@@ -3,6 +3,7 @@ import { planExport } from "../src/export/mod.ts";
 import { openFsStore } from "../src/store/fs.ts";
 import { MemoryStore } from "../src/store/memory.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { jsonBlob, layoutFiles, tarOfFiles } from "./helpers/images.ts";
 import {
   collect,
   importBytes,
@@ -238,5 +239,48 @@ Deno.test("lading content rm refuses a blob a name reaches unless --force; image
       check.stdout,
       `missing: ${s.image.layers[0].descriptor.mediaType} ${layer}`,
     );
+  });
+});
+
+Deno.test("lading images check --diff-ids decompresses layers: ok for a good image, exit 1 naming a wrong diff_id", async () => {
+  await withTempDir(async (dir) => {
+    const store = `${dir}/store`;
+    const good = await singleArchive("example.com/good:1", "diff");
+    await Deno.writeFile(`${dir}/g.tar`, good.bytes);
+    assertEquals((await runCli(["import", `${dir}/g.tar`], { store })).code, 0);
+    // The same layers under a config whose second diff_id is wrong.
+    const image = good.image;
+    const wrong = `sha256:${"e".repeat(64)}`;
+    const config = await jsonBlob(
+      {
+        ...JSON.parse(new TextDecoder().decode(image.config.bytes)),
+        rootfs: { type: "layers", diff_ids: [image.diffIds[0], wrong] },
+      },
+      "application/vnd.oci.image.config.v1+json",
+    );
+    const manifest = await jsonBlob(
+      {
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: config.descriptor,
+        layers: image.layers.map((l) => l.descriptor),
+      },
+      "application/vnd.oci.image.manifest.v1+json",
+    );
+    const files = layoutFiles([{ descriptor: manifest.descriptor, refName: "example.com/bad:1" }], [
+      manifest,
+      config,
+      ...image.layers,
+    ]);
+    await Deno.writeFile(`${dir}/b.tar`, await tarOfFiles(files));
+    assertEquals((await runCli(["import", `${dir}/b.tar`], { store })).code, 0);
+    const ok = await runCli(["images", "check", "--diff-ids", "example.com/good:1"], { store });
+    assertEquals(ok.code, 0, ok.stdout + ok.stderr);
+    assertStringIncludes(ok.stdout, "diff_ids ok");
+    const bad = await runCli(["images", "check", "--diff-ids", "example.com/bad:1"], { store });
+    assertEquals(bad.code, 1, bad.stdout);
+    assertStringIncludes(bad.stdout, `MISMATCH expected ${wrong}`);
+    const plain = await runCli(["images", "check", "example.com/bad:1"], { store });
+    assertEquals(plain.code, 0, "without --diff-ids only blob digests are checked");
   });
 });

@@ -6,8 +6,9 @@
  */
 import { type BlobProblem, checkImages, type ImageCheck, verifyContent } from "../check.ts";
 import { findImage } from "../image.ts";
-import type { ImageRecord, Store } from "../store/types.ts";
-import type { Platform } from "../types.ts";
+import type { DiffIdReport } from "../layers/diff_ids.ts";
+import type { ImageRecord } from "../store/types.ts";
+import { checkDiffIds, formatDiffIdReport } from "./check_diff_ids.ts";
 import {
   type CliIO,
   type Command,
@@ -19,38 +20,6 @@ import {
   Progress,
   UsageError,
 } from "./common.ts";
-
-/** What the layers module's `checkDiffIds` returns (only the fields printed here). */
-interface DiffIdReport {
-  readonly name: string;
-  readonly ok: boolean;
-  readonly manifests: readonly {
-    readonly manifest: { readonly digest: string };
-    readonly platform?: string;
-    readonly skipped?: string;
-    readonly ok: boolean;
-    readonly layers: readonly unknown[];
-  }[];
-}
-
-type CheckDiffIds = (
-  store: Store,
-  name: string,
-  options: { platform?: Platform },
-) => Promise<DiffIdReport>;
-
-/** The layers module's diff_id check, loaded only for `--diff-ids`. */
-async function loadCheckDiffIds(): Promise<CheckDiffIds> {
-  // A variable specifier: the layers module is optional for this command.
-  const specifier = "../layers/diff_ids.ts";
-  try {
-    const mod = await import(specifier);
-    if (typeof mod.checkDiffIds === "function") return mod.checkDiffIds as CheckDiffIds;
-  } catch {
-    // fall through
-  }
-  throw new UsageError("--diff-ids needs the layers module (src/layers/diff_ids.ts)");
-}
 
 function problemLine(p: BlobProblem): string {
   return `${p.kind}: ${p.message}`;
@@ -112,13 +81,12 @@ export const imagesCheck: Command = {
         },
       });
       progress.end();
-      let diffIds: DiffIdReport[] = [];
+      const diffIds: DiffIdReport[] = [];
       if (f.values["diff-ids"]) {
-        const check = await loadCheckDiffIds();
         for (const r of records) {
-          diffIds.push(await check(store, r.name, { platform: platforms[0] }));
+          diffIds.push(await checkDiffIds(store, r.name, { platform: platforms[0] }));
         }
-      } else diffIds = [];
+      }
       const ok = results.every((r) => r.ok) && diffIds.every((d) => d.ok);
       if (f.values.json) {
         io.out(json({
@@ -129,13 +97,7 @@ export const imagesCheck: Command = {
       } else {
         if (results.length === 0) io.out("no images in the store\n");
         for (const r of results) printImage(r, io);
-        for (const d of diffIds) {
-          io.out(`${d.name}  diff_ids ${d.ok ? "ok" : "MISMATCH"}\n`);
-          for (const m of d.manifests) {
-            const state = m.skipped ? `skipped (${m.skipped})` : m.ok ? "ok" : "MISMATCH";
-            io.out(`  ${(m.platform ?? "-").padEnd(22)} ${m.manifest.digest}  ${state}\n`);
-          }
-        }
+        for (const d of diffIds) io.out(formatDiffIdReport(d));
       }
       if (!ok) {
         const bad = results.filter((r) => !r.ok).length +
