@@ -164,3 +164,42 @@ Deno.test("interop: skopeo reads the store directory itself and agrees with imag
     );
   });
 });
+
+Deno.test("interop: skopeo reads lading's docker-format export (config and layers as stored)", async () => {
+  if (!(await haveTools("skopeo interop", "skopeo"))) return;
+  await withTempDir(async (dir) => {
+    const store = `${dir}/store`;
+    const multi = await multiArchive("example.com/multi:1", "skopeo-docker");
+    await Deno.writeFile(`${dir}/m.tar`, multi.bytes);
+    await lading(["import", `${dir}/m.tar`], store);
+    await lading(
+      [
+        "export",
+        "--format",
+        "docker",
+        "--platform",
+        "linux/arm64",
+        "-o",
+        `${dir}/d.tar`,
+        "example.com/multi:1",
+      ],
+      store,
+    );
+    const ref = `docker-archive:${dir}/d.tar:example.com/multi:1`;
+    const raw = JSON.parse((await run("skopeo", ["inspect", "--raw", ref])).stdout);
+    assertEquals(raw.config.digest, multi.image.arm64.config.descriptor.digest);
+    const info = JSON.parse((await run("skopeo", ["inspect", ref])).stdout);
+    assertEquals(info.Architecture, "arm64");
+    // containers/image names docker-archive layers by their diff_ids.
+    assertEquals(info.Layers, multi.image.arm64.diffIds);
+    // And skopeo copies it on into an OCI layout (converting the config) that lading imports.
+    await run("skopeo", ["copy", ref, `oci:${dir}/copied:1`]);
+    const fresh = `${dir}/fresh`;
+    await lading(["import", "--base-name", "example.com/copied", `${dir}/copied`], fresh);
+    const inspect = JSON.parse(
+      (await lading(["images", "inspect", "--json", "example.com/copied:1"], fresh)).stdout,
+    );
+    assertEquals(inspect.config.rootfs.diff_ids, multi.image.arm64.diffIds);
+    assertEquals(inspect.platform.architecture, "arm64");
+  });
+});
