@@ -241,6 +241,7 @@ export async function importImages(
       warn,
       nameOf: (e) => entryName(e.annotations, options) ?? e.digest,
       runtime,
+      lease,
     });
     if (plan.missing.length && !options.allowMissing) {
       const lines = plan.missing.map((m) => `  ${m.digest} (${m.mediaType}) of ${m.image}`);
@@ -271,7 +272,12 @@ export async function importImages(
         present++;
         continue;
       }
-      if (!extra && !m) continue; // allowed missing
+      if (!extra && !m) {
+        if (plan.missing.some((x) => x.digest === d.digest)) continue; // allowed missing
+        throw new NotFoundError(
+          `Cannot import ${what}: blob ${d.digest} disappeared from the store during the import; run the import again`,
+        );
+      }
       if (m) await staging.stage(m, d.digest);
       toCommit.push({ d, m, extra });
     }
@@ -351,6 +357,8 @@ interface PlanContext {
   warn(m: string): void;
   nameOf(entry: Descriptor): string;
   runtime: Runtime;
+  /** Protects every visited digest from gc before its presence is checked. */
+  lease?: Lease;
 }
 
 /**
@@ -386,6 +394,7 @@ async function makePlan(
       const where = `${d.mediaType} ${d.digest} of ${image}`;
       const extra = ctx.extras.get(d.digest);
       const m = extra ? undefined : await ctx.find(d.digest);
+      if (!extra && !m) await ctx.lease?.add([d.digest]);
       const inStore = !extra && !m && await store.has(d.digest);
       if (!extra && !m && !inStore) {
         if (isNonDistributable(d.mediaType) || (d.urls && d.urls.length)) {
