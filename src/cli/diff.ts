@@ -19,7 +19,10 @@ export const diffCommand: Command = {
     if (f.values.layer === undefined) throw new UsageError("diff needs --layer N|DIGEST");
     return await withImage(f.values, f.positionals[0], io, async (store, image) => {
       const index = chooseLayer(image, f.values.layer as string);
-      const { fs } = await mergeImage(store, image, readOptions(f.values, io));
+      const { fs } = await mergeImage(store, image, {
+        ...readOptions(f.values, io),
+        trackVersions: false,
+      });
       const changes = [...(fs.changes[index] ?? [])].sort((a, b) =>
         a.path < b.path ? -1 : a.path > b.path ? 1 : 0
       );

@@ -11,6 +11,9 @@ import type { LayerEntryType } from "../layers/layer_reader.ts";
 import { parsePlatform } from "../platform.ts";
 import type { Store } from "../store/types.ts";
 import { type CliIO, openStore, type Parsed, UsageError } from "./common.ts";
+import * as v8 from "node:v8";
+import * as vm from "node:vm";
+import type { Digest } from "../digest.ts";
 
 /** Flags every layer command takes. */
 export const LAYER_FLAGS = { string: ["platform", "max-layer-size"] } as const;
@@ -38,6 +41,58 @@ export function readOptions(flags: Parsed["values"], io: CliIO): ReadLayersOptio
   };
 }
 
+let fullGc: (() => void) | undefined | null;
+
+/**
+ * A full garbage collection, when the runtime lets us ask for one. Layer commands
+ * decompress hundreds of megabytes in small chunks; V8 lets up to ~64 MiB of dead chunks
+ * and a grown young generation pile up before it collects, which alone would put the
+ * peak RSS of `unpack` near 200 MiB. One full GC per 16 MB of blob read keeps it flat
+ * (about 100-140 MiB whatever the layer size) for a few milliseconds each.
+ */
+function collect(): void {
+  if (fullGc === undefined) {
+    try {
+      v8.setFlagsFromString("--expose-gc");
+      fullGc = vm.runInNewContext("gc") as () => void;
+      if (typeof fullGc !== "function") fullGc = null;
+    } catch {
+      fullGc = null;
+    }
+  }
+  fullGc?.();
+}
+
+/** Bytes of blob read between two full collections. */
+const GC_EVERY = 16 * 1000 * 1000;
+
+/** The same store, but reading blobs triggers a full GC every {@link GC_EVERY} bytes. */
+export function withMemoryCap(store: Store): Store {
+  let since = 0;
+  const reader = async (digest: Digest, options?: { offset?: number }) => {
+    const stream = await store.reader(digest, options);
+    return stream.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          since += chunk.byteLength;
+          if (since >= GC_EVERY) {
+            since = 0;
+            collect();
+          }
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+  };
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === "reader") return reader;
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
 /** Opens the store, resolves the image named by the first positional, runs `fn`. */
 export async function withImage<T>(
   flags: Parsed["values"],
@@ -52,7 +107,7 @@ export async function withImage<T>(
       platform,
       onWarning: (m) => io.err(`lading: warning: ${m}\n`),
     });
-    return await fn(store, image);
+    return await fn(withMemoryCap(store), image);
   } finally {
     await store.close();
   }

@@ -128,7 +128,11 @@ export const lsCommand: Command = {
           io,
         );
       }
-      const { fs } = await mergeImage(store, image, readOptions(f.values, io));
+      const { fs } = await mergeImage(store, image, {
+        ...readOptions(f.values, io),
+        trackChanges: false,
+        trackVersions: false,
+      });
       const start = fs.lookup(prefix, { follow: true });
       if (!start) throw new NotFoundError(`${JSON.stringify(rawPath)}: no such path in the image`);
       const items = start.type === "directory"

@@ -47,7 +47,10 @@ export const wasteCommand: Command = {
     const top = f.values.top !== undefined ? Number(f.values.top) : 20;
     if (!Number.isInteger(top) || top < 0) throw new UsageError("--top needs a whole number");
     return await withImage(f.values, f.positionals[0], io, async (store, image) => {
-      const { fs } = await mergeImage(store, image, readOptions(f.values, io));
+      const { fs } = await mergeImage(store, image, {
+        ...readOptions(f.values, io),
+        trackChanges: false,
+      });
       const r = analyzeWaste(fs, { limit: top });
       const pass = threshold === undefined || r.efficiency >= threshold;
       if (f.values.json) {

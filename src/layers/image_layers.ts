@@ -206,10 +206,17 @@ export interface MergedImage {
 export async function mergeImage(
   store: ContentStore,
   image: ResolvedImage,
-  options: ReadLayersOptions = {},
+  options: ReadLayersOptions & {
+    /** Record per-layer changes (default true; `diff` needs them). */
+    trackChanges?: boolean;
+    /** Record per-path versions (default true; the waste analysis needs them). */
+    trackVersions?: boolean;
+  } = {},
 ): Promise<MergedImage> {
   const fs = new MergedFilesystem({
     onWarning: options.onWarning,
+    trackChanges: options.trackChanges,
+    trackVersions: options.trackVersions,
     layerLabel: (i) => `layer ${i} ${shortDigest(image.manifest.layers[i]?.digest ?? "")}`,
   });
   const layers = await readImageLayers(store, image, (i, e) => fs.apply(i, e), {

@@ -78,7 +78,7 @@ export interface FsNode {
   /** The layer that first added this path (since it last did not exist). */
   addedBy: number;
   /** Later layers that changed it, in order. */
-  modifiedBy: number[];
+  modifiedBy: readonly number[];
   /** For files and hardlinks to files: where the bytes are. */
   content?: ContentRef;
   /** For hardlinks: the node linked to (it may have been replaced since). */
@@ -140,9 +140,14 @@ export interface MergedFilesystemOptions {
   readonly onWarning?: (message: string) => void;
   /** Label of layer `i` in messages (default `layer i`). */
   readonly layerLabel?: (layer: number) => string;
+  /** Record {@link MergedFilesystem.changes} (default true; `diff` needs them). */
+  readonly trackChanges?: boolean;
+  /** Record {@link MergedFilesystem.versions} (default true; the waste analysis needs them). */
+  readonly trackVersions?: boolean;
 }
 
 const MAX_SYMLINK_HOPS = 40;
+const NONE: readonly number[] = Object.freeze([]);
 
 /** The path of a node (`.` for the root). */
 export function nodePath(node: FsNode): string {
@@ -185,12 +190,17 @@ export class MergedFilesystem {
   #pendingWhiteouts: { parent: FsNode; name: string; path: string }[] = [];
   #pendingOpaque: FsNode[] = [];
   #open = -1;
+  #trackChanges: boolean;
+  #trackVersions: boolean;
+  #names = new Map<string, string>();
   /** Bytes of every regular file entry of every layer applied. */
   fileBytes = 0;
 
   constructor(options: MergedFilesystemOptions = {}) {
     this.#onWarning = options.onWarning;
     this.#label = options.layerLabel ?? ((i) => `layer ${i}`);
+    this.#trackChanges = options.trackChanges ?? true;
+    this.#trackVersions = options.trackVersions ?? true;
     this.root = this.#newNode("", -1, -1, { type: "directory", mode: 0o755 });
   }
 
@@ -216,7 +226,7 @@ export class MergedFilesystem {
       layer,
       entry,
       addedBy: layer,
-      modifiedBy: [],
+      modifiedBy: NONE,
       touched: layer,
       ...(init.type === "directory" ? { children: new Map() } : {}),
       ...init,
@@ -230,10 +240,12 @@ export class MergedFilesystem {
     type: LayerEntryType,
     size: number,
   ) {
+    if (!this.#trackChanges) return;
     (this.changes[layer] ??= []).push({ layer, path, kind, type, size });
   }
 
-  #version(path: string, size: number): PathVersions {
+  #version(path: string, size: number): void {
+    if (!this.#trackVersions) return;
     let v = this.versions.get(path);
     if (!v) {
       v = { cumulative: 0, minimum: size, count: 0, wasted: 0 };
@@ -242,11 +254,10 @@ export class MergedFilesystem {
     v.cumulative += size;
     if (size < v.minimum) v.minimum = size;
     v.count++;
-    return v;
   }
 
   #waste(path: string, bytes: number) {
-    if (bytes <= 0) return;
+    if (bytes <= 0 || !this.#trackVersions) return;
     let v = this.versions.get(path);
     if (!v) {
       v = { cumulative: bytes, minimum: bytes, count: 1, wasted: 0 };
@@ -423,13 +434,13 @@ export class MergedFilesystem {
     if (existing && existing.type === "directory" && entry.type === "directory") {
       this.#setMeta(existing, entry, layer);
       if (existing.addedBy !== layer && existing.modifiedBy.at(-1) !== layer) {
-        existing.modifiedBy.push(layer);
+        existing.modifiedBy = [...existing.modifiedBy, layer];
         this.#change(layer, path, "modified", "directory", 0);
       }
       this.#touch(existing, layer);
       return;
     }
-    if (existing && existing.touched === layer) {
+    if (existing && existing.touched === layer && this.#trackChanges) {
       // written before in this layer: keep one change record per path
       const list = this.changes[layer];
       for (let i = list.length - 1; i >= 0; i--) {
@@ -512,8 +523,8 @@ export class MergedFilesystem {
     node.mode = e.mode;
     node.uid = e.uid;
     node.gid = e.gid;
-    node.uname = e.uname;
-    node.gname = e.gname;
+    node.uname = this.#intern(e.uname);
+    node.gname = this.#intern(e.gname);
     node.mtime = e.mtime;
     node.size = e.type === "file" ? e.size : 0;
     node.linkname = e.type === "symlink" ? e.linkname : "";
@@ -523,6 +534,14 @@ export class MergedFilesystem {
     else delete node.xattrs;
     node.layer = layer;
     node.entry = e.index;
+  }
+
+  /** One string per distinct owner name (thousands of nodes say "root"). */
+  #intern(s: string): string {
+    const known = this.#names.get(s);
+    if (known !== undefined) return known;
+    if (this.#names.size < 4096) this.#names.set(s, s);
+    return s;
   }
 
   #attached(node: FsNode): boolean {

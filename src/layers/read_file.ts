@@ -115,7 +115,8 @@ export async function readImageFile(
   path: string,
   options: ReadLayersOptions & { fs?: MergedFilesystem } = {},
 ): Promise<ImageFile> {
-  const fs = options.fs ?? (await mergeImage(store, image, options)).fs;
+  const fs = options.fs ??
+    (await mergeImage(store, image, { ...options, trackChanges: false, trackVersions: false })).fs;
   const node = findFile(fs, path);
   const content = linkRoot(node).content!;
   return {

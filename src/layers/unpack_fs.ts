@@ -120,7 +120,11 @@ export async function unpackImage(
   const owners = options.preserveOwners ?? root;
   const devices = !!options.preserveDevices && root;
   const setuid = !!options.preserveSetuid && root;
-  const { fs, layers } = await mergeImage(store, image, options);
+  const { fs, layers } = await mergeImage(store, image, {
+    ...options,
+    trackChanges: false,
+    trackVersions: false,
+  });
   const base = await prepareTarget(dir);
   const at = (path: string) => `${base}/${path}`;
 
