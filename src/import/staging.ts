@@ -176,10 +176,12 @@ export async function stageTar(
       if (entry.type !== "file") continue;
       const named = digestOfBlobPath(path, what);
       const algorithm = named ? parseDigest(named).algorithm : "sha256";
-      const hasher = await runtime.createHasher(algorithm);
       if (named) await options.lease?.add([named]);
       const present = named ? await store.has(named) : false;
       const writer = options.dryRun || present ? undefined : await store.writer();
+      // A writer that hashes sha256 as it goes spares us hashing every byte twice.
+      const writerHashes = writer?.sha256 !== undefined && algorithm === "sha256";
+      const hasher = writerHashes ? undefined : await runtime.createHasher(algorithm);
       let keep = entry.size <= options.maxJsonBytes;
       const chunks: Uint8Array[] = [];
       let head: Uint8Array | undefined;
@@ -190,7 +192,7 @@ export async function stageTar(
             head = chunk.slice(0, 8);
             keep &&= looksLikeJson(head) || path.endsWith(".json") || path.endsWith("oci-layout");
           }
-          hasher.update(chunk);
+          hasher?.update(chunk);
           if (writer) await writer.write(chunk);
           if (keep) chunks.push(chunk.slice());
           size += chunk.byteLength;
@@ -201,7 +203,7 @@ export async function stageTar(
         await writer?.abort();
         throw e;
       }
-      const digest = `${algorithm}:${hasher.digest()}` as Digest;
+      const digest = (hasher ? `${algorithm}:${hasher.digest()}` : writer!.sha256!()) as Digest;
       if (named && digest !== named) {
         await writer?.abort();
         throw new DigestMismatchError(

@@ -48,7 +48,9 @@ function fromNodeTransform(
     transform(chunk) {
       if (failure) throw failure;
       return new Promise<void>((resolve, reject) => {
-        const ok = node.write(chunk, (e) => (e ? reject(e) : undefined));
+        // zlib keeps the chunk queued after write() returns: give it its own copy, so
+        // callers may reuse their read buffers.
+        const ok = node.write(chunk.slice(), (e) => (e ? reject(e) : undefined));
         if (ok) resolve();
         else node.once("drain", () => resolve());
         if (failure) reject(failure);

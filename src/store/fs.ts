@@ -333,7 +333,12 @@ export async function openFsStore(dir: string, options: FsStoreOptions = {}): Pr
   if (entries.includes("oci-layout")) {
     await checkLayoutFile(dir);
   } else {
-    const create = options.create ?? (stat === undefined || entries.length === 0);
+    // Only files a store makes (another process is creating it right now): join in.
+    const beingCreated = entries.every((n) =>
+      /^(blobs|ingest|leases|lock|index\.json)$/.test(n) ||
+      /^(oci-layout|index\.json)\.tmp-/.test(n)
+    );
+    const create = options.create ?? (stat === undefined || beingCreated);
     if (!create) {
       if (!stat) throw new NotFoundError(`Cannot open store ${dir}: the directory does not exist`);
       throw new InvalidInputError(
@@ -902,6 +907,9 @@ class FsBlobWriter implements BlobWriter {
       return Promise.reject(new TypeError("Cannot write: the blob writer is already finished"));
     }
     if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#sha256) {
+      return Promise.reject(new TypeError("Cannot write: sha256() was already taken"));
+    }
     // Hash now, while the chunk is as given; the write itself is queued in order.
     this.#hasher.update(chunk);
     this.#size += chunk.byteLength;
@@ -919,8 +927,16 @@ class FsBlobWriter implements BlobWriter {
     return run;
   }
 
+  #sha256?: Digest;
+
+  /** The sha256 of everything written (computed once; no writes after this). */
+  sha256(): Digest {
+    this.#sha256 ??= `sha256:${this.#hasher.digest()}` as Digest;
+    return this.#sha256;
+  }
+
   async #actualDigest(algorithm: DigestAlgorithm): Promise<string> {
-    if (algorithm === "sha256") return `sha256:${this.#hasher.digest()}`;
+    if (algorithm === "sha256") return this.sha256();
     const hasher = await this.#runtime.createHasher(algorithm);
     const file = await Deno.open(this.#path, { read: true });
     for await (const chunk of file.readable) hasher.update(chunk);

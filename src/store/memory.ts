@@ -78,6 +78,7 @@ export class MemoryStore implements Store {
     const chunks: Uint8Array[] = [];
     let size = 0;
     let done = false;
+    let sha256: Digest | undefined;
     const hashers = new Map<string, Awaited<ReturnType<Runtime["createHasher"]>>>();
     hashers.set("sha256", await runtime.createHasher("sha256"));
     hashers.set("sha512", await runtime.createHasher("sha512"));
@@ -93,7 +94,10 @@ export class MemoryStore implements Store {
         if (done) return Promise.reject(new TypeError("writer already finished"));
         done = true;
         const { algorithm } = parseDigest(expected.digest);
-        checkDigestAndSize(expected, `${algorithm}:${hashers.get(algorithm)!.digest()}`, size);
+        const actual = algorithm === "sha256"
+          ? (sha256 ??= `sha256:${hashers.get("sha256")!.digest()}` as Digest)
+          : `${algorithm}:${hashers.get(algorithm)!.digest()}`;
+        checkDigestAndSize(expected, actual, size);
         const digest = expected.digest as Digest;
         if (this.#blobs.has(digest)) return Promise.resolve({ added: false });
         const all = new Uint8Array(size);
@@ -104,6 +108,10 @@ export class MemoryStore implements Store {
         }
         this.#blobs.set(digest, all);
         return Promise.resolve({ added: true });
+      },
+      sha256: () => {
+        sha256 ??= `sha256:${hashers.get("sha256")!.digest()}` as Digest;
+        return sha256;
       },
       abort: () => {
         done = true;

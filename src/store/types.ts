@@ -42,6 +42,11 @@ export interface BlobWriter {
   commit(expected: Expectation): Promise<{ added: boolean }>;
   /** Discards the write. Safe to call after commit (then it does nothing). */
   abort(): Promise<void>;
+  /**
+   * The sha256 digest of everything written, for writers that hash as they go: callers
+   * need not hash the same bytes a second time. Call after the last write.
+   */
+  sha256?(): Digest;
 }
 
 /**
