@@ -1,30 +1,36 @@
 /**
- * The list of CLI commands. Each lives in its own file; add new ones here.
+ * The list of CLI commands. Each lives in its own file and is loaded only when it runs
+ * (or for `help`), so starting a command costs only its own modules.
  * @module
  */
 import type { Command } from "./common.ts";
-import { importCommand } from "./import.ts";
-import { imagesInspect, imagesLs } from "./images.ts";
-import { contentGet, contentLs } from "./content.ts";
-import { exportCommand } from "./export.ts";
-import { contentRm, imagesRm, imagesTag } from "./manage.ts";
-import { gcCommand } from "./gc.ts";
-import { contentVerify, imagesCheck } from "./check.ts";
-import { layerCommands } from "./layers_commands.ts";
+
+/** A command's words and where to load it from. */
+export interface CommandEntry {
+  /** The words that select it. */
+  readonly path: readonly string[];
+  /** Loads the command module. */
+  load(): Promise<Command>;
+}
 
 /** Every command, in help order. */
-export const commands: Command[] = [
-  importCommand,
-  imagesLs,
-  imagesInspect,
-  imagesCheck,
-  imagesTag,
-  imagesRm,
-  exportCommand,
-  contentLs,
-  contentGet,
-  contentVerify,
-  contentRm,
-  gcCommand,
-  ...layerCommands,
+export const commands: readonly CommandEntry[] = [
+  { path: ["import"], load: () => import("./import.ts").then((m) => m.importCommand) },
+  { path: ["images", "ls"], load: () => import("./images.ts").then((m) => m.imagesLs) },
+  { path: ["images", "inspect"], load: () => import("./images.ts").then((m) => m.imagesInspect) },
+  { path: ["images", "check"], load: () => import("./check.ts").then((m) => m.imagesCheck) },
+  { path: ["images", "tag"], load: () => import("./manage.ts").then((m) => m.imagesTag) },
+  { path: ["images", "rm"], load: () => import("./manage.ts").then((m) => m.imagesRm) },
+  { path: ["export"], load: () => import("./export.ts").then((m) => m.exportCommand) },
+  { path: ["layers"], load: () => import("./layers.ts").then((m) => m.layersCommand) },
+  { path: ["ls"], load: () => import("./ls.ts").then((m) => m.lsCommand) },
+  { path: ["cat"], load: () => import("./cat.ts").then((m) => m.catCommand) },
+  { path: ["diff"], load: () => import("./diff.ts").then((m) => m.diffCommand) },
+  { path: ["waste"], load: () => import("./waste.ts").then((m) => m.wasteCommand) },
+  { path: ["unpack"], load: () => import("./unpack.ts").then((m) => m.unpackCommand) },
+  { path: ["content", "ls"], load: () => import("./content.ts").then((m) => m.contentLs) },
+  { path: ["content", "get"], load: () => import("./content.ts").then((m) => m.contentGet) },
+  { path: ["content", "verify"], load: () => import("./check.ts").then((m) => m.contentVerify) },
+  { path: ["content", "rm"], load: () => import("./manage.ts").then((m) => m.contentRm) },
+  { path: ["gc"], load: () => import("./gc.ts").then((m) => m.gcCommand) },
 ];

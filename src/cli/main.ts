@@ -2,11 +2,12 @@
  * Dispatches argv to a command and maps errors to exit codes (0 ok, 1 failure, 2 usage).
  * @module
  */
-import { type CliIO, type Command, reportError, UsageError } from "./common.ts";
-import { commands } from "./commands.ts";
+import { type CliIO, reportError, UsageError } from "./common.ts";
+import { type CommandEntry, commands } from "./commands.ts";
 
-function help(io: CliIO): void {
-  const lines = commands.map((c) => `  ${c.path.join(" ").padEnd(18)} ${c.summary}`);
+async function help(io: CliIO): Promise<void> {
+  const loaded = await Promise.all(commands.map((c) => c.load()));
+  const lines = loaded.map((c) => `  ${c.path.join(" ").padEnd(18)} ${c.summary}`);
   io.out(
     `lading — OCI images without a daemon\n\nUsage: lading <command> [flags]\n\nCommands:\n${
       lines.join("\n")
@@ -15,8 +16,8 @@ function help(io: CliIO): void {
 }
 
 /** Finds the command whose path is the longest prefix of argv. */
-function find(argv: string[]): { command: Command; rest: string[] } | undefined {
-  let best: { command: Command; rest: string[] } | undefined;
+function find(argv: string[]): { command: CommandEntry; rest: string[] } | undefined {
+  let best: { command: CommandEntry; rest: string[] } | undefined;
   for (const c of commands) {
     if (c.path.every((w, i) => argv[i] === w)) {
       if (!best || c.path.length > best.command.path.length) {
@@ -32,8 +33,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
     if (argv.length === 0 || argv[0] === "help" || argv[0] === "--help" || argv[0] === "-h") {
       const target = argv.length > 1 ? find(argv.slice(1)) : undefined;
-      if (target) io.out(`${target.command.summary}\n\nUsage: ${target.command.usage}\n`);
-      else help(io);
+      if (target) {
+        const c = await target.command.load();
+        io.out(`${c.summary}\n\nUsage: ${c.usage}\n`);
+      } else await help(io);
       return 0;
     }
     const found = find(argv);
@@ -48,11 +51,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       }
       throw new UsageError(`unknown command '${argv[0]}'`);
     }
+    const command = await found.command.load();
     if (found.rest.includes("--help") || found.rest.includes("-h")) {
-      io.out(`${found.command.summary}\n\nUsage: ${found.command.usage}\n`);
+      io.out(`${command.summary}\n\nUsage: ${command.usage}\n`);
       return 0;
     }
-    return await found.command.run(found.rest, io);
+    return await command.run(found.rest, io);
   } catch (e) {
     return reportError(e, io);
   }
