@@ -382,3 +382,15 @@ Deno.test("unpack: a layer that does not match its diff_id writes nothing", asyn
     await Deno.remove(top, { recursive: true });
   }
 });
+
+Deno.test("unpack: fifos are created, hardlinks to them share the inode", async () => {
+  await unpackCase(() => ({
+    layers: [[{ path: "run/fifo", type: "fifo", mode: 0o640 }, hard("run/fifo2", "run/fifo")]],
+  }), async (out, r) => {
+    ok(r);
+    const a = await Deno.lstat(`${out}/run/fifo`);
+    const b = await Deno.lstat(`${out}/run/fifo2`);
+    assert(a.isFifo && a.ino === b.ino);
+    assertEquals(a.mode! & 0o777, 0o640);
+  });
+});
