@@ -139,6 +139,7 @@ export async function bundle(options: BundleOptions): Promise<void> {
     sourcemap: options.sourcemap === false ? false : "linked",
     plugins: [denoNpmPlugin(imports)],
     logLevel: "silent",
+    keepNames: true,
     // Deno-only modules reached through dynamic imports with computed names stay out.
     external: ["node:*"],
   });
@@ -161,7 +162,7 @@ export async function buildDemo(outdir = repoPath("web-demo/dist")): Promise<str
     outdir,
     minify: true,
   });
-  for (const file of ["index.html", "style.css"]) {
+  for (const file of ["index.html", "style.css", "sw.js"]) {
     await Deno.copyFile(repoPath(`web-demo/${file}`), `${outdir}/${file}`);
   }
   return outdir;

@@ -1,3 +1,4 @@
+// This module is browser compatible.
 /**
  * A {@link Store} in the browser's Origin Private File System, in the same OCI image layout
  * as the filesystem store (`fs.ts`):

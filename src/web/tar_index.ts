@@ -20,7 +20,7 @@
  */
 import { InvalidInputError } from "../errors.ts";
 import { normalizeMemberPath, resolveMemberLink } from "../import/staging.ts";
-import { readTar, type TarEntryType } from "../tar.ts";
+import { type LayerEntryType as TarEntryType, readTar } from "../tar.ts";
 
 /** A regular file inside the archive. */
 export interface TarMember {
@@ -143,7 +143,7 @@ export async function indexTar(blob: Blob, options: IndexTarOptions = {}): Promi
       links.delete(path);
     } else if (entry.type === "symlink") {
       links.set(path, resolveMemberLink(path, entry.linkname));
-    } else if (entry.type === "link") {
+    } else if (entry.type === "hardlink") {
       links.set(path, normalizeMemberPath(entry.linkname, what));
     } else {
       others.set(path, entry.type);

@@ -55,82 +55,10 @@ export async function launchChromium(): Promise<Browser> {
   return await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
-const TYPES: Record<string, string> = {
-  html: "text/html; charset=utf-8",
-  js: "text/javascript; charset=utf-8",
-  css: "text/css; charset=utf-8",
-  map: "application/json",
-  json: "application/json",
-  wasm: "application/wasm",
-  svg: "image/svg+xml",
-  tar: "application/x-tar",
-};
+export { serveDir, type StaticServer } from "../../web-demo/serve.ts";
+import type { StaticServer } from "../../web-demo/serve.ts";
 
-/** A running static server. */
-export interface StaticServer {
-  /** `http://127.0.0.1:<port>/` */
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-/**
- * Serves `dir` on 127.0.0.1 (port 0 = any free one). `extra` answers paths first (for
- * files built in the test).
- */
-export function serveDir(
-  dir: string,
-  options: {
-    port?: number;
-    extra?: (path: string) => Response | undefined;
-    onListen?: (url: string) => void;
-  } = {},
-): StaticServer {
-  const ac = new AbortController();
-  let resolveUrl!: (url: string) => void;
-  const listening = new Promise<string>((r) => (resolveUrl = r));
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: options.port ?? 0,
-    signal: ac.signal,
-    onListen: ({ port }) => {
-      const url = `http://127.0.0.1:${port}/`;
-      resolveUrl(url);
-      options.onListen?.(url);
-    },
-  }, async (req) => {
-    const path = decodeURIComponent(new URL(req.url).pathname);
-    const extra = options.extra?.(path);
-    if (extra) return extra;
-    if (path.includes("..")) return new Response("bad path", { status: 400 });
-    const file = path.endsWith("/") ? `${path}index.html` : path;
-    try {
-      const f = await Deno.open(`${dir}${file}`, { read: true });
-      const ext = file.slice(file.lastIndexOf(".") + 1);
-      return new Response(f.readable, {
-        headers: {
-          "content-type": TYPES[ext] ?? "application/octet-stream",
-          "cache-control": "no-store",
-        },
-      });
-    } catch {
-      return new Response("not found", { status: 404 });
-    }
-  });
-  let url = "";
-  listening.then((u) => (url = u));
-  return {
-    get url() {
-      return url;
-    },
-    close: async () => {
-      ac.abort();
-      await server.finished;
-    },
-  };
-}
-
-/** Waits until the server printed its URL. */
-export async function started(server: StaticServer): Promise<string> {
-  for (let i = 0; i < 200 && !server.url; i++) await new Promise((r) => setTimeout(r, 5));
-  return server.url;
+/** Waits until the server listens; its URL. */
+export function started(server: StaticServer): Promise<string> {
+  return server.listening;
 }

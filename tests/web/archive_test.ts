@@ -12,6 +12,7 @@ import { MemoryStore } from "../../src/store/memory.ts";
 import { indexTar } from "../../src/web/tar_index.ts";
 import { directoryFiles, openArchive, tarFiles } from "../../src/web/archive_store.ts";
 import {
+  cancellableStore,
   CancelledError,
   fileListSource,
   fileSource,
@@ -211,4 +212,38 @@ Deno.test("an index of several platforms opens with every platform resolvable", 
   assertEquals(arm.manifestDescriptor.digest, b.manifest.descriptor.digest);
   const [summary] = await listImageSummaries(view.store);
   assertEquals(summary.platforms, ["linux/amd64", "linux/arm64"]);
+});
+
+Deno.test("cancellableStore() cancels an import after its input was read, leaving nothing", async () => {
+  const { archive } = await demoImage();
+  const ac = new AbortController();
+  const store = new MemoryStore();
+  const wrapped = cancellableStore(store, ac.signal);
+  let commits = 0;
+  const spy = new Proxy(wrapped, {
+    get(t, p, r) {
+      if (p === "writer") {
+        return async () => {
+          const w = await t.writer();
+          return {
+            ...w,
+            commit: (e: Parameters<typeof w.commit>[0]) => {
+              if (++commits === 2) ac.abort();
+              return w.commit(e);
+            },
+          };
+        };
+      }
+      const v = Reflect.get(t, p, r);
+      return typeof v === "function" ? v.bind(t) : v;
+    },
+  });
+  await assertRejects(
+    () => importImages(spy, { kind: "stream", label: "demo", stream: blobOf(archive).stream() }),
+    CancelledError,
+  );
+  let blobs = 0;
+  for await (const _ of store.list()) blobs++;
+  assertEquals(blobs, 0);
+  assertEquals(await store.listImages(), []);
 });

@@ -1,0 +1,302 @@
+/**
+ * The web page in a real browser (headless Chromium, playwright-core): an archive built by
+ * the test is set on the file input and imported; the image appears with the right
+ * digest; the file tree shows a known file; a reload still shows it (OPFS persisted); a
+ * second import adds no blobs; a corrupt archive shows an error and adds nothing; opening
+ * read-only works; cancel leaves nothing; export downloads an archive that the CLI imports
+ * with the same digests. Screenshots of the main views go to `artifacts/screenshots/`.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { Page } from "playwright-core";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
+import { buildDemo, repoPath, stopBundler } from "../../web-demo/build.ts";
+import { blobsOf, buildImage, demoImage, layoutFiles, tarOfFiles } from "../helpers/images.ts";
+import { browserTestsEnabled, launchChromium, serveDir, started } from "./browser.ts";
+
+const SHOTS = repoPath("artifacts/screenshots");
+
+// The functions given to page.evaluate run in the page; Deno's types have no DOM.
+declare const document: {
+  getElementById(id: string): { textContent: string | null } | null;
+  activeElement: { id: string } | null;
+};
+interface OpfsDir {
+  getDirectoryHandle(name: string): Promise<OpfsDir>;
+  keys(): AsyncIterable<string>;
+}
+
+async function shot(page: Page, name: string) {
+  await Deno.mkdir(SHOTS, { recursive: true });
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+/** Files in the store's blobs/sha256 folder, counted in the page's OPFS. */
+function blobCount(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    try {
+      const root = await (navigator as unknown as {
+        storage: { getDirectory(): Promise<OpfsDir> };
+      }).storage.getDirectory();
+      const dir = await (await (await root.getDirectoryHandle("lading")).getDirectoryHandle(
+        "blobs",
+      )).getDirectoryHandle("sha256");
+      let n = 0;
+      for await (const _ of dir.keys()) n++;
+      return n;
+    } catch {
+      return 0;
+    }
+  });
+}
+
+async function chooseMode(page: Page, mode: "import" | "open") {
+  await page.check(`input[name="mode"][value="${mode}"]`);
+}
+
+/** Runs `action` (which starts an import or open) and waits until that task ended. */
+async function task(page: Page, action: () => Promise<unknown>) {
+  const before = Number(await page.getAttribute("body", "data-tasks-done") ?? 0);
+  await action();
+  await page.waitForSelector(`body[data-tasks-done="${before + 1}"]`, { timeout: 120_000 });
+}
+
+/** Fails with the page's error message when it shows one. */
+async function expectNoError(page: Page) {
+  if (await page.isVisible("#error")) {
+    throw new Error(`the page shows an error: ${await page.textContent("#error")}`);
+  }
+}
+
+if (browserTestsEnabled("web page tests in Chromium")) {
+  Deno.test("the web page imports, shows, persists, exports and refuses bad archives", async (t) => {
+    const dist = await Deno.makeTempDir({ prefix: "lading-page-" });
+    await buildDemo(dist);
+    await stopBundler();
+    const server = serveDir(dist);
+    const url = `${await started(server)}?nosw`;
+    const browser = await launchChromium();
+    const context = await browser.newContext({
+      acceptDownloads: true,
+      viewport: { width: 1280, height: 900 },
+    });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    const { image, archive } = await demoImage();
+    const manifestDigest = image.manifest.descriptor.digest;
+    const work = await Deno.makeTempDir({ prefix: "lading-page-work-" });
+    try {
+      await page.goto(url);
+      await page.waitForSelector("body[data-ready=true]");
+
+      await t.step(
+        "an archive set on the file input is imported and listed with its digest",
+        async () => {
+          await chooseMode(page, "import");
+          await task(page, () =>
+            page.setInputFiles("#file-input", {
+              name: "demo.tar",
+              mimeType: "application/x-tar",
+              buffer: Buffer.from(archive),
+            }));
+          await expectNoError(page);
+          await page.waitForSelector('#images tr[data-name="example.com/demo:1"]');
+          const row = await page.textContent('#images tr[data-name="example.com/demo:1"]');
+          assertStringIncludes(row!, "linux/amd64");
+          const digest = await page.getAttribute(
+            '#images tr[data-name="example.com/demo:1"] code',
+            "title",
+          );
+          assertEquals(digest, manifestDigest);
+          assertMatch(await page.textContent("#notice") ?? "", /4 new blobs/);
+          assertEquals(await blobCount(page), 4);
+          await shot(page, "01-imported");
+        },
+      );
+
+      await t.step("the detail view shows config, history, layers and the file tree", async () => {
+        await page.click('#images tr[data-name="example.com/demo:1"] button:text("Inspect")');
+        await page.waitForSelector("#detail:not([hidden])");
+        const config = await page.textContent("#config-summary");
+        assertStringIncludes(config!, '["/bin/hello"]');
+        assertStringIncludes(config!, "8080/tcp");
+        assertStringIncludes(config!, "/app");
+        assertStringIncludes(await page.textContent("#history") ?? "", "COPY app /app");
+        assertEquals(await page.locator("#layer-bars li").count(), 2);
+        // Merged tree: app/README exists, etc/os-release was whited out by layer 1.
+        await page.waitForSelector('#tree tr[data-path="app"]');
+        await page.click('#tree tr[data-path="app"] button');
+        await page.waitForSelector('#tree tr[data-path="app/README"]');
+        await page.click('#tree tr[data-path="app/README"] button');
+        await page.waitForFunction(() =>
+          document.getElementById("preview-text")?.textContent?.includes("built by lading")
+        );
+        await shot(page, "02-detail-merged");
+        await page.selectOption("#tree-layer", "1");
+        await page.waitForSelector('#tree tr[data-path="etc"]');
+        await page.click('#tree tr[data-path="etc"] button');
+        await page.waitForSelector('#tree tr[data-path="etc/os-release"] .whiteout');
+        await shot(page, "03-layer-whiteout");
+      });
+
+      await t.step("a reload still shows the image (OPFS persisted)", async () => {
+        await page.reload();
+        await page.waitForSelector("body[data-ready=true]");
+        await page.waitForSelector('#images tr[data-name="example.com/demo:1"]');
+      });
+
+      await t.step("a second import of the same archive adds no blobs", async () => {
+        await task(page, () =>
+          page.setInputFiles("#file-input", {
+            name: "demo.tar",
+            mimeType: "application/x-tar",
+            buffer: Buffer.from(archive),
+          }));
+        await expectNoError(page);
+        assertMatch(await page.textContent("#notice") ?? "", /0 new blobs/);
+        assertEquals(await blobCount(page), 4);
+      });
+
+      await t.step("a corrupt archive shows a readable error and adds nothing", async () => {
+        const other = await buildImage({
+          layers: [{ files: [{ path: "x.txt", content: "x".repeat(3000) }] }],
+        });
+        const files = layoutFiles(
+          [{ descriptor: other.manifest.descriptor, refName: "example.com/bad:1" }],
+          blobsOf(other),
+        );
+        const layerPath = `blobs/sha256/${other.layers[0].descriptor.digest.slice(7)}`;
+        const bad = files.get(layerPath)!.slice();
+        bad[bad.length - 5] ^= 0xff;
+        files.set(layerPath, bad);
+        await task(page, async () =>
+          page.setInputFiles("#file-input", {
+            name: "bad.tar",
+            mimeType: "application/x-tar",
+            buffer: Buffer.from(await tarOfFiles(files)),
+          }));
+        await page.waitForSelector("#error:not([hidden])");
+        const text = await page.textContent("#error");
+        assertStringIncludes(text!, "Cannot import bad.tar");
+        assertStringIncludes(text!, "hashes to");
+        assertEquals(await blobCount(page), 4);
+        assertEquals(await page.locator('#images tr[data-name="example.com/bad:1"]').count(), 0);
+        await shot(page, "04-error");
+      });
+
+      await t.step("a big import can be cancelled and leaves nothing", async () => {
+        const big = await buildImage({
+          layers: [{
+            files: [{
+              path: "big.bin",
+              content: crypto.getRandomValues(new Uint8Array(60_000)).slice(),
+            }],
+            compression: "none",
+          }, {
+            files: [{ path: "big2.bin", content: new Uint8Array(8 * 1024 * 1024).fill(3) }],
+            compression: "none",
+          }],
+        });
+        const tar = await tarOfFiles(layoutFiles(
+          [{ descriptor: big.manifest.descriptor, refName: "example.com/big:1" }],
+          blobsOf(big),
+        ));
+        // ?throttle=20 makes the worker wait 20 ms per chunk read, so cancel lands mid-import.
+        await page.goto(`${url}&throttle=20`);
+        await page.waitForSelector("body[data-ready=true]");
+        await task(page, async () => {
+          await page.setInputFiles("#file-input", {
+            name: "big.tar",
+            mimeType: "application/x-tar",
+            buffer: Buffer.from(tar),
+          });
+          await page.waitForSelector("#task:not([hidden])");
+          await page.click("#task-cancel");
+        });
+        await page.waitForSelector("#error:not([hidden])");
+        assertStringIncludes(await page.textContent("#error") ?? "", "cancelled");
+        assertEquals(await blobCount(page), 4);
+        const ingest = await page.evaluate(async () => {
+          const root = await (navigator as unknown as {
+            storage: { getDirectory(): Promise<OpfsDir> };
+          }).storage.getDirectory();
+          const dir = await (await root.getDirectoryHandle("lading")).getDirectoryHandle("ingest");
+          let n = 0;
+          for await (const _ of dir.keys()) n++;
+          return n;
+        });
+        assertEquals(ingest, 0);
+        await page.goto(url);
+        await page.waitForSelector("body[data-ready=true]");
+      });
+
+      await t.step("open read-only shows an archive's images without storing them", async () => {
+        await chooseMode(page, "open");
+        await task(page, () =>
+          page.setInputFiles("#file-input", {
+            name: "demo-open.tar",
+            mimeType: "application/x-tar",
+            buffer: Buffer.from(archive),
+          }));
+        await page.waitForSelector(
+          '#view-tabs [aria-selected="true"]:text("demo-open.tar (read-only)")',
+        );
+        await page.waitForSelector('#images tr[data-name="example.com/demo:1"]');
+        assertEquals(await page.locator('#images tr button:text("Delete")').count(), 0);
+        assertEquals(await blobCount(page), 4);
+        await shot(page, "05-open-read-only");
+        await chooseMode(page, "import");
+        await page.click('#view-tabs button:text("This browser\'s store")');
+      });
+
+      await t.step(
+        "export downloads an oci-archive the CLI imports with the same digests",
+        async () => {
+          await page.waitForSelector('#images tr[data-name="example.com/demo:1"]');
+          const [download] = await Promise.all([
+            page.waitForEvent("download"),
+            page.click('#images tr[data-name="example.com/demo:1"] button:text("Export")'),
+          ]);
+          const file = `${work}/exported.tar`;
+          await download.saveAs(file);
+          const store = `${work}/store`;
+          const run = (args: string[]) =>
+            new Deno.Command(Deno.execPath(), {
+              args: ["run", "-A", repoPath("cli.ts"), ...args],
+              stdout: "piped",
+              stderr: "piped",
+            }).output();
+          const imported = await run(["import", "--store", store, file]);
+          assert(imported.success, new TextDecoder().decode(imported.stderr));
+          const ls = await run(["images", "ls", "--json", "--store", store]);
+          assert(ls.success, new TextDecoder().decode(ls.stderr));
+          const list = JSON.parse(new TextDecoder().decode(ls.stdout));
+          const entry = list.find((i: { name: string }) => i.name === "example.com/demo:1");
+          assert(entry, `CLI sees ${JSON.stringify(list)}`);
+          assertEquals(entry.digest, manifestDigest);
+        },
+      );
+
+      await t.step("gc, storage usage and a narrow window", async () => {
+        await page.click("#gc");
+        await page.waitForFunction(() =>
+          document.getElementById("notice")?.textContent?.includes("Garbage collection")
+        );
+        assertMatch(await page.textContent("#usage-text") ?? "", /Storage: .* of /);
+        await page.setViewportSize({ width: 380, height: 800 });
+        await shot(page, "06-narrow");
+        // Keyboard: the drop zone and buttons are reachable with Tab.
+        await page.focus("#drop");
+        assertEquals(await page.evaluate(() => document.activeElement?.id), "drop");
+      });
+
+      assertEquals(pageErrors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+      await Deno.remove(dist, { recursive: true });
+      await Deno.remove(work, { recursive: true });
+    }
+  });
+}

@@ -1,0 +1,292 @@
+/**
+ * The page's dedicated worker: it owns the OPFS store (blobs written through sync access
+ * handles) and runs the library — import, resolve, layers, export, gc — on it and on
+ * archives opened read-only. The page only sends requests (src/web/protocol.ts).
+ * @module
+ */
+import { collectGarbage } from "../src/gc.ts";
+import { listImageSummaries } from "../src/image.ts";
+import { importImages, type ImportOptions } from "../src/import/mod.ts";
+import { exportArchive } from "../src/export/mod.ts";
+import { openOpfsStore, type OpfsStore, removeOpfsStore } from "../src/store/opfs.ts";
+import type { Store } from "../src/store/types.ts";
+import { directoryFiles, openArchive, tarFiles } from "../src/web/archive_store.ts";
+import { fileTree, imageDetail, type MergedCache, readFileBytes } from "../src/web/inspect.ts";
+import type {
+  FromWorker,
+  Progress,
+  Request,
+  SourceMessage,
+  ToWorker,
+} from "../src/web/protocol.ts";
+import {
+  cancellableStore,
+  type DirectoryHandleLike,
+  directoryHandleSource,
+  fileListSource,
+  fileSource,
+} from "../src/web/sources.ts";
+import { indexTar } from "../src/web/tar_index.ts";
+import type { DirectorySource, ImportSource } from "../src/import/source.ts";
+
+const STORE_PATH = "lading";
+/** Testing aid: milliseconds to wait per chunk of input read (`?throttle=MS`). */
+const THROTTLE = Number(new URL(location.href).searchParams.get("throttle") ?? 0);
+const SCRATCH_PATH = "lading-scratch";
+
+interface View {
+  store: Store;
+  label: string;
+  format?: string;
+  cache: MergedCache;
+  scratch?: OpfsStore;
+}
+
+const scope = globalThis as unknown as {
+  onmessage: ((e: MessageEvent) => void) | null;
+  postMessage(m: FromWorker, transfer?: Transferable[]): void;
+};
+
+const views = new Map<string, View>();
+const running = new Map<number, AbortController>();
+let nextView = 1;
+let store!: OpfsStore;
+
+function post(m: FromWorker, transfer?: Transferable[]) {
+  scope.postMessage(m, transfer);
+}
+
+function serialize(e: unknown) {
+  if (e instanceof Error) return { name: e.name, message: e.message };
+  return { name: "Error", message: String(e) };
+}
+
+function view(id: string): View {
+  const v = views.get(id);
+  if (!v) throw new TypeError(`no open view ${id}; open the archive again`);
+  return v;
+}
+
+/** Page-import naming: as the CLI, plus a digest name for entries that have none. */
+const NAMES: ImportOptions = { digests: true, skipDigestForNamed: true };
+
+function throttled(id: number, total?: number) {
+  let last = 0;
+  let bytes = 0;
+  return {
+    add(n: number, phase?: string) {
+      bytes += n;
+      const now = performance.now();
+      if (now - last > 100) {
+        last = now;
+        post({ id, progress: { bytes, total, phase } satisfies Progress });
+      }
+    },
+    set(n: number, phase?: string) {
+      bytes = 0;
+      this.add(n, phase);
+    },
+  };
+}
+
+function directorySource(source: SourceMessage, signal: AbortSignal): DirectorySource {
+  if (source.kind === "files") return fileListSource(source.files, { signal, label: source.label });
+  if (source.kind === "handle") {
+    return directoryHandleSource(source.handle as DirectoryHandleLike, { signal });
+  }
+  throw new TypeError("not a folder");
+}
+
+function importSource(
+  source: SourceMessage,
+  signal: AbortSignal,
+  progress: ReturnType<typeof throttled>,
+): ImportSource {
+  if (source.kind === "file") {
+    return fileSource(throttled_(source.file), {
+      signal,
+      label: source.file.name,
+      onBytes: (n) => progress.add(n, "reading"),
+    });
+  }
+  return directorySource(source, signal);
+}
+
+/** The file, read slowly when the THROTTLE testing aid is on. */
+function throttled_(file: File): Blob & { name: string } {
+  if (!THROTTLE) return file;
+  return {
+    name: file.name,
+    size: file.size,
+    slice: file.slice.bind(file),
+    stream: () =>
+      file.stream().pipeThrough(
+        new TransformStream({
+          async transform(chunk, controller) {
+            await new Promise((r) => setTimeout(r, THROTTLE));
+            controller.enqueue(chunk);
+          },
+        }),
+      ),
+  } as unknown as Blob & { name: string };
+}
+
+function totalOf(source: SourceMessage): number | undefined {
+  if (source.kind === "file") return source.file.size;
+  if (source.kind === "files") return source.files.reduce((n, f) => n + f.file.size, 0);
+  return undefined;
+}
+
+async function isCompressed(file: Blob): Promise<boolean> {
+  const h = new Uint8Array(await file.slice(0, 4).arrayBuffer());
+  return (h[0] === 0x1f && h[1] === 0x8b) ||
+    (h[0] === 0x28 && h[1] === 0xb5 && h[2] === 0x2f && h[3] === 0xfd);
+}
+
+async function closeScratch(): Promise<void> {
+  for (const [id, v] of views) {
+    if (v.scratch) {
+      await v.scratch.close();
+      views.delete(id);
+    }
+  }
+  await removeOpfsStore(SCRATCH_PATH).catch(() => {});
+}
+
+async function handle(id: number, request: Request, signal: AbortSignal): Promise<unknown> {
+  switch (request.op) {
+    case "summaries": {
+      const v = view(request.view);
+      return { label: v.label, format: v.format, images: await listImageSummaries(v.store) };
+    }
+    case "import": {
+      const total = totalOf(request.source);
+      const progress = throttled(id, total);
+      const source = importSource(request.source, signal, progress);
+      const result = await importImages(cancellableStore(store, signal), source, {
+        ...NAMES,
+        onProgress: source.kind === "directory" ? (n) => progress.set(n, "reading") : undefined,
+      });
+      views.get("store")!.cache.clear();
+      return result;
+    }
+    case "open": {
+      const progress = throttled(id, totalOf(request.source));
+      let v: View;
+      if (request.source.kind === "file") {
+        const file = request.source.file;
+        if (await isCompressed(file)) {
+          // A compressed archive has no random access: import it into a scratch store.
+          await closeScratch();
+          const scratch = await openOpfsStore({ path: SCRATCH_PATH });
+          try {
+            await importImages(
+              scratch,
+              fileSource(file, { signal, onBytes: (n) => progress.add(n, "decompressing") }),
+              NAMES,
+            );
+          } catch (e) {
+            await scratch.close();
+            await removeOpfsStore(SCRATCH_PATH).catch(() => {});
+            throw e;
+          }
+          v = {
+            store: scratch,
+            label: file.name,
+            format: "compressed archive",
+            cache: new Map(),
+            scratch,
+          };
+        } else {
+          const index = await indexTar(file, { what: file.name, signal });
+          const opened = await openArchive(tarFiles(index, file.name));
+          v = { store: opened.store, label: file.name, format: opened.format, cache: new Map() };
+        }
+      } else {
+        const source = directorySource(request.source, signal);
+        const opened = await openArchive(directoryFiles(source));
+        v = { store: opened.store, label: source.label, format: opened.format, cache: new Map() };
+      }
+      const viewId = `open-${nextView++}`;
+      views.set(viewId, v);
+      return {
+        view: viewId,
+        label: v.label,
+        format: v.format ?? "",
+        images: await listImageSummaries(v.store),
+        scratch: !!v.scratch,
+      };
+    }
+    case "closeView": {
+      const v = views.get(request.view);
+      if (v && request.view !== "store") {
+        views.delete(request.view);
+        if (v.scratch) await closeScratch();
+      }
+      return undefined;
+    }
+    case "detail": {
+      const v = view(request.view);
+      return await imageDetail(v.store, request.name, { platform: request.platform });
+    }
+    case "tree": {
+      const v = view(request.view);
+      return await fileTree(v.store, request.name, request.layer, {
+        platform: request.platform,
+        cache: v.cache,
+      });
+    }
+    case "file": {
+      const v = view(request.view);
+      return await readFileBytes(v.store, request.name, request.ref, {
+        platform: request.platform,
+        max: request.max,
+      });
+    }
+    case "export": {
+      const v = view(request.view);
+      const stream = await exportArchive(v.store, [request.name]);
+      const blob = await new Response(stream).blob();
+      const fileName = `${request.name.replace(/[^A-Za-z0-9._-]+/g, "_")}.tar`;
+      return { blob, fileName };
+    }
+    case "delete": {
+      await store.deleteImages(request.names);
+      views.get("store")!.cache.clear();
+      return undefined;
+    }
+    case "gc":
+      return await collectGarbage(store);
+  }
+}
+
+scope.onmessage = async (e: MessageEvent) => {
+  const m = e.data as ToWorker;
+  if ("cancel" in m) {
+    running.get(m.id)?.abort(new DOMException("cancelled by the user", "AbortError"));
+    return;
+  }
+  const ac = new AbortController();
+  running.set(m.id, ac);
+  try {
+    const result = await handle(m.id, m.request, ac.signal);
+    const transfer = result && typeof result === "object" && "bytes" in result &&
+        (result as { bytes: unknown }).bytes instanceof Uint8Array
+      ? [(result as { bytes: Uint8Array }).bytes.buffer as ArrayBuffer]
+      : undefined;
+    post({ id: m.id, result }, transfer);
+  } catch (err) {
+    post({ id: m.id, error: serialize(err) });
+  } finally {
+    running.delete(m.id);
+  }
+};
+
+try {
+  store = await openOpfsStore({ path: STORE_PATH });
+  views.set("store", { store, label: "this browser's store", cache: new Map() });
+  await removeOpfsStore(SCRATCH_PATH).catch(() => {});
+  post({ ready: true });
+} catch (e) {
+  post({ fatal: serialize(e) });
+}
