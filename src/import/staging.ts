@@ -169,7 +169,7 @@ export async function stageTar(
         symlinks.set(path, resolveLink(path, entry.linkname));
         continue;
       }
-      if (entry.type === "link") {
+      if (entry.type === "hardlink") {
         symlinks.set(path, normalizeMemberPath(entry.linkname, what));
         continue;
       }

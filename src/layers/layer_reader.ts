@@ -29,10 +29,10 @@ import type { Hasher, Runtime } from "../runtime/types.ts";
 import type { ContentStore } from "../store/types.ts";
 import type { Descriptor } from "../types.ts";
 import { normalizeEntryPath, parseWhiteout, type Whiteout } from "./path.ts";
-import { type TarHeader, TarReader } from "./tar_reader.ts";
+import { type TarHeader, TarReader } from "../tar.ts";
 
 export type { Compression } from "../media_types.ts";
-export type { LayerEntryType } from "./tar_reader.ts";
+export type { LayerEntryType } from "../tar.ts";
 
 /** Default cap on the uncompressed bytes of one layer: 32 GiB. */
 export const DEFAULT_MAX_LAYER_BYTES = 32 * 1024 * 1024 * 1024;

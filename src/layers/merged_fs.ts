@@ -36,7 +36,7 @@
  */
 import { InvalidInputError } from "../errors.ts";
 import { normalizeEntryPath, pathComponents, ROOT } from "./path.ts";
-import type { LayerEntryType, TarHeader } from "./tar_reader.ts";
+import type { LayerEntryType, TarHeader } from "../tar.ts";
 import type { Whiteout } from "./path.ts";
 
 /** Where the bytes of a file are: entry `entry` of layer `layer`. */

@@ -1,9 +1,9 @@
-import { InvalidInputError } from "../../src/errors.ts";
-import { type TarHeader, TarReader } from "../../src/layers/tar_reader.ts";
-import { streamOf } from "./util.ts";
-import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { tarOf } from "../helpers/images.ts";
-import { gnuLongMember, paxMember, rawMember, rawTar, tarOfRaw } from "../helpers/tars.ts";
+import { InvalidInputError } from "../src/errors.ts";
+import { type TarHeader, TarReader } from "../src/tar.ts";
+import { streamOf } from "./layers/util.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { tarOf } from "./helpers/images.ts";
+import { gnuLongMember, paxMember, rawMember, rawTar, tarOfRaw } from "./helpers/tars.ts";
 
 async function readAll(
   bytes: Uint8Array,
