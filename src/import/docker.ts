@@ -29,7 +29,8 @@ import { normalizeReference } from "../reference.ts";
 import { parseConfig, parseDockerArchiveManifest } from "../schema.ts";
 import type { Descriptor, ImageConfig, Platform } from "../types.ts";
 import { CONTAINERD_NAME, OCI_REF_NAME } from "./names.ts";
-import { type Member, sniffCompression, type Staging } from "./staging.ts";
+import { detectCompression } from "../compression.ts";
+import type { Member, Staging } from "./staging.ts";
 
 /** The `org.opencontainers.image.ref.name` containerd writes for a full name: the tag. */
 export function ociRefName(name: string): string {
@@ -136,7 +137,7 @@ export async function synthesizeDockerImages(
     const configBytes = await staging.bytes(configMember!, options.maxJsonBytes);
     const config = parseConfig(configBytes, { what: `${what}: config ${item.Config}` });
     const layers = layerMembers.map((m, li) => {
-      const compression = sniffCompression(m!.head);
+      const compression = detectCompression(m!.head);
       const diffId = config.rootfs.diff_ids[li];
       if (compression === "none" && diffId && m!.digest !== diffId) {
         throw new InvalidInputError(

@@ -14,6 +14,7 @@
  */
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { largeChunks } from "../export/chunks.ts";
+import { iteratorStream } from "../streams.ts";
 import type { DirectorySource, ImportSource } from "./source.ts";
 
 /**
@@ -23,17 +24,7 @@ import type { DirectorySource, ImportSource } from "./source.ts";
  * they keep longer than the next few reads.
  */
 export function fileChunks(file: Deno.FsFile): ReadableStream<Uint8Array> {
-  const it = largeChunks(file.readable, { buffers: 4 });
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const r = await it.next();
-      if (r.done) controller.close();
-      else controller.enqueue(r.value);
-    },
-    async cancel() {
-      await it.return(undefined);
-    },
-  }, { highWaterMark: 0 });
+  return iteratorStream(largeChunks(file.readable, { buffers: 4 }));
 }
 
 /** An OCI layout directory on disk as a {@link DirectorySource}. */

@@ -42,7 +42,7 @@ import { readBlobBytes, writeBlob } from "../store/blob.ts";
 import type { ImageRecord, Lease, Store } from "../store/types.ts";
 import type { Descriptor, ImageConfig, Platform } from "../types.ts";
 import { childrenOf, filterPlatforms, mayHaveChildren, parseDocument, walk } from "../walk.ts";
-import { decompress } from "./detect.ts";
+import { decompress } from "../compression.ts";
 import { synthesizeDockerImages } from "./docker.ts";
 import { entryName, importNames, type NameOptions, withoutNameAnnotations } from "./names.ts";
 import type { ImportSource } from "./source.ts";

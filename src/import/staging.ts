@@ -17,7 +17,7 @@ import { DigestMismatchError, InvalidInputError, LimitExceededError } from "../e
 import type { Runtime } from "../runtime/types.ts";
 import type { BlobWriter, Lease, Store } from "../store/types.ts";
 import { readTar } from "../tar.ts";
-import { sniffCompression } from "./detect.ts";
+import { concatBytes } from "../streams.ts";
 import type { DirectorySource } from "./source.ts";
 
 /** A regular file of the input, hashed. */
@@ -106,17 +106,6 @@ function looksLikeJson(head: Uint8Array): boolean {
     return b === 0x7b || b === 0x5b || b === 0x6e; // { [ null
   }
   return false;
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 function resolveLink(linkPath: string, target: string): string {
@@ -233,7 +222,7 @@ export async function stageTar(
             `${what}: more than ${maxBuffered} bytes of JSON documents in one archive`,
           );
         }
-        bytes = concat(chunks, size);
+        bytes = concatBytes(chunks, size);
       }
       const member: Member = {
         path,
@@ -310,7 +299,7 @@ export function stageDirectory(
       }
       chunks.push(c);
     }
-    return concat(chunks, total);
+    return concatBytes(chunks, total);
   };
   const load = async (path: string): Promise<Member | undefined> => {
     const known = members.get(path);
@@ -411,4 +400,4 @@ export function stageDirectory(
   };
 }
 
-export { resolveLink as resolveMemberLink, sniffCompression };
+export { resolveLink as resolveMemberLink };

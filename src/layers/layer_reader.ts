@@ -30,6 +30,10 @@ import type { ContentStore } from "../store/types.ts";
 import type { Descriptor } from "../types.ts";
 import { normalizeEntryPath, parseWhiteout, type Whiteout } from "./path.ts";
 import { type TarHeader, TarReader } from "../tar.ts";
+import { detectCompression } from "../compression.ts";
+import { iteratorStream, peek } from "../streams.ts";
+
+export { detectCompression };
 
 export type { Compression } from "../media_types.ts";
 export type { LayerEntryType } from "../tar.ts";
@@ -79,73 +83,6 @@ export interface LayerStats {
   readonly uncompressedSize: number;
   /** Number of members (whiteouts included). */
   readonly entries: number;
-}
-
-/** Compression named by the first bytes of a blob. */
-export function detectCompression(head: Uint8Array): Compression {
-  if (head.byteLength >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
-  if (
-    head.byteLength >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f &&
-    head[3] === 0xfd
-  ) return "zstd";
-  // zstd skippable frame (0x184D2A50..5F) in little endian
-  if (
-    head.byteLength >= 4 && (head[0] & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d &&
-    head[3] === 0x18
-  ) return "zstd";
-  return "none";
-}
-
-/** Reads at least `n` bytes (or to the end) and returns them with a stream of everything. */
-async function peek(
-  stream: ReadableStream<Uint8Array>,
-  n: number,
-  count: (bytes: number) => void,
-): Promise<{ head: Uint8Array; stream: ReadableStream<Uint8Array> }> {
-  const reader = stream.getReader();
-  const buffered: Uint8Array[] = [];
-  let total = 0;
-  let done = false;
-  while (total < n) {
-    const r = await reader.read();
-    if (r.done) {
-      done = true;
-      break;
-    }
-    buffered.push(r.value);
-    total += r.value.byteLength;
-    count(r.value.byteLength);
-  }
-  const head = new Uint8Array(Math.min(total, n));
-  let at = 0;
-  for (const b of buffered) {
-    if (at >= head.byteLength) break;
-    const take = Math.min(b.byteLength, head.byteLength - at);
-    head.set(b.subarray(0, take), at);
-    at += take;
-  }
-  const out = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (buffered.length) {
-        controller.enqueue(buffered.shift()!);
-        return;
-      }
-      if (done) {
-        controller.close();
-        return;
-      }
-      const r = await reader.read();
-      if (r.done) controller.close();
-      else {
-        count(r.value.byteLength);
-        controller.enqueue(r.value);
-      }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
-  return { head, stream: out };
 }
 
 /** A layer being read: iterate its entries, then call {@link LayerReader.finish}. */
@@ -232,19 +169,7 @@ export class LayerReader implements AsyncIterable<LayerEntry> {
         yield c;
       }
     }.bind(this);
-    const body = () => {
-      const it = chunks();
-      return new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const r = await it.next();
-          if (r.done) controller.close();
-          else controller.enqueue(r.value);
-        },
-        async cancel() {
-          await it.return(undefined);
-        },
-      }, { highWaterMark: 0 });
-    };
+    const body = () => iteratorStream(chunks());
     return { ...header, index, path, ...(whiteout ? { whiteout } : {}), body, chunks };
   }
 
@@ -292,7 +217,7 @@ export async function openLayer(
   const what = options.what ?? "layer";
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_LAYER_BYTES;
   let compressed = 0;
-  const { head, stream } = await peek(blob, 4, (n) => (compressed += n));
+  const { head, stream } = await peek(blob, 4, (c) => (compressed += c.byteLength));
   const compression = detectCompression(head);
   if (options.mediaType !== undefined) {
     const declared = layerCompression(options.mediaType);

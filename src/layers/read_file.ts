@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { MemoryStore } from "../store/memory.ts";
+import { MemoryStore } from "../store/memory.ts";
  * import { readImageFile } from "./read_file.ts";
  * import type { ResolvedImage } from "../image.ts";
  * const image = {
@@ -23,6 +23,7 @@
  * @module
  */
 import { shortDigest } from "../digest.ts";
+import { iteratorStream } from "../streams.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import type { ResolvedImage } from "../image.ts";
 import type { ContentStore } from "../store/types.ts";
@@ -67,19 +68,7 @@ export async function openLayerEntry(
   });
   for (let e = await layer.next(); e; e = await layer.next()) {
     if (e.index !== ref.entry) continue;
-    const it = e.chunks();
-    return new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const r = await it.next();
-        if (r.done) {
-          controller.close();
-          await layer.cancel();
-        } else controller.enqueue(r.value);
-      },
-      async cancel(reason) {
-        await layer.cancel(reason);
-      },
-    }, { highWaterMark: 0 });
+    return iteratorStream(e.chunks(), (reason) => layer.cancel(reason));
   }
   throw new NotFoundError(
     `layer ${ref.layer} of image ${image.name} has no member number ${ref.entry}`,

@@ -17,6 +17,7 @@
 import type { Digest, Expectation } from "../digest.ts";
 import { LimitExceededError } from "../errors.ts";
 import type { ContentStore } from "./types.ts";
+import { concatBytes } from "../streams.ts";
 
 /** Default cap for JSON documents read whole: 4 MiB. */
 export const DEFAULT_DOCUMENT_LIMIT = 4 * 1024 * 1024;
@@ -63,14 +64,7 @@ export async function readAllBytes(
     }
     chunks.push(chunk);
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /** Reads a committed blob whole (for JSON documents), refusing more than `limit` bytes. */

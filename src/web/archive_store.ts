@@ -30,7 +30,8 @@ import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { synthesizeDockerImages } from "../import/docker.ts";
 import { importNames, type NameOptions } from "../import/names.ts";
 import type { DirectorySource } from "../import/source.ts";
-import { type Member, sniffCompression, type Staging } from "../import/staging.ts";
+import { detectCompression } from "../compression.ts";
+import type { Member, Staging } from "../import/staging.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime } from "../runtime/types.ts";
 import {
@@ -270,7 +271,7 @@ async function openDocker(
       await reader.cancel().catch(() => {});
       const head = first.value?.slice(0, 8) ?? new Uint8Array(0);
       let digest = config.rootfs.diff_ids[i] as Digest | undefined;
-      if (sniffCompression(head) !== "none" || !digest) {
+      if (detectCompression(head) !== "none" || !digest) {
         const hasher = await runtime.createHasher("sha256");
         for await (const c of await files.open(path)) hasher.update(c);
         digest = `sha256:${hasher.digest()}` as Digest;
