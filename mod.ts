@@ -28,11 +28,25 @@ export * from "./src/walk.ts";
 export * from "./src/image.ts";
 export * from "./src/tar.ts";
 export {
-  importImages,
   type ImportedImage,
+  importImages,
   type ImportOptions,
   type ImportResult,
   type MissingBlob,
 } from "./src/import/mod.ts";
 export type { DirectorySource, ImportSource, StreamSource } from "./src/import/source.ts";
 export * from "./src/import/names.ts";
+export { decompress, detectCompression } from "./src/compression.ts";
+export * from "./src/streams.ts";
+export * from "./src/export/mod.ts";
+export { type LargeChunkOptions, largeChunks } from "./src/export/chunks.ts";
+export * from "./src/gc.ts";
+export * from "./src/check.ts";
+export * from "./src/layers/layer_reader.ts";
+export * from "./src/layers/path.ts";
+export * from "./src/layers/merged_fs.ts";
+export * from "./src/layers/image_layers.ts";
+export * from "./src/layers/waste.ts";
+export * from "./src/layers/read_file.ts";
+export * from "./src/layers/diff_ids.ts";
+export * from "./src/layers/verify.ts";
