@@ -3,6 +3,7 @@
  * @module
  */
 import { importImages } from "../import/mod.ts";
+import { verifyImagesDiffIds } from "../layers/verify.ts";
 import { sourceFromPath } from "../import/fs_source.ts";
 import {
   type CliIO,
@@ -62,12 +63,15 @@ export const importCommand: Command = {
         onWarning: (m) => {
           if (!f.values.json) io.err(`warning: ${m}\n`);
         },
+        // --verify-diff-ids: decompress every layer before any name is recorded.
+        beforeNaming: f.values["verify-diff-ids"]
+          ? async (s, records) => {
+            const targets = [...new Set(records.map((r) => r.target.digest))];
+            await verifyImagesDiffIds(s, targets, { platforms });
+          }
+          : undefined,
       });
       progress.end();
-      if (f.values["verify-diff-ids"] && !f.values["dry-run"]) {
-        const { verifyImportedDiffIds } = await import("./verify_hook.ts");
-        await verifyImportedDiffIds(store, result.images.map((i) => i.name), platforms);
-      }
       if (f.values.json) {
         io.out(json({
           images: result.images,

@@ -68,6 +68,11 @@ export interface ImportOptions extends NameOptions {
   readonly onWarning?: (message: string) => void;
   /** Hashing/compression runtime (default: detected). */
   readonly runtime?: Runtime;
+  /**
+   * An extra check after every blob is committed and before any name is recorded (for
+   * example diff_id verification); when it throws, the import is rolled back.
+   */
+  readonly beforeNaming?: (store: Store, records: readonly ImageRecord[]) => Promise<void>;
 }
 
 /** One name the import created (or would create). */
@@ -300,6 +305,7 @@ export async function importImages(
           bytes += d.size;
         } else present++;
       }
+      await options.beforeNaming?.(store, records);
       await store.putImages(records);
     } else {
       for (const { d } of toCommit) {
