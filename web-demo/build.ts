@@ -158,7 +158,11 @@ export async function stopBundler(): Promise<void> {
 export async function buildDemo(outdir = repoPath("web-demo/dist")): Promise<string> {
   await Deno.mkdir(outdir, { recursive: true });
   await bundle({
-    entryPoints: { main: "web-demo/main.ts", worker: "web-demo/worker.ts" },
+    entryPoints: {
+      main: "web-demo/main.ts",
+      worker: "web-demo/worker.ts",
+      opfs_writer: "web-demo/opfs_writer.ts",
+    },
     outdir,
     minify: true,
   });

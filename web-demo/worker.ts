@@ -47,6 +47,10 @@ const scope = globalThis as unknown as {
   postMessage(m: FromWorker, transfer?: Transferable[]): void;
 };
 
+/** Blob bytes are written and hashed in a helper worker, in parallel with the importer. */
+const writerWorker = () =>
+  new Worker(new URL("./opfs_writer.js", import.meta.url), { type: "module" });
+
 const views = new Map<string, View>();
 const running = new Map<number, AbortController>();
 let nextView = 1;
@@ -178,7 +182,7 @@ async function handle(id: number, request: Request, signal: AbortSignal): Promis
         if (await isCompressed(file)) {
           // A compressed archive has no random access: import it into a scratch store.
           await closeScratch();
-          const scratch = await openOpfsStore({ path: SCRATCH_PATH });
+          const scratch = await openOpfsStore({ path: SCRATCH_PATH, writerWorker });
           try {
             await importImages(
               scratch,
@@ -283,7 +287,7 @@ scope.onmessage = async (e: MessageEvent) => {
 };
 
 try {
-  store = await openOpfsStore({ path: STORE_PATH });
+  store = await openOpfsStore({ path: STORE_PATH, writerWorker });
   views.set("store", { store, label: "this browser's store", cache: new Map() });
   await removeOpfsStore(SCRATCH_PATH).catch(() => {});
   post({ ready: true });

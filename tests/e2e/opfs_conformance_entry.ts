@@ -32,7 +32,12 @@ type Case = { name: string; fn: () => Promise<void> };
 
 const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
   "undefined";
-const mode = inWorker ? "worker" : "window";
+/** `?helper` in the worker's URL: blobs are written by a helper worker (serveOpfsWriter). */
+const withHelper = inWorker && new URL(location.href).searchParams.has("helper");
+const mode = inWorker ? (withHelper ? "worker + writer helper" : "worker") : "window";
+const writerWorker = withHelper
+  ? () => new Worker(new URL("./opfs_writer_entry.js", import.meta.url), { type: "module" })
+  : undefined;
 
 async function listNames(dir: OpfsDirectoryHandle): Promise<string[]> {
   const out: string[] = [];
@@ -52,7 +57,7 @@ function collect(): Case[] {
   const prefix = `conformance-${mode}-${Date.now()}`;
   storeConformance(`OpfsStore (${mode})`, async () => {
     const path = `${prefix}/${n++}`;
-    const store = await openOpfsStore({ path });
+    const store = await openOpfsStore({ path, writerWorker });
     return { store, cleanup: () => removeOpfsStore(path) };
   }, { test: (name, fn) => cases.push({ name, fn }) });
 
@@ -72,7 +77,7 @@ function collect(): Case[] {
   };
 
   extra("the folder is an OCI image layout with both name annotations", async (path) => {
-    const store = await openOpfsStore({ path });
+    const store = await openOpfsStore({ path, writerWorker });
     assertEquals(store.usesSyncAccessHandles, inWorker);
     const bytes = enc.encode('{"hello":"layout"}');
     const digest = await digestBytes(await getRuntime(), bytes);
@@ -152,7 +157,7 @@ function collect(): Case[] {
   );
 
   extra("two writers racing to commit one digest: exactly one reports added", async (path) => {
-    const a = await openOpfsStore({ path });
+    const a = await openOpfsStore({ path, writerWorker });
     const bytes = enc.encode("same bytes".repeat(1000));
     const digest = await digestBytes(await getRuntime(), bytes);
     const ws = await Promise.all([a.writer(), a.writer(), a.writer()]);
@@ -164,7 +169,7 @@ function collect(): Case[] {
   });
 
   extra("close() aborts open writers and removes their ingest files", async (path) => {
-    const a = await openOpfsStore({ path });
+    const a = await openOpfsStore({ path, writerWorker });
     const w = await a.writer();
     await w.write(enc.encode("abc"));
     await a.close();
@@ -309,13 +314,19 @@ if (inWorker) {
     type: "module",
   });
   const workerResults: CaseResult[] = [];
-  g.__runWorker = () =>
+  g.__runWorker = (helper = false) =>
     new Promise<CaseResult[]>((resolve) => {
-      worker.onmessage = (e) => {
-        if (e.data.result) workerResults.push(e.data.result);
-        if (e.data.done) resolve(workerResults);
+      const w = helper
+        ? new Worker(new URL("./opfs_conformance_entry.js?helper", import.meta.url), {
+          type: "module",
+        })
+        : worker;
+      const results: CaseResult[] = helper ? [] : workerResults;
+      w.onmessage = (e) => {
+        if (e.data.result) results.push(e.data.result);
+        if (e.data.done) resolve(results);
       };
-      worker.postMessage({ run: "conformance" });
+      w.postMessage({ run: "conformance" });
     });
   g.__runWindow = async () => {
     await runAll((r) => results.push(r));

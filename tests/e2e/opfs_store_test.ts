@@ -13,7 +13,10 @@ import { assertStringIncludes } from "../assert.ts";
 if (browserTestsEnabled("OPFS store conformance in Chromium")) {
   const out = await Deno.makeTempDir({ prefix: "lading-opfs-test-" });
   await bundle({
-    entryPoints: { opfs_conformance_entry: "tests/e2e/opfs_conformance_entry.ts" },
+    entryPoints: {
+      opfs_conformance_entry: "tests/e2e/opfs_conformance_entry.ts",
+      opfs_writer_entry: "tests/e2e/opfs_writer_entry.ts",
+    },
     outdir: out,
   });
   await stopBundler();
@@ -40,6 +43,12 @@ if (browserTestsEnabled("OPFS store conformance in Chromium")) {
     results = results.concat(
       await page.evaluate(() =>
         (globalThis as unknown as { __runWindow(): Promise<CaseResult[]> }).__runWindow()
+      ),
+    );
+    results = results.concat(
+      await page.evaluate(() =>
+        (globalThis as unknown as { __runWorker(h: boolean): Promise<CaseResult[]> })
+          .__runWorker(true)
       ),
     );
     // Lower this origin's quota, fill it, restore it.
@@ -80,7 +89,7 @@ if (browserTestsEnabled("OPFS store conformance in Chromium")) {
 
   Deno.test("the Chromium conformance run reported its cases without page errors", () => {
     if (pageErrors.length) throw new Error(`page errors: ${pageErrors.join("; ")}`);
-    if (results.length < 40) throw new Error(`only ${results.length} cases reported`);
+    if (results.length < 100) throw new Error(`only ${results.length} cases reported`);
   });
   for (const r of results) {
     Deno.test(r.name, () => {

@@ -1,0 +1,248 @@
+/**
+ * The web page's benchmark (issue 4), in headless Chromium driven by playwright-core:
+ *
+ * - import of the ≥100 MB benchmark archive into OPFS through the page (file input →
+ *   worker → OPFS store, sync access handles), against `deno run -A cli.ts import` of the
+ *   same archive into a fresh fs store, in the same run. Goal: ≤ 3×.
+ * - opening the same (uncompressed) archive read-only: tar index over `File.slice`, the
+ *   images listed. Goal: ≤ 0.5 s.
+ * - informational: the browser codecs' throughput (gunzip native vs fflate, multi-member,
+ *   zstd, sha256, gzip writing).
+ *
+ * Every browser run uses a fresh profile (a persistent context in a new temporary
+ * folder), so OPFS is on disk and empty. Timings are medians of `runs` runs.
+ *
+ * ```sh
+ * deno run -A bench/web.ts [workDir] [--runs N]
+ * ```
+ * @module
+ */
+import * as zlib from "node:zlib";
+import { chromium } from "playwright-core";
+import { bundle, stopBundler } from "../web-demo/build.ts";
+import { buildDemo } from "../web-demo/build.ts";
+import { serveDir } from "../web-demo/serve.ts";
+import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from "../tests/e2e/browser.ts";
+import { type BenchImage, type BenchResult, makeBenchImage } from "./make_image.ts";
+
+const REPO_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function log(msg: string) {
+  console.error(`[web] ${msg}`);
+}
+
+/** One page run in a fresh profile: import (or open) `archive`, seconds until done. */
+async function pageRun(
+  url: string,
+  archive: string,
+  mode: "import" | "open",
+): Promise<{ seconds: number; notice: string }> {
+  const profile = await Deno.makeTempDir({ prefix: "lading-bench-profile-" });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+  });
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    await page.goto(`${url}?nosw`);
+    await page.waitForSelector("body[data-ready=true]");
+    await page.check(`input[name="mode"][value="${mode}"]`);
+    const before = Number(await page.getAttribute("body", "data-tasks-done") ?? 0);
+    const t0 = performance.now();
+    await page.setInputFiles("#file-input", archive);
+    await page.waitForSelector(`body[data-tasks-done="${before + 1}"]`, {
+      timeout: 600_000,
+      polling: 5,
+    } as never);
+    const outside = (performance.now() - t0) / 1000;
+    // The page's own measure: from the input's change event to the listed result (the
+    // playwright round trips around it are not the page's time).
+    const inPage = Number(await page.getAttribute("body", "data-last-task-ms")) / 1000;
+    const seconds = Number.isFinite(inPage) && inPage > 0 ? inPage : outside;
+    if (await page.isVisible("#error")) {
+      throw new Error(`the page failed: ${await page.textContent("#error")}`);
+    }
+    return { seconds, notice: (await page.textContent("#notice")) ?? "" };
+  } finally {
+    await context.close();
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+  }
+}
+
+async function cliImport(archive: string): Promise<number> {
+  const store = await Deno.makeTempDir({ prefix: "lading-bench-cli-" });
+  try {
+    const t0 = performance.now();
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${REPO_ROOT}/cli.ts`, "import", "--store", store, archive],
+      cwd: REPO_ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const seconds = (performance.now() - t0) / 1000;
+    if (!out.success) throw new Error(`CLI import failed: ${new TextDecoder().decode(out.stderr)}`);
+    return seconds;
+  } finally {
+    await Deno.remove(store, { recursive: true });
+  }
+}
+
+async function codecRows(workDir: string): Promise<BenchResult[]> {
+  const dir = `${workDir}/web-codecs`;
+  await Deno.mkdir(dir, { recursive: true });
+  // 64 MiB of mixed data: half text-like, half random.
+  const raw = new Uint8Array(64 * 1024 * 1024);
+  crypto.getRandomValues(raw.subarray(0, 65536));
+  for (let i = 65536; i < raw.length / 2; i++) raw[i] = 97 + ((i * 7919) % 23);
+  for (let i = raw.length / 2; i < raw.length; i += 65536) {
+    crypto.getRandomValues(raw.subarray(i, Math.min(raw.length, i + 65536)));
+  }
+  const gz = zlib.gzipSync(raw, { level: 6 });
+  const parts = [];
+  for (let i = 0; i < raw.length; i += 8 * 1024 * 1024) {
+    parts.push(zlib.gzipSync(raw.subarray(i, i + 8 * 1024 * 1024), { level: 6 }));
+  }
+  await Deno.writeFile(`${dir}/raw.bin`, raw);
+  await Deno.writeFile(`${dir}/data.gz`, gz);
+  await Deno.writeFile(`${dir}/multi.gz`, new Uint8Array(Buffer_concat(parts)));
+  await Deno.writeFile(`${dir}/data.zst`, zlib.zstdCompressSync(raw));
+  await bundle({
+    entryPoints: { codec_bench_entry: "tests/e2e/codec_bench_entry.ts" },
+    outdir: dir,
+    minify: true,
+  });
+  await Deno.writeTextFile(
+    `${dir}/index.html`,
+    `<!doctype html><script type="module" src="codec_bench_entry.js"></script>`,
+  );
+  const server = serveDir(dir);
+  const url = await server.listening;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => (globalThis as { __ready?: boolean }).__ready === true);
+    const rates = await page.evaluate((u) =>
+      (globalThis as unknown as {
+        __codecBench(u: unknown): Promise<Record<string, number>>;
+      }).__codecBench(u), {
+      gzip: `${url}data.gz`,
+      gzipMulti: `${url}multi.gz`,
+      zstd: `${url}data.zst`,
+      raw: `${url}raw.bin`,
+    });
+    const fflate = rates["gunzip fflate"];
+    return Object.entries(rates).map(([name, value]) => ({
+      name: `browser ${name}`,
+      value,
+      reference: name.startsWith("gunzip") ? fflate : value,
+      ratio: name.startsWith("gunzip") ? value / fflate : 1,
+      unit: "MB/s",
+      referenceName: name.startsWith("gunzip") ? "fflate gunzip" : "itself",
+      note: "informational (64 MiB, best of 3)",
+    }));
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+function Buffer_concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Runs the web benchmark. Without Chromium it returns no rows (and says so).
+ */
+export async function benchWeb(
+  workDir: string,
+  options: { image?: BenchImage; runs?: number; codecs?: boolean } = {},
+): Promise<BenchResult[]> {
+  if (!chromiumAvailable()) {
+    log(`skipped: no Chromium at ${CHROMIUM}`);
+    return [];
+  }
+  const runs = options.runs ?? Number(Deno.env.get("LADING_BENCH_RUNS") ?? 3);
+  const image = options.image ?? await makeBenchImage(workDir);
+  const dist = `${workDir}/web-dist`;
+  await buildDemo(dist);
+  await stopBundler();
+  const server = serveDir(dist);
+  const url = await server.listening;
+  const rows: BenchResult[] = [];
+  try {
+    const imports: number[] = [];
+    const clis: number[] = [];
+    const opens: number[] = [];
+    // Warm-up (page cache, esbuild output, Deno's module cache).
+    await cliImport(image.archive);
+    await pageRun(url, image.archive, "open");
+    for (let i = 0; i < runs; i++) {
+      clis.push(await cliImport(image.archive));
+      const r = await pageRun(url, image.archive, "import");
+      imports.push(r.seconds);
+      opens.push((await pageRun(url, image.archive, "open")).seconds);
+      log(
+        `run ${i + 1}: page import ${r.seconds.toFixed(2)} s, CLI import ${
+          clis[i].toFixed(2)
+        } s, open ${opens[i].toFixed(3)} s (${r.notice})`,
+      );
+    }
+    const mb = (image.bytes / 1e6).toFixed(0);
+    const page = median(imports);
+    const cli = median(clis);
+    rows.push({
+      name: `web import ${mb} MB archive into OPFS (Chromium page)`,
+      value: page,
+      reference: cli,
+      ratio: page / cli,
+      referenceName: "lading CLI import (deno run -A cli.ts import)",
+      goal: 3,
+      note: `runs: ${imports.map((v) => v.toFixed(2)).join(", ")}; ${
+        (image.bytes / 1e6 / page).toFixed(0)
+      } MB/s`,
+    });
+    const open = median(opens);
+    rows.push({
+      name: `web open ${mb} MB archive read-only (tar index + list)`,
+      value: open,
+      reference: 0.5,
+      ratio: open / 0.5,
+      referenceName: "goal 0.5 s",
+      goal: { max: 0.5, of: "value" },
+      note: `runs: ${opens.map((v) => v.toFixed(3)).join(", ")}`,
+    });
+  } finally {
+    await server.close();
+  }
+  if (options.codecs ?? true) rows.push(...await codecRows(workDir));
+  return rows;
+}
+
+if (import.meta.main) {
+  const args = [...Deno.args];
+  const runsAt = args.indexOf("--runs");
+  const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : undefined;
+  const workDir = args[0] ?? Deno.env.get("LADING_BENCH_DIR") ?? "/tmp/lading-bench";
+  const rows = await benchWeb(workDir, { runs });
+  await stopBundler();
+  for (const r of rows) {
+    const unit = r.unit ?? "s";
+    console.log(
+      `${r.name.padEnd(58)} ${r.value.toFixed(3).padStart(9)} ${unit.padEnd(4)} ref ${
+        r.reference.toFixed(3).padStart(9)
+      }  ratio ${r.ratio.toFixed(2)}  ${r.note ?? ""}`,
+    );
+  }
+}
