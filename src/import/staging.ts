@@ -192,7 +192,8 @@ export async function stageTar(
         await writer?.abort();
         throw e;
       }
-      const digest = (hasher ? `${algorithm}:${hasher.digest()}` : writer!.sha256!()) as Digest;
+      const digest =
+        (hasher ? `${algorithm}:${hasher.digest()}` : await writer!.sha256!()) as Digest;
       if (named && digest !== named) {
         await writer?.abort();
         throw new DigestMismatchError(

@@ -929,14 +929,18 @@ class FsBlobWriter implements BlobWriter {
 
   #sha256?: Digest;
 
-  /** The sha256 of everything written (computed once; no writes after this). */
-  sha256(): Digest {
+  #sha256Now(): Digest {
     this.#sha256 ??= `sha256:${this.#hasher.digest()}` as Digest;
     return this.#sha256;
   }
 
+  /** The sha256 of everything written (computed once; no writes after this). */
+  sha256(): Promise<Digest> {
+    return Promise.resolve(this.#sha256Now());
+  }
+
   async #actualDigest(algorithm: DigestAlgorithm): Promise<string> {
-    if (algorithm === "sha256") return this.sha256();
+    if (algorithm === "sha256") return this.#sha256Now();
     const hasher = await this.#runtime.createHasher(algorithm);
     const file = await Deno.open(this.#path, { read: true });
     for await (const chunk of file.readable) hasher.update(chunk);

@@ -111,7 +111,7 @@ export class MemoryStore implements Store {
       },
       sha256: () => {
         sha256 ??= `sha256:${hashers.get("sha256")!.digest()}` as Digest;
-        return sha256;
+        return Promise.resolve(sha256);
       },
       abort: () => {
         done = true;

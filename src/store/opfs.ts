@@ -1012,6 +1012,31 @@ class OpfsBlobWriter implements BlobWriter {
     this.#init = init;
   }
 
+  /** The finished sha256 (taken once: by {@link sha256} or at commit). */
+  #finished?: Promise<{ sha256: string; size: number }>;
+
+  #finish(): Promise<{ sha256: string; size: number }> {
+    this.#finished ??= (async () => {
+      await this.#queue;
+      if (this.#failure) throw this.#failure;
+      const offload = this.#init.offload;
+      if (offload) {
+        this.#init.offload = undefined;
+        return await offload.finish();
+      }
+      return { sha256: this.#init.hasher.digest(), size: this.#size };
+    })();
+    return this.#finished;
+  }
+
+  /**
+   * The sha256 of everything written, so callers need not hash the bytes again (for an
+   * offloaded writer this waits for the helper worker). Call after the last write.
+   */
+  async sha256(): Promise<Digest> {
+    return `sha256:${(await this.#finish()).sha256}` as Digest;
+  }
+
   async #closeHandles(): Promise<void> {
     const { sync, writable, offload } = this.#init;
     this.#init.sync = undefined;
@@ -1038,6 +1063,9 @@ class OpfsBlobWriter implements BlobWriter {
       return Promise.reject(new TypeError("Cannot write: the blob writer is already finished"));
     }
     if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#finished) {
+      return Promise.reject(new TypeError("Cannot write: sha256() was already taken"));
+    }
     const at = this.#size;
     this.#size += chunk.byteLength;
     const { sync, offload } = this.#init;
@@ -1105,15 +1133,14 @@ class OpfsBlobWriter implements BlobWriter {
       const { sync, writable, offload } = this.#init;
       this.#init.sync = undefined;
       this.#init.writable = undefined;
-      this.#init.offload = undefined;
       if (sync) {
         sync.flush();
         sync.close();
       }
       if (writable) await writable.close();
       let sha256: string | undefined;
-      if (offload) {
-        const done = await offload.finish();
+      if (offload || this.#finished) {
+        const done = await this.#finish();
         sha256 = done.sha256;
         if (done.size !== this.#size) {
           throw new TypeError(

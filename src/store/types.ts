@@ -46,7 +46,7 @@ export interface BlobWriter {
    * The sha256 digest of everything written, for writers that hash as they go: callers
    * need not hash the same bytes a second time. Call after the last write.
    */
-  sha256?(): Digest;
+  sha256?(): Promise<Digest>;
 }
 
 /**
