@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
-import { MemoryStore } from "../store/memory.ts";
+ * import { MemoryStore } from "../store/memory.ts";
  * import { readImageFile } from "./read_file.ts";
  * import type { ResolvedImage } from "../image.ts";
  * const image = {
