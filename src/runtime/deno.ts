@@ -14,56 +14,93 @@
 import { createHash } from "node:crypto";
 import * as zlib from "node:zlib";
 import type { Hasher, Runtime } from "./types.ts";
+import { ZstdFrameSplitter } from "./zstd_frames.ts";
 
-/** Wraps a Node transform (zlib) as a web TransformStream without extra copies. */
-function fromNodeTransform(
-  make: () => zlib.Gunzip | zlib.Gzip | zlib.ZstdDecompress,
-): TransformStream<Uint8Array, Uint8Array> {
-  let node: ReturnType<typeof make>;
-  let failure: unknown;
-  let controllerRef: TransformStreamDefaultController<Uint8Array>;
-  let ended: Promise<void>;
+type NodeZlib = zlib.Gunzip | zlib.Gzip | zlib.ZstdDecompress;
+
+/** One Node zlib stream, its output sent to `emit`. */
+class NodeCoder {
+  #node: NodeZlib;
+  #failure: unknown;
+  #ended: Promise<void>;
+  constructor(node: NodeZlib, emit: (chunk: Uint8Array) => void) {
+    this.#node = node;
+    node.on("data", (chunk: Uint8Array) => {
+      try {
+        emit(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      } catch (e) {
+        this.#failure ??= e;
+      }
+    });
+    this.#ended = new Promise((resolve, reject) => {
+      node.on("end", () => resolve());
+      node.on("error", (e: unknown) => {
+        this.#failure ??= e;
+        reject(e);
+      });
+    });
+    this.#ended.catch(() => {});
+  }
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise<void>((resolve, reject) => {
+      // zlib keeps the chunk queued after write() returns: give it its own copy, so
+      // callers may reuse their read buffers.
+      const ok = this.#node.write(chunk.slice(), (e) => (e ? reject(e) : undefined));
+      if (ok) resolve();
+      else this.#node.once("drain", () => resolve());
+      if (this.#failure) reject(this.#failure);
+    });
+  }
+  async end(): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    this.#node.end();
+    await this.#ended;
+    if (this.#failure) throw this.#failure;
+  }
+  destroy(): void {
+    this.#node.destroy();
+  }
+}
+
+/** Wraps a Node transform (zlib) as a web TransformStream. */
+function fromNodeTransform(make: () => NodeZlib): TransformStream<Uint8Array, Uint8Array> {
+  let coder: NodeCoder;
   return new TransformStream<Uint8Array, Uint8Array>({
     start(controller) {
-      controllerRef = controller;
-      node = make();
-      node.on("data", (chunk: Uint8Array) => {
-        try {
-          controllerRef.enqueue(
-            new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
-          );
-        } catch (e) {
-          failure ??= e;
+      coder = new NodeCoder(make(), (c) => controller.enqueue(c));
+    },
+    transform: (chunk) => coder.write(chunk),
+    flush: () => coder.end(),
+    cancel() {
+      coder.destroy();
+    },
+  });
+}
+
+/**
+ * zstd through node:zlib, one decoder per frame: Deno's decoder stops after the first
+ * frame of a multi-frame stream (and then stalls), so frame boundaries are found here.
+ */
+function zstdFrames(): TransformStream<Uint8Array, Uint8Array> {
+  const splitter = new ZstdFrameSplitter();
+  let coder: NodeCoder | undefined;
+  return new TransformStream<Uint8Array, Uint8Array>({
+    async transform(chunk, controller) {
+      for (const piece of splitter.push(chunk)) {
+        coder ??= new NodeCoder(zlib.createZstdDecompress(), (c) => controller.enqueue(c));
+        if (piece.data.byteLength) await coder.write(piece.data);
+        if (piece.end) {
+          await coder.end();
+          coder = undefined;
         }
-      });
-      ended = new Promise((resolve, reject) => {
-        node.on("end", () => resolve());
-        node.on("error", (e: unknown) => {
-          failure ??= e;
-          reject(e);
-        });
-      });
-      ended.catch(() => {});
+      }
     },
-    transform(chunk) {
-      if (failure) throw failure;
-      return new Promise<void>((resolve, reject) => {
-        // zlib keeps the chunk queued after write() returns: give it its own copy, so
-        // callers may reuse their read buffers.
-        const ok = node.write(chunk.slice(), (e) => (e ? reject(e) : undefined));
-        if (ok) resolve();
-        else node.once("drain", () => resolve());
-        if (failure) reject(failure);
-      });
-    },
-    async flush() {
-      if (failure) throw failure;
-      node.end();
-      await ended;
-      if (failure) throw failure;
+    flush() {
+      splitter.finish();
     },
     cancel() {
-      node.destroy();
+      coder?.destroy();
     },
   });
 }
@@ -86,7 +123,7 @@ export const denoRuntime: Runtime = {
     return fromNodeTransform(() => zlib.createGunzip());
   },
   zstdDecompress() {
-    return fromNodeTransform(() => zlib.createZstdDecompress());
+    return zstdFrames();
   },
   gzip(level = 6) {
     return fromNodeTransform(() => zlib.createGzip({ level }));
