@@ -203,6 +203,7 @@ Deno.test("lading gc --dry-run lists, lading gc frees, and stale ingest files of
     const report = JSON.parse(dry.stdout);
     assertEquals(report.removed.length, 4);
     assertEquals(report.staleFiles, [{ path: "ingest/999999999.1-00ff", size: 100 }]);
+    await Deno.stat(`${store}/ingest/999999999.1-00ff`); // a dry run removes no stale file either
     const after = await openFsStore(store);
     assertEquals((await digests(after)).length, 4, "a dry run removes no blob");
     const real = await runCli(["gc"], { store });

@@ -16,57 +16,22 @@ import {
   UsageError,
 } from "./common.ts";
 
-interface LeftOver {
-  readonly path: string;
-  readonly size: number;
-}
-
-/** In-flight files of the store (ingest, temporary index files). */
-async function inFlightFiles(dir: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  const scan = async (sub: string, keep: (name: string) => boolean) => {
-    try {
-      for await (const e of Deno.readDir(`${dir}/${sub}`)) {
-        if (!e.isFile || !keep(e.name)) continue;
-        const path = sub === "." ? e.name : `${sub}/${e.name}`;
-        try {
-          out.set(path, (await Deno.lstat(`${dir}/${path}`)).size);
-        } catch {
-          // gone meanwhile
-        }
-      }
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-  };
-  await scan("ingest", () => true);
-  await scan(".", (n) => n.startsWith("index.json.tmp-"));
-  return out;
-}
-
 /** `gc`. */
 export const gcCommand: Command = {
   path: ["gc"],
   summary: "remove blobs no image name reaches, and stale ingest files",
   usage: "lading gc [--dry-run] [--json] [-q] [--store DIR]\n\n" +
     "  Blobs an import in progress is writing or about to name are never removed.\n" +
-    "  Files that dead processes left in ingest/ are removed whenever the store is opened\n" +
-    "  (also with --dry-run); gc reports them.",
+    "  Files that dead processes left in ingest/ and leases/ are removed too (listed with --dry-run).",
   async run(args: string[], io: CliIO): Promise<number> {
     const f = parseFlags(args, { boolean: ["dry-run", "json", "quiet"], short: { q: "quiet" } });
     if (f.positionals.length) throw new UsageError("gc takes no arguments");
     const dir = storeDir(f.values, io);
-    const before = await inFlightFiles(dir);
-    const store = await openFsStore(dir);
+    const store = await openFsStore(dir, { removeStale: false });
     try {
       const dryRun = !!f.values["dry-run"];
       const result = await collectGarbage(store, { dryRun });
-      await store.removeStaleFiles();
-      const after = await inFlightFiles(dir);
-      const stale: LeftOver[] = [...before].filter(([p]) => !after.has(p)).map(([path, size]) => ({
-        path,
-        size,
-      }));
+      const stale = await store.removeStaleFiles({ dryRun });
       if (f.values.json) {
         io.out(json({
           dryRun,
@@ -81,7 +46,7 @@ export const gcCommand: Command = {
       const verb = dryRun ? "would remove" : "removed";
       if (!f.values.quiet) {
         for (const b of result.removed) io.out(`${verb} ${b.digest} ${formatBytes(b.size)}\n`);
-        for (const s of stale) io.out(`removed stale ${s.path} ${formatBytes(s.size)}\n`);
+        for (const s of stale) io.out(`${verb} stale ${s.path} ${formatBytes(s.size)}\n`);
       }
       const staleBytes = stale.reduce((n, s) => n + s.size, 0);
       io.err(

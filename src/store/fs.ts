@@ -296,6 +296,15 @@ export interface FsStoreOptions {
    * under its final name.
    */
   sync?: boolean;
+  /** Remove files dead processes left in ingest/, leases/ and index.json.tmp-* (default true). */
+  removeStale?: boolean;
+}
+
+/** A file {@link FsStore.removeStaleFiles} removed (or, in a dry run, would remove). */
+export interface StaleFile {
+  /** Path relative to the store. */
+  readonly path: string;
+  readonly size: number;
 }
 
 /**
@@ -349,7 +358,7 @@ export async function openFsStore(dir: string, options: FsStoreOptions = {}): Pr
   }
   const real = await Deno.realPath(dir);
   const store = new FsStore(dir, { ...options, lockKey: real });
-  await store.removeStaleFiles();
+  if (options.removeStale ?? true) await store.removeStaleFiles();
   return store;
 }
 
@@ -466,7 +475,13 @@ export class FsStore implements Store {
    * (called by {@link openFsStore}). Files of live processes, and names this store did not
    * make, are kept.
    */
-  async removeStaleFiles(): Promise<void> {
+  /**
+   * Removes what dead processes left behind: ingest files, leases and temporary index
+   * files whose owner is gone (live processes' files stay). Returns what it removed, or
+   * with `dryRun` what it would remove.
+   */
+  async removeStaleFiles(options: { dryRun?: boolean } = {}): Promise<StaleFile[]> {
+    const removed: StaleFile[] = [];
     const places: [string, (name: string) => string | undefined][] = [
       ["ingest", (n) => n],
       ["leases", (n) => n],
@@ -480,7 +495,10 @@ export class FsStore implements Store {
           const part = ownedPart(entry.name);
           const owner = part === undefined ? undefined : parseOwner(part);
           if (!owner || await ownerAlive(owner.pid, owner.start)) continue;
-          await removeQuietly(`${dir}/${entry.name}`);
+          const path = `${dir}/${entry.name}`;
+          const size = await Deno.stat(path).then((st) => st.size, () => 0);
+          if (!options.dryRun) await removeQuietly(path);
+          removed.push({ path: sub === "." ? entry.name : `${sub}/${entry.name}`, size });
         }
       } catch (e) {
         // A missing directory or a read-only layout made by another tool is fine.
@@ -489,6 +507,7 @@ export class FsStore implements Store {
         }
       }
     }
+    return removed;
   }
 
   // ----- ContentStore -----
