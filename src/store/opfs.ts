@@ -69,8 +69,18 @@ import {
 import { OCI_INDEX } from "../media_types.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Hasher, Runtime } from "../runtime/types.ts";
-import type { Descriptor } from "../types.ts";
 import type { BlobInfo, BlobWriter, ImageRecord, Lease, Store } from "./types.ts";
+import {
+  deleteRecords,
+  emptyLayoutIndex,
+  INDEX_LIMIT,
+  type LayoutIndex,
+  parseLayoutIndex,
+  putRecords,
+  recordsOf,
+  serializeLayoutIndex,
+  validateRecord,
+} from "./layout_index.ts";
 
 // ---------------------------------------------------------------------------------------
 // The parts of the File System Access / OPFS and Web Locks APIs this module uses, typed
@@ -142,17 +152,12 @@ function nav(): NavigatorLike {
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-/** The index.json annotation OCI tools read the name from. */
-const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
-/** The index.json annotation containerd reads the name from; it wins over ref.name. */
-const CONTAINERD_NAME_ANNOTATION = "io.containerd.image.name";
 const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
 const HEX_NAME: Record<DigestAlgorithm, RegExp> = {
   sha256: /^[0-9a-f]{64}$/,
   sha512: /^[0-9a-f]{128}$/,
 };
 const INDEX_TMP_PREFIX = "index.json.tmp-";
-const INDEX_LIMIT = 64 * 1024 * 1024;
 /**
  * `<owner>-<random>`: names of ingest, lease and temporary index files (with Chromium's
  * `.crswap` swap file of a `createWritable()` in progress).
@@ -334,63 +339,6 @@ async function moveFile(
     throw e;
   }
   await removeQuietly(from, handle.name);
-}
-
-function nameOf(entry: unknown): string | undefined {
-  if (!isObject(entry) || !isObject(entry.annotations)) return undefined;
-  const containerd = entry.annotations[CONTAINERD_NAME_ANNOTATION];
-  if (typeof containerd === "string" && containerd !== "") return containerd;
-  const ref = entry.annotations[REF_NAME_ANNOTATION];
-  if (typeof ref === "string" && ref !== "") return ref;
-  return undefined;
-}
-
-function recordOf(name: string, entry: JsonObject, where: string): ImageRecord {
-  const field = `${where}, image ${JSON.stringify(name)}`;
-  if (typeof entry.mediaType !== "string" || entry.mediaType === "") {
-    throw new InvalidInputError(`Cannot read ${field}: "mediaType" must be a non-empty string`);
-  }
-  parseDigest(entry.digest, `digest in ${field}`);
-  if (typeof entry.size !== "number" || !Number.isSafeInteger(entry.size) || entry.size < 0) {
-    throw new InvalidInputError(`Cannot read ${field}: "size" must be a non-negative integer`);
-  }
-  const { annotations, ...rest } = entry;
-  const kept: Record<string, string> = {};
-  for (const [k, v] of Object.entries(annotations as JsonObject)) {
-    if (k !== REF_NAME_ANNOTATION && k !== CONTAINERD_NAME_ANNOTATION) kept[k] = v as string;
-  }
-  const target =
-    (Object.keys(kept).length > 0 ? { ...rest, annotations: kept } : rest) as unknown as Descriptor;
-  return { name, target };
-}
-
-function descriptorFor(record: ImageRecord): JsonObject {
-  return {
-    ...record.target,
-    annotations: {
-      ...record.target.annotations,
-      [REF_NAME_ANNOTATION]: record.name,
-      [CONTAINERD_NAME_ANNOTATION]: record.name,
-    },
-  };
-}
-
-function validateRecord(record: ImageRecord): void {
-  if (!isObject(record)) throw new TypeError("image record must be an object");
-  if (typeof record.name !== "string" || record.name === "") {
-    throw new TypeError(
-      `image name must be a non-empty string, got ${JSON.stringify(record.name)}`,
-    );
-  }
-  const t = record.target as unknown;
-  if (!isObject(t)) throw new TypeError(`target of image ${record.name} must be a descriptor`);
-  if (typeof t.mediaType !== "string" || t.mediaType === "") {
-    throw new TypeError(`target of image ${record.name} needs a mediaType`);
-  }
-  parseDigest(t.digest, `target digest of image ${record.name}`);
-  if (typeof t.size !== "number" || !Number.isSafeInteger(t.size) || t.size < 0) {
-    throw new TypeError(`target size of image ${record.name} must be a non-negative integer`);
-  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -796,38 +744,20 @@ export class OpfsStore implements Store {
 
   // ----- ImageNames -----
 
-  async #readIndex(): Promise<JsonObject> {
+  async #readIndex(): Promise<LayoutIndex> {
     const handle = await fileOrUndefined(this.#dir, "index.json");
-    if (!handle) return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
+    if (!handle) return emptyLayoutIndex();
     const where = `${this.path}/index.json`;
-    let bytes: Uint8Array;
     try {
-      bytes = await readFileBytes(handle, INDEX_LIMIT, where);
+      return parseLayoutIndex(await readFileBytes(handle, INDEX_LIMIT, where), where);
     } catch (e) {
-      if (isNotFound(e)) return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
+      if (isNotFound(e)) return emptyLayoutIndex();
       throw e;
     }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(new TextDecoder().decode(bytes));
-    } catch (e) {
-      throw new InvalidInputError(`Cannot read ${where}: not valid JSON (${(e as Error).message})`);
-    }
-    if (!isObject(doc) || !Array.isArray(doc.manifests)) {
-      throw new InvalidInputError(`Cannot read ${where}: "manifests" must be an array`);
-    }
-    return doc;
   }
 
-  async #writeIndex(doc: JsonObject, manifests: unknown[]): Promise<void> {
-    const { schemaVersion: _s, mediaType, manifests: _m, ...rest } = doc;
-    const out = {
-      schemaVersion: 2,
-      mediaType: typeof mediaType === "string" ? mediaType : OCI_INDEX,
-      ...rest,
-      manifests,
-    };
-    const bytes = new TextEncoder().encode(JSON.stringify(out));
+  async #writeIndex(doc: LayoutIndex): Promise<void> {
+    const bytes = serializeLayoutIndex(doc);
     const tmp = `${INDEX_TMP_PREFIX}${this.#owner}-${randomHex(8)}`;
     try {
       const handle = await writeSmallFile(this.#dir, tmp, bytes);
@@ -839,18 +769,7 @@ export class OpfsStore implements Store {
   }
 
   async #records(): Promise<Map<string, ImageRecord>> {
-    const doc = await this.#readIndex();
-    const records = new Map<string, ImageRecord>();
-    const manifests = doc.manifests as unknown[];
-    for (let i = 0; i < manifests.length; i++) {
-      const name = nameOf(manifests[i]);
-      if (name === undefined || records.has(name)) continue; // the first entry wins
-      records.set(
-        name,
-        recordOf(name, manifests[i] as JsonObject, `${this.path}/index.json manifests[${i}]`),
-      );
-    }
-    return records;
+    return recordsOf(await this.#readIndex(), `${this.path}/index.json`);
   }
 
   /** The record of one name. @throws {NotFoundError} */
@@ -870,23 +789,8 @@ export class OpfsStore implements Store {
   /** Inserts or replaces names in one atomic rewrite of index.json (under the writer lock). */
   async putImages(records: readonly ImageRecord[]): Promise<void> {
     for (const r of records) validateRecord(r);
-    const wanted = new Map<string, ImageRecord>();
-    for (const r of records) wanted.set(r.name, r);
     await this.exclusive(async () => {
-      const doc = await this.#readIndex();
-      const out: unknown[] = [];
-      const placed = new Set<string>();
-      for (const entry of doc.manifests as unknown[]) {
-        const name = nameOf(entry);
-        const record = name === undefined ? undefined : wanted.get(name);
-        if (!record) out.push(entry);
-        else if (!placed.has(record.name)) {
-          out.push(descriptorFor(record));
-          placed.add(record.name);
-        }
-      }
-      for (const [name, record] of wanted) if (!placed.has(name)) out.push(descriptorFor(record));
-      await this.#writeIndex(doc, out);
+      await this.#writeIndex(putRecords(await this.#readIndex(), records));
     });
   }
 
@@ -895,23 +799,8 @@ export class OpfsStore implements Store {
    * @throws {NotFoundError} when one is absent; then nothing is removed.
    */
   async deleteImages(names: readonly string[]): Promise<void> {
-    const doomed = new Set(names);
     await this.exclusive(async () => {
-      const doc = await this.#readIndex();
-      const manifests = doc.manifests as unknown[];
-      const present = new Set(manifests.map(nameOf));
-      for (const name of doomed) {
-        if (!present.has(name)) {
-          throw new NotFoundError(`image ${name} not found in store ${this.path}`);
-        }
-      }
-      await this.#writeIndex(
-        doc,
-        manifests.filter((entry) => {
-          const name = nameOf(entry);
-          return name === undefined || !doomed.has(name);
-        }),
-      );
+      await this.#writeIndex(deleteRecords(await this.#readIndex(), names, this.path));
     });
   }
 
