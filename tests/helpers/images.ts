@@ -237,7 +237,7 @@ export function layoutFiles(
 }
 
 /** The files of a `docker save` archive for these images. */
-export async function dockerArchiveFiles(
+export function dockerArchiveFiles(
   images: { image: BuiltImage; repoTags: string[] | null }[],
 ): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>();
@@ -254,7 +254,7 @@ export async function dockerArchiveFiles(
     manifest.push({ Config: `${configHex}.json`, RepoTags: repoTags, Layers: layerPaths });
   }
   files.set("manifest.json", enc.encode(JSON.stringify(manifest)));
-  return files;
+  return Promise.resolve(files);
 }
 
 /** A tar of the given files (sorted, directories implied), optionally under a prefix. */
