@@ -10,12 +10,18 @@
  * import { importImages } from "./mod.ts";
  * import { MemoryStore } from "../store/memory.ts";
  * import { packTar } from "modern-tar";
- * const store = new MemoryStore();
+ * const layout = '{"imageLayoutVersion":"1.0.0"}';
+ * const index = '{"schemaVersion":2,"manifests":[]}';
  * const tar = await packTar([
- *   { header: { name: "oci-layout", size: 30 }, body: '{"imageLayoutVersion":"1.0.0"}' },
- *   { header: { name: "index.json", size: 31 }, body: '{"schemaVersion":2,"manifests":[]}'.slice(0, 31) },
- * ]).catch(() => new Uint8Array(0));
- * console.log(typeof importImages); // function
+ *   { header: { name: "oci-layout", size: layout.length }, body: layout },
+ *   { header: { name: "index.json", size: index.length }, body: index },
+ * ]);
+ * const result = await importImages(new MemoryStore(), {
+ *   kind: "stream",
+ *   label: "empty.tar",
+ *   stream: new Blob([tar]).stream(),
+ * });
+ * console.log(result.format, result.images.length); // oci-archive 0
  * ```
  * @module
  */
