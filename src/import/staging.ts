@@ -49,6 +49,9 @@ export interface StagingOptions {
   readonly lease?: Lease;
 }
 
+/** Blob writes that may run while the next chunks are read. */
+const WRITES_IN_FLIGHT = 2;
+
 const BLOB_PATH = /^(?:.*\/)?blobs\/([^/]+)\/([^/]+)$/;
 
 /**
@@ -175,6 +178,9 @@ export async function stageTar(
       const chunks: Uint8Array[] = [];
       let head: Uint8Array | undefined;
       let size = 0;
+      // Up to WRITES_IN_FLIGHT writes overlap the next reads (the source's buffer ring is
+      // larger than that, see fileChunks()).
+      const inFlight: Promise<void>[] = [];
       try {
         for await (const chunk of entry.body) {
           if (!head) {
@@ -182,13 +188,20 @@ export async function stageTar(
             keep &&= looksLikeJson(head) || path.endsWith(".json") || path.endsWith("oci-layout");
           }
           hasher?.update(chunk);
-          if (writer) await writer.write(chunk);
+          if (writer) {
+            const w = writer.write(chunk);
+            w.catch(() => {}); // awaited below
+            inFlight.push(w);
+            if (inFlight.length >= WRITES_IN_FLIGHT) await inFlight.shift();
+          }
           if (keep) chunks.push(chunk.slice());
           size += chunk.byteLength;
           read += chunk.byteLength;
           options.onProgress?.(read);
         }
+        for (const w of inFlight.splice(0)) await w;
       } catch (e) {
+        await Promise.allSettled(inFlight);
         await writer?.abort();
         throw e;
       }
