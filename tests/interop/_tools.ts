@@ -5,6 +5,22 @@
  * @module
  */
 import { assertEquals } from "../assert.ts";
+import { runCli } from "../export/_support.ts";
+
+/** Runs the lading CLI on `store` and fails the test on a non-zero exit. */
+export async function lading(args: string[], store: string) {
+  const r = await runCli(args, { store });
+  assertEquals(r.code, 0, `lading ${args.join(" ")}: ${r.stderr}`);
+  return r;
+}
+
+/** name → digest of every image in a lading store (`images ls --json`). */
+export async function ladingImages(store: string): Promise<Map<string, string>> {
+  const r = await lading(["images", "ls", "--json"], store);
+  return new Map(
+    (JSON.parse(r.stdout) as { name: string; digest: string }[]).map((e) => [e.name, e.digest]),
+  );
+}
 
 /** The output of a command. */
 export interface ToolRun {

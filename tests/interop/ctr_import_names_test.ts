@@ -5,8 +5,7 @@
  * included: lading builds their manifests and index byte for byte as containerd does).
  */
 import { assertEquals } from "../assert.ts";
-import { run as runTool } from "./_tools.ts";
-import { haveTools, startContainerd } from "./_tools.ts";
+import { haveTools, lading, ladingImages, run as runTool, startContainerd } from "./_tools.ts";
 import {
   blobsOf,
   buildImage,
@@ -15,28 +14,6 @@ import {
   layoutFiles,
   tarOfFiles,
 } from "../helpers/images.ts";
-
-const repo = new URL("../../", import.meta.url).pathname;
-
-async function ladingNames(store: string, args: string[]): Promise<Map<string, string>> {
-  const imp = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli.ts", "import", "--store", store, ...args],
-    cwd: repo,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assertEquals(imp.code, 0, new TextDecoder().decode(imp.stderr));
-  const ls = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli.ts", "images", "ls", "--json", "--store", store],
-    cwd: repo,
-    stdout: "piped",
-  }).output();
-  const list = JSON.parse(new TextDecoder().decode(ls.stdout)) as {
-    name: string;
-    digest: string;
-  }[];
-  return new Map(list.map((e) => [e.name, e.digest]));
-}
 
 Deno.test("interop: lading import creates the names and digests ctr images import creates", async (t) => {
   if (!(await haveTools("ctr import names", "containerd", "ctr"))) return;
@@ -115,7 +92,9 @@ Deno.test("interop: lading import creates the names and digests ctr images impor
             const [name, , digest] = line.trim().split(/\s+/);
             if (name) theirs.set(name, digest);
           }
-          const ours = await ladingNames(`${dir}/store-${ns}`, [...flags, `${dir}/${archive}`]);
+          const store = `${dir}/store-${ns}`;
+          await lading(["import", ...flags, `${dir}/${archive}`], store);
+          const ours = await ladingImages(store);
           assertEquals(
             Object.fromEntries([...ours].sort()),
             Object.fromEntries([...theirs].sort()),

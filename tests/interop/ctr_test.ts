@@ -6,25 +6,14 @@
  */
 import { assertEquals } from "../assert.ts";
 import { multiArchive, runCli, singleArchive, withTempDir } from "../export/_support.ts";
-import { type Containerd, ctrImages, haveTools, startContainerd } from "./_tools.ts";
-
-interface LsEntry {
-  name: string;
-  digest: string;
-  mediaType: string;
-}
-
-async function ladingImages(store: string): Promise<Map<string, string>> {
-  const r = await runCli(["images", "ls", "--json"], { store });
-  assertEquals(r.code, 0, r.stderr);
-  return new Map((JSON.parse(r.stdout) as LsEntry[]).map((e) => [e.name, e.digest]));
-}
-
-async function lading(args: string[], store: string) {
-  const r = await runCli(args, { store });
-  assertEquals(r.code, 0, `lading ${args.join(" ")}: ${r.stderr}`);
-  return r;
-}
+import {
+  type Containerd,
+  ctrImages,
+  haveTools,
+  lading,
+  ladingImages,
+  startContainerd,
+} from "./_tools.ts";
 
 /** The config digest of an image's platform, as lading resolves it. */
 async function ladingConfig(store: string, name: string, platform?: string): Promise<string> {

@@ -6,13 +6,7 @@
  */
 import { assertEquals } from "../assert.ts";
 import { multiArchive, runCli, singleArchive, withTempDir } from "../export/_support.ts";
-import { haveTools, run } from "./_tools.ts";
-
-async function lading(args: string[], store: string) {
-  const r = await runCli(args, { store });
-  assertEquals(r.code, 0, `lading ${args.join(" ")}: ${r.stderr}`);
-  return r;
-}
+import { haveTools, lading, run } from "./_tools.ts";
 
 async function state(store: string): Promise<{ images: unknown; blobs: string }> {
   const images = JSON.parse((await lading(["images", "ls", "--json"], store)).stdout);

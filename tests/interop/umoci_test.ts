@@ -5,23 +5,7 @@
  */
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { multiArchive, runCli, singleArchive, withTempDir } from "../export/_support.ts";
-import { haveTools, run, umociLayout } from "./_tools.ts";
-
-interface LsEntry {
-  name: string;
-  digest: string;
-}
-
-async function lading(args: string[], store: string) {
-  const r = await runCli(args, { store });
-  assertEquals(r.code, 0, `lading ${args.join(" ")}: ${r.stderr}`);
-  return r;
-}
-
-async function ladingImages(store: string): Promise<Map<string, string>> {
-  const r = await lading(["images", "ls", "--json"], store);
-  return new Map((JSON.parse(r.stdout) as LsEntry[]).map((e) => [e.name, e.digest]));
-}
+import { haveTools, lading, ladingImages, run, umociLayout } from "./_tools.ts";
 
 function lines(text: string): string[] {
   return text.trim().split("\n").filter((l) => l).sort();
