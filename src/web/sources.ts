@@ -267,6 +267,8 @@ export function cancellableStore(store: Store, signal: AbortSignal, what = "impo
               return await w.commit(expected);
             },
             abort: () => w.abort(),
+            // Keep the store's own digest, so the importer does not hash the bytes again.
+            ...(w.sha256 ? { sha256: () => w.sha256!() } : {}),
           };
         };
       }

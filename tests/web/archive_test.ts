@@ -247,3 +247,16 @@ Deno.test("cancellableStore() cancels an import after its input was read, leavin
   assertEquals(blobs, 0);
   assertEquals(await store.listImages(), []);
 });
+
+Deno.test("cancellableStore() keeps the store writer's sha256, so an import hashes each byte once", async () => {
+  const store = new MemoryStore();
+  const wrapped = cancellableStore(store, new AbortController().signal);
+  const writer = await wrapped.writer();
+  assert(writer.sha256 !== undefined, "sha256() is forwarded");
+  await writer.write(new TextEncoder().encode("{}"));
+  assertEquals(
+    await writer.sha256!(),
+    "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+  );
+  await writer.abort();
+});
