@@ -31,6 +31,11 @@ export interface LargeChunkOptions {
    * `buffers` more chunks were requested.
    */
   readonly buffers?: number;
+  /**
+   * Reads issued before the consumer asks (default 0): the next read runs while the
+   * consumer works on the current chunk. Each one shortens a reused chunk's life by one.
+   */
+  readonly readAhead?: number;
 }
 
 /**
@@ -52,19 +57,33 @@ export async function* largeChunks(
     yield* stream;
     return;
   }
-  const pool: (ArrayBuffer | undefined)[] = new Array(Math.max(1, options.buffers ?? 1));
-  let slot = 0;
+  const slots = Math.max(1, options.buffers ?? 1);
+  const ahead = Math.max(0, Math.min(options.readAhead ?? 0, slots - 1));
+  const pool: (ArrayBuffer | undefined)[] = new Array(slots);
+  let issued = 0;
   let done = false;
+  const pending: { slot: number; read: Promise<ReadableStreamReadResult<Uint8Array>> }[] = [];
+  // Read k goes into slot k % slots, so the chunk of read k stays valid until read
+  // k + slots is issued: `slots - ahead - 1` more chunks after it was yielded.
+  const issue = () => {
+    const slot = issued++ % slots;
+    const buffer = (!options.fresh && pool[slot]) || new ArrayBuffer(size);
+    pool[slot] = undefined;
+    const read = byob!.read(new Uint8Array(buffer, 0, size));
+    read.catch(() => {}); // awaited in turn below
+    pending.push({ slot, read });
+  };
   try {
+    for (let i = 0; i < ahead; i++) issue();
     while (true) {
-      const buffer = (!options.fresh && pool[slot]) || new ArrayBuffer(size);
-      const r = await byob.read(new Uint8Array(buffer, 0, size));
+      issue();
+      const next = pending.shift()!;
+      const r = await next.read;
       if (r.done) {
         done = true;
         return;
       }
-      pool[slot] = r.value.buffer as ArrayBuffer; // the read transferred it
-      slot = (slot + 1) % pool.length;
+      pool[next.slot] = r.value.buffer as ArrayBuffer; // the read transferred it
       if (r.value.byteLength > 0) yield r.value;
     }
   } finally {

@@ -49,3 +49,24 @@ Deno.test("largeChunks() passes other streams through and cancels the source whe
   }
   assertEquals(cancelled, true);
 });
+
+Deno.test("largeChunks() with readAhead keeps each reused chunk intact for buffers - readAhead - 1 more chunks", async () => {
+  await withTempDir(async (dir) => {
+    const bytes = new Uint8Array(12 * 1024 * 1024 + 99).map((_, i) => (i * 31 + (i >> 20)) % 251);
+    await Deno.writeFile(`${dir}/f`, bytes);
+    const held: { chunk: Uint8Array; at: number; copy: Uint8Array }[] = [];
+    let at = 0;
+    const stream = (await Deno.open(`${dir}/f`)).readable;
+    for await (const c of largeChunks(stream, { buffers: 6, readAhead: 1 })) {
+      held.push({ chunk: c, at, copy: c.slice() });
+      at += c.byteLength;
+      // The last 4 chunks yielded before this one must still hold their bytes.
+      for (const h of held.slice(-5)) {
+        assertEquals(h.chunk, h.copy, `chunk at ${h.at} changed while still valid`);
+      }
+    }
+    assertEquals(at, bytes.byteLength);
+    const joined = new Uint8Array(await new Blob(held.map((h) => h.copy)).arrayBuffer());
+    assertEquals(joined, bytes);
+  });
+});
