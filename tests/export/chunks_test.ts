@@ -66,7 +66,9 @@ Deno.test("largeChunks() with readAhead keeps each reused chunk intact for buffe
       }
     }
     assertEquals(at, bytes.byteLength);
-    const joined = new Uint8Array(await new Blob(held.map((h) => h.copy)).arrayBuffer());
+    const joined = new Uint8Array(
+      await new Blob(held.map((h) => h.copy as Uint8Array<ArrayBuffer>)).arrayBuffer(),
+    );
     assertEquals(joined, bytes);
   });
 });
