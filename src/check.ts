@@ -106,7 +106,8 @@ async function hashStream(
 ): Promise<{ digest: string; size: number }> {
   const hasher = await runtime.createHasher(algorithm);
   let size = 0;
-  for await (const chunk of largeChunks(stream)) {
+  // Two buffers, one read ahead: the next read runs while this chunk is hashed.
+  for await (const chunk of largeChunks(stream, { buffers: 2, readAhead: 1 })) {
     hasher.update(chunk);
     size += chunk.byteLength;
     onBytes?.(chunk.byteLength);

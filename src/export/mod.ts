@@ -571,12 +571,13 @@ async function writeArchive(
         const hasher = options.verify
           ? await (await options.runtime()).createHasher(algorithm)
           : undefined;
-        // Reused buffers go round four slots; the write of a chunk two steps back is awaited
-        // before the next read, so no buffer is read into while a write still holds it.
+        // Reused buffers go round six slots with one read ahead, so a chunk stays valid for
+        // four more; at most three writes are in flight, so no buffer is read into while a
+        // write still holds it.
         const reuse = !!options.reuseBuffers && !options.gzip;
         const chunks = largeChunks(
           await store.reader(d.digest),
-          reuse ? { buffers: 4 } : { fresh: true },
+          reuse ? { buffers: 6, readAhead: 1 } : { fresh: true, readAhead: 1 },
         );
         const writing: Promise<void>[] = [];
         let n = 0;
