@@ -154,6 +154,55 @@ export async function stageTar(
   const maxBuffered = options.maxBufferedBytes ?? 64 * 1024 * 1024;
   let buffered = 0;
   let read = 0;
+  interface Unsettled {
+    path: string;
+    named?: Digest;
+    size: number;
+    digest: Promise<Digest>;
+    bytes?: Uint8Array;
+    head?: Uint8Array;
+    writer?: BlobWriter;
+  }
+  const unsettled: Unsettled[] = [];
+  /** Checks a member read earlier against its name and earlier members, then records it. */
+  const settle = async (u: Unsettled): Promise<void> => {
+    const digest = await u.digest;
+    if (u.named && digest !== u.named) {
+      await u.writer?.abort();
+      throw new DigestMismatchError(
+        `${what}: blob file ${u.path} hashes to ${digest}, not the digest its name says (${u.named})`,
+        u.named,
+        digest,
+      );
+    }
+    const previous = members.get(u.path);
+    if (previous) {
+      await u.writer?.abort();
+      if (previous.digest !== digest) {
+        throw new InvalidInputError(
+          `${what}: member ${u.path} appears twice with different contents (${
+            shortDigest(previous.digest)
+          } and ${shortDigest(digest)})`,
+        );
+      }
+      return;
+    }
+    const member: Member = {
+      path: u.path,
+      size: u.size,
+      digest,
+      bytes: u.bytes,
+      head: u.head ?? new Uint8Array(0),
+      writer: u.writer,
+    };
+    members.set(u.path, member);
+    if (!byDigest.has(digest)) byDigest.set(digest, member);
+    else if (u.writer) {
+      // Same bytes under another path: one write is enough.
+      await u.writer.abort();
+      member.writer = undefined;
+    }
+  };
   try {
     for await (const entry of readTar(stream, { what })) {
       const path = normalizeMemberPath(entry.name, what);
@@ -205,28 +254,12 @@ export async function stageTar(
         await writer?.abort();
         throw e;
       }
-      const digest =
-        (hasher ? `${algorithm}:${hasher.digest()}` : await writer!.sha256!()) as Digest;
-      if (named && digest !== named) {
-        await writer?.abort();
-        throw new DigestMismatchError(
-          `${what}: blob file ${path} hashes to ${digest}, not the digest its name says (${named})`,
-          named,
-          digest,
-        );
-      }
-      const previous = members.get(path);
-      if (previous) {
-        await writer?.abort();
-        if (previous.digest !== digest) {
-          throw new InvalidInputError(
-            `${what}: member ${path} appears twice with different contents (${
-              shortDigest(previous.digest)
-            } and ${shortDigest(digest)})`,
-          );
-        }
-        continue;
-      }
+      // The digest may take a moment (a writer in a helper worker finishing up): settle
+      // this member while the next one is read, at most one behind.
+      const digest = hasher
+        ? Promise.resolve(`${algorithm}:${hasher.digest()}` as Digest)
+        : writer!.sha256!();
+      digest.catch(() => {}); // awaited when settled
       let bytes: Uint8Array | undefined;
       if (keep) {
         buffered += size;
@@ -238,23 +271,12 @@ export async function stageTar(
         }
         bytes = concatBytes(chunks, size);
       }
-      const member: Member = {
-        path,
-        size,
-        digest,
-        bytes,
-        head: head ?? new Uint8Array(0),
-        writer,
-      };
-      members.set(path, member);
-      if (!byDigest.has(digest)) byDigest.set(digest, member);
-      else if (writer) {
-        // Same bytes under another path: one write is enough.
-        await writer.abort();
-        member.writer = undefined;
-      }
+      unsettled.push({ path, named, size, digest, bytes, head, writer });
+      if (unsettled.length > 1) await settle(unsettled.shift()!);
     }
+    while (unsettled.length) await settle(unsettled.shift()!);
   } catch (e) {
+    for (const u of unsettled) await u.writer?.abort().catch(() => {});
     await abortMembers(members.values());
     throw e;
   }
