@@ -943,6 +943,9 @@ class OpfsBlobWriter implements BlobWriter {
   async #discard(): Promise<void> {
     this.#state = "done";
     await this.#closeHandles();
+    // A sha256() in flight has the helper finishing the file (its handle still open):
+    // let it close before removing the file.
+    if (this.#finished) await this.#finished.catch(() => {});
     await removeQuietly(this.#init.ingest, this.#init.name);
     this.#init.done();
   }
