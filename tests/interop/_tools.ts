@@ -83,6 +83,18 @@ export async function haveTools(test: string, ...tools: string[]): Promise<boole
   return false;
 }
 
+/**
+ * True when containerd and ctr are installed and this process is root (containerd needs
+ * it). Otherwise a visible skip, or a failure under `CI=true`.
+ */
+export async function canRunContainerd(test: string): Promise<boolean> {
+  if (!(await haveTools(test, "containerd", "ctr"))) return false;
+  if (Deno.uid() === 0) return true;
+  if (Deno.env.get("CI") === "true") throw new Error(`${test} needs root in CI`);
+  console.log(`%cskipped: ${test} needs root to start containerd`, "color: yellow");
+  return false;
+}
+
 /** A containerd started for one test, on a private socket with root and state in `dir`. */
 export interface Containerd {
   readonly address: string;

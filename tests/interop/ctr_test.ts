@@ -7,9 +7,9 @@
 import { assertEquals } from "../assert.ts";
 import { multiArchive, runCli, singleArchive, withTempDir } from "../export/_support.ts";
 import {
+  canRunContainerd,
   type Containerd,
   ctrImages,
-  haveTools,
   lading,
   ladingImages,
   startContainerd,
@@ -25,12 +25,7 @@ async function ladingConfig(store: string, name: string, platform?: string): Pro
 }
 
 Deno.test("interop: ctr images import of lading archives, and lading import of ctr exports", async (t) => {
-  if (!(await haveTools("ctr interop", "containerd", "ctr"))) return;
-  if (Deno.uid() !== 0) {
-    if (Deno.env.get("CI") === "true") throw new Error("ctr interop needs root in CI");
-    console.log("skipped: ctr interop needs root to start containerd");
-    return;
-  }
+  if (!(await canRunContainerd("ctr interop"))) return;
   await withTempDir(async (dir) => {
     const store = `${dir}/store`;
     const multi = await multiArchive("example.com/multi:1", "ctr");
