@@ -4,14 +4,23 @@
  * digest; the file tree shows a known file; a reload still shows it (OPFS persisted); a
  * second import adds no blobs; a corrupt archive shows an error and adds nothing; opening
  * read-only works; cancel leaves nothing; export downloads an archive that the CLI imports
- * with the same digests. Screenshots of the main views go to `artifacts/screenshots/`.
+ * with the same digests; a docker archive gets the library's name and digest. Screenshots of the main views go to `artifacts/screenshots/`.
  * @module
  */
 import { Buffer } from "node:buffer";
 import type { Page } from "playwright-core";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { buildDemo, repoPath, stopBundler } from "../../web-demo/build.ts";
-import { blobsOf, buildImage, demoImage, layoutFiles, tarOfFiles } from "../helpers/images.ts";
+import { importImages } from "../../src/import/mod.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import {
+  blobsOf,
+  buildImage,
+  demoImage,
+  dockerArchiveFiles,
+  layoutFiles,
+  tarOfFiles,
+} from "../helpers/images.ts";
 import { browserTestsEnabled, launchChromium, serveDir, started } from "./browser.ts";
 
 const SHOTS = repoPath("artifacts/screenshots");
@@ -54,6 +63,15 @@ async function chooseMode(page: Page, mode: "import" | "open") {
   await page.check(`input[name="mode"][value="${mode}"]`);
 }
 
+/** Sets a tar on the page's file input, as a user picking a file would. */
+function setFile(page: Page, name: string, bytes: Uint8Array) {
+  return page.setInputFiles("#file-input", {
+    name,
+    mimeType: "application/x-tar",
+    buffer: Buffer.from(bytes),
+  });
+}
+
 /** Runs `action` (which starts an import or open) and waits until that task ended. */
 async function task(page: Page, action: () => Promise<unknown>) {
   const before = Number(await page.getAttribute("body", "data-tasks-done") ?? 0);
@@ -94,12 +112,7 @@ if (browserTestsEnabled("web page tests in Chromium")) {
         "an archive set on the file input is imported and listed with its digest",
         async () => {
           await chooseMode(page, "import");
-          await task(page, () =>
-            page.setInputFiles("#file-input", {
-              name: "demo.tar",
-              mimeType: "application/x-tar",
-              buffer: Buffer.from(archive),
-            }));
+          await task(page, () => setFile(page, "demo.tar", archive));
           await expectNoError(page);
           await page.waitForSelector('#images tr[data-name="example.com/demo:1"]');
           const row = await page.textContent('#images tr[data-name="example.com/demo:1"]');
@@ -147,12 +160,7 @@ if (browserTestsEnabled("web page tests in Chromium")) {
       });
 
       await t.step("a second import of the same archive adds no blobs", async () => {
-        await task(page, () =>
-          page.setInputFiles("#file-input", {
-            name: "demo.tar",
-            mimeType: "application/x-tar",
-            buffer: Buffer.from(archive),
-          }));
+        await task(page, () => setFile(page, "demo.tar", archive));
         await expectNoError(page);
         assertMatch(await page.textContent("#notice") ?? "", /0 new blobs/);
         assertEquals(await blobCount(page), 4);
@@ -170,12 +178,7 @@ if (browserTestsEnabled("web page tests in Chromium")) {
         const bad = files.get(layerPath)!.slice();
         bad[bad.length - 5] ^= 0xff;
         files.set(layerPath, bad);
-        await task(page, async () =>
-          page.setInputFiles("#file-input", {
-            name: "bad.tar",
-            mimeType: "application/x-tar",
-            buffer: Buffer.from(await tarOfFiles(files)),
-          }));
+        await task(page, async () => setFile(page, "bad.tar", await tarOfFiles(files)));
         await page.waitForSelector("#error:not([hidden])");
         const text = await page.textContent("#error");
         assertStringIncludes(text!, "Cannot import bad.tar");
@@ -206,11 +209,7 @@ if (browserTestsEnabled("web page tests in Chromium")) {
         await page.goto(`${url}&throttle=20`);
         await page.waitForSelector("body[data-ready=true]");
         await task(page, async () => {
-          await page.setInputFiles("#file-input", {
-            name: "big.tar",
-            mimeType: "application/x-tar",
-            buffer: Buffer.from(tar),
-          });
+          await setFile(page, "big.tar", tar);
           await page.waitForSelector("#task:not([hidden])");
           await page.click("#task-cancel");
         });
@@ -233,12 +232,7 @@ if (browserTestsEnabled("web page tests in Chromium")) {
 
       await t.step("open read-only shows an archive's images without storing them", async () => {
         await chooseMode(page, "open");
-        await task(page, () =>
-          page.setInputFiles("#file-input", {
-            name: "demo-open.tar",
-            mimeType: "application/x-tar",
-            buffer: Buffer.from(archive),
-          }));
+        await task(page, () => setFile(page, "demo-open.tar", archive));
         await page.waitForSelector(
           '#view-tabs [aria-selected="true"]:text("demo-open.tar (read-only)")',
         );
@@ -275,6 +269,54 @@ if (browserTestsEnabled("web page tests in Chromium")) {
           const entry = list.find((i: { name: string }) => i.name === "example.com/demo:1");
           assert(entry, `CLI sees ${JSON.stringify(list)}`);
           assertEquals(entry.digest, manifestDigest);
+        },
+      );
+
+      await t.step(
+        "a docker archive is imported with the library's name and digest and shows its files",
+        async () => {
+          const image = await buildImage({
+            docker: true,
+            layers: [{
+              files: [
+                { path: "srv/", type: "directory" },
+                { path: "srv/hello.txt", content: "hello from a docker archive\n" },
+              ],
+              compression: "none",
+            }],
+            config: { Cmd: ["/srv/hello"] },
+          });
+          const tar = await tarOfFiles(
+            await dockerArchiveFiles([{ image, repoTags: ["dockerdemo:2"] }]),
+          );
+          // What the library (the CLI's importer) makes of the same archive.
+          const expected = await importImages(new MemoryStore(), {
+            kind: "stream",
+            label: "docker.tar",
+            stream: new Blob([tar as BlobPart]).stream(),
+          });
+          assertEquals(expected.images.map((i) => i.name), ["docker.io/library/dockerdemo:2"]);
+          const name = expected.images[0].name;
+          const row = `#images tr[data-name="${name}"]`;
+          await task(page, () => setFile(page, "docker.tar", tar));
+          await expectNoError(page);
+          await page.waitForSelector(row);
+          assertEquals(await page.getAttribute(`${row} code`, "title"), expected.images[0].digest);
+          // Config, layer and the synthesized manifest, as in the library's import.
+          assertEquals(expected.blobs.added, 3);
+          assertMatch(await page.textContent("#notice") ?? "", /3 new blobs/);
+          assertEquals(await blobCount(page), 4 + 3);
+          await page.click(`${row} button:text("Inspect")`);
+          await page.waitForSelector('#tree tr[data-path="srv"]');
+          await page.click('#tree tr[data-path="srv"] button');
+          await page.waitForSelector('#tree tr[data-path="srv/hello.txt"]');
+          await page.click('#tree tr[data-path="srv/hello.txt"] button');
+          await page.waitForFunction(() =>
+            document.getElementById("preview-text")?.textContent?.includes(
+              "hello from a docker archive",
+            )
+          );
+          await shot(page, "07-docker-archive");
         },
       );
 
