@@ -14,6 +14,7 @@
  * @module
  */
 import { planExport } from "../src/export/mod.ts";
+import { writeArchiveFile } from "../src/export/file.ts";
 import { verifyContent } from "../src/check.ts";
 import { openFsStore } from "../src/store/fs.ts";
 import { BENCH_NAME, type BenchImage, type BenchResult, makeBenchImage } from "./make_image.ts";
@@ -144,7 +145,7 @@ export async function benchExport(
     const t0 = performance.now();
     const plan = await planExport(fs, [name]);
     const file = await Deno.open(out, { write: true, createNew: true });
-    await plan.writeTo(file.writable, { reuseBuffers: true });
+    await writeArchiveFile(plan, fs, file);
     return (performance.now() - t0) / 1000;
   };
   const verifyInProcess = async () => {
@@ -183,7 +184,7 @@ export async function benchExport(
       },
     ),
     row("export, in-process (no start-up)", tExportIn, tCp, "cp of the same bytes", {
-      note: "planExport + writeTo a file",
+      note: "planExport + writeArchiveFile",
     }),
     row("content verify, in-process (no start-up)", tVerifyIn, tOpenssl, "openssl dgst -sha256", {
       note: "verifyContent()",

@@ -5,6 +5,7 @@
  */
 import { AlreadyExistsError } from "../errors.ts";
 import { type ExportFormat, planExport } from "../export/mod.ts";
+import { writeArchiveFile } from "../export/file.ts";
 import {
   type CliIO,
   type Command,
@@ -33,14 +34,14 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Runs `write` into a temporary file next to `path` (it must close or abort the sink),
+ * Runs `write` into a temporary file next to `path` (it must close the file),
  * then renames the file into place. Without `force` an existing `path` is never replaced
  * (checked again at the moment of the rename). On failure or Ctrl-C the temporary file
  * is removed and `path` is untouched.
  */
 export async function writeFileAtomically(
   path: string,
-  write: (sink: WritableStream<Uint8Array>) => Promise<void>,
+  write: (file: Deno.FsFile) => Promise<void>,
   options: { force?: boolean } = {},
 ): Promise<void> {
   const slash = path.lastIndexOf("/");
@@ -61,7 +62,7 @@ export async function writeFileAtomically(
   const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
   Deno.addSignalListener("SIGINT", onSignal);
   try {
-    await write(file.writable);
+    await write(file);
     if (options.force) {
       await Deno.rename(tmp, path);
     } else {
@@ -84,7 +85,7 @@ export async function writeFileAtomically(
     try {
       file.close();
     } catch {
-      // closed by pipeTo
+      // closed by write
     }
     cleanup();
     throw e;
@@ -173,7 +174,7 @@ export const exportCommand: Command = {
       } else {
         await writeFileAtomically(
           output,
-          (sink) => plan.writeTo(sink, { ...writeOptions, reuseBuffers: true }),
+          (file) => writeArchiveFile(plan, store, file, writeOptions),
           {
             force: !!f.values.force,
           },

@@ -40,7 +40,7 @@ import { ociRefName } from "../import/docker.ts";
 import { isNonDistributable, layerCompression, OCI_INDEX } from "../media_types.ts";
 import { formatPlatform, isAttestation, platformMatches } from "../platform.ts";
 import { getRuntime } from "../runtime/mod.ts";
-import type { Runtime } from "../runtime/types.ts";
+import type { Hasher, Runtime } from "../runtime/types.ts";
 import type { ImageRecord, Store } from "../store/types.ts";
 import type { Descriptor, Platform } from "../types.ts";
 import { childrenOf, mayHaveChildren, walk } from "../walk.ts";
@@ -108,6 +108,16 @@ export interface ExportPlan {
   readonly notes: readonly string[];
   /** Blobs left out (non-distributable). */
   readonly skipped: readonly Descriptor[];
+  /** The archive is wrapped in gzip. */
+  readonly gzip: boolean;
+  /** Blobs are re-hashed while they are copied. */
+  readonly verify: boolean;
+  /**
+   * The tar (before gzip) piece by piece, for a writer that copies blobs its own way
+   * (`writeArchiveFile` in `export/file.ts`). It must check each blob with
+   * {@link checkStoredBlob} before and {@link checkCopiedBlob} after copying it.
+   */
+  parts(): readonly ArchivePart[];
   /**
    * A new stream of the archive. `onProgress` receives the tar bytes produced so far.
    * The stream errors when a blob vanished or changed since planning.
@@ -203,6 +213,7 @@ export async function planExport(
   const { members, images, blobs, skipped } = collected;
   members.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const size = tarArchiveSize(members.map(toTarMember));
+  const parts = archiveParts(members);
   return {
     format,
     images,
@@ -210,8 +221,11 @@ export async function planExport(
     size,
     notes,
     skipped,
+    gzip: !!options.gzip,
+    verify: !!options.verify,
+    parts: () => parts,
     writeTo: (sink, writeOptions = {}) =>
-      writeArchive(store, members, sink, {
+      writeArchive(store, parts, sink, {
         runtime,
         verify: !!options.verify,
         gzip: options.gzip,
@@ -220,7 +234,7 @@ export async function planExport(
       }),
     stream: (writeOptions = {}) => {
       const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-      writeArchive(store, members, writable, {
+      writeArchive(store, parts, writable, {
         runtime,
         verify: !!options.verify,
         gzip: options.gzip,
@@ -514,9 +528,78 @@ async function planDocker(
   return { members, images, blobs: sorted, skipped: [] };
 }
 
+/**
+ * One piece of an archive, in order: bytes as they are (tar headers, generated JSON,
+ * padding, the end blocks) or the content of a stored blob.
+ */
+export type ArchivePart = { readonly bytes: Uint8Array } | { readonly blob: Descriptor };
+
+function archiveParts(members: readonly Member[]): ArchivePart[] {
+  const parts: ArchivePart[] = [];
+  for (const m of members) {
+    parts.push({ bytes: tarHeader(toTarMember(m)) });
+    if ("type" in m) continue;
+    parts.push("bytes" in m ? { bytes: m.bytes } : { blob: m.blob });
+    const pad = tarPadding(m.size);
+    if (pad.byteLength) parts.push({ bytes: pad });
+  }
+  parts.push({ bytes: TAR_END });
+  return parts;
+}
+
+/**
+ * Checks, right before a blob is read, that the store still has it with the planned size.
+ * @throws {SizeMismatchError}, or the store's {@link NotFoundError}
+ */
+export async function checkStoredBlob(store: Store, d: Descriptor): Promise<void> {
+  const info = await store.info(d.digest);
+  if (info.size !== d.size) {
+    throw new SizeMismatchError(
+      `Cannot export: blob ${d.digest} has ${info.size} bytes, its descriptor says ${d.size}`,
+      d.size,
+      info.size,
+    );
+  }
+}
+
+/**
+ * Checks what was copied of a blob: `copied` bytes (more than `d.size` means the copy
+ * stopped early at a grown blob) and, when verifying, the digest the bytes hash to.
+ * @throws {SizeMismatchError} | {DigestMismatchError}
+ */
+export function checkCopiedBlob(d: Descriptor, copied: number, actual?: string): void {
+  if (copied !== d.size) {
+    throw new SizeMismatchError(
+      `Cannot export: blob ${d.digest} has ${
+        copied > d.size ? `more than ${d.size}` : copied
+      } bytes, its descriptor says ${d.size}`,
+      d.size,
+      copied,
+    );
+  }
+  if (actual !== undefined && actual !== d.digest) {
+    throw new DigestMismatchError(
+      `Cannot export: blob ${d.digest} in the store hashes to ${actual}; run 'lading content verify'`,
+      d.digest,
+      actual,
+    );
+  }
+}
+
+/** The hasher for `d`'s algorithm, or none. */
+export async function blobHasher(
+  runtime: () => Promise<Runtime>,
+  d: Descriptor,
+  verify: boolean,
+): Promise<{ hasher: Hasher; algorithm: string } | undefined> {
+  if (!verify) return undefined;
+  const algorithm = d.digest.startsWith("sha512:") ? "sha512" : "sha256";
+  return { hasher: await (await runtime()).createHasher(algorithm), algorithm };
+}
+
 async function writeArchive(
   store: Store,
-  members: readonly Member[],
+  parts: readonly ArchivePart[],
   sink: WritableStream<Uint8Array>,
   options: {
     runtime: () => Promise<Runtime>;
@@ -545,80 +628,43 @@ async function writeArchive(
   // Writes are not awaited one by one (only `ready`): reading the next chunk overlaps
   // writing the previous one.
   const w = out.getWriter();
-  const put = async (chunk: Uint8Array) => {
-    await w.ready;
-    w.write(chunk).catch(() => {}); // a failed write rejects `ready` and `close`
-    count(chunk.byteLength);
-  };
   try {
-    for (const m of members) {
-      await put(tarHeader(toTarMember(m)));
-      if ("type" in m) continue;
-      if ("bytes" in m) {
-        await put(m.bytes);
-      } else {
-        const d = m.blob;
-        // Sizes were checked when planning; check again, right before reading.
-        const info = await store.info(d.digest);
-        if (info.size !== d.size) {
-          throw new SizeMismatchError(
-            `Cannot export: blob ${d.digest} has ${info.size} bytes, its descriptor says ${d.size}`,
-            d.size,
-            info.size,
-          );
-        }
-        const algorithm = d.digest.startsWith("sha512:") ? "sha512" : "sha256";
-        const hasher = options.verify
-          ? await (await options.runtime()).createHasher(algorithm)
-          : undefined;
-        // Reused buffers go round six slots with one read ahead, so a chunk stays valid for
-        // four more; at most three writes are in flight, so no buffer is read into while a
-        // write still holds it.
-        const reuse = !!options.reuseBuffers && !options.gzip;
-        const chunks = largeChunks(
-          await store.reader(d.digest),
-          reuse ? { buffers: 6, readAhead: 1 } : { fresh: true, readAhead: 1 },
-        );
-        const writing: Promise<void>[] = [];
-        let n = 0;
-        for await (const chunk of chunks) {
-          n += chunk.byteLength;
-          if (n > d.size) break;
-          hasher?.update(chunk);
-          await w.ready;
-          const written = w.write(chunk);
-          written.catch(() => {}); // a failed write rejects `ready` and `close`
-          count(chunk.byteLength);
-          if (reuse) {
-            writing.push(written);
-            if (writing.length >= 3) await writing.shift();
-          }
-        }
-        await Promise.all(writing);
-        if (n !== d.size) {
-          throw new SizeMismatchError(
-            `Cannot export: blob ${d.digest} has ${
-              n > d.size ? `more than ${d.size}` : n
-            } bytes, its descriptor says ${d.size}`,
-            d.size,
-            n,
-          );
-        }
-        if (hasher) {
-          const actual = `${algorithm}:${hasher.digest()}`;
-          if (actual !== d.digest) {
-            throw new DigestMismatchError(
-              `Cannot export: blob ${d.digest} in the store hashes to ${actual}; run 'lading content verify'`,
-              d.digest,
-              actual,
-            );
-          }
+    for (const part of parts) {
+      if ("bytes" in part) {
+        await w.ready;
+        w.write(part.bytes).catch(() => {}); // a failed write rejects `ready` and `close`
+        count(part.bytes.byteLength);
+        continue;
+      }
+      const d = part.blob;
+      await checkStoredBlob(store, d);
+      const hashing = await blobHasher(options.runtime, d, options.verify);
+      // Reused buffers go round six slots with one read ahead, so a chunk stays valid for
+      // four more; at most three writes are in flight, so no buffer is read into while a
+      // write still holds it.
+      const reuse = !!options.reuseBuffers && !options.gzip;
+      const chunks = largeChunks(
+        await store.reader(d.digest),
+        reuse ? { buffers: 6, readAhead: 1 } : { fresh: true, readAhead: 1 },
+      );
+      const writing: Promise<void>[] = [];
+      let n = 0;
+      for await (const chunk of chunks) {
+        n += chunk.byteLength;
+        if (n > d.size) break;
+        hashing?.hasher.update(chunk);
+        await w.ready;
+        const written = w.write(chunk);
+        written.catch(() => {}); // a failed write rejects `ready` and `close`
+        count(chunk.byteLength);
+        if (reuse) {
+          writing.push(written);
+          if (writing.length >= 3) await writing.shift();
         }
       }
-      const pad = tarPadding(m.size);
-      if (pad.byteLength) await put(pad);
+      await Promise.all(writing);
+      checkCopiedBlob(d, n, hashing && `${hashing.algorithm}:${hashing.hasher.digest()}`);
     }
-    await put(TAR_END);
     await w.close();
     await compressed;
   } catch (e) {

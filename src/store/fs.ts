@@ -487,27 +487,34 @@ export class FsStore implements Store {
     throw new NotFoundError(`blob ${digest} not found in store ${this.dir}`);
   }
 
-  /** Streams a committed blob from `offset` (default 0). @throws {NotFoundError} */
-  async reader(
-    digest: Digest,
-    options: { offset?: number } = {},
-  ): Promise<ReadableStream<Uint8Array>> {
+  /**
+   * Opens a committed blob for reading (the caller closes it), for Deno code that copies
+   * blobs with its own reads. @throws {NotFoundError}
+   */
+  async openBlob(digest: Digest): Promise<Deno.FsFile> {
     const path = this.#blobPath(digest);
-    const offset = options.offset ?? 0;
-    if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw new TypeError(`reader offset must be a non-negative integer, got ${offset}`);
-    }
-    let file: Deno.FsFile;
     try {
       // Only regular files are blobs: a symlink in blobs/ is not followed.
       if (!(await Deno.lstat(path)).isFile) throw new Deno.errors.NotFound(path);
-      file = await Deno.open(path, { read: true });
+      return await Deno.open(path, { read: true });
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
         throw new NotFoundError(`blob ${digest} not found in store ${this.dir}`);
       }
       throw e;
     }
+  }
+
+  /** Streams a committed blob from `offset` (default 0). @throws {NotFoundError} */
+  async reader(
+    digest: Digest,
+    options: { offset?: number } = {},
+  ): Promise<ReadableStream<Uint8Array>> {
+    const offset = options.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new TypeError(`reader offset must be a non-negative integer, got ${offset}`);
+    }
+    const file = await this.openBlob(digest);
     try {
       if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
     } catch (e) {
