@@ -139,6 +139,30 @@ export async function benchExport(
   const verifyCli = async () => (await lading(["content", "verify", "--store", store])).seconds;
   const openssl = async () => (await timed("openssl", ["dgst", "-sha256", ...blobs])).seconds;
   const startup = async () => (await lading(["help"])).seconds;
+  // The least a Deno program can do for the same bytes: concatenate the blob files with
+  // synchronous 1 MiB reads and writes (no tar headers, no store, no checks). What a fresh
+  // `deno run` costs on top of the copy itself, measured rather than guessed.
+  const floorScript = `${work}/deno_floor.ts`;
+  await Deno.writeTextFile(
+    floorScript,
+    `const [out, ...inputs] = Deno.args;
+const o = Deno.openSync(out, { write: true, createNew: true });
+const buf = new Uint8Array(1 << 20);
+for (const p of inputs) {
+  const f = Deno.openSync(p);
+  for (let n; (n = f.readSync(buf)) !== null;) {
+    let d = 0;
+    while (d < n) d += o.writeSync(buf.subarray(d, n));
+  }
+  f.close();
+}
+o.close();
+`,
+  );
+  const denoFloor = async () => {
+    await removeQuietly(copy);
+    return (await timed(Deno.execPath(), ["run", "-A", floorScript, copy, ...blobs])).seconds;
+  };
   const fs = await openFsStore(store);
   const exportInProcess = async () => {
     await removeQuietly(out);
@@ -156,14 +180,25 @@ export async function benchExport(
   };
 
   log(verbose, `warming up (${name}, ${(storeBytes / 1e6).toFixed(0)} MB of blobs)`);
-  const steps = [exportCli, cp, verifyCli, openssl, exportInProcess, verifyInProcess, startup];
+  const steps = [
+    exportCli,
+    cp,
+    verifyCli,
+    openssl,
+    exportInProcess,
+    verifyInProcess,
+    startup,
+    denoFloor,
+  ];
   for (const s of steps) await s();
   const times = steps.map(() => [] as number[]);
   for (let i = 0; i < runs; i++) {
     log(verbose, `run ${i + 1}/${runs}`);
     for (const [k, s] of steps.entries()) times[k].push(await s());
   }
-  const [tExport, tCp, tVerify, tOpenssl, tExportIn, tVerifyIn, tStart] = times.map(median);
+  const [tExport, tCp, tVerify, tOpenssl, tExportIn, tVerifyIn, tStart, tFloor] = times.map(
+    median,
+  );
   const archiveBytes = (await Deno.stat(out)).size;
   await removeQuietly(out);
   await removeQuietly(copy);
@@ -191,6 +226,12 @@ export async function benchExport(
     }),
     row("lading start-up (lading help)", tStart, tCp, "cp of the export", {
       note: "included in both fresh-process rows",
+    }),
+    row("Deno floor: a minimal deno run copying the blobs", tFloor, tCp, "cp of the same bytes", {
+      note: "the least any fresh Deno process takes for this copy",
+    }),
+    row("export against the Deno floor", tExport, tFloor, "minimal deno run copy", {
+      note: "what lading adds over the least a Deno process can do",
     }),
   ];
 }

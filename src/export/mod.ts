@@ -35,8 +35,7 @@ import {
   SizeMismatchError,
 } from "../errors.ts";
 import { findImage, readConfig, readDocument, type ResolvedImage, resolveImage } from "../image.ts";
-import { CONTAINERD_NAME, OCI_REF_NAME } from "../import/names.ts";
-import { ociRefName } from "../import/docker.ts";
+import { CONTAINERD_NAME, OCI_REF_NAME, ociRefName } from "../import/names.ts";
 import { isNonDistributable, layerCompression, OCI_INDEX } from "../media_types.ts";
 import { formatPlatform, isAttestation, platformMatches } from "../platform.ts";
 import { getRuntime } from "../runtime/mod.ts";

@@ -13,9 +13,13 @@
  * gzip layers give ctr's digests.
  *
  * @example
- * ```ts
- * import { ociRefName } from "./docker.ts";
- * console.log(ociRefName("docker.io/library/busybox:1.36")); // 1.36
+ * ```ts ignore
+ * import { synthesizeDockerImages } from "./docker.ts";
+ * // staging: the archive's members, read by the importer (see ./staging.ts)
+ * const { entries, extras } = await synthesizeDockerImages(runtime, staging, "", manifestJson, {
+ *   what: "image.tar",
+ *   maxJsonBytes: 4 << 20,
+ * });
  * ```
  * @module
  */
@@ -23,26 +27,13 @@ import { type Digest, digestBytes, shortDigest } from "../digest.ts";
 import { InvalidInputError } from "../errors.ts";
 import * as mt from "../media_types.ts";
 import { normalizePlatform } from "../platform.ts";
-import { parseReference } from "../reference.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { normalizeReference } from "../reference.ts";
 import { parseConfig, parseDockerArchiveManifest } from "../schema.ts";
 import type { Descriptor, ImageConfig, Platform } from "../types.ts";
-import { CONTAINERD_NAME, OCI_REF_NAME } from "./names.ts";
+import { CONTAINERD_NAME, OCI_REF_NAME, ociRefName } from "./names.ts";
 import { detectCompression } from "../compression.ts";
 import type { Member, Staging } from "./staging.ts";
-
-/** The `org.opencontainers.image.ref.name` containerd writes for a full name: the tag. */
-export function ociRefName(name: string): string {
-  try {
-    const r = parseReference(name);
-    if (r.tag) return r.digest ? `${r.tag}@${r.digest}` : r.tag;
-    if (r.digest) return `@${r.digest}`;
-  } catch {
-    // fall through
-  }
-  return name;
-}
 
 /** The result of reading a docker archive's manifest.json. */
 export interface DockerImages {

@@ -20,6 +20,7 @@
  * ```
  * @module
  */
+import { parseReference } from "../reference.ts";
 import type { ImageRecord } from "../store/types.ts";
 import type { Annotations, Descriptor } from "../types.ts";
 
@@ -27,6 +28,18 @@ import type { Annotations, Descriptor } from "../types.ts";
 export const CONTAINERD_NAME = "io.containerd.image.name";
 /** The OCI reference name annotation (index.json only). */
 export const OCI_REF_NAME = "org.opencontainers.image.ref.name";
+
+/** The `org.opencontainers.image.ref.name` containerd writes for a full name: the tag. */
+export function ociRefName(name: string): string {
+  try {
+    const r = parseReference(name);
+    if (r.tag) return r.digest ? `${r.tag}@${r.digest}` : r.tag;
+    if (r.digest) return `@${r.digest}`;
+  } catch {
+    // fall through
+  }
+  return name;
+}
 
 /** Naming options, as `ctr images import` takes them. */
 export interface NameOptions {

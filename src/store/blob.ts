@@ -79,5 +79,6 @@ export async function readBlobBytes(
       `blob ${digest} has ${info.size} bytes, more than the ${limit}-byte limit for JSON documents`,
     );
   }
+  if (store.readSmall) return await store.readSmall(digest, limit);
   return readAllBytes(await store.reader(digest), limit, `blob ${digest}`);
 }

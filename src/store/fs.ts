@@ -44,6 +44,7 @@ import {
 import {
   DigestMismatchError,
   InvalidInputError,
+  LimitExceededError,
   NotFoundError,
   QuotaExceededError,
   SizeMismatchError,
@@ -502,6 +503,36 @@ export class FsStore implements Store {
         throw new NotFoundError(`blob ${digest} not found in store ${this.dir}`);
       }
       throw e;
+    }
+  }
+
+  /**
+   * Reads a small committed blob whole without streams (see {@link ContentStore.readSmall}).
+   * @throws {NotFoundError} | {LimitExceededError}
+   */
+  async readSmall(digest: Digest, maxBytes: number): Promise<Uint8Array> {
+    const file = await this.openBlob(digest);
+    try {
+      // Sized by fstat, plus one byte to see the end; grows only if the file did.
+      let buffer = new Uint8Array(Math.min((await file.stat()).size, maxBytes) + 1);
+      let n = 0;
+      for (;;) {
+        if (n === buffer.byteLength) {
+          if (n > maxBytes) {
+            throw new LimitExceededError(
+              `blob ${digest} is larger than the ${maxBytes}-byte limit for JSON documents`,
+            );
+          }
+          const grown = new Uint8Array(Math.min(n * 2, maxBytes + 1));
+          grown.set(buffer);
+          buffer = grown;
+        }
+        const r = await file.read(buffer.subarray(n));
+        if (r === null) return buffer.subarray(0, n);
+        n += r;
+      }
+    } finally {
+      file.close();
     }
   }
 

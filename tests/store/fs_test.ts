@@ -1,7 +1,12 @@
 import { digestBytes } from "../../src/digest.ts";
-import { InvalidInputError, NotFoundError, QuotaExceededError } from "../../src/errors.ts";
+import {
+  InvalidInputError,
+  LimitExceededError,
+  NotFoundError,
+  QuotaExceededError,
+} from "../../src/errors.ts";
 import { getRuntime } from "../../src/runtime/mod.ts";
-import { writeBlob } from "../../src/store/blob.ts";
+import { readBlobBytes, writeBlob } from "../../src/store/blob.ts";
 import {
   CONTAINERD_NAME_ANNOTATION,
   FsStore,
@@ -210,7 +215,29 @@ Deno.test("list(), has(), info() and reader() ignore non-digest names, directori
       assertEquals(await store.has(d), false);
       await assertRejects(() => store.info(d), NotFoundError);
       await assertRejects(() => store.reader(d), NotFoundError);
+      await assertRejects(() => store.openBlob(d), NotFoundError);
+      await assertRejects(() => store.readSmall(d, 100), NotFoundError);
     }
+  });
+});
+
+Deno.test("readSmall() reads a blob whole, refuses one over the limit, and sees a file that grew", async () => {
+  await withDir(async (dir) => {
+    const store = await openFsStore(dir);
+    const bytes = patternBytes(70_000);
+    const digest = await digestBytes(await getRuntime(), bytes);
+    await writeBlob(store, bytes, { digest, size: bytes.byteLength });
+    assertEquals(await store.readSmall(digest, 70_000), bytes);
+    assertEquals(await readBlobBytes(store, digest), bytes);
+    await assertRejects(() => store.readSmall(digest, 69_999), LimitExceededError, "69999");
+    const path = `${dir}/blobs/sha256/${digest.slice(7)}`;
+    await Deno.chmod(path, 0o644);
+    await Deno.writeFile(path, new Uint8Array(5), { append: true });
+    assertEquals((await store.readSmall(digest, 1 << 20)).byteLength, 70_005);
+    await assertRejects(() => store.readSmall(digest, 70_004), LimitExceededError);
+    const empty = await digestBytes(await getRuntime(), new Uint8Array(0));
+    await writeBlob(store, new Uint8Array(0), { digest: empty, size: 0 });
+    assertEquals(await store.readSmall(empty, 10), new Uint8Array(0));
   });
 });
 
