@@ -405,9 +405,12 @@ export async function verifyContent(
     onBlob?: (blob: BlobInfo, problem: BlobProblem | undefined) => void;
   } = {},
 ): Promise<ContentReport> {
-  const runtime = options.runtime ?? await getRuntime();
+  // Loading the hashing runtime (Deno: node:crypto, ~18 ms) overlaps listing the store.
+  const runtimeLoaded = options.runtime ? Promise.resolve(options.runtime) : getRuntime();
+  runtimeLoaded.catch(() => {}); // awaited below
   const all: BlobInfo[] = [];
   for await (const b of store.list()) all.push(b);
+  const runtime = await runtimeLoaded;
   all.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   const total = all.reduce((n, b) => n + b.size, 0);
   const problems: BlobProblem[] = [];

@@ -8,7 +8,6 @@ import { type BlobProblem, checkImages, type ImageCheck, verifyContent } from ".
 import { findImage } from "../image.ts";
 import type { DiffIdReport } from "../layers/diff_ids.ts";
 import type { ImageRecord } from "../store/types.ts";
-import { checkDiffIds, formatDiffIdReport } from "./check_diff_ids.ts";
 import {
   type CliIO,
   type Command,
@@ -82,9 +81,14 @@ export const imagesCheck: Command = {
       });
       progress.end();
       const diffIds: DiffIdReport[] = [];
+      const diffIdText: string[] = [];
       if (f.values["diff-ids"]) {
+        // Loaded only when asked: the layer readers would cost every check's start-up.
+        const { checkDiffIds, formatDiffIdReport } = await import("./check_diff_ids.ts");
         for (const r of records) {
-          diffIds.push(await checkDiffIds(store, r.name, { platform: platforms[0] }));
+          const report = await checkDiffIds(store, r.name, { platform: platforms[0] });
+          diffIds.push(report);
+          diffIdText.push(formatDiffIdReport(report));
         }
       }
       const ok = results.every((r) => r.ok) && diffIds.every((d) => d.ok);
@@ -97,7 +101,7 @@ export const imagesCheck: Command = {
       } else {
         if (results.length === 0) io.out("no images in the store\n");
         for (const r of results) printImage(r, io);
-        for (const d of diffIds) io.out(formatDiffIdReport(d));
+        for (const text of diffIdText) io.out(text);
       }
       if (!ok) {
         const bad = results.filter((r) => !r.ok).length +
