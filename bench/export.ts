@@ -17,6 +17,7 @@ import { planExport } from "../src/export/mod.ts";
 import { writeArchiveFile } from "../src/export/file.ts";
 import { verifyContent } from "../src/check.ts";
 import { openFsStore } from "../src/store/fs.ts";
+import { fsHashing } from "../src/store/fs_hashing.ts";
 import { BENCH_NAME, type BenchImage, type BenchResult, makeBenchImage } from "./make_image.ts";
 
 /** The repository root (bench/..). */
@@ -174,7 +175,8 @@ o.close();
   };
   const verifyInProcess = async () => {
     const t0 = performance.now();
-    const r = await verifyContent(fs);
+    const hashing = fsHashing(fs); // as the CLI does: a worker pool, started per verify
+    const r = await verifyContent(fs, { hashing }).finally(() => hashing.close());
     if (r.problems.length) throw new Error(`store problems: ${JSON.stringify(r.problems)}`);
     return (performance.now() - t0) / 1000;
   };
@@ -222,7 +224,7 @@ o.close();
       note: "planExport + writeArchiveFile",
     }),
     row("content verify, in-process (no start-up)", tVerifyIn, tOpenssl, "openssl dgst -sha256", {
-      note: "verifyContent()",
+      note: "verifyContent() with fsHashing()",
     }),
     row("lading start-up (lading help)", tStart, tCp, "cp of the export", {
       note: "included in both fresh-process rows",

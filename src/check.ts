@@ -116,25 +116,60 @@ async function hashStream(
 }
 
 /**
+ * How blobs get hashed. The default ({@link streamHashing}) reads the store's stream in
+ * this thread; a store-specific one may hash several blobs at once elsewhere (the fs
+ * store's worker pool, `store/fs_hashing.ts`).
+ */
+export interface BlobHashing {
+  /** How many blobs {@link verifyContent} hands out at once. */
+  readonly concurrency: number;
+  /**
+   * The digest (in `digest`'s algorithm) and size of the committed blob `digest`, or
+   * undefined when the store does not have it. `onBytes` gets the bytes as they are hashed.
+   */
+  hash(
+    digest: Digest,
+    onBytes?: (n: number) => void,
+  ): Promise<{ digest: string; size: number } | undefined>;
+}
+
+/** The default {@link BlobHashing}: the store's reader, hashed in this thread, one at a time. */
+export function streamHashing(store: Store, runtime?: Runtime): BlobHashing {
+  return {
+    concurrency: 1,
+    async hash(digest, onBytes) {
+      const hashing = runtime ?? await getRuntime();
+      let stream: ReadableStream<Uint8Array>;
+      try {
+        stream = await store.reader(digest);
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+        return undefined;
+      }
+      return await hashStream(hashing, algorithmOf(digest), stream, onBytes);
+    },
+  };
+}
+
+/**
  * Re-hashes one committed blob. Returns the problem, or undefined when it hashes to its
  * name (and, given `size`, has that many bytes).
  */
 export async function verifyBlob(
   store: Store,
   digest: Digest,
-  options: { size?: number; mediaType?: string; runtime?: Runtime; onBytes?: (n: number) => void } =
-    {},
+  options: {
+    size?: number;
+    mediaType?: string;
+    runtime?: Runtime;
+    hashing?: BlobHashing;
+    onBytes?: (n: number) => void;
+  } = {},
 ): Promise<BlobProblem | undefined> {
-  const runtime = options.runtime ?? await getRuntime();
   const base = { digest, ...(options.mediaType ? { mediaType: options.mediaType } : {}) };
-  let stream: ReadableStream<Uint8Array>;
-  try {
-    stream = await store.reader(digest);
-  } catch (e) {
-    if (!(e instanceof NotFoundError)) throw e;
-    return { ...base, kind: "missing", message: `${label(base)} is not in the store` };
-  }
-  const actual = await hashStream(runtime, algorithmOf(digest), stream, options.onBytes);
+  const hashing = options.hashing ?? streamHashing(store, options.runtime);
+  const actual = await hashing.hash(digest, options.onBytes);
+  if (!actual) return { ...base, kind: "missing", message: `${label(base)} is not in the store` };
   if (options.size !== undefined && actual.size !== options.size) {
     return {
       ...base,
@@ -401,33 +436,45 @@ export async function verifyContent(
   store: Store,
   options: {
     runtime?: Runtime;
+    /** Default: {@link streamHashing} (one blob at a time, in this thread). */
+    hashing?: BlobHashing;
     onProgress?: (bytes: number, total: number) => void;
+    /** Called as each blob is done (in completion order when several run at once). */
     onBlob?: (blob: BlobInfo, problem: BlobProblem | undefined) => void;
   } = {},
 ): Promise<ContentReport> {
   // Loading the hashing runtime (Deno: node:crypto, ~18 ms) overlaps listing the store.
-  const runtimeLoaded = options.runtime ? Promise.resolve(options.runtime) : getRuntime();
-  runtimeLoaded.catch(() => {}); // awaited below
+  if (!options.hashing && !options.runtime) getRuntime().catch(() => {}); // awaited when hashing
+  const hashing = options.hashing ?? streamHashing(store, options.runtime);
   const all: BlobInfo[] = [];
   for await (const b of store.list()) all.push(b);
-  const runtime = await runtimeLoaded;
-  all.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   const total = all.reduce((n, b) => n + b.size, 0);
+  // Largest first: with several at once, the longest hashes start early.
+  const queue = all.sort((a, b) => b.size - a.size || (a.digest < b.digest ? -1 : 1));
   const problems: BlobProblem[] = [];
   let bytes = 0;
   let blobs = 0;
-  for (const b of all) {
-    const problem = await verifyBlob(store, b.digest, {
-      runtime,
-      onBytes: (n) => {
-        bytes += n;
-        options.onProgress?.(bytes, total);
-      },
-    });
-    if (problem?.kind === "missing") continue; // removed meanwhile (gc)
-    blobs++;
-    if (problem) problems.push(problem);
-    options.onBlob?.(b, problem);
-  }
+  let failed = false;
+  const lane = async () => {
+    for (let b = queue.shift(); b && !failed; b = queue.shift()) {
+      const problem = await verifyBlob(store, b.digest, {
+        hashing,
+        onBytes: (n) => {
+          bytes += n;
+          options.onProgress?.(bytes, total);
+        },
+      }).catch((e) => {
+        failed = true;
+        throw e;
+      });
+      if (problem?.kind === "missing") continue; // removed meanwhile (gc)
+      blobs++;
+      if (problem) problems.push(problem);
+      options.onBlob?.(b, problem);
+    }
+  };
+  const lanes = Math.max(1, Math.min(hashing.concurrency, queue.length));
+  await Promise.all(Array.from({ length: lanes }, lane));
+  problems.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   return { blobs, bytes, problems };
 }

@@ -7,6 +7,8 @@
 import { type BlobProblem, checkImages, type ImageCheck, verifyContent } from "../check.ts";
 import { findImage } from "../image.ts";
 import type { DiffIdReport } from "../layers/diff_ids.ts";
+import { FsStore } from "../store/fs.ts";
+import { fsHashing } from "../store/fs_hashing.ts";
 import type { ImageRecord } from "../store/types.ts";
 import {
   type CliIO,
@@ -124,10 +126,13 @@ export const contentVerify: Command = {
     const f = parseFlags(args, { boolean: ["json"] });
     if (f.positionals.length) throw new UsageError("content verify takes no arguments");
     const store = await openStore(f.values, io);
+    // Every core hashes (the fs store's worker pool).
+    const hashing = store instanceof FsStore ? fsHashing(store) : undefined;
     try {
       let progress: Progress | undefined;
       let last = 0;
       const report = await verifyContent(store, {
+        hashing,
         onProgress: (n, total) => {
           progress ??= new Progress(io, "verifying", total);
           progress.add(n - last);
@@ -149,6 +154,7 @@ export const contentVerify: Command = {
       }
       return report.problems.length === 0 ? 0 : 1;
     } finally {
+      hashing?.close();
       await store.close();
     }
   },

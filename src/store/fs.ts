@@ -417,6 +417,14 @@ export class FsStore implements Store {
     return `${this.dir}/blobs/${algorithm}/${encoded}`;
   }
 
+  /**
+   * The file a committed blob has (or would have) in this layout, for Deno code that
+   * reads blobs its own way (the hashing workers). @throws {InvalidInputError}
+   */
+  blobFile(digest: Digest): string {
+    return this.#blobPath(digest);
+  }
+
   async #ensureDir(relative: string): Promise<void> {
     if (this.#madeDirs.has(relative)) return;
     await Deno.mkdir(`${this.dir}/${relative}`, { recursive: true });
@@ -424,14 +432,10 @@ export class FsStore implements Store {
   }
 
   /**
-   * Removes ingest files, leases and temporary index files whose owner process is dead
-   * (called by {@link openFsStore}). Files of live processes, and names this store did not
-   * make, are kept.
-   */
-  /**
    * Removes what dead processes left behind: ingest files, leases and temporary index
-   * files whose owner is gone (live processes' files stay). Returns what it removed, or
-   * with `dryRun` what it would remove.
+   * files whose owner is gone (called by {@link openFsStore}). Files of live processes,
+   * and names this store did not make, are kept. Returns what it removed, or with
+   * `dryRun` what it would remove.
    */
   async removeStaleFiles(options: { dryRun?: boolean } = {}): Promise<StaleFile[]> {
     const removed: StaleFile[] = [];
