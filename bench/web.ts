@@ -13,7 +13,7 @@
  * folder), so OPFS is on disk and empty. Timings are medians of `runs` runs.
  *
  * ```sh
- * deno run -A bench/web.ts [workDir] [--runs N]
+ * deno run -A bench/web.ts [workDir] [--runs N] [--no-codecs]
  * ```
  * @module
  */
@@ -234,8 +234,10 @@ if (import.meta.main) {
   const args = [...Deno.args];
   const runsAt = args.indexOf("--runs");
   const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : undefined;
+  const noCodecs = args.indexOf("--no-codecs");
+  if (noCodecs >= 0) args.splice(noCodecs, 1);
   const workDir = args[0] ?? Deno.env.get("LADING_BENCH_DIR") ?? "/tmp/lading-bench";
-  const rows = await benchWeb(workDir, { runs });
+  const rows = await benchWeb(workDir, { runs, codecs: noCodecs < 0 });
   await stopBundler();
   for (const r of rows) {
     const unit = r.unit ?? "s";
