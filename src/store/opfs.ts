@@ -539,6 +539,7 @@ export class OpfsStore implements Store {
   #releaseOwner?: () => void;
   #writers = new Set<OpfsBlobWriter>();
   #dirs = new Map<string, Promise<OpfsDirectoryHandle>>();
+  #blobDirs = new Map<DigestAlgorithm, OpfsDirectoryHandle>();
   #closed = false;
   #makeWriterWorker?: () => WorkerLike;
   #offload?: OffloadClient;
@@ -619,10 +620,22 @@ export class OpfsStore implements Store {
     return p;
   }
 
-  async #blobHandle(digest: Digest): Promise<OpfsFileHandle | undefined> {
-    const { algorithm, encoded } = parseDigest(digest);
+  /**
+   * `blobs/<algorithm>`, when it exists. Found once: OPFS handles name a path, so the
+   * handle stays right even if the folder is removed and made again.
+   */
+  async #blobDir(algorithm: DigestAlgorithm): Promise<OpfsDirectoryHandle | undefined> {
+    const known = this.#blobDirs.get(algorithm);
+    if (known) return known;
     const dir = await dirOrUndefined(this.#dir, "blobs")
       .then((b) => (b ? dirOrUndefined(b, algorithm) : undefined));
+    if (dir) this.#blobDirs.set(algorithm, dir);
+    return dir;
+  }
+
+  async #blobHandle(digest: Digest): Promise<OpfsFileHandle | undefined> {
+    const { algorithm, encoded } = parseDigest(digest);
+    const dir = await this.#blobDir(algorithm);
     if (!dir) return undefined;
     return await fileOrUndefined(dir, encoded);
   }
@@ -720,8 +733,7 @@ export class OpfsStore implements Store {
   /** Removes a committed blob (without the writer lock). @throws {NotFoundError} */
   async delete(digest: Digest): Promise<void> {
     const { algorithm, encoded } = parseDigest(digest);
-    const blobs = await dirOrUndefined(this.#dir, "blobs");
-    const dir = blobs ? await dirOrUndefined(blobs, algorithm) : undefined;
+    const dir = await this.#blobDir(algorithm);
     const handle = dir ? await fileOrUndefined(dir, encoded) : undefined;
     if (!dir || !handle) throw new NotFoundError(`blob ${digest} not found in store ${this.path}`);
     try {
@@ -825,12 +837,16 @@ export class OpfsStore implements Store {
     this.#checkOpen();
     const dir = await this.#subdir("leases");
     const id = `${this.#owner}-${randomHex(8)}`;
+    let handle: OpfsFileHandle;
     try {
-      await writeSmallFile(dir, id, new Uint8Array(0));
+      handle = await writeSmallFile(dir, id, new Uint8Array(0));
     } catch (e) {
       throw await mapQuota(e, `create lease ${id}`);
     }
     const digests = new Set<Digest>();
+    const enc = new TextEncoder();
+    /** Bytes in the lease file. */
+    let length = 0;
     let released = false;
     return {
       id,
@@ -839,16 +855,28 @@ export class OpfsStore implements Store {
         if (released) throw new TypeError(`lease ${id} was released`);
         if (more.length === 0) return;
         await this.exclusive(async () => {
-          for (const d of more) digests.add(d);
+          const fresh = [...new Set(more)].filter((d) => !digests.has(d));
+          if (fresh.length === 0) return;
           try {
-            await writeSmallFile(
-              dir,
-              id,
-              new TextEncoder().encode([...digests].map((d) => `${d}\n`).join("")),
-            );
+            const lines = enc.encode(fresh.map((d) => `${d}\n`).join(""));
+            if (syncHandlesAvailable(handle)) {
+              // Appended, not flushed: a lease matters only while its owner lives.
+              const sync = await handle.createSyncAccessHandle!();
+              try {
+                writeAll(sync, lines, length);
+              } finally {
+                sync.close();
+              }
+              length += lines.byteLength;
+            } else {
+              const all = enc.encode([...digests, ...fresh].map((d) => `${d}\n`).join(""));
+              await writeSmallFile(dir, id, all);
+              length = all.byteLength;
+            }
           } catch (e) {
             throw await mapQuota(e, `add to lease ${id}`);
           }
+          for (const d of fresh) digests.add(d);
         });
       },
       release: async () => {
@@ -910,6 +938,7 @@ class OpfsBlobWriter implements BlobWriter {
   #queue: Promise<void> = Promise.resolve();
   #failure: unknown;
   #committing?: Promise<unknown>;
+  #moved = false;
 
   constructor(init: ConstructorInit) {
     this.#init = init;
@@ -960,7 +989,7 @@ class OpfsBlobWriter implements BlobWriter {
     // A sha256() in flight has the helper finishing the file (its handle still open):
     // let it close before removing the file.
     if (this.#finished) await this.#finished.catch(() => {});
-    await removeQuietly(this.#init.ingest, this.#init.name);
+    if (!this.#moved) await removeQuietly(this.#init.ingest, this.#init.name);
     this.#init.done();
   }
 
@@ -1074,6 +1103,7 @@ class OpfsBlobWriter implements BlobWriter {
       const added = await this.#init.commitLock(expected.digest, async () => {
         if (await fileOrUndefined(dir, encoded)) return false;
         await moveFile(this.#init.ingest, this.#init.handle, dir, encoded);
+        this.#moved = true; // nothing left in ingest/
         return true;
       });
       await this.#discard();
