@@ -246,17 +246,25 @@ export async function runAll(onResult: (r: CaseResult) => void): Promise<void> {
 
 /**
  * Fills the store until the (test-lowered) quota is hit; checks the error and that nothing
- * partial is left. Returns a description of what happened.
+ * partial is left. Returns a description of what happened. With `helper`, blobs are
+ * written by a helper worker whose quota runs out after `simulateAfter` bytes.
  */
 export async function quotaCase(
   path: string,
   bytes: number,
   simulateAfter?: number,
+  helper = false,
 ): Promise<string> {
-  const root = simulateAfter === undefined
+  const root = simulateAfter === undefined || helper
     ? undefined
     : quotaLimitedDir(await opfsRoot(), { left: simulateAfter });
-  const store = await openOpfsStore({ path, root });
+  const writerWorker = helper
+    ? () =>
+      new Worker(new URL(`./opfs_writer_entry.js?quota=${simulateAfter}`, import.meta.url), {
+        type: "module",
+      })
+    : undefined;
+  const store = await openOpfsStore({ path, root, writerWorker });
   try {
     const chunk = crypto.getRandomValues(new Uint8Array(65536));
     const w = await store.writer();
@@ -299,7 +307,7 @@ if (inWorker) {
     } else if (e.data?.run === "quota") {
       try {
         scope.postMessage({
-          quota: await quotaCase(e.data.path, e.data.bytes, e.data.simulateAfter),
+          quota: await quotaCase(e.data.path, e.data.bytes, e.data.simulateAfter, e.data.helper),
         });
       } catch (err) {
         scope.postMessage({ quotaError: String(err) });
@@ -333,7 +341,7 @@ if (inWorker) {
     return results;
   };
   g.__runQuota = (
-    where: "worker" | "window",
+    where: "worker" | "helper" | "window",
     path: string,
     bytes: number,
     simulateAfter?: number,
@@ -349,7 +357,13 @@ if (inWorker) {
           if (e.data.quota) resolve(e.data.quota);
           if (e.data.quotaError) reject(new Error(e.data.quotaError));
         };
-        fresh.postMessage({ run: "quota", path, bytes, simulateAfter });
+        fresh.postMessage({
+          run: "quota",
+          path,
+          bytes,
+          simulateAfter,
+          helper: where === "helper",
+        });
       });
   g.__ready = true;
 }

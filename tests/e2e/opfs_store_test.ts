@@ -66,6 +66,7 @@ if (browserTestsEnabled("OPFS store conformance in Chromium")) {
     const cases = [
       ["window", "window", undefined],
       ["worker", "worker (simulated)", 3 * 1024 * 1024],
+      ["helper", "worker + writer helper (simulated)", 3 * 1024 * 1024],
     ] as const;
     for (const [where, label, simulateAfter] of cases) {
       try {
@@ -96,7 +97,9 @@ if (browserTestsEnabled("OPFS store conformance in Chromium")) {
       if (!r.ok) throw new Error(r.error);
     });
   }
-  for (const where of ["worker (simulated)", "window"] as const) {
+  for (
+    const where of ["worker (simulated)", "worker + writer helper (simulated)", "window"] as const
+  ) {
     Deno.test(`OpfsStore (${where}): a full quota fails the write with QuotaExceededError and leaves nothing`, () => {
       assertStringIncludes(quota[where] ?? "not run", "QuotaExceededError: Cannot write a blob");
     });
