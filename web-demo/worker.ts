@@ -8,6 +8,7 @@ import { collectGarbage } from "../src/gc.ts";
 import { listImageSummaries } from "../src/image.ts";
 import { importImages, type ImportOptions } from "../src/import/mod.ts";
 import { exportArchive } from "../src/export/mod.ts";
+import { getRuntime } from "../src/runtime/mod.ts";
 import { openOpfsStore, type OpfsStore, removeOpfsStore } from "../src/store/opfs.ts";
 import type { Store } from "../src/store/types.ts";
 import { directoryFiles, openArchive, tarFiles } from "../src/web/archive_store.ts";
@@ -290,6 +291,8 @@ try {
   store = await openOpfsStore({ path: STORE_PATH, writerWorker });
   views.set("store", { store, label: "this browser's store", cache: new Map() });
   await removeOpfsStore(SCRATCH_PATH).catch(() => {});
+  // Load the codecs now (hash-wasm compiles its module on first use), not in the first import.
+  await (await getRuntime()).createHasher("sha256");
   post({ ready: true });
 } catch (e) {
   post({ fatal: serialize(e) });

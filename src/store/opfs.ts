@@ -561,8 +561,13 @@ export class OpfsStore implements Store {
       globalThis instanceof g.DedicatedWorkerGlobalScope;
   }
 
-  /** Takes the owner lock and removes stale ingest files (called by {@link openOpfsStore}). */
+  /**
+   * Takes the owner lock and removes stale ingest files (called by {@link openOpfsStore}).
+   * The helper worker, when there is one, starts now, so that the first write does not
+   * wait for it to load.
+   */
   async start(): Promise<void> {
+    if (this.#makeWriterWorker) this.#offload ??= new OffloadClient(this.#makeWriterWorker());
     await new Promise<void>((granted, failed) => {
       this.#locks.request(this.#ownerLock(this.#owner), {}, () => {
         granted();
