@@ -385,6 +385,8 @@ export interface OpfsStoreOptions {
 export interface WorkerLike {
   postMessage(message: unknown, transfer?: Transferable[]): void;
   addEventListener(type: "message", listener: (e: MessageEvent) => void): void;
+  /** The worker failed (its script did not load, or threw): writes fail instead of waiting. */
+  addEventListener(type: "error", listener: (e: { message?: string }) => void): void;
   /** Called by {@link OpfsStore.close} when present. */
   terminate?(): void;
 }
@@ -1253,12 +1255,24 @@ class OffloadClient {
     this.#gathered = undefined;
   });
 
+  /** Set once the helper failed outside a write (it did not load, or threw). */
+  #broken?: { name: string; message: string };
+
   constructor(worker: WorkerLike) {
     this.#worker = worker;
     worker.addEventListener("message", (e: MessageEvent) => {
       const m = e.data as FromWriter;
       if (m.t === "written") this.#reuse(m.buffer);
       this.#listeners.get(m.id)?.(m);
+    });
+    worker.addEventListener("error", (e) => {
+      this.#broken = {
+        name: "Error",
+        message: `the OPFS writer worker failed${e?.message ? `: ${e.message}` : ""}`,
+      };
+      for (const [id, listener] of [...this.#listeners]) {
+        listener({ t: "error", id, ...this.#broken });
+      }
     });
   }
 
@@ -1332,6 +1346,7 @@ class OffloadClient {
         post(message);
       });
     post({ t: "open", id, handle, hash: !gathering });
+    if (this.#broken) this.#listeners.get(id)!({ t: "error", id, ...this.#broken });
     return {
       write: async (chunk) => {
         if (error) throw error;

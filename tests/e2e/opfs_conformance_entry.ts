@@ -177,6 +177,44 @@ function collect(): Case[] {
     await assertRejects(() => a.writer(), TypeError);
   });
 
+  extra(
+    "blobs larger than the WebCrypto gathering limit (64 MiB) commit under their digest",
+    async (path) => {
+      const store = await openOpfsStore({ path, writerWorker });
+      // A small blob first, so that with the helper one big blob is hashed on each side.
+      for (const size of [1024, 64 * 1024 * 1024 + 123, 64 * 1024 * 1024 + 7]) {
+        const bytes = new Uint8Array(size);
+        for (let i = 0; i < size; i += 4096) bytes[i] = (i / 4096 + size) & 0xff;
+        const digest = await digestBytes(await getRuntime(), bytes);
+        const w = await store.writer();
+        for (let at = 0; at < size; at += 1024 * 1024) {
+          await w.write(bytes.subarray(at, at + 1024 * 1024));
+        }
+        assertEquals(await w.commit({ digest, size }), { added: true });
+        assertEquals(await store.info(digest), { digest, size });
+      }
+      assertEquals(await listNames(await (await dirAt(path)).getDirectoryHandle("ingest")), []);
+      await store.close();
+    },
+  );
+
+  extra("a helper worker that does not load fails the write instead of hanging", async (path) => {
+    const store = await openOpfsStore({
+      path,
+      writerWorker: () =>
+        new Worker(new URL("./no-such-writer.js", import.meta.url), { type: "module" }),
+    });
+    const w = await store.writer();
+    const bytes = new Uint8Array(1024 * 1024);
+    await assertRejects(async () => {
+      for (let i = 0; i < 64; i++) await w.write(bytes);
+      await w.commit({ digest: `sha256:${"0".repeat(64)}`, size: 64 * bytes.length });
+    });
+    await w.abort();
+    assertEquals(await listNames(await (await dirAt(path)).getDirectoryHandle("ingest")), []);
+    await store.close();
+  });
+
   return cases;
 }
 
