@@ -27,7 +27,7 @@ const el = <K extends keyof HTMLElementTagNameMap>(
   return e;
 };
 
-// `?throttle=MS` slows reading input (a testing aid: makes cancel observable).
+// `?throttle=MS` slows reading input, MS per MiB (a testing aid: makes cancel observable).
 const throttle = new URL(location.href).searchParams.get("throttle");
 const workerUrl = new URL("./worker.js", import.meta.url);
 if (throttle) workerUrl.searchParams.set("throttle", throttle);

@@ -31,7 +31,7 @@ import { indexTar } from "../src/web/tar_index.ts";
 import type { DirectorySource, ImportSource } from "../src/import/source.ts";
 
 const STORE_PATH = "lading";
-/** Testing aid: milliseconds to wait per chunk of input read (`?throttle=MS`). */
+/** Testing aid: milliseconds to wait per MiB of input read (`?throttle=MS`). */
 const THROTTLE = Number(new URL(location.href).searchParams.get("throttle") ?? 0);
 const SCRATCH_PATH = "lading-scratch";
 
@@ -117,23 +117,34 @@ function importSource(
   return directorySource(source, signal);
 }
 
-/** The file, read slowly when the THROTTLE testing aid is on. */
+/**
+ * The file, read slowly when the THROTTLE testing aid is on: THROTTLE ms per MiB read,
+ * through `slice().arrayBuffer()` (how the importer reads a file) and `stream()` alike.
+ */
 function throttled_(file: File): Blob & { name: string } {
   if (!THROTTLE) return file;
-  return {
-    name: file.name,
-    size: file.size,
-    slice: file.slice.bind(file),
-    stream: () =>
-      file.stream().pipeThrough(
-        new TransformStream({
-          async transform(chunk, controller) {
-            await new Promise((r) => setTimeout(r, THROTTLE));
-            controller.enqueue(chunk);
-          },
-        }),
-      ),
-  } as unknown as Blob & { name: string };
+  const wait = (bytes: number) =>
+    new Promise((r) => setTimeout(r, THROTTLE * Math.max(1, bytes / (1024 * 1024))));
+  const slow = (blob: Blob): Blob =>
+    ({
+      size: blob.size,
+      type: blob.type,
+      slice: (start?: number, end?: number) => slow(blob.slice(start, end)),
+      arrayBuffer: async () => {
+        await wait(blob.size);
+        return await blob.arrayBuffer();
+      },
+      stream: () =>
+        blob.stream().pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            async transform(chunk, controller) {
+              await wait(chunk.byteLength);
+              controller.enqueue(chunk);
+            },
+          }),
+        ),
+    }) as unknown as Blob;
+  return Object.assign(slow(file), { name: file.name });
 }
 
 function totalOf(source: SourceMessage): number | undefined {

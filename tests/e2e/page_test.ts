@@ -205,8 +205,9 @@ if (browserTestsEnabled("web page tests in Chromium")) {
           [{ descriptor: big.manifest.descriptor, refName: "example.com/big:1" }],
           blobsOf(big),
         ));
-        // ?throttle=20 makes the worker wait 20 ms per chunk read, so cancel lands mid-import.
-        await page.goto(`${url}&throttle=20`);
+        // ?throttle=150 makes the worker wait 150 ms per MiB read (over a second for this
+        // archive), so cancel lands mid-import.
+        await page.goto(`${url}&throttle=150`);
         await page.waitForSelector("body[data-ready=true]");
         await task(page, async () => {
           await setFile(page, "big.tar", tar);
