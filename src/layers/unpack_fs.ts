@@ -8,7 +8,7 @@
  * empty directory: every parent on disk is a directory this function created (a symlink
  * is only ever a leaf), so no write can follow a link out of the target, and only the
  * bytes of files that survive are written (each layer streamed once more, only as far
- * as needed).
+ * as needed). If the second pass fails, what it wrote is removed again.
  *
  * Device nodes are skipped and setuid/setgid bits stripped unless asked for and running
  * as root; ownership is applied only as root.
@@ -87,8 +87,12 @@ function writeAll(file: Deno.FsFile, chunk: Uint8Array): void {
   while (at < chunk.byteLength) at += file.writeSync(chunk.subarray(at));
 }
 
-/** Makes `dir` (which must not exist or be empty) ready; returns its absolute path. */
-async function prepareTarget(dir: string): Promise<string> {
+/**
+ * Makes `dir` (which must not exist or be empty) ready; returns its absolute path and
+ * whether it was created here.
+ */
+async function prepareTarget(dir: string): Promise<{ base: string; created: boolean }> {
+  let created = false;
   try {
     const info = await Deno.stat(dir);
     if (!info.isDirectory) throw new AlreadyExistsError(`${dir} exists and is not a directory`);
@@ -98,8 +102,27 @@ async function prepareTarget(dir: string): Promise<string> {
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
     await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
+    created = true;
   }
-  return await Deno.realPath(dir);
+  return { base: await Deno.realPath(dir), created };
+}
+
+/**
+ * Undoes a failed unpack: `base` was empty (or new) before, so everything in it is ours.
+ * Directories may already have their final, read-only modes: they get u+rwx back first.
+ * Links are removed, never followed.
+ */
+function removeUnpacked(base: string, created: boolean): void {
+  const clear = (dir: string) => {
+    Deno.chmodSync(dir, 0o700);
+    for (const e of Deno.readDirSync(dir)) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory) clear(p); // a symlink's entry is not a directory
+      Deno.removeSync(p);
+    }
+  };
+  clear(base);
+  if (created) Deno.removeSync(base);
 }
 
 /**
@@ -108,7 +131,9 @@ async function prepareTarget(dir: string): Promise<string> {
  *
  * @throws {InvalidInputError} for unsafe or malformed layers (nothing is written then),
  * {DigestMismatchError} for a layer that does not match its diff_id,
- * {AlreadyExistsError} when `dir` is not empty.
+ * {AlreadyExistsError} when `dir` is not empty. A failure while writing (a layer that
+ * vanished or changed since it was read, a full disk) removes what was written: `dir` is
+ * left empty, or removed when this call created it.
  */
 export async function unpackImage(
   store: ContentStore,
@@ -125,7 +150,35 @@ export async function unpackImage(
     trackChanges: false,
     trackVersions: false,
   });
-  const base = await prepareTarget(dir);
+  const { base, created } = await prepareTarget(dir);
+  try {
+    return await writeTree(store, image, base, fs, layers, { options, owners, devices, setuid });
+  } catch (e) {
+    // Nothing half-written stays: the directory is left as it was (or removed when new).
+    try {
+      removeUnpacked(base, created);
+    } catch (cleanup) {
+      throw new Error(
+        `${e instanceof Error ? e.message : e}; removing the partly written ${dir} failed too: ${
+          cleanup instanceof Error ? cleanup.message : cleanup
+        }`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+}
+
+/** Pass 2 of {@link unpackImage}: the tree on disk. */
+async function writeTree(
+  store: ContentStore,
+  image: ResolvedImage,
+  base: string,
+  fs: Awaited<ReturnType<typeof mergeImage>>["fs"],
+  layers: LayerSummary[],
+  flags: { options: UnpackOptions; owners: boolean; devices: boolean; setuid: boolean },
+): Promise<UnpackReport> {
+  const { options, owners, devices, setuid } = flags;
   const at = (path: string) => `${base}/${path}`;
 
   const skipped: { path: string; reason: string }[] = [];

@@ -394,3 +394,37 @@ Deno.test("unpack: fifos are created, hardlinks to them share the inode", async 
     assertEquals(a.mode! & 0o777, 0o640);
   });
 });
+
+Deno.test("unpack: a failure while writing removes what was written (new dir removed, existing dir emptied)", async () => {
+  const { top, out } = await sandbox();
+  try {
+    const { store, image } = await storedImage({
+      layers: [
+        { files: [dir("etc", 0o555), file("etc/a"), sym("etc/l", "a"), dir("usr/lib")] },
+        { files: [file("usr/lib/b"), dir("ro", 0o500), file("ro/c")] },
+      ],
+    });
+    // The second pass reads layers again: the second read of the last layer fails, as if
+    // the blob had been removed meanwhile.
+    const reads = new Map<string, number>();
+    const failing = Object.create(store) as typeof store;
+    failing.reader = (digest, options) => {
+      const n = (reads.get(digest) ?? 0) + 1;
+      reads.set(digest, n);
+      if (digest === image.manifest.layers[1].digest && n === 2) {
+        return Promise.reject(new Error("the blob vanished"));
+      }
+      return store.reader(digest, options);
+    };
+    await assertRejects(() => unpackImage(failing, image, out), Error, "the blob vanished");
+    assert(!(await exists(out)), "a directory unpack created is removed");
+    await Deno.mkdir(out);
+    reads.clear();
+    await assertRejects(() => unpackImage(failing, image, out), Error, "the blob vanished");
+    assertEquals(await Array.fromAsync(Deno.readDir(out)), [], "an existing directory is emptied");
+    const done = await unpackImage(store, image, out);
+    assertEquals(done.files, 3);
+  } finally {
+    await Deno.remove(top, { recursive: true });
+  }
+});
