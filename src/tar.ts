@@ -66,8 +66,11 @@ export interface TarHeader {
   readonly devmajor: number;
   /** Minor device number of a device node. */
   readonly devminor: number;
-  /** Extended attributes from `SCHILY.xattr.*` PAX records, when there are any. */
-  readonly xattrs?: Readonly<Record<string, string>>;
+  /**
+   * Extended attributes from `SCHILY.xattr.*` PAX records, when there are any: name →
+   * raw value (binary: a `security.capability` is a struct, not text).
+   */
+  readonly xattrs?: Readonly<Record<string, Uint8Array>>;
   /** Offset of this member's (last) header block in the uncompressed stream. */
   readonly offset: number;
 }
@@ -99,6 +102,7 @@ const MAX_META = 1024 * 1024;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const lossy = new TextDecoder("utf-8");
+const XATTR_PREFIX = "SCHILY.xattr.";
 
 function fieldBytes(block: Uint8Array, start: number, length: number): Uint8Array {
   const field = block.subarray(start, start + length);
@@ -267,8 +271,15 @@ export class TarReader {
     return stored === unsigned || stored === signed;
   }
 
-  #parsePax(data: Uint8Array): Record<string, string> {
+  /**
+   * PAX records: text values (valid UTF-8, or the archive is refused), and the raw bytes
+   * of `SCHILY.xattr.*` values, which are binary (a `security.capability` is a struct).
+   */
+  #parsePax(
+    data: Uint8Array,
+  ): { text: Record<string, string>; xattrs: Record<string, Uint8Array> } {
     const out: Record<string, string> = {};
+    const xattrs: Record<string, Uint8Array> = {};
     let at = 0;
     while (at < data.byteLength) {
       // Trailing NUL padding after the records is tolerated (some writers emit it).
@@ -288,17 +299,23 @@ export class TarReader {
       const eq = record.indexOf(0x3d);
       if (eq <= 0) this.#fail("PAX record without a key");
       let key: string;
-      let value: string;
       try {
         key = utf8.decode(record.subarray(0, eq));
-        value = utf8.decode(record.subarray(eq + 1));
       } catch {
         this.#fail(`PAX record ${JSON.stringify(lossy.decode(record))} is not valid UTF-8`);
       }
-      out[key] = value;
+      if (key.startsWith(XATTR_PREFIX)) {
+        xattrs[key.slice(XATTR_PREFIX.length)] = record.slice(eq + 1);
+      } else {
+        try {
+          out[key] = utf8.decode(record.subarray(eq + 1));
+        } catch {
+          this.#fail(`PAX record ${JSON.stringify(lossy.decode(record))} is not valid UTF-8`);
+        }
+      }
       at += len;
     }
-    return out;
+    return { text: out, xattrs };
   }
 
   /** A decimal PAX number; `what` for the message. */
@@ -338,6 +355,7 @@ export class TarReader {
     let longName: Uint8Array | undefined;
     let longLink: Uint8Array | undefined;
     let pax: Record<string, string> | undefined;
+    let paxXattrs: Record<string, Uint8Array> | undefined;
     while (true) {
       const offset = this.#offset;
       let block = await this.#read(512);
@@ -389,7 +407,7 @@ export class TarReader {
           if (flag === 0x4c) longName = value;
           else longLink = value;
         } else {
-          const records = this.#parsePax(data);
+          const { text: records, xattrs: recordXattrs } = this.#parsePax(data);
           if (Object.keys(records).some((k) => k.startsWith("GNU.sparse."))) {
             this.#fail(
               `sparse member ${
@@ -397,7 +415,12 @@ export class TarReader {
               } is not supported (GNU.sparse PAX records)`,
             );
           }
-          if (flag === 0x78) pax = { ...pax, ...records };
+          if (flag === 0x78) {
+            pax = { ...pax, ...records };
+            if (Object.keys(recordXattrs).length) {
+              paxXattrs = { ...paxXattrs, ...recordXattrs };
+            }
+          }
           // global headers ('g') are ignored, as Go's archive/tar and containerd do
         }
         continue;
@@ -446,13 +469,10 @@ export class TarReader {
         pax?.[key] !== undefined
           ? this.#paxNumber(pax[key], key)
           : this.#numeric(block, start, len, key);
-      let xattrs: Record<string, string> | undefined;
+      const xattrs = paxXattrs;
       let devmajor = ustar ? this.#numeric(block, 329, 8, "devmajor") : 0;
       let devminor = ustar ? this.#numeric(block, 337, 8, "devminor") : 0;
       if (pax) {
-        for (const [k, v] of Object.entries(pax)) {
-          if (k.startsWith("SCHILY.xattr.")) (xattrs ??= {})[k.slice(13)] = v;
-        }
         if (pax["SCHILY.devmajor"] !== undefined) {
           devmajor = this.#paxNumber(pax["SCHILY.devmajor"], "devmajor");
         }

@@ -82,9 +82,53 @@ Deno.test("TarReader applies PAX path, linkpath, size, ids, mtime and xattrs", a
   assertEquals(headers[0].name, "päx/ünïcode-name");
   assertEquals(headers[0].uid, 3000000);
   assertEquals(headers[0].mtime, 1700000000.5);
-  assertEquals(headers[0].xattrs, { "user.k": "v" });
+  assertEquals(headers[0].xattrs, { "user.k": new TextEncoder().encode("v") });
   assertEquals(bodies[0], "abc");
   assertEquals(headers[1].linkname, "t".repeat(200));
+});
+
+Deno.test("TarReader keeps binary xattr values as bytes (a security.capability is not UTF-8)", async () => {
+  // vfs_cap_data v2 with CAP_SETUID (bit 7: byte 0x80) permitted, as Docker layers carry it.
+  const capability = new Uint8Array([
+    1,
+    0,
+    0,
+    2,
+    0x80,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
+  const tar = rawTar([
+    paxMember({ "SCHILY.xattr.security.capability": capability, "SCHILY.xattr.user.e": "" }),
+    rawMember({ name: "usr/bin/newuidmap", body: "elf" }),
+    rawMember({ name: "plain", body: "x" }),
+  ]);
+  const { headers, bodies } = await readAll(tar);
+  assertEquals(headers[0].xattrs, {
+    "security.capability": capability,
+    "user.e": new Uint8Array(0),
+  });
+  assertEquals(bodies[0], "elf");
+  assertEquals(headers[1].xattrs, undefined);
+  // Other PAX values stay text and must be UTF-8.
+  await assertRejects(
+    () => readAll(rawTar([paxMember({ path: new Uint8Array([0x80]) }), rawMember({ name: "x" })])),
+    InvalidInputError,
+    "not valid UTF-8",
+  );
 });
 
 Deno.test("TarReader applies GNU long names and base-256 sizes", async () => {

@@ -70,7 +70,7 @@ export interface FsNode {
   devmajor: number;
   devminor: number;
   /** Extended attributes, when the layer had any. */
-  xattrs?: Readonly<Record<string, string>>;
+  xattrs?: Readonly<Record<string, Uint8Array>>;
   /** The layer that last wrote this path. */
   layer: number;
   /** Entry index of that write in the layer; -1 for directories created as parents. */

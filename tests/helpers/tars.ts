@@ -80,13 +80,22 @@ export function rawMember(m: RawMember): Uint8Array {
 }
 
 /** A PAX extended header member (`x`, or `g` when global) with these records. */
-export function paxMember(records: Record<string, string>, options: { global?: boolean } = {}) {
-  let body = "";
+export function paxMember(
+  records: Record<string, string | Uint8Array>,
+  options: { global?: boolean } = {},
+) {
+  const parts: Uint8Array[] = [];
   for (const [k, v] of Object.entries(records)) {
-    const rec = ` ${k}=${v}\n`;
-    let len = enc.encode(rec).byteLength;
+    const value = bytesOf(v);
+    let len = enc.encode(` ${k}=\n`).byteLength + value.byteLength;
     len += String(len + String(len).length).length;
-    body += `${len}${rec}`;
+    parts.push(enc.encode(`${len} ${k}=`), value, enc.encode("\n"));
+  }
+  const body = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    body.set(p, at);
+    at += p.byteLength;
   }
   return rawMember({ name: "PaxHeader", type: options.global ? "g" : "x", body });
 }
