@@ -38,6 +38,7 @@ export const unpackCommand: Command = {
           bytes: r.bytes,
           skipped: r.skipped,
           strippedSetuid: r.strippedSetuid,
+          xattrs: r.xattrs,
           duplicates: r.duplicates,
           layers: r.layers.map((l) => ({
             digest: l.descriptor.digest,
@@ -59,7 +60,9 @@ export const unpackCommand: Command = {
       io.out(
         `Unpacked ${image.name} into ${f.positionals[1]}: ${r.files} files (${
           formatBytes(r.bytes)
-        }), ${r.directories} directories, ${r.symlinks} symlinks, ${r.hardlinks} hardlinks\n`,
+        }), ${r.directories} directories, ${r.symlinks} symlinks, ${r.hardlinks} hardlinks${
+          r.xattrs ? `, ${r.xattrs} xattrs` : ""
+        }\n`,
       );
       return 0;
     });

@@ -11,7 +11,8 @@
  * as needed). If the second pass fails, what it wrote is removed again.
  *
  * Device nodes are skipped and setuid/setgid bits stripped unless asked for and running
- * as root; ownership is applied only as root.
+ * as root; ownership is applied only as root. Extended attributes are applied on Linux
+ * (libc over FFI, `./xattr.ts`); one that cannot be set is reported, not fatal.
  *
  * @example
  * ```ts ignore
@@ -32,6 +33,7 @@ import type { ContentStore } from "../store/types.ts";
 import { type LayerSummary, mergeImage, type ReadLayersOptions } from "./image_layers.ts";
 import { openLayer } from "./layer_reader.ts";
 import { type FsNode, linkRoot } from "./merged_fs.ts";
+import { openXattrs } from "./xattr.ts";
 
 /** Options for {@link unpackImage}. */
 export interface UnpackOptions extends ReadLayersOptions {
@@ -41,6 +43,13 @@ export interface UnpackOptions extends ReadLayersOptions {
   readonly preserveSetuid?: boolean;
   /** Apply uid/gid from the layers (default: when running as root). */
   readonly preserveOwners?: boolean;
+  /**
+   * Apply the layers' extended attributes (`SCHILY.xattr.*`; default true). Linux only,
+   * through libc over FFI; `security.*` and `trusted.*` need root, and file capabilities
+   * (`security.capability`) are kept only with `preserveSetuid`, like setuid bits. An
+   * attribute that cannot be set is reported in `skipped`, the unpack goes on.
+   */
+  readonly xattrs?: boolean;
 }
 
 /** What {@link unpackImage} did. */
@@ -59,6 +68,8 @@ export interface UnpackReport {
   readonly skipped: { path: string; reason: string }[];
   /** Paths whose setuid/setgid bits were removed. */
   readonly strippedSetuid: string[];
+  /** Extended attributes set. */
+  readonly xattrs: number;
   /** Paths that appeared twice in one layer (the last won). */
   readonly duplicates: { layer: number; path: string }[];
   /** The layers read (diff_ids verified). */
@@ -187,6 +198,7 @@ async function writeTree(
   // inode (first name of a hardlink chain) -> names on disk that share it
   const groups = new Map<FsNode, string[]>();
   const metadata: { path: string; node: FsNode }[] = [];
+  const linkXattrs: { path: string; node: FsNode }[] = [];
   let directories = 0;
   let symlinks = 0;
   let hardlinks = 0;
@@ -252,6 +264,7 @@ async function writeTree(
         hardlinks++;
       }
       if (inode.type !== "symlink") metadata.push({ path: names[0], node: inode });
+      else if (inode.xattrs) linkXattrs.push({ path: names[0], node: inode });
     } else {
       for (const other of names.slice(1)) {
         skipped.push({ path: other, reason: `hardlink to skipped ${names[0]}` });
@@ -297,7 +310,37 @@ async function writeTree(
     }
   }
 
-  // Pass 2c: modes, owners, times; directories last, deepest first.
+  // Pass 2c: owners, modes, xattrs (after chown, which clears security.capability),
+  // times; directories last, deepest first.
+  let xattrs = 0;
+  const setXattrs = (path: string, p: string, node: FsNode) => {
+    if (options.xattrs === false) return;
+    const writer = openXattrs(); // libc is opened on the first image that has xattrs
+    for (const [name, value] of Object.entries(node.xattrs ?? {})) {
+      if (name === "security.capability" && !setuid) {
+        // File capabilities grant privilege like setuid bits do, and are kept as rarely.
+        skipped.push({
+          path,
+          reason:
+            "file capabilities (security.capability) dropped (--preserve-setuid as root keeps them)",
+        });
+        continue;
+      }
+      if (typeof writer === "string") {
+        skipped.push({ path, reason: `xattr ${name} not applied: ${writer}` });
+        continue;
+      }
+      try {
+        writer.set(p, name, value);
+        xattrs++;
+      } catch (e) {
+        skipped.push({
+          path,
+          reason: e instanceof Error ? e.message.replace(` on ${p}`, "") : `${e}`,
+        });
+      }
+    }
+  };
   const apply = (path: string, node: FsNode) => {
     let mode = node.mode & 0o7777;
     if (!setuid && (mode & 0o6000)) {
@@ -307,8 +350,10 @@ async function writeTree(
     const p = path === "." ? base : at(path);
     if (owners) Deno.chownSync(p, node.uid, node.gid);
     Deno.chmodSync(p, mode);
+    if (node.xattrs) setXattrs(path, p, node);
     Deno.utimeSync(p, node.mtime, node.mtime);
   };
+  for (const { path, node } of linkXattrs) setXattrs(path, at(path), node);
   for (const { path, node } of metadata) apply(path, node);
   for (let i = dirs.length - 1; i >= 0; i--) apply(dirs[i].path, dirs[i].node);
   if (fs.root.entry >= 0) apply(".", fs.root);
@@ -321,6 +366,7 @@ async function writeTree(
     bytes,
     skipped,
     strippedSetuid,
+    xattrs,
     duplicates: fs.duplicates,
     layers,
   };

@@ -4,7 +4,8 @@ import { unpackImage, type UnpackOptions } from "../../src/layers/unpack_fs.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import type { FileSpec, LayerSpec } from "../helpers/images.ts";
 import { paxMember, rawMember, rawTar } from "../helpers/tars.ts";
-import { storedImage } from "./util.ts";
+import { openXattrs } from "../../src/layers/xattr.ts";
+import { rawLayer, storedImage } from "./util.ts";
 
 const file = (path: string, content = path, mode?: number): FileSpec => ({ path, content, mode });
 const sym = (path: string, linkname: string): FileSpec => ({ path, type: "symlink", linkname });
@@ -424,6 +425,52 @@ Deno.test("unpack: a failure while writing removes what was written (new dir rem
     assertEquals(await Array.fromAsync(Deno.readDir(out)), [], "an existing directory is emptied");
     const done = await unpackImage(store, image, out);
     assertEquals(done.files, 3);
+  } finally {
+    await Deno.remove(top, { recursive: true });
+  }
+});
+
+Deno.test("unpack: xattrs from the layers are applied; file capabilities only with preserveSetuid as root; a symlink's user.* is reported", async () => {
+  const xattrs = openXattrs();
+  if (typeof xattrs === "string") throw new Error(`this test needs xattrs: ${xattrs}`);
+  const capability = new Uint8Array(20);
+  capability.set([1, 0, 0, 2, 0x80, 0x20]); // v2, permitted: CAP_SETUID | CAP_NET_RAW
+  const enc = new TextEncoder();
+  const { top, out } = await sandbox();
+  try {
+    const { store, image } = await storedImage({
+      layers: [rawLayer([
+        { name: "bin/", type: "5", mode: 0o755 },
+        paxMember({ "SCHILY.xattr.user.dir": "d" }),
+        { name: "etc/", type: "5", mode: 0o755 },
+        paxMember({
+          "SCHILY.xattr.security.capability": capability,
+          "SCHILY.xattr.user.note": new Uint8Array([0xff, 0, 1]),
+        }),
+        { name: "bin/ping", body: "elf", mode: 0o755, uid: 0, gid: 0 },
+        paxMember({ "SCHILY.xattr.user.l": "x" }),
+        { name: "bin/link", type: "2", linkname: "ping" },
+      ])],
+    });
+    const root = Deno.uid() === 0;
+    const r = await unpackImage(store, image, out);
+    assertEquals(xattrs.get(`${out}/bin/ping`, "user.note"), new Uint8Array([0xff, 0, 1]));
+    assertEquals(xattrs.get(`${out}/etc`, "user.dir"), enc.encode("d"));
+    // File capabilities are privilege, like setuid: dropped unless asked for (as root).
+    assertEquals(xattrs.get(`${out}/bin/ping`, "security.capability"), undefined);
+    assertEquals(r.xattrs, 2);
+    const reasons = r.skipped.map((s) => `${s.path}: ${s.reason}`);
+    assert(reasons.some((s) => s.startsWith("bin/link: setting xattr user.l")), reasons.join("\n"));
+    assert(reasons.some((s) => s.startsWith("bin/ping: file capabilities")), reasons.join("\n"));
+    const kept = await unpackImage(store, image, `${top}/kept`, { preserveSetuid: true });
+    if (root) {
+      assertEquals(xattrs.get(`${top}/kept/bin/ping`, "security.capability"), capability);
+      assertEquals(kept.xattrs, 3);
+    } else assertEquals(kept.xattrs, 2);
+    // Off when asked.
+    const plain = await unpackImage(store, image, `${top}/plain`, { xattrs: false });
+    assertEquals(plain.xattrs, 0);
+    assertEquals(xattrs.get(`${top}/plain/bin/ping`, "user.note"), undefined);
   } finally {
     await Deno.remove(top, { recursive: true });
   }
