@@ -11,8 +11,9 @@
  * as needed). If the second pass fails, what it wrote is removed again.
  *
  * Device nodes are skipped and setuid/setgid bits stripped unless asked for and running
- * as root; ownership is applied only as root. Extended attributes are applied on Linux
- * (libc over FFI, `./xattr.ts`); one that cannot be set is reported, not fatal.
+ * as root; ownership is applied only as root. Extended attributes, and a symlink's own
+ * owner and times, are applied on Linux (libc over FFI, `./libc.ts`); an attribute that
+ * cannot be set is reported, not fatal.
  *
  * @example
  * ```ts ignore
@@ -33,7 +34,7 @@ import type { ContentStore } from "../store/types.ts";
 import { type LayerSummary, mergeImage, type ReadLayersOptions } from "./image_layers.ts";
 import { openLayer } from "./layer_reader.ts";
 import { type FsNode, linkRoot } from "./merged_fs.ts";
-import { openXattrs } from "./xattr.ts";
+import { openLibc } from "./libc.ts";
 
 /** Options for {@link unpackImage}. */
 export interface UnpackOptions extends ReadLayersOptions {
@@ -198,7 +199,7 @@ async function writeTree(
   // inode (first name of a hardlink chain) -> names on disk that share it
   const groups = new Map<FsNode, string[]>();
   const metadata: { path: string; node: FsNode }[] = [];
-  const linkXattrs: { path: string; node: FsNode }[] = [];
+  const links: { path: string; node: FsNode }[] = [];
   let directories = 0;
   let symlinks = 0;
   let hardlinks = 0;
@@ -264,7 +265,7 @@ async function writeTree(
         hardlinks++;
       }
       if (inode.type !== "symlink") metadata.push({ path: names[0], node: inode });
-      else if (inode.xattrs) linkXattrs.push({ path: names[0], node: inode });
+      else links.push({ path: names[0], node: inode });
     } else {
       for (const other of names.slice(1)) {
         skipped.push({ path: other, reason: `hardlink to skipped ${names[0]}` });
@@ -315,7 +316,7 @@ async function writeTree(
   let xattrs = 0;
   const setXattrs = (path: string, p: string, node: FsNode) => {
     if (options.xattrs === false) return;
-    const writer = openXattrs(); // libc is opened on the first image that has xattrs
+    const writer = openLibc(); // libc is opened on the first image that needs it
     for (const [name, value] of Object.entries(node.xattrs ?? {})) {
       if (name === "security.capability" && !setuid) {
         // File capabilities grant privilege like setuid bits do, and are kept as rarely.
@@ -331,7 +332,7 @@ async function writeTree(
         continue;
       }
       try {
-        writer.set(p, name, value);
+        writer.setXattr(p, name, value);
         xattrs++;
       } catch (e) {
         skipped.push({
@@ -353,7 +354,16 @@ async function writeTree(
     if (node.xattrs) setXattrs(path, p, node);
     Deno.utimeSync(p, node.mtime, node.mtime);
   };
-  for (const { path, node } of linkXattrs) setXattrs(path, at(path), node);
+  // Symlinks: their own owner and times where libc is reachable (Deno has no lchown or
+  // lutimes), and xattrs.
+  const libc = links.length ? openLibc() : undefined;
+  for (const { path, node } of links) {
+    if (typeof libc === "object") {
+      if (owners) libc.lchown(at(path), node.uid, node.gid);
+      libc.lutimes(at(path), node.mtime, node.mtime);
+    }
+    if (node.xattrs) setXattrs(path, at(path), node);
+  }
   for (const { path, node } of metadata) apply(path, node);
   for (let i = dirs.length - 1; i >= 0; i--) apply(dirs[i].path, dirs[i].node);
   if (fs.root.entry >= 0) apply(".", fs.root);

@@ -4,7 +4,7 @@ import { unpackImage, type UnpackOptions } from "../../src/layers/unpack_fs.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import type { FileSpec, LayerSpec } from "../helpers/images.ts";
 import { paxMember, rawMember, rawTar } from "../helpers/tars.ts";
-import { openXattrs } from "../../src/layers/xattr.ts";
+import { openLibc } from "../../src/layers/libc.ts";
 import { rawLayer, storedImage } from "./util.ts";
 
 const file = (path: string, content = path, mode?: number): FileSpec => ({ path, content, mode });
@@ -431,7 +431,7 @@ Deno.test("unpack: a failure while writing removes what was written (new dir rem
 });
 
 Deno.test("unpack: xattrs from the layers are applied; file capabilities only with preserveSetuid as root; a symlink's user.* is reported", async () => {
-  const xattrs = openXattrs();
+  const xattrs = openLibc();
   if (typeof xattrs === "string") throw new Error(`this test needs xattrs: ${xattrs}`);
   const capability = new Uint8Array(20);
   capability.set([1, 0, 0, 2, 0x80, 0x20]); // v2, permitted: CAP_SETUID | CAP_NET_RAW
@@ -454,23 +454,46 @@ Deno.test("unpack: xattrs from the layers are applied; file capabilities only wi
     });
     const root = Deno.uid() === 0;
     const r = await unpackImage(store, image, out);
-    assertEquals(xattrs.get(`${out}/bin/ping`, "user.note"), new Uint8Array([0xff, 0, 1]));
-    assertEquals(xattrs.get(`${out}/etc`, "user.dir"), enc.encode("d"));
+    assertEquals(xattrs.getXattr(`${out}/bin/ping`, "user.note"), new Uint8Array([0xff, 0, 1]));
+    assertEquals(xattrs.getXattr(`${out}/etc`, "user.dir"), enc.encode("d"));
     // File capabilities are privilege, like setuid: dropped unless asked for (as root).
-    assertEquals(xattrs.get(`${out}/bin/ping`, "security.capability"), undefined);
+    assertEquals(xattrs.getXattr(`${out}/bin/ping`, "security.capability"), undefined);
     assertEquals(r.xattrs, 2);
     const reasons = r.skipped.map((s) => `${s.path}: ${s.reason}`);
     assert(reasons.some((s) => s.startsWith("bin/link: setting xattr user.l")), reasons.join("\n"));
     assert(reasons.some((s) => s.startsWith("bin/ping: file capabilities")), reasons.join("\n"));
     const kept = await unpackImage(store, image, `${top}/kept`, { preserveSetuid: true });
     if (root) {
-      assertEquals(xattrs.get(`${top}/kept/bin/ping`, "security.capability"), capability);
+      assertEquals(xattrs.getXattr(`${top}/kept/bin/ping`, "security.capability"), capability);
       assertEquals(kept.xattrs, 3);
     } else assertEquals(kept.xattrs, 2);
     // Off when asked.
     const plain = await unpackImage(store, image, `${top}/plain`, { xattrs: false });
     assertEquals(plain.xattrs, 0);
-    assertEquals(xattrs.get(`${top}/plain/bin/ping`, "user.note"), undefined);
+    assertEquals(xattrs.getXattr(`${top}/plain/bin/ping`, "user.note"), undefined);
+  } finally {
+    await Deno.remove(top, { recursive: true });
+  }
+});
+
+Deno.test("unpack: a symlink gets its own mtime, and its owner as root (lchown/utimensat, not followed)", async () => {
+  const { top, out } = await sandbox();
+  try {
+    const { store, image } = await storedImage({
+      layers: [rawLayer([
+        { name: "target", body: "t", mtime: 1_600_000_000, uid: 0, gid: 0 },
+        { name: "link", type: "2", linkname: "target", mtime: 1_234_567_890, uid: 1234, gid: 4321 },
+      ])],
+    });
+    await unpackImage(store, image, out);
+    const link = await Deno.lstat(`${out}/link`);
+    const target = await Deno.lstat(`${out}/target`);
+    assertEquals(link.mtime?.getTime(), 1_234_567_890_000);
+    assertEquals(target.mtime?.getTime(), 1_600_000_000_000);
+    if (Deno.uid() === 0) {
+      assertEquals([link.uid, link.gid], [1234, 4321]);
+      assertEquals([target.uid, target.gid], [0, 0]);
+    }
   } finally {
     await Deno.remove(top, { recursive: true });
   }
