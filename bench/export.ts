@@ -196,7 +196,12 @@ o.close();
   const times = steps.map(() => [] as number[]);
   for (let i = 0; i < runs; i++) {
     log(verbose, `run ${i + 1}/${runs}`);
-    for (const [k, s] of steps.entries()) times[k].push(await s());
+    for (const [k, s] of steps.entries()) {
+      // Dirty pages of the previous step's output are written back first (untimed), so
+      // no step pays for another's writeback (at 1 GiB it decides the order of the rows).
+      await new Deno.Command("sync").output();
+      times[k].push(await s());
+    }
   }
   const [tExport, tCp, tVerify, tOpenssl, tExportIn, tVerifyIn, tStart, tFloor] = times.map(
     median,
