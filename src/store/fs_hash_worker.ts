@@ -1,5 +1,3 @@
-/// <reference no-default-lib="true" />
-/// <reference lib="deno.worker" />
 /**
  * Deno only: the worker thread of `fs_hashing.ts`. Hashes one blob file per request with
  * synchronous 1 MiB reads, posting progress every 4 MiB. A path that is not a regular file
@@ -25,6 +23,12 @@ export type HashReply =
   | { readonly id: number; readonly missing: true }
   | { readonly id: number; readonly error: string };
 
+/** This worker's global scope (typed here: JSR refuses a `deno.worker` lib directive). */
+const scope = globalThis as unknown as {
+  postMessage(message: HashReply): void;
+  onmessage: ((event: MessageEvent<HashRequest>) => void) | null;
+};
+
 const PROGRESS_EVERY = 4 * 1024 * 1024;
 const buffer = new Uint8Array(1024 * 1024);
 
@@ -47,23 +51,23 @@ async function hashFile(request: HashRequest): Promise<HashReply> {
       size += n;
       unreported += n;
       if (unreported >= PROGRESS_EVERY) {
-        self.postMessage({ id, bytes: unreported } satisfies HashReply);
+        scope.postMessage({ id, bytes: unreported });
         unreported = 0;
       }
     }
-    if (unreported) self.postMessage({ id, bytes: unreported } satisfies HashReply);
+    if (unreported) scope.postMessage({ id, bytes: unreported });
     return { id, digest: `${algorithm}:${hasher.digest()}`, size };
   } finally {
     file.close();
   }
 }
 
-self.onmessage = async (event: MessageEvent<HashRequest>) => {
+scope.onmessage = async (event: MessageEvent<HashRequest>) => {
   let reply: HashReply;
   try {
     reply = await hashFile(event.data);
   } catch (e) {
     reply = { id: event.data.id, error: e instanceof Error ? e.message : String(e) };
   }
-  self.postMessage(reply);
+  scope.postMessage(reply);
 };

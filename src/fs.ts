@@ -1,0 +1,27 @@
+/**
+ * `@lading/oci/fs` — Deno only: the filesystem store (an OCI image layout on disk, the one
+ * the CLI uses) and what works on it outside the browser: multi-core blob hashing for
+ * `verifyContent`, exports written straight into a file, and safe unpacking of an image's
+ * root filesystem.
+ *
+ * @example
+ * ```ts
+ * import { verifyContent } from "../mod.ts";
+ * import { fsHashing, openFsStore } from "./fs.ts";
+ * const dir = await Deno.makeTempDir();
+ * const store = await openFsStore(dir);
+ * const hashing = fsHashing(store);
+ * try {
+ *   console.log((await verifyContent(store, { hashing })).problems.length); // 0
+ * } finally {
+ *   hashing.close();
+ *   await store.close();
+ *   await Deno.remove(dir, { recursive: true });
+ * }
+ * ```
+ * @module
+ */
+export * from "./store/fs.ts";
+export { fsHashing, type FsHashingOptions } from "./store/fs_hashing.ts";
+export { writeArchiveFile } from "./export/file.ts";
+export { unpackImage, type UnpackOptions, type UnpackReport } from "./layers/unpack_fs.ts";
