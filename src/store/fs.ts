@@ -52,17 +52,14 @@ import {
 import { OCI_INDEX } from "../media_types.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Hasher, Runtime } from "../runtime/types.ts";
-import type { BlobInfo, BlobWriter, ImageRecord, Lease, Store } from "./types.ts";
+import type { BlobInfo, BlobWriter, ImageNames, ImageRecord, Lease, Store } from "./types.ts";
 import {
-  deleteRecords,
   emptyLayoutIndex,
   INDEX_LIMIT,
+  layoutImageNames,
   type LayoutIndex,
   parseLayoutIndex,
-  putRecords,
-  recordsOf,
   serializeLayoutIndex,
-  validateRecord,
 } from "./layout_index.ts";
 
 export {
@@ -403,6 +400,8 @@ export class FsStore implements Store {
   #sync: boolean;
   #mutex: Mutex;
   #madeDirs = new Set<string>();
+  /** The names in index.json (shared logic with the OPFS store). */
+  #names: ImageNames;
 
   /** Use {@link openFsStore}; the constructor does not check or create the layout. */
   constructor(dir: string, options: FsStoreOptions & { lockKey?: string } = {}) {
@@ -410,6 +409,12 @@ export class FsStore implements Store {
     this.#runtime = options.runtime;
     this.#sync = options.sync ?? true;
     this.#mutex = mutexFor(options.lockKey ?? dir);
+    this.#names = layoutImageNames({
+      where: this.dir,
+      read: () => this.#readIndex(),
+      write: (doc) => this.#writeIndex(doc),
+      exclusive: (fn) => this.exclusive(fn),
+    });
   }
 
   #blobPath(digest: Digest): string {
@@ -630,7 +635,7 @@ export class FsStore implements Store {
     }
   }
 
-  // ----- ImageNames -----
+  // ----- ImageNames (index.json, shared with the other layout store) -----
 
   async #readIndex(): Promise<LayoutIndex> {
     const path = `${this.dir}/index.json`;
@@ -667,15 +672,9 @@ export class FsStore implements Store {
     }
   }
 
-  async #records(): Promise<Map<string, ImageRecord>> {
-    return recordsOf(await this.#readIndex(), `${this.dir}/index.json`);
-  }
-
   /** The record of one name. @throws {NotFoundError} */
-  async getImage(name: string): Promise<ImageRecord> {
-    const record = (await this.#records()).get(name);
-    if (!record) throw new NotFoundError(`image ${name} not found in store ${this.dir}`);
-    return record;
+  getImage(name: string): Promise<ImageRecord> {
+    return this.#names.getImage(name);
   }
 
   /**
@@ -683,28 +682,21 @@ export class FsStore implements Store {
    * index.json is rewritten); `io.containerd.image.name` wins over
    * `org.opencontainers.image.ref.name`.
    */
-  async listImages(): Promise<ImageRecord[]> {
-    return [...(await this.#records()).values()].sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
-    );
+  listImages(): Promise<ImageRecord[]> {
+    return this.#names.listImages();
   }
 
   /** Inserts or replaces names in one atomic rewrite of index.json (under the writer lock). */
-  async putImages(records: readonly ImageRecord[]): Promise<void> {
-    for (const r of records) validateRecord(r);
-    await this.exclusive(async () => {
-      await this.#writeIndex(putRecords(await this.#readIndex(), records));
-    });
+  putImages(records: readonly ImageRecord[]): Promise<void> {
+    return this.#names.putImages(records);
   }
 
   /**
    * Removes names in one atomic rewrite of index.json (under the writer lock).
    * @throws {NotFoundError} when one is absent; then nothing is removed.
    */
-  async deleteImages(names: readonly string[]): Promise<void> {
-    await this.exclusive(async () => {
-      await this.#writeIndex(deleteRecords(await this.#readIndex(), names, this.dir));
-    });
+  deleteImages(names: readonly string[]): Promise<void> {
+    return this.#names.deleteImages(names);
   }
 
   // ----- Leases and locking -----

@@ -25,7 +25,7 @@ import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { CONTAINERD_NAME, OCI_REF_NAME } from "../import/names.ts";
 import { OCI_INDEX } from "../media_types.ts";
 import type { Descriptor } from "../types.ts";
-import type { ImageRecord } from "./types.ts";
+import type { ImageNames, ImageRecord } from "./types.ts";
 
 /** index.json as read: the raw document, `manifests` checked to be an array. */
 export type LayoutIndex = Readonly<Record<string, unknown>> & { readonly manifests: unknown[] };
@@ -184,5 +184,50 @@ export function deleteRecords(
       const name = entryNameOf(entry);
       return name === undefined || !doomed.has(name);
     }),
+  };
+}
+
+/** A layout's index.json as a store reaches it, for {@link layoutImageNames}. */
+export interface IndexFile {
+  /** The store's location, for messages (`<where>/index.json`). */
+  readonly where: string;
+  /** Reads index.json (an empty index when there is none). */
+  read(): Promise<LayoutIndex>;
+  /** Replaces index.json atomically. */
+  write(doc: LayoutIndex): Promise<void>;
+  /** Runs `fn` under the store's writer lock. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * The image names of an OCI layout, kept in its index.json — one implementation for the
+ * fs and OPFS stores. Entries without a name are skipped (and kept on rewrite);
+ * `io.containerd.image.name` wins over `org.opencontainers.image.ref.name`; every change
+ * is one atomic rewrite under the writer lock.
+ */
+export function layoutImageNames(file: IndexFile): ImageNames {
+  const records = async () => recordsOf(await file.read(), `${file.where}/index.json`);
+  return {
+    async getImage(name) {
+      const record = (await records()).get(name);
+      if (!record) throw new NotFoundError(`image ${name} not found in store ${file.where}`);
+      return record;
+    },
+    async listImages() {
+      return [...(await records()).values()].sort((a, b) =>
+        a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+      );
+    },
+    async putImages(list) {
+      for (const r of list) validateRecord(r);
+      await file.exclusive(async () => {
+        await file.write(putRecords(await file.read(), list));
+      });
+    },
+    async deleteImages(names) {
+      await file.exclusive(async () => {
+        await file.write(deleteRecords(await file.read(), names, file.where));
+      });
+    },
   };
 }

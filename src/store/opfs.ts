@@ -69,17 +69,14 @@ import {
 import { OCI_INDEX } from "../media_types.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Hasher, Runtime } from "../runtime/types.ts";
-import type { BlobInfo, BlobWriter, ImageRecord, Lease, Store } from "./types.ts";
+import type { BlobInfo, BlobWriter, ImageNames, ImageRecord, Lease, Store } from "./types.ts";
 import {
-  deleteRecords,
   emptyLayoutIndex,
   INDEX_LIMIT,
+  layoutImageNames,
   type LayoutIndex,
   parseLayoutIndex,
-  putRecords,
-  recordsOf,
   serializeLayoutIndex,
-  validateRecord,
 } from "./layout_index.ts";
 
 // ---------------------------------------------------------------------------------------
@@ -546,6 +543,9 @@ export class OpfsStore implements Store {
   #makeWriterWorker?: () => WorkerLike;
   #offload?: OffloadClient;
 
+  /** The names in index.json (shared logic with the fs store). */
+  #names: ImageNames;
+
   /** Use {@link openOpfsStore}. */
   constructor(
     dir: OpfsDirectoryHandle,
@@ -561,6 +561,12 @@ export class OpfsStore implements Store {
     this.usesSyncAccessHandles = (options.syncAccessHandles ?? true) &&
       typeof g.DedicatedWorkerGlobalScope === "function" &&
       globalThis instanceof g.DedicatedWorkerGlobalScope;
+    this.#names = layoutImageNames({
+      where: this.path,
+      read: () => this.#readIndex(),
+      write: (doc) => this.#writeIndex(doc),
+      exclusive: (fn) => this.exclusive(fn),
+    });
   }
 
   /**
@@ -775,7 +781,7 @@ export class OpfsStore implements Store {
     }
   }
 
-  // ----- ImageNames -----
+  // ----- ImageNames (index.json, shared with the other layout store) -----
 
   async #readIndex(): Promise<LayoutIndex> {
     const handle = await fileOrUndefined(this.#dir, "index.json");
@@ -801,40 +807,31 @@ export class OpfsStore implements Store {
     }
   }
 
-  async #records(): Promise<Map<string, ImageRecord>> {
-    return recordsOf(await this.#readIndex(), `${this.path}/index.json`);
-  }
-
   /** The record of one name. @throws {NotFoundError} */
-  async getImage(name: string): Promise<ImageRecord> {
-    const record = (await this.#records()).get(name);
-    if (!record) throw new NotFoundError(`image ${name} not found in store ${this.path}`);
-    return record;
+  getImage(name: string): Promise<ImageRecord> {
+    return this.#names.getImage(name);
   }
 
-  /** All names, sorted; `io.containerd.image.name` wins over the ref.name annotation. */
-  async listImages(): Promise<ImageRecord[]> {
-    return [...(await this.#records()).values()].sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
-    );
+  /**
+   * All names, sorted. Entries of index.json without a name are skipped (and kept when
+   * index.json is rewritten); `io.containerd.image.name` wins over
+   * `org.opencontainers.image.ref.name`.
+   */
+  listImages(): Promise<ImageRecord[]> {
+    return this.#names.listImages();
   }
 
   /** Inserts or replaces names in one atomic rewrite of index.json (under the writer lock). */
-  async putImages(records: readonly ImageRecord[]): Promise<void> {
-    for (const r of records) validateRecord(r);
-    await this.exclusive(async () => {
-      await this.#writeIndex(putRecords(await this.#readIndex(), records));
-    });
+  putImages(records: readonly ImageRecord[]): Promise<void> {
+    return this.#names.putImages(records);
   }
 
   /**
    * Removes names in one atomic rewrite of index.json (under the writer lock).
    * @throws {NotFoundError} when one is absent; then nothing is removed.
    */
-  async deleteImages(names: readonly string[]): Promise<void> {
-    await this.exclusive(async () => {
-      await this.#writeIndex(deleteRecords(await this.#readIndex(), names, this.path));
-    });
+  deleteImages(names: readonly string[]): Promise<void> {
+    return this.#names.deleteImages(names);
   }
 
   // ----- Leases and locking -----
