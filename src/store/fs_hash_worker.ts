@@ -1,13 +1,13 @@
 /**
- * Deno only: the worker thread of `fs_hashing.ts`. Hashes one blob file per request with
- * synchronous 1 MiB reads, posting progress every 4 MiB. A path that is not a regular file
+ * Deno only: the worker thread of `fs_hashing.ts`. Hashes one blob file per request
+ * (`hash_file.ts`), posting progress every 4 MiB. A path that is not a regular file
  * (absent, or a symlink) is reported missing, like the store's own reads.
  *
  * Requests: `{ id, path, algorithm }`. Replies: `{ id, bytes }` (progress),
  * `{ id, digest, size }`, `{ id, missing: true }` or `{ id, error }`.
  * @module
  */
-import { denoRuntime } from "../runtime/deno.ts";
+import { hashBlobFile } from "./hash_file.ts";
 
 /** A request to the worker. */
 export interface HashRequest {
@@ -30,36 +30,15 @@ const scope = globalThis as unknown as {
 };
 
 const PROGRESS_EVERY = 4 * 1024 * 1024;
-const buffer = new Uint8Array(1024 * 1024);
 
-async function hashFile(request: HashRequest): Promise<HashReply> {
-  const { id, path, algorithm } = request;
-  let file: Deno.FsFile;
-  try {
-    if (!Deno.lstatSync(path).isFile) return { id, missing: true };
-    file = Deno.openSync(path, { read: true });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { id, missing: true };
-    throw e;
-  }
-  try {
-    const hasher = await denoRuntime.createHasher(algorithm);
-    let size = 0;
-    let unreported = 0;
-    for (let n = file.readSync(buffer); n !== null; n = file.readSync(buffer)) {
-      hasher.update(buffer.subarray(0, n));
-      size += n;
-      unreported += n;
-      if (unreported >= PROGRESS_EVERY) {
-        scope.postMessage({ id, bytes: unreported });
-        unreported = 0;
-      }
-    }
-    if (unreported) scope.postMessage({ id, bytes: unreported });
-    return { id, digest: `${algorithm}:${hasher.digest()}`, size };
-  } finally {
-    file.close();
-  }
+async function hashFile({ id, path, algorithm }: HashRequest): Promise<HashReply> {
+  const r = await hashBlobFile(
+    path,
+    algorithm,
+    (bytes) => scope.postMessage({ id, bytes }),
+    PROGRESS_EVERY,
+  );
+  return r ? { id, ...r } : { id, missing: true };
 }
 
 scope.onmessage = async (event: MessageEvent<HashRequest>) => {

@@ -24,10 +24,9 @@
  */
 import type { BlobHashing } from "../check.ts";
 import { type Digest, parseDigest } from "../digest.ts";
-import { NotFoundError } from "../errors.ts";
-import { getRuntime } from "../runtime/mod.ts";
 import type { FsStore } from "./fs.ts";
 import type { HashReply, HashRequest } from "./fs_hash_worker.ts";
+import { hashBlobFile } from "./hash_file.ts";
 
 /** Options of {@link fsHashing}. */
 export interface FsHashingOptions {
@@ -107,30 +106,11 @@ export function fsHashing(
       if (worker) start(worker, job);
       else queue.push(job);
     });
-  const inThisThread = async (
+  const inThisThread = (
     digest: Digest,
     algorithm: HashRequest["algorithm"],
     onBytes?: (n: number) => void,
-  ): Promise<Result> => {
-    const hasher = await (await getRuntime()).createHasher(algorithm);
-    const file = await store.openBlob(digest).catch((e) => {
-      if (e instanceof NotFoundError) return undefined;
-      throw e;
-    });
-    if (!file) return undefined;
-    try {
-      const buffer = new Uint8Array(1024 * 1024);
-      let size = 0;
-      for (let n = file.readSync(buffer); n !== null; n = file.readSync(buffer)) {
-        hasher.update(buffer.subarray(0, n));
-        size += n;
-        onBytes?.(n);
-      }
-      return { digest: `${algorithm}:${hasher.digest()}`, size };
-    } finally {
-      file.close();
-    }
-  };
+  ): Promise<Result> => hashBlobFile(store.blobFile(digest), algorithm, onBytes);
 
   return {
     concurrency: Math.max(1, max),
