@@ -516,7 +516,7 @@ export class FsStore implements Store {
   }
 
   /**
-   * Reads a small committed blob whole without streams (see {@link ContentStore.readSmall}).
+   * Reads a small committed blob whole without streams (see {@link BlobProvider.readSmall}).
    * @throws {NotFoundError} | {LimitExceededError}
    */
   async readSmall(digest: Digest, maxBytes: number): Promise<Uint8Array> {

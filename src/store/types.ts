@@ -1,6 +1,6 @@
 // This module is browser compatible.
 /**
- * The content store interface: immutable, verified blobs addressed by digest, plus the
+ * The store, split by role: immutable, verified blobs addressed by digest, plus the
  * image names that point into them. Implementations: `memory.ts`, `fs.ts` (Deno, an OCI
  * image layout on disk) and `opfs.ts` (browser).
  *
@@ -62,8 +62,11 @@ export interface Lease {
   release(): Promise<void>;
 }
 
-/** Content-addressed blobs. */
-export interface ContentStore {
+/**
+ * Role: reads committed blobs. An archive, a layout, a store and a registry repository
+ * can all be a provider (containerd's `content.Provider`, oras-go's `Fetcher`).
+ */
+export interface BlobProvider {
   /** True when the blob is committed. */
   has(digest: Digest): Promise<boolean>;
   /** Size of a committed blob. @throws {NotFoundError} */
@@ -74,20 +77,31 @@ export interface ContentStore {
    * @throws {NotFoundError}; {TypeError} for a negative or fractional offset
    */
   reader(digest: Digest, options?: { offset?: number }): Promise<ReadableStream<Uint8Array>>;
-  /** Starts a write under a temporary (ingest) name. */
-  writer(): Promise<BlobWriter>;
-  /** Removes a committed blob. @throws {NotFoundError} */
-  delete(digest: Digest): Promise<void>;
-  /** Every committed blob (order unspecified). */
-  list(): AsyncIterable<BlobInfo>;
   /**
    * Optional: reads a small committed blob whole, at most `maxBytes` of it (more is a
-   * `LimitExceededError`), for stores that do it faster than through
-   * {@link ContentStore.reader} (the fs store: a Deno process that reads only documents
+   * `LimitExceededError`), for providers that do it faster than through
+   * {@link BlobProvider.reader} (the fs store: a Deno process that reads only documents
    * never loads the streams machinery, ~4 ms of start-up). Use `readBlobBytes()`.
    */
   readSmall?(digest: Digest, maxBytes: number): Promise<Uint8Array>;
 }
+
+/** Role: writes blobs, verified before they become visible (containerd's `Ingester`). */
+export interface BlobIngester {
+  /** Starts a write under a temporary (ingest) name. */
+  writer(): Promise<BlobWriter>;
+}
+
+/** Role: enumerates and removes committed blobs (containerd's content `Manager`). */
+export interface BlobManager {
+  /** Removes a committed blob. @throws {NotFoundError} */
+  delete(digest: Digest): Promise<void>;
+  /** Every committed blob (order unspecified). */
+  list(): AsyncIterable<BlobInfo>;
+}
+
+/** Content-addressed blobs: every blob role together. */
+export interface ContentStore extends BlobProvider, BlobIngester, BlobManager {}
 
 /** An image name and the descriptor it points at. */
 export interface ImageRecord {
@@ -97,20 +111,36 @@ export interface ImageRecord {
   readonly target: Descriptor;
 }
 
-/** The names of images in a store. */
-export interface ImageNames {
+/** Role: reads image names (oras-go's `Resolver`). */
+export interface NameReader {
   /** @throws {NotFoundError} */
   getImage(name: string): Promise<ImageRecord>;
   /** All names, sorted by name. */
   listImages(): Promise<ImageRecord[]>;
+}
+
+/** Role: records and removes image names (oras-go's `Tagger`). */
+export interface NameWriter {
   /** Inserts or replaces these names in one atomic update. */
   putImages(records: readonly ImageRecord[]): Promise<void>;
   /** Removes these names in one atomic update. @throws {NotFoundError} if one is absent */
   deleteImages(names: readonly string[]): Promise<void>;
 }
 
-/** A store: blobs, names, leases and the writer lock gc needs. */
-export interface Store extends ContentStore, ImageNames {
+/** The names of images in a store: both name roles. */
+export interface ImageNames extends NameReader, NameWriter {}
+
+/**
+ * Role: a place images can be read from: blobs plus names. A store, an archive or
+ * layout opened read-only, and a registry repository are image sources.
+ */
+export type ImageSource = BlobProvider & NameReader;
+
+/** Role: a place images can be written to: verified blob writes plus names. */
+export type ImageTarget = BlobProvider & BlobIngester & NameWriter;
+
+/** Role: gc protection and the writer lock. */
+export interface Leases {
   /** A new lease; release it when the operation ends. */
   lease(): Promise<Lease>;
   /** Digests protected by live leases (dead processes' leases are ignored). */
@@ -120,6 +150,10 @@ export interface Store extends ContentStore, ImageNames {
    * addition happens meanwhile (used by gc for mark and sweep).
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** A store: every role (blobs, names, leases, the writer lock) plus close. */
+export interface Store extends ContentStore, ImageNames, Leases {
   /** Releases resources (file handles, locks). */
   close(): Promise<void>;
 }
