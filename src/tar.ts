@@ -349,7 +349,20 @@ export class TarReader {
     const skip = this.#bodyLeft + this.#padLeft;
     if (skip > 0) {
       const skipped = await this.#skip(skip);
-      if (skipped < skip) this.#fail(`truncated inside member ${JSON.stringify(this.#member)}`);
+      if (skipped < this.#bodyLeft) {
+        this.#fail(`truncated inside member ${JSON.stringify(this.#member)}`);
+      }
+      if (skipped === this.#bodyLeft && skipped < skip) {
+        // Go's archive/tar (and so containerd and umoci): the input ending right after a
+        // member's data, without padding or end-of-archive blocks, is the end.
+        this.#bodyLeft = this.#padLeft = 0;
+        this.#onWarning?.(`${this.#what}: no end-of-archive marker`);
+        await this.#finish();
+        return undefined;
+      }
+      if (skipped < skip) {
+        this.#fail(`truncated in the padding after member ${JSON.stringify(this.#member)}`);
+      }
       this.#bodyLeft = this.#padLeft = 0;
     }
     let longName: Uint8Array | undefined;

@@ -284,3 +284,33 @@ Deno.test("TarReader reads an empty stream as an empty archive", async () => {
   const { headers } = await readAll(new Uint8Array(0));
   assertEquals(headers, []);
 });
+
+Deno.test("TarReader accepts an archive that ends right after a member's data (no padding, no end blocks), like Go's archive/tar", async () => {
+  for (const names of [["f"], ["a", "f"]]) {
+    const members = names.map((name) => ({ name, body: `${name}-hello` }));
+    const whole = tarOfRaw(members, { end: "none" });
+    const cut = whole.slice(0, whole.byteLength - (512 - members.at(-1)!.body.length));
+    for (const chunk of [7, 512, 100_000]) {
+      const warnings: string[] = [];
+      const { headers, bodies, seen } = await readAll(cut, { chunk, warnings });
+      assertEquals(headers.map((h) => h.name), names);
+      assertEquals(bodies, members.map((m) => m.body));
+      assertEquals(seen, cut.byteLength);
+    }
+    // Also when nobody reads the last body (it is skipped).
+    const tar = new TarReader(streamOf(cut));
+    let count = 0;
+    while (await tar.next()) count++;
+    assertEquals(count, names.length);
+  }
+});
+
+Deno.test("TarReader still refuses a member whose data is cut short, or padding cut in the middle", async () => {
+  const whole = tarOfRaw([{ name: "f", body: "x".repeat(600) }], { end: "none" });
+  await assertRejects(() => readAll(whole.slice(0, 512 + 599)), InvalidInputError, "truncated");
+  await assertRejects(
+    () => readAll(whole.slice(0, 512 + 600 + 100)),
+    InvalidInputError,
+    "truncated",
+  );
+});

@@ -95,3 +95,26 @@ Deno.test("interop: lading imports umoci-made layouts with umoci's digests and t
     assertStringIncludes(stat.stdout, "umoci config");
   });
 });
+
+Deno.test("interop: a layer from umoci insert (last member unpadded, no end blocks) works in every layer command", async () => {
+  if (!(await haveTools("umoci interop", "umoci"))) return;
+  await withTempDir(async (dir) => {
+    const layout = `${dir}/layout`;
+    const rootless = Deno.uid() !== 0 ? ["--rootless"] : [];
+    await run("umoci", ["init", "--layout", layout]);
+    await run("umoci", ["new", "--image", `${layout}:t`]);
+    await Deno.writeTextFile(`${dir}/f.txt`, "hello\n");
+    await run("umoci", ["insert", ...rootless, "--image", `${layout}:t`, `${dir}/f.txt`, "/etc/f"]);
+    const store = `${dir}/store`;
+    await lading(["import", "--base-name", "example.com/ins", layout], store);
+    const name = "example.com/ins:t";
+    assertStringIncludes((await lading(["ls", name, "/etc"], store)).stdout, "f");
+    assertEquals((await lading(["cat", name, "/etc/f"], store)).stdout, "hello\n");
+    await lading(["layers", name], store);
+    await lading(["diff", name, "--layer", "0"], store);
+    await lading(["waste", name], store);
+    await lading(["images", "check", "--diff-ids", name], store);
+    await lading(["unpack", name, `${dir}/rootfs`], store);
+    assertEquals(await Deno.readTextFile(`${dir}/rootfs/etc/f`), "hello\n");
+  });
+});
