@@ -125,25 +125,69 @@ export function platformMatches(want: Platform, have: Platform): boolean {
     (a.variant ?? "") === (b.variant ?? "");
 }
 
-const HOST_OS: Record<string, string> = { linux: "linux", darwin: "darwin", windows: "windows" };
+const HOST_OS: Record<string, string> = {
+  linux: "linux",
+  darwin: "darwin",
+  windows: "windows",
+  win32: "windows",
+  freebsd: "freebsd",
+};
+
+interface HostGlobals {
+  Deno?: { build?: { os?: string; arch?: string } };
+  process?: { platform?: string; arch?: string; versions?: { node?: string } };
+  navigator?: { platform?: string; userAgent?: string; userAgentData?: { platform?: string } };
+}
+
+/** The host's os and architecture from a browser's `navigator` (e.g. `Linux aarch64`). */
+function browserHost(nav: NonNullable<HostGlobals["navigator"]>): Platform {
+  const text = `${nav.userAgentData?.platform ?? ""} ${nav.platform ?? ""} ${nav.userAgent ?? ""}`
+    .toLowerCase();
+  const os = /windows|win32|win64/.test(text)
+    ? "windows"
+    : /mac|darwin|iphone|ipad/.test(text)
+    ? "darwin"
+    : "linux";
+  const architecture = /aarch64|arm64/.test(text)
+    ? "arm64"
+    : /x86_64|x64|amd64|wow64|win64/.test(text)
+    ? "amd64"
+    : /armv7|armv8l|armhf/.test(text)
+    ? "arm"
+    : /i[3-6]86/.test(text)
+    ? "386"
+    : "amd64";
+  return normalizePlatform({
+    os,
+    architecture,
+    ...(architecture === "arm" ? { variant: "v7" } : {}),
+  });
+}
 
 /**
- * The platform this code runs on, from `Deno.build` when available; `linux/amd64`
- * otherwise (browsers run Linux images).
+ * The platform this code runs on: `Deno.build` on Deno, `process.platform`/`process.arch`
+ * on Node, `navigator` in browsers (the machine's os and CPU, `linux/amd64` when it says
+ * nothing), `linux/amd64` anywhere else.
  *
  * @example
  * ```ts
- * import { formatPlatform, hostPlatform } from "./platform.ts";
+ * import { formatPlatform, hostPlatform } from "@lading/oci";
  * console.log(formatPlatform(hostPlatform())); // e.g. linux/amd64
  * ```
  */
 export function hostPlatform(): Platform {
-  // deno-lint-ignore no-explicit-any
-  const build = (globalThis as any).Deno?.build as { os?: string; arch?: string } | undefined;
-  if (typeof build?.os !== "string" || typeof build?.arch !== "string") {
-    return { os: "linux", architecture: "amd64" };
+  const g = globalThis as HostGlobals;
+  const build = g.Deno?.build;
+  if (typeof build?.os === "string" && typeof build.arch === "string") {
+    return normalizePlatform({ os: HOST_OS[build.os] ?? build.os, architecture: build.arch });
   }
-  return normalizePlatform({ os: HOST_OS[build.os] ?? build.os, architecture: build.arch });
+  const proc = g.process;
+  if (typeof proc?.versions?.node === "string" && typeof proc.platform === "string") {
+    const arch = { x64: "amd64", ia32: "386" }[proc.arch ?? ""] ?? proc.arch ?? "amd64";
+    return normalizePlatform({ os: HOST_OS[proc.platform] ?? proc.platform, architecture: arch });
+  }
+  if (g.navigator) return browserHost(g.navigator);
+  return { os: "linux", architecture: "amd64" };
 }
 
 /**

@@ -1,35 +1,74 @@
 // This module is browser compatible.
 /**
- * Picks the runtime adapter by feature detection. Deno gets `node:crypto`/`node:zlib`,
- * everything else the web adapter. Both are loaded by dynamic import so a browser bundle
- * never pulls in `node:*`.
+ * Picks the runtime adapter by feature detection, with static imports only (bundlers and
+ * `deno compile` follow every module): where the host has Node's built-in modules
+ * (`process.getBuiltinModule`: Deno, Node ≥ 20.16) the `node:crypto`/`node:zlib` adapter,
+ * everywhere else (browsers, workers) the web adapter. A browser bundle never loads a
+ * `node:*` module.
  *
  * @example
  * ```ts
- * import { getRuntime } from "./mod.ts";
- * console.log((await getRuntime()).name);
+ * import { getRuntime } from "@lading/oci";
+ * console.log((await getRuntime()).name); // deno
  * ```
  * @module
  */
 import type { Runtime } from "./types.ts";
+import { type NodeCryptoLike, nodeRuntime, type NodeZlibLike } from "./node.ts";
+import { webRuntime } from "./web.ts";
 
 let cached: Promise<Runtime> | undefined;
 
-/** The runtime for this host, chosen once. */
-export function getRuntime(): Promise<Runtime> {
-  cached ??= (async () => {
-    // deno-lint-ignore no-explicit-any
-    const g = globalThis as any;
-    if (typeof g.Deno?.version?.deno === "string") {
-      const mod = "./deno.ts";
-      return (await import(mod)).denoRuntime as Runtime;
+interface HostGlobals {
+  Deno?: { version?: { deno?: string } };
+  process?: {
+    versions?: { node?: string };
+    getBuiltinModule?: (name: string) => unknown;
+  };
+}
+
+/** The adapter for this host: `deno`, `node` or `web`. */
+function detect(): Runtime {
+  const g = globalThis as HostGlobals;
+  const builtin = g.process?.getBuiltinModule;
+  if (typeof builtin === "function") {
+    const crypto = builtin("node:crypto") as NodeCryptoLike | undefined;
+    const zlib = builtin("node:zlib") as NodeZlibLike | undefined;
+    if (crypto && zlib) {
+      const name = typeof g.Deno?.version?.deno === "string" ? "deno" : "node";
+      return nodeRuntime(name, crypto, zlib);
     }
-    return (await import("./web.ts")).webRuntime;
-  })();
+  }
+  return webRuntime;
+}
+
+/**
+ * The runtime for this host, chosen once.
+ *
+ * @example
+ * ```ts
+ * import { getRuntime } from "@lading/oci";
+ * const rt = await getRuntime();
+ * const h = await rt.createHasher("sha256");
+ * h.update(new TextEncoder().encode("abc"));
+ * console.log(h.digest().slice(0, 8)); // ba7816bf
+ * ```
+ */
+export function getRuntime(): Promise<Runtime> {
+  cached ??= Promise.resolve().then(detect);
   return cached;
 }
 
-/** Replaces the runtime chosen by {@link getRuntime} (tests, embedders). */
+/**
+ * Replaces the runtime chosen by {@link getRuntime} (tests, embedders).
+ *
+ * @example
+ * ```ts
+ * import { getRuntime, setRuntime, webRuntime } from "@lading/oci";
+ * setRuntime(webRuntime);
+ * console.log((await getRuntime()).name); // web
+ * ```
+ */
 export function setRuntime(runtime: Runtime): void {
   cached = Promise.resolve(runtime);
 }

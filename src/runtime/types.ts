@@ -24,7 +24,7 @@ export interface Hasher {
 
 /** Hashing and compression provided by the host runtime. */
 export interface Runtime {
-  /** A short name for messages and benchmarks: `deno`, `web`. */
+  /** A short name for messages and benchmarks: `deno`, `node`, `web`. */
   readonly name: string;
   /** A new incremental hasher. */
   createHasher(algorithm: "sha256" | "sha512"): Promise<Hasher>;
@@ -34,4 +34,6 @@ export interface Runtime {
   zstdDecompress(): TransformStream<Uint8Array, Uint8Array>;
   /** A gzip compressor; level 1-9 (default 6). */
   gzip(level?: number): TransformStream<Uint8Array, Uint8Array>;
+  /** A zstd compressor (level 1-19, default 3), where the host has one (Deno, Node ≥ 22.15). */
+  zstd?(level?: number): TransformStream<Uint8Array, Uint8Array>;
 }

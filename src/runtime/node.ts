@@ -1,0 +1,184 @@
+// This module is browser compatible.
+/**
+ * The runtime adapter for hosts with Node's built-in modules (Deno and Node ≥ 20):
+ * `node:crypto` hashing and `node:zlib` (de)compression, the fastest options measured
+ * (see ARCHITECTURE.md §4). The modules are passed in, not imported, so this file has no
+ * `node:*` import and a browser bundle that includes it stays loadable: {@link getRuntime}
+ * hands it the modules from `process.getBuiltinModule` when the host has them.
+ *
+ * zstd goes through `node:zlib` where it has a zstd decoder (Deno, Node ≥ 22.15), one
+ * decoder per frame (`zstd_frames.ts`: node:zlib stops after the first frame), and
+ * through fzstd elsewhere.
+ *
+ * @module
+ */
+import type { Hasher, Runtime } from "./types.ts";
+import { ZstdFrameSplitter } from "./zstd_frames.ts";
+import { fzstdDecompress } from "./web.ts";
+
+/** The part of a Node zlib/transform stream this adapter uses. */
+export interface NodeStreamLike {
+  on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
+  on(event: "end", listener: () => void): unknown;
+  on(event: "error", listener: (e: unknown) => void): unknown;
+  once(event: "drain", listener: () => void): unknown;
+  write(chunk: Uint8Array, callback: (e?: unknown) => void): boolean;
+  end(): unknown;
+  destroy(): unknown;
+}
+
+/** The part of `node:crypto` this adapter uses. */
+export interface NodeCryptoLike {
+  createHash(algorithm: string): {
+    update(chunk: Uint8Array): unknown;
+    digest(encoding: "hex"): string;
+  };
+}
+
+/** The part of `node:zlib` this adapter uses; the zstd functions are optional. */
+export interface NodeZlibLike {
+  createGunzip(): NodeStreamLike;
+  createGzip(options: { level: number }): NodeStreamLike;
+  createZstdDecompress?: () => NodeStreamLike;
+  createZstdCompress?: (options?: { params?: Record<number, number> }) => NodeStreamLike;
+  constants?: Record<string, number>;
+}
+
+/** One Node zlib stream, its output sent to `emit`. */
+class NodeCoder {
+  #node: NodeStreamLike;
+  #failure: unknown;
+  #ended: Promise<void>;
+  constructor(node: NodeStreamLike, emit: (chunk: Uint8Array) => void) {
+    this.#node = node;
+    node.on("data", (chunk: Uint8Array) => {
+      try {
+        emit(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      } catch (e) {
+        this.#failure ??= e;
+      }
+    });
+    this.#ended = new Promise((resolve, reject) => {
+      node.on("end", () => resolve());
+      node.on("error", (e: unknown) => {
+        this.#failure ??= e;
+        reject(e);
+      });
+    });
+    this.#ended.catch(() => {});
+  }
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise<void>((resolve, reject) => {
+      // zlib keeps the chunk queued after write() returns: give it its own copy, so
+      // callers may reuse their read buffers.
+      const ok = this.#node.write(chunk.slice(), (e) => (e ? reject(e) : undefined));
+      if (ok) resolve();
+      else this.#node.once("drain", () => resolve());
+      if (this.#failure) reject(this.#failure);
+    });
+  }
+  async end(): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    this.#node.end();
+    await this.#ended;
+    if (this.#failure) throw this.#failure;
+  }
+  destroy(): void {
+    this.#node.destroy();
+  }
+}
+
+/** A transformer with the `cancel` hook (not in every lib's typings yet). */
+type CancellableTransformer = Transformer<Uint8Array, Uint8Array> & { cancel?(): void };
+
+/** Wraps a Node transform (zlib) as a web TransformStream. */
+function fromNodeTransform(make: () => NodeStreamLike): TransformStream<Uint8Array, Uint8Array> {
+  let coder: NodeCoder;
+  const transformer: CancellableTransformer = {
+    start(controller) {
+      coder = new NodeCoder(make(), (c) => controller.enqueue(c));
+    },
+    transform: (chunk) => coder.write(chunk),
+    flush: () => coder.end(),
+    cancel() {
+      coder.destroy();
+    },
+  };
+  return new TransformStream<Uint8Array, Uint8Array>(transformer);
+}
+
+/** zstd through node:zlib, one decoder per frame (node:zlib stops after the first frame). */
+function zstdFrames(make: () => NodeStreamLike): TransformStream<Uint8Array, Uint8Array> {
+  const splitter = new ZstdFrameSplitter();
+  let coder: NodeCoder | undefined;
+  const transformer: CancellableTransformer = {
+    async transform(chunk, controller) {
+      for (const piece of splitter.push(chunk)) {
+        coder ??= new NodeCoder(make(), (c) => controller.enqueue(c));
+        if (piece.data.byteLength) await coder.write(piece.data);
+        if (piece.end) {
+          await coder.end();
+          coder = undefined;
+        }
+      }
+    },
+    flush() {
+      splitter.finish();
+    },
+    cancel() {
+      coder?.destroy();
+    },
+  };
+  return new TransformStream<Uint8Array, Uint8Array>(transformer);
+}
+
+/**
+ * A runtime over Node's `crypto` and `zlib` modules, named `name` (`deno`, `node`).
+ *
+ * @example
+ * ```ts
+ * import { createHash } from "node:crypto";
+ * import * as zlib from "node:zlib";
+ * import { nodeRuntime } from "@lading/oci";
+ * const rt = nodeRuntime("node", { createHash }, zlib);
+ * const h = await rt.createHasher("sha256");
+ * h.update(new Uint8Array(0));
+ * console.log(h.digest().slice(0, 8)); // e3b0c442
+ * ```
+ */
+export function nodeRuntime(name: string, crypto: NodeCryptoLike, zlib: NodeZlibLike): Runtime {
+  const zstdDecode = zlib.createZstdDecompress?.bind(zlib);
+  const zstdEncode = zlib.createZstdCompress?.bind(zlib);
+  const runtime: Runtime = {
+    name,
+    createHasher(algorithm): Promise<Hasher> {
+      const h = crypto.createHash(algorithm);
+      return Promise.resolve({
+        update(chunk: Uint8Array) {
+          h.update(chunk);
+        },
+        digest() {
+          return h.digest("hex");
+        },
+      });
+    },
+    gunzip() {
+      return fromNodeTransform(() => zlib.createGunzip());
+    },
+    zstdDecompress() {
+      return zstdDecode ? zstdFrames(zstdDecode) : fzstdDecompress();
+    },
+    gzip(level = 6) {
+      return fromNodeTransform(() => zlib.createGzip({ level }));
+    },
+  };
+  if (zstdEncode) {
+    const levelParam = zlib.constants?.ZSTD_c_compressionLevel ?? 100;
+    return {
+      ...runtime,
+      zstd: (level = 3) => fromNodeTransform(() => zstdEncode({ params: { [levelParam]: level } })),
+    };
+  }
+  return runtime;
+}
