@@ -50,3 +50,45 @@ export * from "./src/layers/waste.ts";
 export * from "./src/layers/read_file.ts";
 export * from "./src/layers/diff_ids.ts";
 export * from "./src/layers/verify.ts";
+export {
+  type BlobProgress,
+  type ContentSource,
+  type ContentTarget,
+  copyGraph,
+  type CopyGraphOptions,
+  type CopyGraphResult,
+  storeSource,
+  storeTarget,
+  type TransferOutcome,
+} from "./src/copy.ts";
+export {
+  type Challenge,
+  type CredentialLookup,
+  type Credentials,
+  parseChallenges,
+  TokenCache,
+} from "./src/registry/auth.ts";
+export { apiHost, RegistryTransport, type TransportOptions } from "./src/registry/transport.ts";
+export {
+  type FetchedManifest,
+  MANIFEST_ACCEPT,
+  referrersTag,
+  RegistryClient,
+  type RegistryClientOptions,
+  type UploadOptions,
+} from "./src/registry/client.ts";
+export {
+  registrySource,
+  registryTarget,
+  type RegistryTargetOptions,
+} from "./src/registry/repository.ts";
+export {
+  copyImage,
+  pulledName,
+  pullImage,
+  type PullOptions,
+  type PullResult,
+  pushImage,
+  type PushOptions,
+  type PushResult,
+} from "./src/registry/pull.ts";

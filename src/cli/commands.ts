@@ -33,4 +33,20 @@ export const commands: readonly CommandEntry[] = [
   { path: ["content", "verify"], load: () => import("./check.ts").then((m) => m.contentVerify) },
   { path: ["content", "rm"], load: () => import("./manage.ts").then((m) => m.contentRm) },
   { path: ["gc"], load: () => import("./gc.ts").then((m) => m.gcCommand) },
+  { path: ["pull"], load: () => import("./pull.ts").then((m) => m.pullCommand) },
+  { path: ["push"], load: () => import("./push.ts").then((m) => m.pushCommand) },
+  { path: ["copy"], load: () => import("./push.ts").then((m) => m.copyCommand) },
+  { path: ["login"], load: () => import("./login.ts").then((m) => m.loginCommand) },
+  { path: ["logout"], load: () => import("./login.ts").then((m) => m.logoutCommand) },
+  { path: ["remote", "tags"], load: () => import("./remote.ts").then((m) => m.remoteTags) },
+  { path: ["remote", "digest"], load: () => import("./remote.ts").then((m) => m.remoteDigest) },
+  {
+    path: ["remote", "manifest"],
+    load: () => import("./remote.ts").then((m) => m.remoteManifest),
+  },
+  { path: ["remote", "config"], load: () => import("./remote.ts").then((m) => m.remoteConfig) },
+  {
+    path: ["remote", "referrers"],
+    load: () => import("./remote.ts").then((m) => m.remoteReferrers),
+  },
 ];

@@ -16,7 +16,7 @@
  */
 import type { Digest, Expectation } from "../digest.ts";
 import { LimitExceededError } from "../errors.ts";
-import type { ContentStore } from "./types.ts";
+import type { BlobProvider, ContentStore } from "./types.ts";
 import { concatBytes } from "../streams.ts";
 
 /** Default cap for JSON documents read whole: 4 MiB. */
@@ -69,7 +69,7 @@ export async function readAllBytes(
 
 /** Reads a committed blob whole (for JSON documents), refusing more than `limit` bytes. */
 export async function readBlobBytes(
-  store: ContentStore,
+  store: BlobProvider,
   digest: Digest,
   limit = DEFAULT_DOCUMENT_LIMIT,
 ): Promise<Uint8Array> {

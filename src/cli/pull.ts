@@ -1,0 +1,101 @@
+/**
+ * `lading pull`: an image from a registry into the store (ctr's habits: the host's
+ * platform by default, the index stored and named, names as normalized references).
+ * @module
+ */
+import { parseReference } from "../reference.ts";
+import { pullImage } from "../registry/pull.ts";
+import {
+  type CliIO,
+  type Command,
+  formatBytes,
+  json,
+  openStore,
+  parseFlags,
+  platformsOf,
+  UsageError,
+} from "./common.ts";
+import {
+  clientFlags,
+  clientFor,
+  positiveInt,
+  REGISTRY_BOOLEAN_FLAGS,
+  REGISTRY_STRING_FLAGS,
+  TransferProgress,
+} from "./registry_common.ts";
+
+/** The pull command. */
+export const pullCommand: Command = {
+  path: ["pull"],
+  summary: "pull an image from a registry into the store",
+  usage: "lading pull [--platform P]... [--all-platforms] [--referrers] [--plain-http]\n" +
+    "       [--tlscacert FILE] [--user USER[:PASS]] [--max-concurrent-downloads N]\n" +
+    "       [--json] [-q] [--store DIR] <ref>",
+  async run(args: string[], io: CliIO): Promise<number> {
+    const f = parseFlags(args, {
+      string: [...REGISTRY_STRING_FLAGS, "max-concurrent-downloads"],
+      multiple: ["platform"],
+      boolean: [...REGISTRY_BOOLEAN_FLAGS, "all-platforms", "referrers", "json", "quiet"],
+      short: { q: "quiet" },
+    });
+    if (f.positionals.length !== 1) throw new UsageError("pull takes exactly one reference");
+    const platforms = platformsOf(f.values);
+    if (platforms.length && f.values["all-platforms"]) {
+      throw new UsageError("--platform and --all-platforms do not go together");
+    }
+    const concurrency = positiveInt(
+      f.values["max-concurrent-downloads"],
+      "max-concurrent-downloads",
+    );
+    const ref = parseReference(f.positionals[0]);
+    const quiet = !!f.values.quiet || !!f.values.json;
+    const warn = (m: string) => {
+      if (!f.values.json) io.err(`warning: ${m}\n`);
+    };
+    const client = await clientFor(ref.domain, clientFlags(f.values), io, { onWarning: warn });
+    const store = await openStore(f.values, io);
+    const progress = new TransferProgress(
+      quiet ? { ...io, stderrIsTerminal: false } : io,
+      "pulling",
+    );
+    try {
+      const result = await pullImage(store, client, f.positionals[0], {
+        platforms,
+        allPlatforms: !!f.values["all-platforms"],
+        referrers: !!f.values.referrers,
+        concurrency,
+        onProgress: (p) => progress.update(p),
+        onWarning: warn,
+      });
+      progress.end();
+      if (f.values.json) {
+        io.out(json({
+          name: result.name,
+          digest: result.digest,
+          mediaType: result.mediaType,
+          size: result.size,
+          platforms: result.platforms,
+          blobs: result.blobs,
+          ...(result.images.length > 1 ? { referrers: result.images.slice(1) } : {}),
+          ...(result.warnings.length ? { warnings: result.warnings } : {}),
+        }));
+      } else if (f.values.quiet) {
+        io.out(`${result.name} ${result.digest}\n`);
+      } else {
+        io.out(`${result.name} ${result.digest}\n`);
+        for (const r of result.images.slice(1)) io.out(`${r.name} (referrer)\n`);
+        io.err(
+          `blobs: ${result.blobs.added} added, ${result.blobs.present} present (${
+            formatBytes(result.blobs.bytes)
+          } downloaded${result.blobs.resumed ? `, ${result.blobs.resumed} resumed` : ""})${
+            result.platforms.length ? `; platforms: ${result.platforms.join(", ")}` : ""
+          }\n`,
+        );
+      }
+      return 0;
+    } finally {
+      progress.end();
+      await store.close();
+    }
+  },
+};

@@ -1,0 +1,140 @@
+/**
+ * `lading push` (store → registry) and `lading copy` (registry → registry): children
+ * first, exact bytes, then the tag; `HEAD` before upload; mounts within a registry.
+ * @module
+ */
+import { parseReference } from "../reference.ts";
+import { copyImage, pushImage, type PushResult } from "../registry/pull.ts";
+import {
+  type CliIO,
+  type Command,
+  formatBytes,
+  json,
+  openStore,
+  type Parsed,
+  parseFlags,
+  platformsOf,
+  UsageError,
+} from "./common.ts";
+import {
+  clientFlags,
+  clientFor,
+  positiveInt,
+  REGISTRY_BOOLEAN_FLAGS,
+  REGISTRY_STRING_FLAGS,
+  TransferProgress,
+} from "./registry_common.ts";
+
+function report(result: PushResult, f: Parsed, io: CliIO, extra: Record<string, unknown> = {}) {
+  if (f.values.json) {
+    io.out(json({
+      ...extra,
+      ref: result.ref,
+      digest: result.digest,
+      blobs: result.blobs,
+      ...(result.warnings.length ? { warnings: result.warnings } : {}),
+    }));
+    return;
+  }
+  io.out(`${result.ref} ${result.digest}\n`);
+  if (!f.values.quiet) {
+    io.err(
+      `blobs: ${result.blobs.uploaded} uploaded, ${result.blobs.mounted} mounted, ${result.blobs.present} present (${
+        formatBytes(result.blobs.bytes)
+      } sent)\n`,
+    );
+  }
+}
+
+/** The push command. */
+export const pushCommand: Command = {
+  path: ["push"],
+  summary: "push an image of the store to a registry",
+  usage: "lading push [--platform P]... [--plain-http] [--tlscacert FILE] [--user USER[:PASS]]\n" +
+    "       [--max-concurrent-uploads N] [--json] [-q] [--store DIR] <remote-ref> [<local-name>]",
+  async run(args: string[], io: CliIO): Promise<number> {
+    const f = parseFlags(args, {
+      string: [...REGISTRY_STRING_FLAGS, "max-concurrent-uploads"],
+      multiple: ["platform"],
+      boolean: [...REGISTRY_BOOLEAN_FLAGS, "json", "quiet"],
+      short: { q: "quiet" },
+    });
+    if (f.positionals.length < 1 || f.positionals.length > 2) {
+      throw new UsageError("push takes a remote reference and optionally a local name");
+    }
+    const concurrency = positiveInt(f.values["max-concurrent-uploads"], "max-concurrent-uploads");
+    const [remote, local = remote] = f.positionals;
+    const ref = parseReference(remote);
+    const quiet = !!f.values.quiet || !!f.values.json;
+    const warn = (m: string) => {
+      if (!f.values.json) io.err(`warning: ${m}\n`);
+    };
+    const client = await clientFor(ref.domain, clientFlags(f.values), io, { onWarning: warn });
+    const store = await openStore(f.values, io);
+    const progress = new TransferProgress(
+      quiet ? { ...io, stderrIsTerminal: false } : io,
+      "pushing",
+    );
+    try {
+      const result = await pushImage(store, client, local, remote, {
+        platforms: platformsOf(f.values),
+        concurrency,
+        onProgress: (p) => progress.update(p),
+        onWarning: warn,
+      });
+      progress.end();
+      report(result, f, io);
+      return 0;
+    } finally {
+      progress.end();
+      await store.close();
+    }
+  },
+};
+
+/** The copy command. */
+export const copyCommand: Command = {
+  path: ["copy"],
+  summary: "copy an image from one registry repository to another (mounts within a registry)",
+  usage: "lading copy [--plain-http] [--tlscacert FILE] [--user USER[:PASS]]\n" +
+    "       [--max-concurrent-uploads N] [--json] [-q] <src-ref> <dst-ref>",
+  async run(args: string[], io: CliIO): Promise<number> {
+    const f = parseFlags(args, {
+      string: [...REGISTRY_STRING_FLAGS, "max-concurrent-uploads"],
+      boolean: [...REGISTRY_BOOLEAN_FLAGS, "json", "quiet"],
+      short: { q: "quiet" },
+    });
+    if (f.positionals.length !== 2) {
+      throw new UsageError("copy takes a source and a target reference");
+    }
+    const concurrency = positiveInt(f.values["max-concurrent-uploads"], "max-concurrent-uploads");
+    const [src, dst] = f.positionals;
+    const s = parseReference(src);
+    const t = parseReference(dst);
+    const quiet = !!f.values.quiet || !!f.values.json;
+    const warn = (m: string) => {
+      if (!f.values.json) io.err(`warning: ${m}\n`);
+    };
+    const flags = clientFlags(f.values);
+    const from = await clientFor(s.domain, flags, io, { onWarning: warn });
+    const to = s.domain === t.domain
+      ? from
+      : await clientFor(t.domain, flags, io, { onWarning: warn });
+    const progress = new TransferProgress(
+      quiet ? { ...io, stderrIsTerminal: false } : io,
+      "copying",
+    );
+    try {
+      const result = await copyImage(from, src, to, dst, {
+        concurrency,
+        onProgress: (p) => progress.update(p),
+        onWarning: warn,
+      });
+      progress.end();
+      report(result, f, io, { source: src });
+      return 0;
+    } finally {
+      progress.end();
+    }
+  },
+};

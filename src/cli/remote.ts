@@ -1,0 +1,206 @@
+/**
+ * `lading remote tags|digest|manifest|config|referrers <ref>`: read a registry without
+ * touching the store.
+ * @module
+ */
+import { digestBytes } from "../digest.ts";
+import { DigestMismatchError, NotFoundError } from "../errors.ts";
+import { isIndexMediaType } from "../media_types.ts";
+import { choosePlatformManifest, formatPlatform } from "../platform.ts";
+import { formatReference, parseReference, type Reference } from "../reference.ts";
+import type { RegistryClient } from "../registry/client.ts";
+import { getRuntime } from "../runtime/mod.ts";
+import { parseIndex, parseManifest } from "../schema.ts";
+import { readAllBytes } from "../store/blob.ts";
+import {
+  type CliIO,
+  type Command,
+  json,
+  type Parsed,
+  parseFlags,
+  platformsOf,
+  UsageError,
+} from "./common.ts";
+import {
+  clientFlags,
+  clientFor,
+  REGISTRY_BOOLEAN_FLAGS,
+  REGISTRY_STRING_FLAGS,
+} from "./registry_common.ts";
+
+async function setup(
+  args: string[],
+  io: CliIO,
+  word: string,
+  extra: { multiple?: string[]; string?: string[] } = {},
+): Promise<{ f: Parsed; ref: Reference; client: RegistryClient }> {
+  const f = parseFlags(args, {
+    string: [...REGISTRY_STRING_FLAGS, ...(extra.string ?? [])],
+    multiple: extra.multiple,
+    boolean: [...REGISTRY_BOOLEAN_FLAGS, "json", "quiet"],
+    short: { q: "quiet" },
+  });
+  if (f.positionals.length !== 1) {
+    throw new UsageError(`remote ${word} takes exactly one reference`);
+  }
+  const ref = parseReference(f.positionals[0]);
+  const client = await clientFor(ref.domain, clientFlags(f.values), io, {
+    onWarning: (m) => {
+      if (!f.values.json) io.err(`warning: ${m}\n`);
+    },
+  });
+  return { f, ref, client };
+}
+
+function wanted(ref: Reference): string {
+  return ref.digest ?? ref.tag ?? "latest";
+}
+
+const USAGE_TAIL = "[--plain-http] [--tlscacert FILE] [--user USER[:PASS]] [--json] [-q] <ref>";
+
+/** `remote tags`. */
+export const remoteTags: Command = {
+  path: ["remote", "tags"],
+  summary: "list the tags of a registry repository",
+  usage: `lading remote tags ${USAGE_TAIL}`,
+  async run(args, io) {
+    const { f, ref, client } = await setup(args, io, "tags");
+    const tags = await client.tags(ref.path);
+    if (f.values.json) io.out(json({ name: `${ref.domain}/${ref.path}`, tags }));
+    else io.out(tags.map((t) => `${t}\n`).join(""));
+    return 0;
+  },
+};
+
+/** `remote digest`. */
+export const remoteDigest: Command = {
+  path: ["remote", "digest"],
+  summary: "print the digest a tag resolves to",
+  usage: `lading remote digest ${USAGE_TAIL}`,
+  async run(args, io) {
+    const { f, ref, client } = await setup(args, io, "digest");
+    const { descriptor } = await client.resolve(ref.path, wanted(ref));
+    if (f.values.json) {
+      io.out(json({ ref: formatReference(ref), ...descriptor }));
+    } else io.out(`${descriptor.digest}\n`);
+    return 0;
+  },
+};
+
+async function platformManifest(
+  client: RegistryClient,
+  ref: Reference,
+  f: Parsed,
+): Promise<{ descriptor: import("../types.ts").Descriptor; bytes: Uint8Array }> {
+  const root = await client.resolve(ref.path, wanted(ref));
+  const platforms = platformsOf(f.values);
+  if (!isIndexMediaType(root.descriptor.mediaType)) return root;
+  const index = parseIndex(root.bytes, {
+    what: `index ${formatReference(ref)}`,
+    descriptor: root.descriptor,
+  });
+  const chosen = choosePlatformManifest(index.manifests, platforms[0]);
+  if (!chosen) {
+    const have = index.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!));
+    throw new NotFoundError(
+      `no manifest for ${platforms.length ? formatPlatform(platforms[0]) : "this platform"} in ${
+        formatReference(ref)
+      } (it has ${have.join(", ") || "none"})`,
+    );
+  }
+  if (isIndexMediaType(chosen.mediaType)) {
+    return { descriptor: chosen, bytes: await client.fetchManifest(ref.path, chosen) };
+  }
+  return { descriptor: chosen, bytes: await client.fetchManifest(ref.path, chosen) };
+}
+
+/** `remote manifest`. */
+export const remoteManifest: Command = {
+  path: ["remote", "manifest"],
+  summary: "print a manifest or index exactly as the registry serves it",
+  usage: `lading remote manifest [--platform P] ${USAGE_TAIL}`,
+  async run(args, io) {
+    const { f, ref, client } = await setup(args, io, "manifest", { multiple: ["platform"] });
+    const m = platformsOf(f.values).length
+      ? await platformManifest(client, ref, f)
+      : await client.resolve(ref.path, wanted(ref));
+    if (f.values.json) {
+      io.out(json({
+        ref: formatReference(ref),
+        ...m.descriptor,
+        manifest: JSON.parse(new TextDecoder().decode(m.bytes)),
+      }));
+    } else {
+      const w = io.stdout.getWriter();
+      await w.write(m.bytes);
+      w.releaseLock();
+      if (io.stderrIsTerminal) io.out("\n");
+    }
+    return 0;
+  },
+};
+
+/** `remote config`. */
+export const remoteConfig: Command = {
+  path: ["remote", "config"],
+  summary: "print the image config (the host's platform under an index, or --platform)",
+  usage: `lading remote config [--platform P] ${USAGE_TAIL}`,
+  async run(args, io) {
+    const { f, ref, client } = await setup(args, io, "config", { multiple: ["platform"] });
+    const m = await platformManifest(client, ref, f);
+    const manifest = parseManifest(m.bytes, {
+      what: `manifest ${m.descriptor.digest}`,
+      descriptor: m.descriptor,
+    });
+    const config = manifest.config;
+    const limit = 4 * 1024 * 1024;
+    if (config.size > limit) throw new NotFoundError(`the config ${config.digest} is over 4 MiB`);
+    const bytes = await readAllBytes(
+      await client.fetchBlob(ref.path, config),
+      limit,
+      `config ${config.digest}`,
+    );
+    const actual = await digestBytes(
+      await getRuntime(),
+      bytes,
+      config.digest.startsWith("sha512:") ? "sha512" : "sha256",
+    );
+    if (actual !== config.digest) {
+      throw new DigestMismatchError(
+        `Cannot fetch config ${config.digest} of ${
+          formatReference(ref)
+        }: the bytes hash to ${actual}`,
+        config.digest,
+        actual,
+      );
+    }
+    if (f.values.json) io.out(json(JSON.parse(new TextDecoder().decode(bytes))));
+    else {
+      const w = io.stdout.getWriter();
+      await w.write(bytes);
+      w.releaseLock();
+    }
+    return 0;
+  },
+};
+
+/** `remote referrers`. */
+export const remoteReferrers: Command = {
+  path: ["remote", "referrers"],
+  summary: "list the artifacts that refer to an image (referrers API or the fallback tag)",
+  usage: `lading remote referrers [--artifact-type T] ${USAGE_TAIL}`,
+  async run(args, io) {
+    const { f, ref, client } = await setup(args, io, "referrers", { string: ["artifact-type"] });
+    const digest = ref.digest ?? (await client.resolve(ref.path, wanted(ref))).descriptor.digest;
+    const list = await client.referrers(ref.path, digest, {
+      artifactType: f.values["artifact-type"] as string | undefined,
+    });
+    if (f.values.json) io.out(json({ subject: digest, referrers: list }));
+    else {
+      for (const d of list) {
+        io.out(`${d.digest} ${d.artifactType ?? d.mediaType} ${d.size}\n`);
+      }
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,365 @@
+// This module is browser compatible.
+/**
+ * Pull, push and copy: the graph copy of `copy.ts` between a registry repository and a
+ * store (or another repository). Pulled documents go through the import parsers; every
+ * blob is hashed while it streams into the store's writer; names are recorded last.
+ *
+ * @example
+ * ```ts
+ * import { pullImage } from "./pull.ts";
+ * console.log(typeof pullImage); // function
+ * ```
+ * @module
+ */
+import type { Digest } from "../digest.ts";
+import { InvalidInputError, NotFoundError } from "../errors.ts";
+import { hostPlatform } from "../platform.ts";
+import { formatReference, parseReference, type Reference } from "../reference.ts";
+import type { Runtime } from "../runtime/types.ts";
+import type { ImageRecord, ImageSource, ImageTarget, Leases } from "../store/types.ts";
+import type { Descriptor, Platform } from "../types.ts";
+import {
+  type BlobProgress,
+  type ContentSource,
+  copyGraph,
+  type CopyGraphResult,
+  storeSource,
+  storeTarget,
+} from "../copy.ts";
+import type { ImportedImage } from "../import/mod.ts";
+import type { RegistryClient } from "./client.ts";
+import { registrySource, registryTarget } from "./repository.ts";
+
+/** Options of {@link pullImage}. */
+export interface PullOptions {
+  /** Platforms to fetch under an index (default: the host's). */
+  readonly platforms?: readonly Platform[];
+  /** Fetch every platform. */
+  readonly allPlatforms?: boolean;
+  /** Also fetch the artifacts that refer to the image (and name them by digest). */
+  readonly referrers?: boolean;
+  /** Blobs downloaded at once (default 4). */
+  readonly concurrency?: number;
+  /** Record the image under this name instead of the normalized reference. */
+  readonly name?: string;
+  /** Progress of each blob. */
+  readonly onProgress?: (p: BlobProgress) => void;
+  /** Non-fatal findings. */
+  readonly onWarning?: (message: string) => void;
+  /** Hashing runtime. */
+  readonly runtime?: Runtime;
+}
+
+/** What a pull did (shaped like an import's result, plus the pulled image itself). */
+export interface PullResult {
+  /** The name recorded: the normalized reference, `…@sha256:…` for a digest reference. */
+  readonly name: string;
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly size: number;
+  /** Platforms fetched (`linux/amd64`). */
+  readonly platforms: string[];
+  /** Every name recorded (the image, then referrers by digest). */
+  readonly images: ImportedImage[];
+  readonly blobs: { added: number; present: number; bytes: number; resumed: number };
+  readonly warnings: string[];
+}
+
+function repositoryOf(client: RegistryClient, ref: string): Reference {
+  const r = parseReference(ref);
+  if (r.domain !== client.host) {
+    throw new TypeError(
+      `the reference ${ref} is on ${r.domain}, the client talks to ${client.host}`,
+    );
+  }
+  return r;
+}
+
+/** The reference to ask the registry for: digest, else tag, else `latest`. */
+function wanted(r: Reference): string {
+  return r.digest ?? r.tag ?? "latest";
+}
+
+/** The name ctr records: the normalized reference (with `:latest` when neither is given). */
+export function pulledName(r: Reference): string {
+  if (r.tag === undefined && r.digest === undefined) {
+    return formatReference({ ...r, tag: "latest" });
+  }
+  return formatReference(r);
+}
+
+/**
+ * Pulls an image from a registry into a store: the index (or manifest) is stored and
+ * named; under an index only the chosen platforms' manifests are fetched (the others
+ * show as missing, as after `import --platform`). Blobs the store has are not
+ * transferred. Verified blobs stay on failure (unnamed; a later pull reuses them); no
+ * name changes on failure.
+ *
+ * @throws {NotFoundError}, {RegistryError}, {DigestMismatchError} naming the blob,
+ *   {InvalidInputError} for bad documents.
+ */
+export async function pullImage(
+  store: ImageTarget & Partial<Leases>,
+  client: RegistryClient,
+  ref: string,
+  options: PullOptions = {},
+): Promise<PullResult> {
+  const r = repositoryOf(client, ref);
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    options.onWarning?.(m);
+  };
+  const platforms = options.allPlatforms
+    ? []
+    : options.platforms?.length
+    ? options.platforms
+    : [hostPlatform()];
+  const resolved = await client.resolve(r.path, wanted(r));
+  const lease = store.lease ? await store.lease() : undefined;
+  try {
+    await lease?.add([resolved.descriptor.digest]);
+    const source = registrySource(client, r.path);
+    const target = storeTarget(store, "the store");
+    const name = options.name ?? pulledName(r);
+    const common = {
+      concurrency: options.concurrency ?? 4,
+      onProgress: options.onProgress,
+      onWarning: warn,
+      runtime: options.runtime,
+      beforeWrite: async (digests: readonly Digest[]) => {
+        await lease?.add(digests);
+      },
+    };
+    const result = await copyGraph(source, target, resolved.descriptor, {
+      ...common,
+      platforms,
+      rootBytes: resolved.bytes,
+      image: name,
+    });
+    const records: ImageRecord[] = [{ name, target: resolved.descriptor }];
+    const totals = { ...result.blobs };
+    if (options.referrers) {
+      const subjects = new Set<Digest>(
+        result.digests.filter((d) =>
+          d === resolved.descriptor.digest || isManifestDigest(result, d)
+        ),
+      );
+      const seen = new Set<Digest>();
+      for (const subject of subjects) {
+        for (const referrer of await client.referrers(r.path, subject)) {
+          if (seen.has(referrer.digest)) continue;
+          seen.add(referrer.digest);
+          const rr = await copyGraph(source, target, referrer, {
+            ...common,
+            platforms: [],
+            image: `referrer ${referrer.digest} of ${name}`,
+          });
+          add(totals, rr.blobs);
+          records.push({
+            name: formatReference({ domain: r.domain, path: r.path, digest: referrer.digest }),
+            target: referrerTarget(referrer),
+          });
+        }
+      }
+    }
+    // Names last, after every blob they reach is committed.
+    await store.putImages(records);
+    return {
+      name,
+      digest: resolved.descriptor.digest,
+      mediaType: resolved.descriptor.mediaType,
+      size: resolved.descriptor.size,
+      platforms: result.platforms,
+      images: records.map((x) => ({
+        name: x.name,
+        digest: x.target.digest,
+        mediaType: x.target.mediaType,
+        size: x.target.size,
+      })),
+      blobs: {
+        added: totals.transferred,
+        present: totals.present,
+        bytes: totals.bytes,
+        resumed: totals.resumed,
+      },
+      warnings,
+    };
+  } finally {
+    await lease?.release().catch(() => {});
+  }
+}
+
+function referrerTarget(d: Descriptor): Descriptor {
+  return { mediaType: d.mediaType, digest: d.digest, size: d.size };
+}
+
+function isManifestDigest(result: CopyGraphResult, d: Digest): boolean {
+  return result.manifests.includes(d);
+}
+
+function add(a: CopyGraphResult["blobs"], b: CopyGraphResult["blobs"]): void {
+  a.transferred += b.transferred;
+  a.mounted += b.mounted;
+  a.present += b.present;
+  a.bytes += b.bytes;
+  a.resumed += b.resumed;
+}
+
+/** Options of {@link pushImage} and {@link copyImage}. */
+export interface PushOptions {
+  /** Push only these platforms' manifests under an index (default: all). */
+  readonly platforms?: readonly Platform[];
+  /** Blobs uploaded at once (default 3). */
+  readonly concurrency?: number;
+  /** Upload in chunks of this many bytes (default: one request per blob). */
+  readonly chunkSize?: number;
+  /** Progress of each blob. */
+  readonly onProgress?: (p: BlobProgress) => void;
+  /** Non-fatal findings. */
+  readonly onWarning?: (message: string) => void;
+  /** Hashing runtime. */
+  readonly runtime?: Runtime;
+}
+
+/** What a push or copy did. */
+export interface PushResult {
+  /** The remote reference written (normalized). */
+  readonly ref: string;
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly size: number;
+  readonly blobs: { uploaded: number; mounted: number; present: number; bytes: number };
+  readonly warnings: string[];
+}
+
+/**
+ * Pushes a named image of a store to a registry: children first, exact bytes, then
+ * the tag. Blobs the registry has (`HEAD`) are skipped; blobs of an image that came
+ * from another repository of the same registry are mounted. An image with missing
+ * content is refused before anything is sent, listing what is missing.
+ *
+ * @throws {NotFoundError} for an unknown local name; {MissingContentError};
+ *   {RegistryError} when the registry refuses.
+ */
+export async function pushImage(
+  store: ImageSource,
+  client: RegistryClient,
+  localName: string,
+  remoteRef: string,
+  options: PushOptions = {},
+): Promise<PushResult> {
+  const r = repositoryOf(client, remoteRef);
+  const record = await findImage(store, localName);
+  let mountFrom: string | undefined;
+  try {
+    const local = parseReference(record.name);
+    if (local.domain === client.host && local.path !== r.path) mountFrom = local.path;
+  } catch {
+    // a local name that is not a reference: nothing to mount from
+  }
+  const target = record.target;
+  if (r.digest && r.digest !== target.digest) {
+    throw new InvalidInputError(
+      `Cannot push ${record.name} to ${remoteRef}: the image is ${target.digest}, not ${r.digest}`,
+    );
+  }
+  return await pushGraph(
+    storeSource(store, `the store (${record.name})`),
+    client,
+    r,
+    target,
+    undefined,
+    { ...options, mountFrom },
+  );
+}
+
+async function findImage(store: ImageSource, name: string): Promise<ImageRecord> {
+  try {
+    return await store.getImage(name);
+  } catch (e) {
+    if (!(e instanceof NotFoundError)) throw e;
+    let normalized: string | undefined;
+    try {
+      normalized = pulledName(parseReference(name));
+    } catch {
+      throw e;
+    }
+    if (normalized === name) throw e;
+    return await store.getImage(normalized).catch(() => {
+      throw e;
+    });
+  }
+}
+
+async function pushGraph(
+  source: ContentSource,
+  client: RegistryClient,
+  r: Reference,
+  root: Descriptor,
+  rootBytes: Uint8Array | undefined,
+  options: PushOptions & { mountFrom?: string },
+): Promise<PushResult> {
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    options.onWarning?.(m);
+  };
+  const target = registryTarget(client, r.path, {
+    mountFrom: options.mountFrom,
+    chunkSize: options.chunkSize,
+    onWarning: warn,
+  });
+  const tag = r.digest ? undefined : r.tag ?? "latest";
+  const result = await copyGraph(source, target, root, {
+    platforms: options.platforms ?? [],
+    concurrency: options.concurrency ?? 3,
+    rootBytes,
+    rootTag: tag ?? root.digest,
+    onProgress: options.onProgress,
+    onWarning: warn,
+    runtime: options.runtime,
+    requirePlatformMatch: true,
+    image: formatReference(r),
+  });
+  return {
+    ref: r.digest ? formatReference(r) : formatReference({ ...r, tag }),
+    digest: root.digest,
+    mediaType: root.mediaType,
+    size: root.size,
+    blobs: {
+      uploaded: result.blobs.transferred,
+      mounted: result.blobs.mounted,
+      present: result.blobs.present,
+      bytes: result.blobs.bytes,
+    },
+    warnings,
+  };
+}
+
+/**
+ * Copies an image from one registry repository to another (every platform by default;
+ * blobs are mounted when both are on the same registry). The digest is unchanged.
+ */
+export async function copyImage(
+  from: RegistryClient,
+  sourceRef: string,
+  to: RegistryClient,
+  targetRef: string,
+  options: PushOptions = {},
+): Promise<PushResult> {
+  const s = repositoryOf(from, sourceRef);
+  const t = repositoryOf(to, targetRef);
+  const resolved = await from.resolve(s.path, wanted(s));
+  if (t.digest && t.digest !== resolved.descriptor.digest) {
+    throw new InvalidInputError(
+      `Cannot copy ${sourceRef} to ${targetRef}: the image is ${resolved.descriptor.digest}, not ${t.digest}`,
+    );
+  }
+  const source = registrySource(from, s.path);
+  return await pushGraph(source, to, t, resolved.descriptor, resolved.bytes, {
+    ...options,
+    concurrency: options.concurrency ?? 4,
+    mountFrom: from.host === to.host && s.path !== t.path ? s.path : undefined,
+  });
+}

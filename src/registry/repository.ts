@@ -1,0 +1,181 @@
+// This module is browser compatible.
+/**
+ * A registry repository as a copy source and as a copy target (see `copy.ts`): the
+ * same graph copy then pulls, pushes and copies.
+ *
+ * @example
+ * ```ts
+ * import { RegistryClient } from "./client.ts";
+ * import { registrySource } from "./repository.ts";
+ * const client = new RegistryClient("127.0.0.1:5000", { plainHttp: true });
+ * console.log(registrySource(client, "team/app").label); // 127.0.0.1:5000/team/app
+ * ```
+ * @module
+ */
+import type { Digest } from "../digest.ts";
+import { LimitExceededError, NotFoundError } from "../errors.ts";
+import { isIndexMediaType, OCI_DESCRIPTOR, OCI_INDEX } from "../media_types.ts";
+import { parseIndex } from "../schema.ts";
+import { readAllBytes } from "../store/blob.ts";
+import type { Descriptor } from "../types.ts";
+import { isDocumentDescriptor } from "../walk.ts";
+import type { ContentSource, ContentTarget } from "../copy.ts";
+import { referrersTag, type RegistryClient } from "./client.ts";
+
+function isManifestish(d: Descriptor): boolean {
+  return isDocumentDescriptor(d) || d.mediaType === OCI_DESCRIPTOR;
+}
+
+/** A registry repository as a copy source (manifests and blobs by descriptor). */
+export function registrySource(client: RegistryClient, repo: string): ContentSource {
+  return {
+    label: `${client.host}/${repo}`,
+    async fetch(d, options) {
+      if (isManifestish(d)) {
+        const bytes = await client.fetchManifest(repo, d);
+        return new Blob([bytes as BlobPart]).stream();
+      }
+      return await client.fetchBlob(repo, d, options);
+    },
+    async fetchDocument(d, maxBytes) {
+      if (isManifestish(d)) return await client.fetchManifest(repo, d);
+      if (d.size > maxBytes) {
+        throw new LimitExceededError(
+          `blob ${d.digest} has ${d.size} bytes, more than the ${maxBytes}-byte limit for JSON documents`,
+        );
+      }
+      return await readAllBytes(await client.fetchBlob(repo, d), maxBytes, `blob ${d.digest}`);
+    },
+  };
+}
+
+/** Options of {@link registryTarget}. */
+export interface RegistryTargetOptions {
+  /** Another repository of the same registry to mount blobs from. */
+  readonly mountFrom?: string;
+  /** Upload in chunks of this many bytes (default: monolithic). */
+  readonly chunkSize?: number;
+  /** Notes (the referrers fallback tag was updated). */
+  readonly onWarning?: (message: string) => void;
+}
+
+/**
+ * A registry repository as a copy target: `HEAD` before upload, mounts from
+ * `mountFrom`, documents by digest (the root by its tag), and the `sha256-<hex>`
+ * referrers fallback tag kept when the registry does not answer `OCI-Subject`.
+ */
+export function registryTarget(
+  client: RegistryClient,
+  repo: string,
+  options: RegistryTargetOptions = {},
+): ContentTarget {
+  const sessions = new Map<Digest, string>();
+  return {
+    label: `${client.host}/${repo}`,
+    verifies: true,
+    async exists(d) {
+      if (isManifestish(d)) return (await client.head(repo, d.digest)) !== undefined;
+      return await client.blobExists(repo, d.digest, { push: true });
+    },
+    async mount(d) {
+      if (!options.mountFrom || options.mountFrom === repo) return false;
+      const r = await client.mountBlob(repo, d.digest, options.mountFrom);
+      if (!r.mounted && r.location) sessions.set(d.digest, r.location);
+      return r.mounted;
+    },
+    async pushBlob(d, open, onBytes) {
+      let last = 0;
+      const location = sessions.get(d.digest);
+      sessions.delete(d.digest);
+      await client.uploadBlob(repo, d, open, {
+        chunkSize: options.chunkSize,
+        location,
+        onProgress: (sent) => {
+          onBytes(sent - last);
+          last = sent;
+        },
+      });
+      return "added";
+    },
+    async pushDocument(d, bytes, tag) {
+      const r = await client.putManifest(repo, tag ?? d.digest, { mediaType: d.mediaType, bytes });
+      const subject = subjectOf(bytes);
+      if (subject && !r.subject) {
+        await addToReferrersFallback(client, repo, subject, referrerDescriptor(d, bytes));
+        options.onWarning?.(
+          `${client.host}/${repo} has no referrers API: updated the fallback tag ${
+            referrersTag(subject)
+          }`,
+        );
+      }
+      return "added";
+    },
+  };
+}
+
+function subjectOf(bytes: Uint8Array): Digest | undefined {
+  try {
+    const v = JSON.parse(new TextDecoder().decode(bytes));
+    const digest = v?.subject?.digest;
+    return typeof digest === "string" ? digest as Digest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The descriptor a referrers list gives a manifest: with its artifactType and annotations. */
+export function referrerDescriptor(d: Descriptor, bytes: Uint8Array): Descriptor {
+  const v = JSON.parse(new TextDecoder().decode(bytes));
+  const artifactType = typeof v.artifactType === "string"
+    ? v.artifactType
+    : typeof v.config?.mediaType === "string"
+    ? v.config.mediaType
+    : undefined;
+  return {
+    mediaType: d.mediaType,
+    digest: d.digest,
+    size: d.size,
+    ...(artifactType ? { artifactType } : {}),
+    ...(v.annotations && typeof v.annotations === "object" ? { annotations: v.annotations } : {}),
+  };
+}
+
+/**
+ * Adds `referrer` to the `sha256-<hex>` fallback index of `subject` (creating it; an
+ * entry with the same digest is not added twice). The existing tag must be an index.
+ */
+export async function addToReferrersFallback(
+  client: RegistryClient,
+  repo: string,
+  subject: Digest,
+  referrer: Descriptor,
+): Promise<void> {
+  const tag = referrersTag(subject);
+  let manifests: Descriptor[] = [];
+  let base: Record<string, unknown> = {};
+  try {
+    const existing = await client.resolve(repo, tag);
+    if (!isIndexMediaType(existing.descriptor.mediaType)) {
+      throw new NotFoundError(
+        `the referrers fallback tag ${client.host}/${repo}:${tag} is not an index; not replacing it`,
+      );
+    }
+    manifests = [
+      ...parseIndex(existing.bytes, { what: `referrers fallback tag ${tag}` }).manifests,
+    ];
+    base = JSON.parse(new TextDecoder().decode(existing.bytes));
+  } catch (e) {
+    if (!(e instanceof NotFoundError) || e.message.includes("is not an index")) throw e;
+  }
+  if (manifests.some((m) => m.digest === referrer.digest)) return;
+  const index = {
+    ...base,
+    schemaVersion: 2,
+    mediaType: OCI_INDEX,
+    manifests: [...manifests, referrer],
+  };
+  await client.putManifest(repo, tag, {
+    mediaType: OCI_INDEX,
+    bytes: new TextEncoder().encode(JSON.stringify(index)),
+  });
+}

@@ -1,0 +1,326 @@
+// This module is browser compatible.
+/**
+ * HTTP to one registry host: https by default (`plainHttp` for http), authentication
+ * from the registry's challenges, retries with backoff on network errors and 408, 429,
+ * 500, 502, 503, 504 (honouring `Retry-After`, never on other 4xx), and redirects
+ * followed without `Authorization`. `fetch` is injected; nothing here is Deno-only.
+ *
+ * @example
+ * ```ts
+ * import { RegistryTransport } from "./transport.ts";
+ * const t = new RegistryTransport("127.0.0.1:5000", {
+ *   plainHttp: true,
+ *   fetch: () => Promise.resolve(new Response("{}", { status: 200 })),
+ * });
+ * const res = await t.request({ method: "GET", path: "/v2/", scopes: [], what: "ping" });
+ * console.log(res.status); // 200
+ * ```
+ * @module
+ */
+import { RegistryError } from "../errors.ts";
+import {
+  basicAuthorization,
+  type Challenge,
+  type CredentialLookup,
+  type Credentials,
+  errorDetail,
+  parseChallenges,
+  TokenCache,
+} from "./auth.ts";
+
+/** Options of a {@link RegistryTransport}. */
+export interface TransportOptions {
+  /** The `fetch` to use (default: the global one). Deno callers pass one with a private CA. */
+  readonly fetch?: typeof fetch;
+  /** Talk http instead of https. */
+  readonly plainHttp?: boolean;
+  /** Credentials of a host (only ever sent to that host and its token server). */
+  readonly credentials?: CredentialLookup;
+  /** Retries after the first attempt (default 4). */
+  readonly retries?: number;
+  /** First backoff delay in ms (default 250; doubles per retry, at most 10 s). */
+  readonly backoffMs?: number;
+  /** Longest `Retry-After` honoured, in ms (default 60 s). */
+  readonly maxRetryAfterMs?: number;
+  /** Waits (tests inject a fake clock). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Clock for token expiry. */
+  readonly now?: () => number;
+  /** Notes about retries (`503 from …, retrying in 1 s`). */
+  readonly onRetry?: (message: string) => void;
+  /** A shared token cache (several transports of one client). */
+  readonly tokens?: TokenCache;
+}
+
+/** A request body that can be produced again for a retry. */
+export type RequestBody = Uint8Array | string | (() => BodyInit | Promise<BodyInit>);
+
+/** One request to the registry. */
+export interface RegistryRequest {
+  readonly method: string;
+  /** A path on the registry (`/v2/...`) or an absolute URL it gave (an upload location). */
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: RequestBody;
+  /** The token scopes the request needs (`repository:x:pull`). */
+  readonly scopes: readonly string[];
+  /** What is being done, for messages: `fetch manifest 127.0.0.1:5000/x:1`. */
+  readonly what: string;
+  /** Do not retry on errors (a body that cannot be produced again). */
+  readonly noRetry?: boolean;
+}
+
+const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const MAX_REDIRECTS = 10;
+
+/** The API host of a reference domain: Docker Hub's is `registry-1.docker.io`. */
+export function apiHost(domain: string): string {
+  return domain === "docker.io" || domain === "index.docker.io" ? "registry-1.docker.io" : domain;
+}
+
+/** True for errors that say the TLS handshake or certificate failed. */
+export function isTlsError(e: unknown): boolean {
+  const m = e instanceof Error
+    ? `${e.message} ${String((e as { cause?: unknown }).cause ?? "")}`
+    : "";
+  return /certificate|tls|ssl|handshake|UnknownIssuer|self.signed/i.test(m);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Milliseconds a `Retry-After` header asks for (seconds or an HTTP date). */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+/** HTTP to one registry host with auth, retries and redirects. */
+export class RegistryTransport {
+  /** The host as in references (`127.0.0.1:5000`, `docker.io`). */
+  readonly host: string;
+  /** `https://host` or `http://host` (Docker Hub: `registry-1.docker.io`). */
+  readonly base: string;
+  #fetch: typeof fetch;
+  #options: TransportOptions;
+  #tokens: TokenCache;
+  #challenge?: Challenge;
+  #credentials?: Promise<Credentials | undefined>;
+
+  constructor(host: string, options: TransportOptions = {}) {
+    this.host = host;
+    this.base = `${options.plainHttp ? "http" : "https"}://${apiHost(host)}`;
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#options = options;
+    this.#tokens = options.tokens ?? new TokenCache({ fetch: this.#fetch, now: options.now });
+  }
+
+  #creds(): Promise<Credentials | undefined> {
+    this.#credentials ??= this.#options.credentials?.(this.host) ?? Promise.resolve(undefined);
+    return this.#credentials;
+  }
+
+  async #authorization(scopes: readonly string[]): Promise<string | undefined> {
+    const c = this.#challenge;
+    if (!c) return undefined;
+    const creds = await this.#creds();
+    if (c.scheme === "bearer") {
+      const realm = c.params.realm;
+      if (!realm) {
+        throw new RegistryError(
+          `authentication failed: ${this.host} asked for a Bearer token without a realm`,
+        );
+      }
+      const token = await this.#tokens.token({
+        realm,
+        service: c.params.service,
+        scopes,
+        credentials: creds,
+      });
+      return `Bearer ${token}`;
+    }
+    if (c.scheme === "basic") {
+      if (!creds) return undefined;
+      if (creds.identityToken !== undefined) {
+        throw new RegistryError(
+          `authentication failed: ${this.host} wants Basic auth but only an identity token is stored for it`,
+        );
+      }
+      return basicAuthorization(creds);
+    }
+    return undefined;
+  }
+
+  /**
+   * Sends a request and returns the final response (any status: callers map it).
+   * 401 answers are handled here: the challenge is answered once, and a Bearer
+   * `insufficient_scope` is retried once with the scope the registry named.
+   *
+   * @throws {RegistryError} for network and TLS failures (after retries) and for
+   *   credentials the registry refuses.
+   */
+  async request(req: RegistryRequest): Promise<Response> {
+    let scopes = [...req.scopes];
+    let answeredChallenge = false;
+    let widenedScope = false;
+    for (;;) {
+      const authorization = await this.#authorization(scopes);
+      const res = await this.#withRetries(req, authorization);
+      if (res.status !== 401) return res;
+      const header = res.headers.get("www-authenticate") ?? "";
+      const challenges = parseChallenges(header);
+      const chosen = challenges.find((c) => c.scheme === "bearer") ??
+        challenges.find((c) => c.scheme === "basic");
+      const creds = await this.#creds();
+      if (
+        chosen && !answeredChallenge && (!authorization || !sameChallenge(chosen, this.#challenge))
+      ) {
+        answeredChallenge = true;
+        this.#challenge = chosen;
+        await res.body?.cancel();
+        if (chosen.scheme === "basic" && !creds) return this.#authFailure(res, req, false);
+        continue;
+      }
+      if (
+        chosen?.scheme === "bearer" && chosen.params.error === "insufficient_scope" &&
+        !widenedScope && chosen.params.scope
+      ) {
+        const extra = chosen.params.scope.split(" ").filter((s) => s && !scopes.includes(s));
+        if (extra.length) {
+          widenedScope = true;
+          scopes = [...scopes, ...extra];
+          await res.body?.cancel();
+          continue;
+        }
+      }
+      if (this.#challenge?.scheme === "bearer" && this.#challenge.params.realm) {
+        this.#tokens.forget({
+          realm: this.#challenge.params.realm,
+          service: this.#challenge.params.service,
+          scopes,
+          credentials: creds,
+        });
+      }
+      return this.#authFailure(res, req, !!creds);
+    }
+  }
+
+  async #authFailure(res: Response, req: RegistryRequest, hadCredentials: boolean): Promise<never> {
+    const detail = errorDetail(await res.text().catch(() => ""));
+    throw new RegistryError(
+      `Cannot ${req.what}: authentication failed for ${this.host} (401${
+        detail ? `: ${detail}` : ""
+      }); ${
+        hadCredentials
+          ? "the registry refused the credentials"
+          : "no credentials for this host (use --user or lading login)"
+      }`,
+      401,
+    );
+  }
+
+  async #withRetries(req: RegistryRequest, authorization: string | undefined): Promise<Response> {
+    const retries = req.noRetry ? 0 : this.#options.retries ?? 4;
+    const sleep = this.#options.sleep ?? delay;
+    const backoff = this.#options.backoffMs ?? 250;
+    const maxRetryAfter = this.#options.maxRetryAfterMs ?? 60_000;
+    for (let attempt = 0;; attempt++) {
+      const wait = Math.min(10_000, backoff * 2 ** attempt);
+      let res: Response;
+      try {
+        res = await this.#followRedirects(req, authorization);
+      } catch (e) {
+        if (e instanceof RegistryError) throw e;
+        if (isTlsError(e)) {
+          throw new RegistryError(
+            `Cannot ${req.what}: TLS error talking to ${this.host}: ${
+              (e as Error).message
+            } (for a private CA use --tlscacert FILE; for a registry without TLS --plain-http)`,
+            undefined,
+            { cause: e },
+          );
+        }
+        if (attempt >= retries) {
+          throw new RegistryError(
+            `Cannot ${req.what}: cannot reach ${this.base}: ${(e as Error).message}`,
+            undefined,
+            { cause: e },
+          );
+        }
+        this.#options.onRetry?.(`${req.what}: ${(e as Error).message}; retrying`);
+        await sleep(wait);
+        continue;
+      }
+      if (!RETRY_STATUS.has(res.status) || attempt >= retries) return res;
+      const after = retryAfterMs(res.headers.get("retry-after"));
+      await res.body?.cancel();
+      const ms = after !== undefined ? Math.min(after, maxRetryAfter) : wait;
+      this.#options.onRetry?.(`${req.what}: ${res.status} from ${this.host}; retrying`);
+      await sleep(ms);
+    }
+  }
+
+  async #followRedirects(
+    req: RegistryRequest,
+    authorization: string | undefined,
+  ): Promise<Response> {
+    let url = new URL(req.path, this.base);
+    let method = req.method;
+    let body = await produceBody(req.body);
+    const headers: Record<string, string> = { ...req.headers };
+    // Credentials only ever go to the registry's own origin (an upload location on
+    // another host gets none).
+    if (authorization && url.origin === new URL(this.base).origin) {
+      headers.authorization = authorization;
+    }
+    for (let hop = 0;; hop++) {
+      const init: RequestInit & { duplex?: string } = {
+        method,
+        headers,
+        body,
+        redirect: "manual",
+      };
+      if (body instanceof ReadableStream) init.duplex = "half";
+      let res = await this.#fetch(url, init);
+      if (res.type === "opaqueredirect") {
+        // A browser hides manual redirects: let it follow them (it drops Authorization
+        // on a cross-origin hop).
+        res = await this.#fetch(url, {
+          ...init,
+          body: await produceBody(req.body),
+          redirect: "follow",
+        });
+        return res;
+      }
+      if (![301, 302, 303, 307, 308].includes(res.status)) return res;
+      const location = res.headers.get("location");
+      if (!location) return res;
+      await res.body?.cancel();
+      if (hop >= MAX_REDIRECTS) {
+        throw new RegistryError(`Cannot ${req.what}: more than ${MAX_REDIRECTS} redirects`);
+      }
+      url = new URL(location, url);
+      // Redirects (blob storage) never carry the registry's credentials.
+      delete headers.authorization;
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === "POST")) {
+        method = method === "HEAD" ? "HEAD" : "GET";
+        body = undefined;
+      } else if (body !== undefined) body = await produceBody(req.body);
+    }
+  }
+}
+
+function sameChallenge(a: Challenge, b: Challenge | undefined): boolean {
+  return !!b && a.scheme === b.scheme && a.params.realm === b.params.realm &&
+    a.params.service === b.params.service;
+}
+
+async function produceBody(body: RequestBody | undefined): Promise<BodyInit | undefined> {
+  if (body === undefined) return undefined;
+  if (typeof body === "function") return await body();
+  return body as BodyInit;
+}
