@@ -39,7 +39,6 @@ export * from "./src/import/names.ts";
 export { decompress, detectCompression } from "./src/compression.ts";
 export * from "./src/streams.ts";
 export * from "./src/export/mod.ts";
-export { type LargeChunkOptions, largeChunks } from "./src/export/chunks.ts";
 export * from "./src/gc.ts";
 export * from "./src/check.ts";
 export * from "./src/layers/layer_reader.ts";

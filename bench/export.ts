@@ -14,10 +14,10 @@
  * @module
  */
 import { planExport } from "../src/export/mod.ts";
-import { writeArchiveFile } from "../src/export/file.ts";
+import { writeArchiveFile } from "../src/deno/export_file.ts";
 import { verifyContent } from "../src/check.ts";
 import { openFsStore } from "../src/store/fs.ts";
-import { fsHashing } from "../src/store/fs_hashing.ts";
+import { fsHashing } from "../src/deno/fs_hashing.ts";
 import { BENCH_NAME, type BenchImage, type BenchResult, makeBenchImage } from "./make_image.ts";
 
 /** The repository root (bench/..). */

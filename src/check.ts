@@ -20,12 +20,12 @@ import { type Digest, parseDigest, shortDigest } from "./digest.ts";
 import { NotFoundError } from "./errors.ts";
 import { isConfigMediaType, isManifestMediaType, isNonDistributable } from "./media_types.ts";
 import { formatPlatform, isAttestation } from "./platform.ts";
-import { largeChunks } from "./export/chunks.ts";
+import { largeChunks } from "./streams.ts";
 import { getRuntime } from "./runtime/mod.ts";
 import type { Runtime } from "./runtime/types.ts";
 import { parseConfig } from "./schema.ts";
 import { DEFAULT_DOCUMENT_LIMIT, readAllBytes } from "./store/blob.ts";
-import type { BlobInfo, ImageRecord, Store } from "./store/types.ts";
+import type { BlobHashing, BlobInfo, ImageRecord, Store } from "./store/types.ts";
 import type { Descriptor } from "./types.ts";
 import { type Document, mayHaveChildren, parseDocument, walk } from "./walk.ts";
 
@@ -113,24 +113,6 @@ async function hashStream(
     onBytes?.(chunk.byteLength);
   }
   return { digest: `${algorithm}:${hasher.digest()}`, size };
-}
-
-/**
- * How blobs get hashed. The default ({@link streamHashing}) reads the store's stream in
- * this thread; a store-specific one may hash several blobs at once elsewhere (the fs
- * store's worker pool, `store/fs_hashing.ts`).
- */
-export interface BlobHashing {
-  /** How many blobs {@link verifyContent} hands out at once. */
-  readonly concurrency: number;
-  /**
-   * The digest (in `digest`'s algorithm) and size of the committed blob `digest`, or
-   * undefined when the store does not have it. `onBytes` gets the bytes as they are hashed.
-   */
-  hash(
-    digest: Digest,
-    onBytes?: (n: number) => void,
-  ): Promise<{ digest: string; size: number } | undefined>;
 }
 
 /** The default {@link BlobHashing}: the store's reader, hashed in this thread, one at a time. */

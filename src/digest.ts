@@ -106,6 +106,11 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
+/** `bytes` random bytes in lowercase hex (default 8): unique parts of temporary names. */
+export function randomHex(bytes = 8): string {
+  return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
 /**
  * Hashes a whole byte array (for small documents).
  *

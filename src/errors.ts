@@ -87,6 +87,29 @@ export class LimitExceededError extends LadingError {}
 /** The store cannot take more bytes (disk full, browser quota). */
 export class QuotaExceededError extends LadingError {}
 
+/**
+ * A file, storage or system operation failed for a reason outside the input: a short
+ * read, a failing helper worker or command, a system call's errno.
+ */
+export class IoError extends LadingError {}
+
+/** The operation was cancelled (an `AbortSignal` aborted, or the user pressed cancel). */
+export class CancelledError extends LadingError {}
+
+/** A bad command line (the CLI exits with code 2). */
+export class UsageError extends LadingError {}
+
+/**
+ * An error that happened in a worker, passed over `postMessage` as its class name and
+ * message: `name` is the original class name (`NotFoundError`, `QuotaExceededError`, ...).
+ */
+export class WorkerError extends LadingError {
+  constructor(error: { readonly name: string; readonly message: string }, options?: ErrorOptions) {
+    super(error.message, options);
+    this.name = error.name;
+  }
+}
+
 /** A registry answered with an error or refused credentials. */
 export class RegistryError extends LadingError {
   /** HTTP status, when there was a response. */

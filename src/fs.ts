@@ -22,6 +22,6 @@
  * @module
  */
 export * from "./store/fs.ts";
-export { fsHashing, type FsHashingOptions } from "./store/fs_hashing.ts";
-export { writeArchiveFile } from "./export/file.ts";
-export { unpackImage, type UnpackOptions, type UnpackReport } from "./layers/unpack_fs.ts";
+export { fsHashing, type FsHashingOptions } from "./deno/fs_hashing.ts";
+export { writeArchiveFile } from "./deno/export_file.ts";
+export { unpackImage, type UnpackOptions, type UnpackReport } from "./deno/unpack_fs.ts";

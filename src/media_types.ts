@@ -1,6 +1,6 @@
 // This module is browser compatible.
 /**
- * Media type constants (OCI and Docker) and helpers that classify them.
+ * Media type and annotation constants (OCI and Docker) and helpers that classify them.
  *
  * @example
  * ```ts
@@ -54,6 +54,11 @@ export const DOCKER_PLUGIN_CONFIG = "application/vnd.docker.plugin.v1+json";
 
 /** In-toto attestation layer used by BuildKit attestation manifests. */
 export const IN_TOTO = "application/vnd.in-toto+json";
+
+/** The annotation containerd writes with the full image name (wins over the OCI one). */
+export const CONTAINERD_NAME = "io.containerd.image.name";
+/** The OCI reference name annotation (meaningful in index.json only). */
+export const OCI_REF_NAME = "org.opencontainers.image.ref.name";
 
 /** True for an OCI index or a Docker manifest list. */
 export function isIndexMediaType(mediaType: string | undefined): boolean {

@@ -5,11 +5,15 @@
  * export, delete, gc. All work happens in `worker.ts`; this file only draws.
  * @module
  */
-import { formatBytes, shortDigestText } from "./format.ts";
+import { shortDigest } from "../src/digest.ts";
+import { formatBytes } from "../src/format.ts";
 import type { ImageSummary } from "../src/image.ts";
 import type { FileTree, ImageDetail, TreeEntry } from "../src/web/inspect.ts";
 import { type Call, type SourceMessage, WorkerClient } from "../src/web/protocol.ts";
 import { relativeFiles } from "../src/web/sources.ts";
+
+/** Sizes on the page: binary units (`1.5 KiB`). */
+const formatSize = (n: number) => formatBytes(n, { binary: true });
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const el = <K extends keyof HTMLElementTagNameMap>(
@@ -83,7 +87,7 @@ async function refreshUsage() {
     const used = est.usage ?? 0;
     const quota = est.quota ?? 0;
     const pct = quota ? Math.min(100, (used / quota) * 100) : 0;
-    $("usage-text").textContent = `Storage: ${formatBytes(used)} of ${formatBytes(quota)}`;
+    $("usage-text").textContent = `Storage: ${formatSize(used)} of ${formatSize(quota)}`;
     $("usage-bar").style.width = `${pct.toFixed(1)}%`;
     $("usage-meter").setAttribute("aria-valuenow", pct.toFixed(1));
   } catch {
@@ -108,8 +112,8 @@ function taskProgress(bytes: number, total?: number) {
   if (total) {
     bar.max = total;
     bar.value = Math.min(bytes, total);
-    $("task-bytes").textContent = `${formatBytes(bytes)} of ${formatBytes(total)}`;
-  } else $("task-bytes").textContent = formatBytes(bytes);
+    $("task-bytes").textContent = `${formatSize(bytes)} of ${formatSize(total)}`;
+  } else $("task-bytes").textContent = formatSize(bytes);
 }
 
 let tasksDone = 0;
@@ -148,7 +152,7 @@ async function handleSource(source: SourceMessage, label: string) {
       notice(
         `Imported ${label}: ${r.images.length} name${r.images.length === 1 ? "" : "s"}, ` +
           `${r.blobs.added} new blob${r.blobs.added === 1 ? "" : "s"} (${
-            formatBytes(r.blobs.bytes)
+            formatSize(r.blobs.bytes)
           }), ${r.blobs.present} already present.`,
       );
       await selectTab("store");
@@ -306,7 +310,7 @@ async function refreshImages() {
       "tr",
       { "data-name": img.name },
       el("td", {}, img.name),
-      el("td", {}, el("code", { title: img.digest }, shortDigestText(img.digest))),
+      el("td", {}, el("code", { title: img.digest }, shortDigest(img.digest))),
       el(
         "td",
         {},
@@ -319,7 +323,7 @@ async function refreshImages() {
           )
           : undefined,
       ),
-      el("td", { className: "num" }, formatBytes(img.size)),
+      el("td", { className: "num" }, formatSize(img.size)),
       el("td", {}, actions),
     );
   }));
@@ -332,7 +336,7 @@ async function exportImage(view: string, name: string) {
   try {
     const { blob, fileName } = await client.call({ op: "export", view, name });
     download(blob, fileName);
-    notice(`Exported ${name} (${formatBytes(blob.size)}).`);
+    notice(`Exported ${name} (${formatSize(blob.size)}).`);
   } catch (e) {
     showError(e, `Cannot export ${name}`);
   }
@@ -357,7 +361,7 @@ $("gc").addEventListener("click", async () => {
     const r = await client.call({ op: "gc" });
     notice(
       `Garbage collection removed ${r.removed.length} blob${r.removed.length === 1 ? "" : "s"} (${
-        formatBytes(r.bytes)
+        formatSize(r.bytes)
       }); ${r.kept} kept.`,
     );
     await refreshUsage();
@@ -443,11 +447,11 @@ function renderDetail(d: ImageDetail) {
         {
           className: "bar",
           role: "img",
-          "aria-label": `layer ${l.index}: ${formatBytes(l.size)}`,
+          "aria-label": `layer ${l.index}: ${formatSize(l.size)}`,
         },
         el("div", { "data-width": ((l.size / max) * 100).toFixed(1) }),
       ),
-      el("span", { className: "num" }, formatBytes(l.size)),
+      el("span", { className: "num" }, formatSize(l.size)),
     )
   ));
   for (const bar of $("layer-bars").querySelectorAll<HTMLElement>("[data-width]")) {
@@ -461,14 +465,14 @@ function renderDetail(d: ImageDetail) {
       el("td", {}, el("code", {}, h.createdBy ?? "")),
       el("td", {}, h.created ?? ""),
       el("td", {}, h.emptyLayer ? "(empty)" : h.layer !== undefined ? `#${h.layer}` : ""),
-      el("td", { className: "num" }, h.size !== undefined ? formatBytes(h.size) : ""),
+      el("td", { className: "num" }, h.size !== undefined ? formatSize(h.size) : ""),
     )
   ));
   const layerSelect = $<HTMLSelectElement>("tree-layer");
   layerSelect.replaceChildren(
     el("option", { value: "merged" }, "merged filesystem"),
     ...d.layers.map((l) =>
-      el("option", { value: String(l.index) }, `layer #${l.index} (${formatBytes(l.size)})`)
+      el("option", { value: String(l.index) }, `layer #${l.index} (${formatSize(l.size)})`)
     ),
   );
   const docs: [string, string | undefined][] = [
@@ -586,7 +590,7 @@ function renderFolder() {
       el("td", {}, nameCell),
       el("td", {}, e.type + (e.linkname ? ` → ${e.linkname}` : "")),
       el("td", {}, e.mode ? (e.mode & 0o7777).toString(8).padStart(4, "0") : ""),
-      el("td", { className: "num" }, e.type === "file" ? formatBytes(e.size) : ""),
+      el("td", { className: "num" }, e.type === "file" ? formatSize(e.size) : ""),
       el("td", {}, e.layer !== undefined ? `#${e.layer}` : ""),
     );
   });
@@ -607,7 +611,7 @@ async function preview(e: TreeEntry) {
   if (!detail || !e.content) return;
   previewing = e;
   $("preview").hidden = false;
-  $("preview-name").textContent = `/${e.path} (${formatBytes(e.size)})`;
+  $("preview-name").textContent = `/${e.path} (${formatSize(e.size)})`;
   $("preview-text").textContent = "Reading…";
   try {
     const r = await client.call({
@@ -621,7 +625,7 @@ async function preview(e: TreeEntry) {
     if (previewing !== e) return;
     $("preview-text").textContent = r.text
       ? new TextDecoder().decode(r.bytes) + (r.truncated ? "\n… (preview cut at 256 KiB)" : "")
-      : `(binary file, ${formatBytes(e.size)}; use Download)`;
+      : `(binary file, ${formatSize(e.size)}; use Download)`;
   } catch (err) {
     $("preview-text").textContent = "";
     showError(err, `Cannot read /${e.path}`);

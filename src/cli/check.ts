@@ -8,7 +8,7 @@ import { type BlobProblem, checkImages, type ImageCheck, verifyContent } from ".
 import { findImage } from "../image.ts";
 import type { DiffIdReport } from "../layers/diff_ids.ts";
 import { FsStore } from "../store/fs.ts";
-import { fsHashing } from "../store/fs_hashing.ts";
+import { fsHashing } from "../deno/fs_hashing.ts";
 import type { ImageRecord } from "../store/types.ts";
 import {
   type CliIO,

@@ -3,7 +3,9 @@
  * output helpers and the mapping from errors to exit codes.
  * @module
  */
-import { LadingError, LimitExceededError } from "../errors.ts";
+import { formatBytes } from "../format.ts";
+export { formatBytes };
+import { LadingError, LimitExceededError, UsageError } from "../errors.ts";
 import { openFsStore } from "../store/fs.ts";
 import type { Store } from "../store/types.ts";
 import { parsePlatform } from "../platform.ts";
@@ -37,13 +39,7 @@ export interface Command {
   run(args: string[], io: CliIO): Promise<number>;
 }
 
-/** A bad command line (exit code 2). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+export { UsageError };
 
 /** Flag specification for {@link parseFlags}. */
 export interface FlagSpec {
@@ -150,19 +146,6 @@ export function platformsOf(flags: Parsed["values"]): Platform[] {
   const v = flags.platform;
   const list = v === undefined ? [] : Array.isArray(v) ? v : [v as string];
   return list.flatMap((s) => s.split(",")).filter((s) => s).map((s) => parsePlatform(s));
-}
-
-/** Human-readable bytes: `1.2 MB`. */
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1000;
-    i++;
-  } while (v >= 1000 && i < units.length - 1);
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
 /** Lays out rows as left-aligned columns separated by 3 spaces. */

@@ -3,9 +3,11 @@
  * temporary name and renamed into place only when complete) or to stdout.
  * @module
  */
+import { randomHex } from "../digest.ts";
 import { AlreadyExistsError } from "../errors.ts";
 import { type ExportFormat, planExport } from "../export/mod.ts";
-import { writeArchiveFile } from "../export/file.ts";
+import { writeArchiveFile } from "../deno/export_file.ts";
+import { exists } from "../store/fs_files.ts";
 import {
   type CliIO,
   type Command,
@@ -17,21 +19,6 @@ import {
   Progress,
   UsageError,
 } from "./common.ts";
-
-function randomHex(): string {
-  return [...crypto.getRandomValues(new Uint8Array(6))].map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
 
 /**
  * Runs `write` into a temporary file next to `path` (it must close the file),
@@ -47,7 +34,7 @@ export async function writeFileAtomically(
   const slash = path.lastIndexOf("/");
   const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
   const base = path.slice(slash + 1);
-  const tmp = `${dir}.${base}.lading-${Deno.pid}-${randomHex()}.tmp`;
+  const tmp = `${dir}.${base}.lading-${Deno.pid}-${randomHex(6)}.tmp`;
   const cleanup = () => {
     try {
       Deno.removeSync(tmp);

@@ -4,7 +4,7 @@
  */
 import { importImages } from "../import/mod.ts";
 import { verifyImagesDiffIds } from "../layers/verify.ts";
-import { sourceFromPath } from "../import/fs_source.ts";
+import { sourceFromPath } from "../deno/fs_source.ts";
 import {
   type CliIO,
   type Command,

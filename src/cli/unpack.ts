@@ -1,9 +1,9 @@
 /**
  * `lading unpack <name> <DIR>`: the merged root filesystem written to DIR, safely (see
- * `src/layers/unpack_fs.ts`).
+ * `src/deno/unpack_fs.ts`).
  * @module
  */
-import { unpackImage } from "../layers/unpack_fs.ts";
+import { unpackImage } from "../deno/unpack_fs.ts";
 import { type CliIO, type Command, formatBytes, json, parseFlags, UsageError } from "./common.ts";
 import { LAYER_FLAGS, readOptions, withImage } from "./layers_common.ts";
 

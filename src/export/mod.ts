@@ -30,13 +30,20 @@
 import { type Digest, isDigest, shortDigest } from "../digest.ts";
 import {
   DigestMismatchError,
+  InvalidInputError,
   MissingContentError,
   NotFoundError,
   SizeMismatchError,
 } from "../errors.ts";
 import { findImage, readConfig, readDocument, type ResolvedImage, resolveImage } from "../image.ts";
-import { CONTAINERD_NAME, OCI_REF_NAME, ociRefName } from "../import/names.ts";
-import { isNonDistributable, layerCompression, OCI_INDEX } from "../media_types.ts";
+import { ociRefName } from "../import/names.ts";
+import {
+  CONTAINERD_NAME,
+  isNonDistributable,
+  layerCompression,
+  OCI_INDEX,
+  OCI_REF_NAME,
+} from "../media_types.ts";
 import { formatPlatform, isAttestation, platformMatches } from "../platform.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Hasher, Runtime } from "../runtime/types.ts";
@@ -44,7 +51,7 @@ import type { ImageRecord, Store } from "../store/types.ts";
 import type { Descriptor, Platform } from "../types.ts";
 import { childrenOf, mayHaveChildren, walk } from "../walk.ts";
 import { blobPath, type DockerArchiveImage, dockerManifestJson, dockerRepoTag } from "./docker.ts";
-import { largeChunks } from "./chunks.ts";
+import { largeChunks } from "../streams.ts";
 import { type Selection, selectPlatforms, SUBSET_OF_ANNOTATION } from "./select.ts";
 import { TAR_END, tarArchiveSize, tarHeader, type TarMember, tarPadding } from "./tar_writer.ts";
 
@@ -113,7 +120,7 @@ export interface ExportPlan {
   readonly verify: boolean;
   /**
    * The tar (before gzip) piece by piece, for a writer that copies blobs its own way
-   * (`writeArchiveFile` in `export/file.ts`). It must check each blob with
+   * (`writeArchiveFile` in `deno/export_file.ts`). It must check each blob with
    * {@link checkStoredBlob} before and {@link checkCopiedBlob} after copying it.
    */
   parts(): readonly ArchivePart[];
@@ -473,7 +480,7 @@ async function planDocker(
       group = { config: r.manifest.config, layers: r.manifest.layers, repoTags: [] };
       groups.set(r.manifestDescriptor.digest, group);
       if (r.config.rootfs.diff_ids.length !== r.manifest.layers.length) {
-        throw new NotFoundError(
+        throw new InvalidInputError(
           `Cannot export ${record.name} as a docker archive: its manifest has ${r.manifest.layers.length} layers but its config ${r.config.rootfs.diff_ids.length} diff_ids`,
         );
       }

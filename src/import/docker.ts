@@ -31,8 +31,9 @@ import type { Runtime } from "../runtime/types.ts";
 import { normalizeReference } from "../reference.ts";
 import { parseConfig, parseDockerArchiveManifest } from "../schema.ts";
 import type { Descriptor, ImageConfig, Platform } from "../types.ts";
-import { CONTAINERD_NAME, OCI_REF_NAME, ociRefName } from "./names.ts";
+import { ociRefName } from "./names.ts";
 import { detectCompression } from "../compression.ts";
+import { followLinks } from "./detect.ts";
 import type { Member, Staging } from "./staging.ts";
 
 /** The result of reading a docker archive's manifest.json. */
@@ -62,19 +63,7 @@ function platformJson(config: ImageConfig): Platform {
 
 /** Follows a symlink inside the archive (never outside, cycles refused). */
 function resolveMember(staging: Staging, path: string, what: string): Member | undefined {
-  const seen = new Set<string>();
-  let p = path;
-  while (!staging.members.has(p)) {
-    const target = staging.symlinks.get(p);
-    if (target === undefined) return undefined;
-    if (target.startsWith("\0")) {
-      throw new InvalidInputError(`${what}: ${path} is a symlink pointing outside the archive`);
-    }
-    if (seen.has(p)) throw new InvalidInputError(`${what}: ${path} is a symlink loop`);
-    seen.add(p);
-    p = target;
-  }
-  return staging.members.get(p);
+  return followLinks({ members: staging.members, links: staging.symlinks }, path, what, "symlink");
 }
 
 /** Normalizes a manifest.json path (relative to the archive root); refuses escapes. */
@@ -182,7 +171,7 @@ export async function synthesizeDockerImages(
       }
       entries.push({
         ...base,
-        annotations: { [CONTAINERD_NAME]: name, [OCI_REF_NAME]: ociRefName(name) },
+        annotations: { [mt.CONTAINERD_NAME]: name, [mt.OCI_REF_NAME]: ociRefName(name) },
         platform,
       });
     }

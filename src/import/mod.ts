@@ -52,6 +52,7 @@ import { decompress } from "../compression.ts";
 import { synthesizeDockerImages } from "./docker.ts";
 import { entryName, importNames, type NameOptions, withoutNameAnnotations } from "./names.ts";
 import type { ImportSource } from "./source.ts";
+import { layoutRoot } from "./detect.ts";
 import { type Member, stageDirectory, stageTar, type Staging } from "./staging.ts";
 
 export type { DirectorySource, ImportSource, StreamSource } from "./source.ts";
@@ -114,17 +115,6 @@ interface Plan {
   readonly reachable: Map<Digest, Descriptor>;
   readonly missing: MissingBlob[];
   readonly skipped: Set<Digest>;
-}
-
-function layoutRoot(paths: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  for (const p of paths) {
-    const m = /^(.*\/)?(oci-layout|manifest\.json)$/.exec(p);
-    if (!m) continue;
-    const root = m[1] ?? "";
-    if (best === undefined || root.length < best.length) best = root;
-  }
-  return best;
 }
 
 /**

@@ -20,14 +20,10 @@
  * ```
  * @module
  */
+import { CONTAINERD_NAME, OCI_REF_NAME } from "../media_types.ts";
 import { parseReference } from "../reference.ts";
 import type { ImageRecord } from "../store/types.ts";
 import type { Annotations, Descriptor } from "../types.ts";
-
-/** The annotation containerd writes with the full image name. */
-export const CONTAINERD_NAME = "io.containerd.image.name";
-/** The OCI reference name annotation (index.json only). */
-export const OCI_REF_NAME = "org.opencontainers.image.ref.name";
 
 /** The `org.opencontainers.image.ref.name` containerd writes for a full name: the tag. */
 export function ociRefName(name: string): string {

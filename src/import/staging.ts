@@ -5,11 +5,6 @@
  * small JSON documents, also kept in memory). Nothing is visible until the plan is
  * checked and {@link Staging.commit} runs.
  *
- * @example
- * ```ts
- * import { normalizeMemberPath } from "./staging.ts";
- * console.log(normalizeMemberPath("./blobs/sha256/ab")); // blobs/sha256/ab
- * ```
  * @module
  */
 import { type Digest, parseDigest, shortDigest } from "../digest.ts";
@@ -18,6 +13,7 @@ import type { Runtime } from "../runtime/types.ts";
 import type { BlobWriter, Lease, Store } from "../store/types.ts";
 import { readTar } from "../tar.ts";
 import { concatBytes } from "../streams.ts";
+import { digestOfBlobPath, normalizeMemberPath, symlinkTarget } from "./detect.ts";
 import type { DirectorySource } from "./source.ts";
 
 /** A regular file of the input, hashed. */
@@ -52,41 +48,6 @@ export interface StagingOptions {
 /** Blob writes that may run while the next chunks are read. */
 const WRITES_IN_FLIGHT = 2;
 
-const BLOB_PATH = /^(?:.*\/)?blobs\/([^/]+)\/([^/]+)$/;
-
-/**
- * Normalizes a tar member name: drops `./` and duplicate slashes. Absolute names, `..`
- * components and NUL are refused.
- */
-export function normalizeMemberPath(name: string, what = "archive"): string {
-  if (name.includes("\0")) throw new InvalidInputError(`${what}: member name contains NUL`);
-  if (name.startsWith("/")) {
-    throw new InvalidInputError(`${what}: absolute member name ${JSON.stringify(name)} refused`);
-  }
-  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) {
-    throw new InvalidInputError(
-      `${what}: member name ${JSON.stringify(name)} points outside the archive ('..')`,
-    );
-  }
-  return parts.join("/");
-}
-
-/** The digest a `blobs/<alg>/<hex>` path names, validated; undefined for other paths. */
-export function digestOfBlobPath(path: string, what = "archive"): Digest | undefined {
-  const m = BLOB_PATH.exec(path);
-  if (!m) return undefined;
-  try {
-    return parseDigest(`${m[1]}:${m[2]}`).digest;
-  } catch (e) {
-    throw new InvalidInputError(
-      `${what}: blob file ${JSON.stringify(path)} is not named by a valid digest: ${
-        (e as Error).message
-      }`,
-    );
-  }
-}
-
 /** Staged input content, by path and by digest. */
 export interface Staging {
   /** Regular files by normalized path. */
@@ -109,19 +70,6 @@ function looksLikeJson(head: Uint8Array): boolean {
     return b === 0x7b || b === 0x5b || b === 0x6e; // { [ null
   }
   return false;
-}
-
-function resolveLink(linkPath: string, target: string): string {
-  if (target.startsWith("/")) return "\0outside";
-  const parts = linkPath.split("/").slice(0, -1);
-  for (const p of target.split("/")) {
-    if (p === "" || p === ".") continue;
-    if (p === "..") {
-      if (parts.length === 0) return "\0outside";
-      parts.pop();
-    } else parts.push(p);
-  }
-  return parts.join("/");
 }
 
 /** Aborts all writers of these members. */
@@ -207,7 +155,7 @@ export async function stageTar(
     for await (const entry of readTar(stream, { what })) {
       const path = normalizeMemberPath(entry.name, what);
       if (entry.type === "symlink") {
-        symlinks.set(path, resolveLink(path, entry.linkname));
+        symlinks.set(path, symlinkTarget(path, entry.linkname));
         continue;
       }
       if (entry.type === "hardlink") {
@@ -435,5 +383,3 @@ export function stageDirectory(
     abortAll: () => abortMembers(members.values()),
   };
 }
-
-export { resolveLink as resolveMemberLink };

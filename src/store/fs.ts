@@ -40,19 +40,31 @@ import {
   type Expectation,
   isDigest,
   parseDigest,
+  randomHex,
 } from "../digest.ts";
 import {
   DigestMismatchError,
   InvalidInputError,
   LimitExceededError,
   NotFoundError,
-  QuotaExceededError,
   SizeMismatchError,
 } from "../errors.ts";
 import { OCI_INDEX } from "../media_types.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Hasher, Runtime } from "../runtime/types.ts";
 import type { BlobInfo, BlobWriter, ImageNames, ImageRecord, Lease, Store } from "./types.ts";
+import {
+  exists,
+  isObject,
+  mapNoSpace,
+  type Mutex,
+  mutexFor,
+  ownerAlive,
+  ownerToken,
+  parseOwner,
+  removeQuietly,
+  writeAll,
+} from "./fs_files.ts";
 import {
   emptyLayoutIndex,
   INDEX_LIMIT,
@@ -62,171 +74,12 @@ import {
   serializeLayoutIndex,
 } from "./layout_index.ts";
 
-export {
-  CONTAINERD_NAME as CONTAINERD_NAME_ANNOTATION,
-  OCI_REF_NAME as REF_NAME_ANNOTATION,
-} from "../import/names.ts";
-
 const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
 const HEX_NAME: Record<DigestAlgorithm, RegExp> = {
   sha256: /^[0-9a-f]{64}$/,
   sha512: /^[0-9a-f]{128}$/,
 };
-/** `<pid>.<start>-<random>`: the names of ingest, lease and temporary index files. */
-const OWNED_NAME = /^(\d+)\.(\d+)-[0-9a-f]+$/;
 const INDEX_TMP_PREFIX = "index.json.tmp-";
-/** index.json is read whole; it is our own file, so the cap is generous. */
-
-// ---------------------------------------------------------------------------------------
-// Small helpers
-
-type JsonObject = Record<string, unknown>;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function randomHex(bytes = 8): string {
-  const b = crypto.getRandomValues(new Uint8Array(bytes));
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
-}
-
-function errorCode(e: unknown): string | undefined {
-  const code = (e as { code?: unknown })?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-/** True for "disk full" and "quota exceeded" errors. */
-function isNoSpace(e: unknown): boolean {
-  const code = errorCode(e);
-  if (code === "ENOSPC" || code === "EDQUOT") return true;
-  const message = e instanceof Error ? e.message : "";
-  return /\(os error (28|122)\)/.test(message) || /no space left on device/i.test(message);
-}
-
-/** Maps disk-full errors to {@link QuotaExceededError}; everything else is returned as is. */
-function mapNoSpace(e: unknown, what: string): unknown {
-  if (e instanceof QuotaExceededError || !isNoSpace(e)) return e;
-  return new QuotaExceededError(
-    `Cannot ${what}: no space left on the device (disk full or quota exceeded)`,
-    { cause: e },
-  );
-}
-
-async function removeQuietly(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return;
-    if (e instanceof Deno.errors.PermissionDenied) {
-      // Windows refuses to remove read-only files.
-      try {
-        await Deno.chmod(path, 0o644);
-        await Deno.remove(path);
-      } catch {
-        // best effort
-      }
-    }
-  }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.byteLength) at += await file.write(bytes.subarray(at));
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Owners: which process made an ingest, lease or temporary file, and is it still alive?
-
-/** The start time (clock ticks since boot) of a process, from `/proc/<pid>/stat`. */
-async function processStartTime(pid: number | "self"): Promise<string | undefined> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const start = fields[19]; // field 22 of proc(5); fields[0] is field 3
-    return start && /^\d+$/.test(start) ? start : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-let ownOwner: Promise<string> | undefined;
-
-/** `<pid>.<start time>` of this process (`<pid>.0` where there is no `/proc`). */
-function ownerToken(): Promise<string> {
-  ownOwner ??= processStartTime("self").then((start) => `${Deno.pid}.${start ?? "0"}`);
-  return ownOwner;
-}
-
-/**
- * Whether the process that owns a file name is still alive. Without `/proc` nothing can be
- * told, and the file is treated as alive (kept).
- */
-async function ownerAlive(pid: number, start: string): Promise<boolean> {
-  const own = await ownerToken();
-  if (own === `${pid}.${start}`) return true;
-  const current = await processStartTime(pid);
-  if (current === undefined) {
-    // No such process, or no /proc at all.
-    return (await processStartTime("self")) === undefined;
-  }
-  if (start === "0") return true;
-  return current === start; // a different start time: the pid was reused
-}
-
-/** Parses an owned file name; undefined for names that are not ours. */
-function parseOwner(name: string): { pid: number; start: string } | undefined {
-  const m = OWNED_NAME.exec(name);
-  return m ? { pid: Number(m[1]), start: m[2] } : undefined;
-}
-
-// ---------------------------------------------------------------------------------------
-// Locks
-
-/** A FIFO async mutex. */
-class Mutex {
-  #tail: Promise<void> = Promise.resolve();
-
-  async acquire(): Promise<() => void> {
-    let release!: () => void;
-    const next = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.#tail;
-    this.#tail = previous.then(() => next);
-    await previous;
-    return release;
-  }
-}
-
-/**
- * One mutex per store directory (by real path) for the whole process: flock locks belong
- * to open file descriptions, so two FsStore instances on one directory must also exclude
- * each other in-process.
- */
-const mutexes = new Map<string, Mutex>();
-
-function mutexFor(realDir: string): Mutex {
-  let m = mutexes.get(realDir);
-  if (!m) {
-    m = new Mutex();
-    mutexes.set(realDir, m);
-  }
-  return m;
-}
-
-// ---------------------------------------------------------------------------------------
-// index.json
 
 // ---------------------------------------------------------------------------------------
 // The store

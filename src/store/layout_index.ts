@@ -22,8 +22,7 @@
  */
 import { parseDigest } from "../digest.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
-import { CONTAINERD_NAME, OCI_REF_NAME } from "../import/names.ts";
-import { OCI_INDEX } from "../media_types.ts";
+import { CONTAINERD_NAME, OCI_INDEX, OCI_REF_NAME } from "../media_types.ts";
 import type { Descriptor } from "../types.ts";
 import type { ImageNames, ImageRecord } from "./types.ts";
 

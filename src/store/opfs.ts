@@ -57,15 +57,19 @@ import {
   type Expectation,
   isDigest,
   parseDigest,
+  randomHex,
   toHex,
 } from "../digest.ts";
 import {
   DigestMismatchError,
   InvalidInputError,
+  IoError,
   NotFoundError,
   QuotaExceededError,
   SizeMismatchError,
+  WorkerError,
 } from "../errors.ts";
+import { formatBytes } from "../format.ts";
 import { OCI_INDEX } from "../media_types.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Hasher, Runtime } from "../runtime/types.ts";
@@ -168,14 +172,6 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function randomHex(bytes = 8): string {
-  let s = "";
-  for (const x of crypto.getRandomValues(new Uint8Array(bytes))) {
-    s += x.toString(16).padStart(2, "0");
-  }
-  return s;
-}
-
 function domName(e: unknown): string | undefined {
   return typeof (e as { name?: unknown })?.name === "string"
     ? (e as { name: string }).name
@@ -192,18 +188,6 @@ export function isQuotaError(e: unknown): boolean {
   return domName(e) === "QuotaExceededError" && !(e instanceof QuotaExceededError);
 }
 
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(1)} ${units[u]}`;
-}
-
 /** Maps the browser's quota error to {@link QuotaExceededError}; others are returned as is. */
 async function mapQuota(e: unknown, what: string): Promise<unknown> {
   if (!isQuotaError(e)) return e;
@@ -211,7 +195,9 @@ async function mapQuota(e: unknown, what: string): Promise<unknown> {
   try {
     const est = await nav().storage?.estimate?.();
     if (est?.quota !== undefined) {
-      detail = ` (${formatBytes(est.usage ?? 0)} used of ${formatBytes(est.quota)})`;
+      detail = ` (${formatBytes(est.usage ?? 0, { binary: true })} used of ${
+        formatBytes(est.quota, { binary: true })
+      })`;
     }
   } catch {
     // no estimate
@@ -1080,7 +1066,7 @@ class OpfsBlobWriter implements BlobWriter {
         const done = await this.#finish();
         sha256 = done.sha256;
         if (done.size !== this.#size) {
-          throw new TypeError(
+          throw new IoError(
             `the helper worker wrote ${done.size} bytes, not ${this.#size}`,
           );
         }
@@ -1201,12 +1187,6 @@ interface OffloadedWrite {
   abort(): Promise<void>;
 }
 
-function remoteError(m: { name: string; message: string }): Error {
-  const e = new Error(m.message);
-  e.name = m.name;
-  return e;
-}
-
 /**
  * Runs `release` once nothing was in use for {@link IDLE_MS}: `enter()` and `leave()`
  * bracket each use.
@@ -1321,7 +1301,7 @@ class OffloadClient {
       if (m.t === "written") away--;
       else if (m.t === "error") {
         // The helper closed the file and dropped the write.
-        error = remoteError(m);
+        error = new WorkerError(m);
         end();
         settle?.reject(error);
       } else if (m.t === "finished" || m.t === "aborted") {
@@ -1385,7 +1365,7 @@ class OffloadClient {
         else this.#hashedThere += size;
         const done = await reply({ t: "finish", id }) as FromWriter & { t: "finished" };
         const sha256 = digest ? toHex(new Uint8Array(await digest)) : done.sha256;
-        if (sha256 === undefined) throw new TypeError("the helper worker reported no digest");
+        if (sha256 === undefined) throw new IoError("the helper worker reported no digest");
         return { sha256, size: done.size };
       },
       abort: async () => {
@@ -1465,7 +1445,7 @@ export function serveOpfsWriter(
     const buffer = new Uint8Array(Math.min(SEGMENT, w.at));
     for (let at = 0; at < w.at;) {
       const n = w.sync!.read(buffer.subarray(0, Math.min(buffer.byteLength, w.at - at)), { at });
-      if (n <= 0) throw new TypeError(`the ingest file ended at ${at} of ${w.at} bytes`);
+      if (n <= 0) throw new IoError(`the ingest file ended at ${at} of ${w.at} bytes`);
       w.hasher!.update(buffer.subarray(0, n));
       at += n;
     }

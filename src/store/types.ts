@@ -157,3 +157,21 @@ export interface Store extends ContentStore, ImageNames, Leases {
   /** Releases resources (file handles, locks). */
   close(): Promise<void>;
 }
+
+/**
+ * How blobs get hashed. The default (`streamHashing` in `check.ts`) reads the store's stream in
+ * this thread; a store-specific one may hash several blobs at once elsewhere (the fs
+ * store's worker pool, `deno/fs_hashing.ts`).
+ */
+export interface BlobHashing {
+  /** How many blobs `verifyContent` hands out at once. */
+  readonly concurrency: number;
+  /**
+   * The digest (in `digest`'s algorithm) and size of the committed blob `digest`, or
+   * undefined when the store does not have it. `onBytes` gets the bytes as they are hashed.
+   */
+  hash(
+    digest: Digest,
+    onBytes?: (n: number) => void,
+  ): Promise<{ digest: string; size: number } | undefined>;
+}

@@ -27,6 +27,7 @@
  */
 import { type Digest, parseDigest, verifyingStream } from "../digest.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
+import { layoutRoot } from "../import/detect.ts";
 import { synthesizeDockerImages } from "../import/docker.ts";
 import { importNames, type NameOptions } from "../import/names.ts";
 import type { DirectorySource } from "../import/source.ts";
@@ -126,18 +127,6 @@ export interface OpenArchiveOptions extends NameOptions {
   readonly runtime?: Runtime;
   /** JSON cap (default 4 MiB). */
   readonly maxJsonBytes?: number;
-}
-
-/** The folder holding `oci-layout` or `manifest.json` nearest the top (as the importer). */
-function layoutRoot(paths: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  for (const p of paths) {
-    const m = /^(.*\/)?(oci-layout|manifest\.json)$/.exec(p);
-    if (!m) continue;
-    const root = m[1] ?? "";
-    if (best === undefined || root.length < best.length) best = root;
-  }
-  return best;
 }
 
 async function readSmall(files: RandomAccessFiles, path: string, max: number): Promise<Uint8Array> {

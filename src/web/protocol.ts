@@ -21,6 +21,7 @@
  * ```
  * @module
  */
+import { WorkerError } from "../errors.ts";
 import type { ImageSummary } from "../image.ts";
 import type { ImportResult } from "../import/mod.ts";
 import type { GcResult } from "../gc.ts";
@@ -115,14 +116,6 @@ export type FromWorker =
   | { readonly id: number; readonly progress: Progress }
   | { readonly ready: true }
   | { readonly fatal: ErrorMessage };
-
-/** An error from the worker, with the original class name in `name`. */
-export class WorkerError extends Error {
-  constructor(error: ErrorMessage) {
-    super(error.message);
-    this.name = error.name;
-  }
-}
 
 /** The parts of a `Worker` the client uses. */
 export interface WorkerLike {

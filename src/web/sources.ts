@@ -14,13 +14,9 @@
  * ```
  * @module
  */
-import { NotFoundError } from "../errors.ts";
-import { LadingError } from "../errors.ts";
+import { CancelledError, NotFoundError } from "../errors.ts";
 import type { DirectorySource, StreamSource } from "../import/source.ts";
 import type { BlobWriter, ImageRecord, Store } from "../store/types.ts";
-
-/** The operation was cancelled by the user. */
-export class CancelledError extends LadingError {}
 
 function cancelledError(signal: AbortSignal, what: string): CancelledError {
   return new CancelledError(`${what}: cancelled`, { cause: signal.reason });

@@ -19,7 +19,7 @@
  * @module
  */
 import { InvalidInputError } from "../errors.ts";
-import { normalizeMemberPath, resolveMemberLink } from "../import/staging.ts";
+import { followLinks, normalizeMemberPath, symlinkTarget } from "../import/detect.ts";
 import { type LayerEntryType as TarEntryType, readTar } from "../tar.ts";
 
 /** A regular file inside the archive. */
@@ -142,7 +142,7 @@ export async function indexTar(blob: Blob, options: IndexTarOptions = {}): Promi
       members.set(path, { path, size: entry.size, offset });
       links.delete(path);
     } else if (entry.type === "symlink") {
-      links.set(path, resolveMemberLink(path, entry.linkname));
+      links.set(path, symlinkTarget(path, entry.linkname));
     } else if (entry.type === "hardlink") {
       links.set(path, normalizeMemberPath(entry.linkname, what));
     } else {
@@ -162,17 +162,5 @@ export function resolveTarMember(
   path: string,
   what = "archive",
 ): TarMember | undefined {
-  const seen = new Set<string>();
-  let p = path;
-  while (!index.members.has(p)) {
-    const target = index.links.get(p);
-    if (target === undefined) return undefined;
-    if (target.startsWith("\0")) {
-      throw new InvalidInputError(`${what}: ${path} is a link pointing outside the archive`);
-    }
-    if (seen.has(p)) throw new InvalidInputError(`${what}: ${path} is a link loop`);
-    seen.add(p);
-    p = target;
-  }
-  return index.members.get(p);
+  return followLinks(index, path, what, "link");
 }

@@ -9,7 +9,7 @@
  */
 import { type Digest, digestBytes } from "../../src/digest.ts";
 import { InvalidInputError, MissingContentError } from "../../src/errors.ts";
-import { sourceFromPath } from "../../src/import/fs_source.ts";
+import { sourceFromPath } from "../../src/deno/fs_source.ts";
 import { importImages, type ImportOptions, type ImportResult } from "../../src/import/mod.ts";
 import { summarizeImage } from "../../src/image.ts";
 import * as mt from "../../src/media_types.ts";

@@ -11,7 +11,7 @@ import {
   MissingContentError,
   SizeMismatchError,
 } from "../../src/errors.ts";
-import { directorySource } from "../../src/import/fs_source.ts";
+import { directorySource } from "../../src/deno/fs_source.ts";
 import { importImages } from "../../src/import/mod.ts";
 import type { ImportSource } from "../../src/import/source.ts";
 import * as mt from "../../src/media_types.ts";

@@ -5,7 +5,7 @@
  * platform filtering, dry runs, unknown media types.
  */
 import { type Digest, digestBytes } from "../../src/digest.ts";
-import { sourceFromPath } from "../../src/import/fs_source.ts";
+import { sourceFromPath } from "../../src/deno/fs_source.ts";
 import { importImages, type ImportOptions, type ImportResult } from "../../src/import/mod.ts";
 import type { ImportSource } from "../../src/import/source.ts";
 import { summarizeImage } from "../../src/image.ts";

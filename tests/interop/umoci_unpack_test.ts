@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { resolveImage } from "../../src/image.ts";
-import { unpackImage } from "../../src/layers/unpack_fs.ts";
+import { unpackImage } from "../../src/deno/unpack_fs.ts";
 import { writeBlob } from "../../src/store/blob.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { assertEquals } from "../assert.ts";

@@ -7,12 +7,8 @@ import {
 } from "../../src/errors.ts";
 import { getRuntime } from "../../src/runtime/mod.ts";
 import { readBlobBytes, writeBlob } from "../../src/store/blob.ts";
-import {
-  CONTAINERD_NAME_ANNOTATION,
-  FsStore,
-  openFsStore,
-  REF_NAME_ANNOTATION,
-} from "../../src/store/fs.ts";
+import { FsStore, openFsStore } from "../../src/store/fs.ts";
+import { CONTAINERD_NAME, OCI_REF_NAME } from "../../src/media_types.ts";
 import type { Descriptor } from "../../src/types.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { patternBytes, storeConformance } from "./suite.ts";
@@ -135,15 +131,15 @@ Deno.test("index.json has one descriptor per name with both name annotations", a
           ...target,
           annotations: {
             "org.example": "x",
-            [REF_NAME_ANNOTATION]: "docker.io/library/busybox:latest",
-            [CONTAINERD_NAME_ANNOTATION]: "docker.io/library/busybox:latest",
+            [OCI_REF_NAME]: "docker.io/library/busybox:latest",
+            [CONTAINERD_NAME]: "docker.io/library/busybox:latest",
           },
         },
         {
           ...descriptor(2),
           annotations: {
-            [REF_NAME_ANNOTATION]: "example.com/two:1",
-            [CONTAINERD_NAME_ANNOTATION]: "example.com/two:1",
+            [OCI_REF_NAME]: "example.com/two:1",
+            [CONTAINERD_NAME]: "example.com/two:1",
           },
         },
       ],
@@ -260,16 +256,16 @@ Deno.test("foreign index.json entries are read by either annotation and kept on 
       ...descriptor(9),
       platform: { architecture: "arm64", os: "linux" },
     };
-    const refOnly = { ...descriptor(1), annotations: { [REF_NAME_ANNOTATION]: "v1" } };
+    const refOnly = { ...descriptor(1), annotations: { [OCI_REF_NAME]: "v1" } };
     const containerdOnly = {
       ...descriptor(2),
-      annotations: { [CONTAINERD_NAME_ANNOTATION]: "docker.io/library/c:2", "x": "y" },
+      annotations: { [CONTAINERD_NAME]: "docker.io/library/c:2", "x": "y" },
     };
     const both = {
       ...descriptor(3),
       annotations: {
-        [REF_NAME_ANNOTATION]: "3",
-        [CONTAINERD_NAME_ANNOTATION]: "docker.io/library/both:3",
+        [OCI_REF_NAME]: "3",
+        [CONTAINERD_NAME]: "docker.io/library/both:3",
       },
     };
     await Deno.writeTextFile(`${dir}/oci-layout`, '{"imageLayoutVersion":"1.0.0"}');
@@ -301,7 +297,7 @@ Deno.test("foreign index.json entries are read by either annotation and kept on 
     assertEquals(manifests[1], containerdOnly);
     assertEquals(manifests[2], both);
     assertEquals(
-      (manifests[3].annotations as Record<string, string>)[CONTAINERD_NAME_ANNOTATION],
+      (manifests[3].annotations as Record<string, string>)[CONTAINERD_NAME],
       "example.com/new:1",
     );
     // Replacing a name given only by ref.name replaces that entry in place.
@@ -327,7 +323,7 @@ Deno.test("a malformed index.json is an InvalidInputError naming the problem", a
           mediaType: MANIFEST,
           digest: "sha256:../../etc/passwd",
           size: 1,
-          annotations: { [REF_NAME_ANNOTATION]: "x" },
+          annotations: { [OCI_REF_NAME]: "x" },
         }],
       }),
     );
@@ -368,7 +364,7 @@ Deno.test("openFsStore() opens a layout made by another tool (no ingest/, no loc
       `${dir}/index.json`,
       JSON.stringify({
         schemaVersion: 2,
-        manifests: [{ ...descriptor(1), annotations: { [REF_NAME_ANNOTATION]: "latest" } }],
+        manifests: [{ ...descriptor(1), annotations: { [OCI_REF_NAME]: "latest" } }],
       }),
     );
     const store = await openFsStore(dir);

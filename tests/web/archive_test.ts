@@ -11,9 +11,9 @@ import { readBlobBytes } from "../../src/store/blob.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { indexTar } from "../../src/web/tar_index.ts";
 import { directoryFiles, openArchive, tarFiles } from "../../src/web/archive_store.ts";
+import { CancelledError } from "../../src/errors.ts";
 import {
   cancellableStore,
-  CancelledError,
   fileListSource,
   fileSource,
   relativeFiles,

@@ -8,8 +8,8 @@
  *
  * @example
  * ```ts ignore
- * import { planExport } from "./mod.ts";
- * import { writeArchiveFile } from "./file.ts";
+ * import { planExport } from "../export/mod.ts";
+ * import { writeArchiveFile } from "./export_file.ts";
  * import { openFsStore } from "../store/fs.ts";
  * const store = await openFsStore("./store");
  * const plan = await planExport(store, ["docker.io/library/alpine:3.20"]);
@@ -26,7 +26,7 @@ import {
   checkStoredBlob,
   type ExportPlan,
   type WriteOptions,
-} from "./mod.ts";
+} from "../export/mod.ts";
 
 const BUFFER_BYTES = 1024 * 1024;
 const YIELD_EVERY = 32 * 1024 * 1024;

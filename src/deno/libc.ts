@@ -13,8 +13,9 @@
  * ```
  * @module
  */
+import { IoError } from "../errors.ts";
 
-/** The libc calls, each throwing an `Error` that names the errno. */
+/** The libc calls, each throwing an {@link IoError} that names the errno. */
 export interface Libc {
   /** Sets xattr `name` on `path` (not following a symlink). */
   setXattr(path: string, name: string, value: Uint8Array): void;
@@ -76,7 +77,7 @@ export function openLibc(): Libc | string {
     return ERRNO_NAMES[n] ?? `errno ${n}`;
   };
   const check = (r: number, what: string) => {
-    if (r !== 0) throw new Error(`${what}: ${errno()}`);
+    if (r !== 0) throw new IoError(`${what}: ${errno()}`);
   };
   return opened = {
     setXattr(path, name, value) {
@@ -99,7 +100,7 @@ export function openLibc(): Libc | string {
         const e = errno();
         if (e.startsWith("ENODATA")) return undefined;
         if (!e.startsWith("ERANGE") || size > 1 << 20) {
-          throw new Error(`reading xattr ${name} of ${path}: ${e}`);
+          throw new IoError(`reading xattr ${name} of ${path}: ${e}`);
         }
       }
     },

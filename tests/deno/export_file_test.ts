@@ -1,11 +1,11 @@
 import { DigestMismatchError, NotFoundError, SizeMismatchError } from "../../src/errors.ts";
-import { writeArchiveFile } from "../../src/export/file.ts";
+import { writeArchiveFile } from "../../src/deno/export_file.ts";
 import { planExport } from "../../src/export/mod.ts";
 import { openFsStore } from "../../src/store/fs.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { assertEquals, assertRejects, assertThrows } from "../assert.ts";
 import { blobsOf, buildImage, layoutFiles, tarOfFiles } from "../helpers/images.ts";
-import { collect, importBytes, singleArchive, withTempDir } from "./_support.ts";
+import { collect, importBytes, singleArchive, withTempDir } from "../export/_support.ts";
 
 const NAME = "example.com/big:1";
 

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { AlreadyExistsError, InvalidInputError, LimitExceededError } from "../../src/errors.ts";
-import { unpackImage, type UnpackOptions } from "../../src/layers/unpack_fs.ts";
+import { unpackImage, type UnpackOptions } from "../../src/deno/unpack_fs.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import type { FileSpec, LayerSpec } from "../helpers/images.ts";
 import { paxMember, rawMember, rawTar } from "../helpers/tars.ts";
-import { openLibc } from "../../src/layers/libc.ts";
-import { rawLayer, storedImage } from "./util.ts";
+import { openLibc } from "../../src/deno/libc.ts";
+import { rawLayer, storedImage } from "../layers/util.ts";
 
 const file = (path: string, content = path, mode?: number): FileSpec => ({ path, content, mode });
 const sym = (path: string, linkname: string): FileSpec => ({ path, type: "symlink", linkname });

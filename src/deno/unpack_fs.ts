@@ -28,12 +28,12 @@
  * @module
  */
 import { shortDigest } from "../digest.ts";
-import { AlreadyExistsError } from "../errors.ts";
+import { AlreadyExistsError, IoError } from "../errors.ts";
 import type { ResolvedImage } from "../image.ts";
 import type { ContentStore } from "../store/types.ts";
-import { type LayerSummary, mergeImage, type ReadLayersOptions } from "./image_layers.ts";
-import { openLayer } from "./layer_reader.ts";
-import { type FsNode, linkRoot } from "./merged_fs.ts";
+import { type LayerSummary, mergeImage, type ReadLayersOptions } from "../layers/image_layers.ts";
+import { openLayer } from "../layers/layer_reader.ts";
+import { type FsNode, linkRoot } from "../layers/merged_fs.ts";
 import { openLibc } from "./libc.ts";
 
 /** Options for {@link unpackImage}. */
@@ -88,7 +88,7 @@ function isRoot(): boolean {
 async function run(cmd: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
   if (!out.success) {
-    throw new Error(
+    throw new IoError(
       `${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`,
     );
   }
@@ -170,7 +170,7 @@ export async function unpackImage(
     try {
       removeUnpacked(base, created);
     } catch (cleanup) {
-      throw new Error(
+      throw new IoError(
         `${e instanceof Error ? e.message : e}; removing the partly written ${dir} failed too: ${
           cleanup instanceof Error ? cleanup.message : cleanup
         }`,

@@ -13,9 +13,8 @@
  * @module
  */
 import { InvalidInputError, NotFoundError } from "../errors.ts";
-import { largeChunks } from "../export/chunks.ts";
-import { iteratorStream } from "../streams.ts";
-import type { DirectorySource, ImportSource } from "./source.ts";
+import { iteratorStream, largeChunks } from "../streams.ts";
+import type { DirectorySource, ImportSource } from "../import/source.ts";
 
 /**
  * A file's bytes in 1 MiB chunks read into a ring of 6 reused buffers, the next read

@@ -10,7 +10,7 @@
  * @example
  * ```ts ignore
  * import { verifyContent } from "../check.ts";
- * import { openFsStore } from "./fs.ts";
+ * import { openFsStore } from "../store/fs.ts";
  * import { fsHashing } from "./fs_hashing.ts";
  * const store = await openFsStore("./store");
  * const hashing = fsHashing(store);
@@ -22,9 +22,10 @@
  * ```
  * @module
  */
-import type { BlobHashing } from "../check.ts";
+import type { BlobHashing } from "../store/types.ts";
 import { type Digest, parseDigest } from "../digest.ts";
-import type { FsStore } from "./fs.ts";
+import { CancelledError, IoError } from "../errors.ts";
+import type { FsStore } from "../store/fs.ts";
 import type { HashReply, HashRequest } from "./fs_hash_worker.ts";
 import { hashBlobFile } from "./hash_file.ts";
 
@@ -83,7 +84,7 @@ export function fsHashing(
         return;
       }
       finish(worker);
-      if ("error" in reply) job.reject(new Error(`hashing ${job.request.path}: ${reply.error}`));
+      if ("error" in reply) job.reject(new IoError(`hashing ${job.request.path}: ${reply.error}`));
       else if ("missing" in reply) job.resolve(undefined);
       else job.resolve({ digest: reply.digest, size: reply.size });
     };
@@ -93,7 +94,7 @@ export function fsHashing(
       busy.delete(worker);
       worker.terminate();
       spawned--;
-      const error = new Error(`a hashing worker failed: ${event.message}`);
+      const error = new IoError(`a hashing worker failed: ${event.message}`);
       job?.reject(error);
       for (const queued of queue.splice(0)) queued.reject(error);
     };
@@ -119,7 +120,7 @@ export function fsHashing(
       return spawned;
     },
     async hash(digest, onBytes) {
-      if (closed) throw new Error("fsHashing: closed");
+      if (closed) throw new TypeError("fsHashing: closed");
       const { algorithm } = parseDigest(digest);
       const path = store.blobFile(digest);
       if (max > 0 && spawned === 0) {
@@ -136,7 +137,7 @@ export function fsHashing(
     },
     close() {
       closed = true;
-      const error = new Error("fsHashing: closed");
+      const error = new CancelledError("fsHashing: closed while hashing");
       for (const job of queue.splice(0)) job.reject(error);
       for (const [worker, job] of busy) {
         worker.terminate();

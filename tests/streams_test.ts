@@ -1,6 +1,6 @@
-import { largeChunks } from "../../src/export/chunks.ts";
-import { assertEquals } from "../assert.ts";
-import { withTempDir } from "./_support.ts";
+import { largeChunks } from "../src/streams.ts";
+import { assertEquals } from "./assert.ts";
+import { withTempDir } from "./export/_support.ts";
 
 Deno.test("largeChunks() reads a file's byte stream in large chunks; fresh chunks may be kept", async () => {
   await withTempDir(async (dir) => {

@@ -3,9 +3,9 @@ import { digestBytes } from "../../src/digest.ts";
 import { getRuntime } from "../../src/runtime/mod.ts";
 import { writeBlob } from "../../src/store/blob.ts";
 import { type FsStore, openFsStore } from "../../src/store/fs.ts";
-import { fsHashing } from "../../src/store/fs_hashing.ts";
+import { fsHashing } from "../../src/deno/fs_hashing.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { patternBytes } from "./suite.ts";
+import { patternBytes } from "../store/suite.ts";
 
 async function withStore(fn: (store: FsStore, dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "lading-fs-hashing-" });
