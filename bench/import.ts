@@ -45,7 +45,7 @@ function log(verbose: boolean, msg: string): void {
 }
 
 /** Runs a command to completion and returns its wall time; throws if it fails. */
-async function timed(cmd: string, args: string[], cwd = REPO_ROOT): Promise<Timed> {
+export async function timed(cmd: string, args: string[], cwd = REPO_ROOT): Promise<Timed> {
   const t0 = performance.now();
   const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" })
     .output();
@@ -58,19 +58,21 @@ async function timed(cmd: string, args: string[], cwd = REPO_ROOT): Promise<Time
   return { seconds, stdout, stderr };
 }
 
-function median(values: number[]): number {
+/** The median of some values. */
+export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function fresh(dir: string): Promise<string> {
+/** Removes `dir` (if any) and returns it. */
+export async function fresh(dir: string): Promise<string> {
   await Deno.remove(dir, { recursive: true }).catch(() => {});
   return dir;
 }
 
 /** Peak RSS (MiB) and wall time of a command, via `/usr/bin/time -v`. */
-async function peakRss(
+export async function peakRss(
   cmd: string,
   args: string[],
   workDir: string,
@@ -295,7 +297,8 @@ export async function benchImport(
   return results;
 }
 
-function fmtRuns(values: number[]): string {
+/** "a, b, c s (median m)" for a log line. */
+export function fmtRuns(values: number[]): string {
   return `${values.map((v) => v.toFixed(2)).join(", ")} s (median ${median(values).toFixed(2)})`;
 }
 

@@ -1,5 +1,5 @@
 /**
- * `deno task bench [import] [layers] [export] [web]`: builds the benchmark image once
+ * `deno task bench [import] [layers] [export] [web] [registry]`: builds the benchmark image once
  * (cached under the work directory), runs the chosen bench modules (all that exist by
  * default), prints one table and writes `<workDir>/results.json`.
  *
@@ -19,6 +19,7 @@ const MODULES: Record<string, { file: string; fn: string }> = {
   layers: { file: "./layers.ts", fn: "benchLayers" },
   export: { file: "./export.ts", fn: "benchExport" },
   web: { file: "./web.ts", fn: "benchWeb" },
+  registry: { file: "./registry.ts", fn: "benchRegistry" },
 };
 
 type BenchFn = (

@@ -870,6 +870,8 @@ export interface FaultRule {
 export interface SeenRequest {
   method: string;
   path: string;
+  /** The query string, with its `?` (or empty). */
+  query: string;
   kind: RequestKind;
   status: number;
   range?: string;
@@ -915,6 +917,7 @@ function arrived(req: Request, url: URL): SeenRequest {
   return {
     method: req.method,
     path: url.pathname,
+    query: url.search,
     kind: kindOf(url.pathname),
     status: 0,
     range: req.headers.get("range") ?? undefined,
