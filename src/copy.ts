@@ -223,11 +223,19 @@ export async function copyGraph(
   const skippedForeign = new Set<Digest>();
   let resumed = 0;
 
-  const documentBytes = async (d: Descriptor, isRoot: boolean): Promise<Uint8Array> => {
+  const missing: MissingBlob[] = [];
+  const documentBytes = async (
+    d: Descriptor,
+    isRoot: boolean,
+  ): Promise<Uint8Array | undefined> => {
     let bytes: Uint8Array | undefined;
     if (isRoot && options.rootBytes) bytes = options.rootBytes;
     else if (target.fetchDocument && await target.exists(d)) {
       bytes = await target.fetchDocument(d, maxJson).catch(() => undefined);
+    }
+    if (!bytes && source.has && !(await source.has(d))) {
+      missing.push({ digest: d.digest, mediaType: d.mediaType, image });
+      return undefined;
     }
     bytes ??= await source.fetchDocument(d, maxJson);
     if (bytes.byteLength !== d.size) {
@@ -267,6 +275,10 @@ export async function copyGraph(
       return [];
     }
     const bytes = await documentBytes(d, isRoot);
+    if (!bytes) {
+      nodes.delete(d.digest);
+      return [];
+    }
     node.bytes = bytes;
     if (d.data !== undefined) checkDescriptorData(d, bytes);
     if (isConfig) {
@@ -335,7 +347,6 @@ export async function copyGraph(
   const leaves = post.filter((n) => !n.document);
   await options.beforeWrite?.(post.map((n) => n.d.digest));
   if (source.has) {
-    const missing: MissingBlob[] = [];
     await inParallel(leaves, 8, async (n) => {
       if (!(await source.has!(n.d))) {
         missing.push({ digest: n.d.digest, mediaType: n.d.mediaType, image });

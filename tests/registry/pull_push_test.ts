@@ -1,0 +1,391 @@
+/**
+ * pullImage / pushImage / copyImage against the real distribution registry (Debian's
+ * `docker-registry`) on 127.0.0.1, in each auth mode, through the fault proxy.
+ */
+import { assert, assertEquals, assertMatch, assertRejects } from "../assert.ts";
+import { buildImage, buildIndex, type BuiltImage, jsonBlob } from "../helpers/images.ts";
+import {
+  blobBytes,
+  getManifest,
+  haveRegistry,
+  pushBuiltImage,
+  pushBuiltIndex,
+  putBlob,
+  type Registry,
+  startFaultProxy,
+  startRegistry,
+} from "./_registry.ts";
+import { RegistryClient, type RegistryClientOptions } from "../../src/registry/client.ts";
+import { copyImage, pullImage, pushImage } from "../../src/registry/pull.ts";
+import { openFsStore } from "../../src/store/fs.ts";
+import {
+  DigestMismatchError,
+  MissingContentError,
+  NotFoundError,
+  RegistryError,
+} from "../../src/errors.ts";
+import { hostPlatform } from "../../src/platform.ts";
+import { readBlobBytes } from "../../src/store/blob.ts";
+import { OCI_INDEX } from "../../src/media_types.ts";
+
+const host = hostPlatform();
+const other = host.architecture === "arm64"
+  ? { os: "linux", architecture: "amd64" }
+  : { os: "linux", architecture: "arm64" };
+
+async function twoPlatformImages(): Promise<BuiltImage[]> {
+  return [
+    await buildImage({
+      platform: host,
+      layers: [
+        { files: [{ path: "a.txt", content: "host layer one\n".repeat(5000) }] },
+        { files: [{ path: "b.txt", content: "host layer two\n".repeat(3000) }] },
+      ],
+    }),
+    await buildImage({
+      platform: other,
+      layers: [{ files: [{ path: "c.txt", content: "other platform\n" }] }],
+    }),
+  ];
+}
+
+function clientOf(reg: Registry | { host: string }, options: RegistryClientOptions = {}) {
+  const r = reg as Registry;
+  return new RegistryClient(reg.host, {
+    plainHttp: !r.tls,
+    credentials: r.username
+      ? (h) =>
+        Promise.resolve(
+          h === reg.host ? { username: r.username!, password: r.password! } : undefined,
+        )
+      : undefined,
+    ...(r.caFile
+      ? {
+        fetch: (() => {
+          const client = Deno.createHttpClient({ caCerts: [Deno.readTextFileSync(r.caFile!)] });
+          return (i: RequestInfo | URL, init?: RequestInit) => fetch(i, { ...init, client });
+        })(),
+      }
+      : {}),
+    retries: 3,
+    backoffMs: 10,
+    ...options,
+  });
+}
+
+async function tempStore() {
+  const dir = await Deno.makeTempDir({ prefix: "lading-pull-" });
+  const store = await openFsStore(dir);
+  return {
+    store,
+    dir,
+    async [Symbol.asyncDispose]() {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("pullImage() fetches the host's platform under an index, stores and names the index, verifies every blob", async () => {
+  if (!(await haveRegistry("pull index"))) return;
+  await using reg = await startRegistry();
+  const images = await twoPlatformImages();
+  const index = await buildIndex(images);
+  await pushBuiltIndex(reg, "team/app", "v1", images, index);
+  await using s = await tempStore();
+  const result = await pullImage(s.store, clientOf(reg), `${reg.host}/team/app:v1`);
+  assertEquals(result.name, `${reg.host}/team/app:v1`);
+  assertEquals(result.digest, index.descriptor.digest);
+  assertEquals(result.mediaType, OCI_INDEX);
+  assertEquals(result.platforms, [`${host.os}/${host.architecture}`]);
+  assertEquals((await s.store.getImage(result.name)).target.digest, index.descriptor.digest);
+  for (const b of [images[0].manifest, images[0].config, ...images[0].layers]) {
+    assert(await s.store.has(b.descriptor.digest), `missing ${b.descriptor.digest}`);
+  }
+  assert(!(await s.store.has(images[1].manifest.descriptor.digest)), "other platform was pulled");
+  assertEquals(await readBlobBytes(s.store, index.descriptor.digest), index.bytes);
+  assertEquals(result.blobs.added, 5); // index, manifest, config, 2 layers
+  // --all-platforms then fetches only what is missing.
+  const all = await pullImage(s.store, clientOf(reg), `${reg.host}/team/app:v1`, {
+    allPlatforms: true,
+  });
+  assertEquals(all.blobs.added, 3);
+  assertEquals(all.platforms.length, 2);
+});
+
+Deno.test("pullImage() of a digest reference names the image repo@digest; a re-pull transfers no blob", async () => {
+  if (!(await haveRegistry("re-pull"))) return;
+  await using reg = await startRegistry();
+  await using proxy = await startFaultProxy(reg.url);
+  const [img] = await twoPlatformImages();
+  const digest = await pushBuiltImage(reg, "x/y", "1", img);
+  await using s = await tempStore();
+  const ref = `${proxy.host}/x/y@${digest}`;
+  const first = await pullImage(s.store, clientOf(proxy), ref);
+  assertEquals(first.name, ref);
+  proxy.reset();
+  const again = await pullImage(s.store, clientOf(proxy), ref);
+  assertEquals(again.blobs.added, 0);
+  assertEquals(again.blobs.bytes, 0);
+  assertEquals(proxy.count({ kind: "blob" }), 0);
+});
+
+Deno.test("pullImage() resumes a body cut mid-blob with Range, and copes with a server that ignores Range", async () => {
+  if (!(await haveRegistry("range resume"))) return;
+  await using reg = await startRegistry();
+  await using proxy = await startFaultProxy(reg.url);
+  const [img] = await twoPlatformImages();
+  await pushBuiltImage(reg, "r/a", "1", img);
+  const big = img.layers[0].descriptor.digest;
+  proxy.add({
+    kind: "blob",
+    method: "GET",
+    path: new RegExp(big),
+    times: 1,
+    action: { cutAfter: 100 },
+  });
+  await using s = await tempStore();
+  const result = await pullImage(s.store, clientOf(proxy), `${proxy.host}/r/a:1`);
+  assertEquals(result.blobs.resumed, 1);
+  const ranged = proxy.seen.filter((r) => r.kind === "blob" && r.range);
+  assertEquals(ranged.map((r) => r.range), ["bytes=100-"]);
+  assertEquals(await readBlobBytes(s.store, big, 1 << 24), img.layers[0].bytes);
+
+  proxy.reset();
+  proxy.add({
+    kind: "blob",
+    method: "GET",
+    path: new RegExp(big),
+    times: 1,
+    action: { cutAfter: 50 },
+  });
+  proxy.add({ kind: "blob", method: "GET", path: new RegExp(big), action: { ignoreRange: true } });
+  await using s2 = await tempStore();
+  const r2 = await pullImage(s2.store, clientOf(proxy), `${proxy.host}/r/a:1`);
+  assertEquals(r2.blobs.resumed, 1);
+  assertEquals(await readBlobBytes(s2.store, big, 1 << 24), img.layers[0].bytes);
+});
+
+Deno.test("pullImage() retries 503 and 429 (Retry-After) and never a 4xx", async () => {
+  if (!(await haveRegistry("retries"))) return;
+  await using reg = await startRegistry();
+  await using proxy = await startFaultProxy(reg.url);
+  const [img] = await twoPlatformImages();
+  await pushBuiltImage(reg, "f/a", "1", img);
+  proxy.add({ kind: "manifest", times: 1, action: { respond: { status: 503 } } });
+  proxy.add({
+    kind: "blob",
+    times: 1,
+    action: { respond: { status: 429, headers: { "retry-after": "0" } } },
+  });
+  await using s = await tempStore();
+  await pullImage(s.store, clientOf(proxy), `${proxy.host}/f/a:1`);
+  assertEquals(proxy.count({ status: 503 }), 1);
+  assertEquals(proxy.count({ status: 429 }), 1);
+  proxy.reset();
+  proxy.add({ kind: "manifest", action: { respond: { status: 403, body: "no" } } });
+  await assertRejects(
+    () => pullImage(s.store, clientOf(proxy), `${proxy.host}/f/a:1`),
+    RegistryError,
+    "denied",
+  );
+  assertEquals(proxy.count({ kind: "manifest" }), 1);
+});
+
+Deno.test("pullImage() refuses a blob whose bytes do not match, naming it; no name is recorded, verified blobs stay for the next pull", async () => {
+  if (!(await haveRegistry("corrupt blob"))) return;
+  await using reg = await startRegistry();
+  await using proxy = await startFaultProxy(reg.url);
+  const [img] = await twoPlatformImages();
+  await pushBuiltImage(reg, "c/a", "1", img);
+  const bad = img.layers[1].descriptor.digest;
+  proxy.add({ kind: "blob", path: new RegExp(bad), action: { corrupt: true } });
+  await using s = await tempStore();
+  const e = await assertRejects(
+    () => pullImage(s.store, clientOf(proxy), `${proxy.host}/c/a:1`, { concurrency: 1 }),
+    DigestMismatchError,
+  );
+  assertMatch(e.message, new RegExp(bad.slice(7, 19)));
+  assertEquals((await s.store.listImages()).length, 0);
+  assert(!(await s.store.has(bad)));
+  assert(await s.store.has(img.layers[0].descriptor.digest), "the verified layer was removed");
+  proxy.reset();
+  const again = await pullImage(s.store, clientOf(proxy), `${proxy.host}/c/a:1`);
+  assert(again.blobs.present >= 1, "the verified blob was downloaded again");
+  assertEquals(proxy.count({ kind: "blob" }), 1);
+});
+
+Deno.test("redirects to blob storage are followed without Authorization (Basic auth registry)", async () => {
+  if (!(await haveRegistry("redirect", { basic: true }))) return;
+  await using reg = await startRegistry({ auth: "basic" });
+  await using proxy = await startFaultProxy(reg.url);
+  const [img] = await twoPlatformImages();
+  await pushBuiltImage(reg, "d/a", "1", img);
+  proxy.add({ kind: "blob", method: "GET", action: { redirect: true } });
+  await using s = await tempStore();
+  const c = new RegistryClient(proxy.host, {
+    plainHttp: true,
+    credentials: (h) =>
+      Promise.resolve(
+        h === proxy.host ? { username: reg.username!, password: reg.password! } : undefined,
+      ),
+  });
+  await pullImage(s.store, c, `${proxy.host}/d/a:1`);
+  assert(proxy.redirected.length >= 3);
+  assert(proxy.redirected.every((r) => !r.authorization), "Authorization followed a redirect");
+});
+
+Deno.test("Basic auth: pull and push with credentials; wrong credentials fail saying so", async () => {
+  if (!(await haveRegistry("basic auth", { basic: true }))) return;
+  await using reg = await startRegistry({ auth: "basic" });
+  const [img] = await twoPlatformImages();
+  await pushBuiltImage(reg, "b/a", "1", img);
+  await using s = await tempStore();
+  await pullImage(s.store, clientOf(reg), `${reg.host}/b/a:1`);
+  const pushed = await pushImage(
+    s.store,
+    clientOf(reg),
+    `${reg.host}/b/a:1`,
+    `${reg.host}/b/copy:2`,
+  );
+  assertEquals(pushed.blobs.mounted, 3);
+  const wrong = new RegistryClient(reg.host, {
+    plainHttp: true,
+    credentials: () => Promise.resolve({ username: reg.username!, password: "wrong" }),
+  });
+  await assertRejects(
+    () => pullImage(s.store, wrong, `${reg.host}/b/a:1`),
+    RegistryError,
+    "authentication failed",
+  );
+});
+
+Deno.test("Bearer token auth: pull and push through the token server; tokens are reused", async () => {
+  if (!(await haveRegistry("token auth", { token: true }))) return;
+  await using reg = await startRegistry({ auth: "token" });
+  const [img] = await twoPlatformImages();
+  await using s = await tempStore();
+  await pushBuiltImage(reg, "t/a", "1", img);
+  const c = clientOf(reg);
+  await pullImage(s.store, c, `${reg.host}/t/a:1`);
+  const before = reg.tokens!.requests.length;
+  assert(before >= 1 && before <= 2, `token requests: ${before}`);
+  await pushImage(s.store, c, `${reg.host}/t/a:1`, `${reg.host}/t/b:1`);
+  assertEquals((await getManifest(reg, "t/b", "1")).bytes, img.manifest.bytes);
+});
+
+Deno.test("TLS: a private CA through the injected fetch works; without it the error says TLS", async () => {
+  if (!(await haveRegistry("tls", { tls: true }))) return;
+  await using reg = await startRegistry({ tls: true });
+  const [img] = await twoPlatformImages();
+  await pushBuiltImage(reg, "s/a", "1", img);
+  await using s = await tempStore();
+  await pullImage(s.store, clientOf(reg), `${reg.host}/s/a:1`);
+  const noCa = new RegistryClient(reg.host, { retries: 0 });
+  await assertRejects(() => pullImage(s.store, noCa, `${reg.host}/s/a:1`), RegistryError, "TLS");
+});
+
+Deno.test("pushImage() sends children first and exact bytes; a second push uploads nothing", async () => {
+  if (!(await haveRegistry("push round trip"))) return;
+  await using src = await startRegistry();
+  await using dst = await startRegistry();
+  await using proxy = await startFaultProxy(dst.url);
+  const images = await twoPlatformImages();
+  const index = await buildIndex(images);
+  await pushBuiltIndex(src, "p/a", "v1", images, index);
+  await using s = await tempStore();
+  await pullImage(s.store, clientOf(src), `${src.host}/p/a:v1`, { allPlatforms: true });
+  const r = await pushImage(s.store, clientOf(proxy), `${src.host}/p/a:v1`, `${proxy.host}/q/b:v2`);
+  assertEquals(r.digest, index.descriptor.digest);
+  assertEquals(r.ref, `${proxy.host}/q/b:v2`);
+  assertEquals(r.blobs.uploaded, 8);
+  assertEquals((await getManifest(dst, "q/b", "v2")).bytes, index.bytes);
+  for (const i of images) {
+    for (const l of i.layers) {
+      assertEquals(await blobBytes(dst, "q/b", l.descriptor.digest), l.bytes);
+    }
+  }
+  // The index went last.
+  const puts = proxy.seen.filter((x) => x.kind === "manifest" && x.method === "PUT");
+  assertMatch(puts.at(-1)!.path, /manifests\/v2$/);
+  proxy.reset();
+  const again = await pushImage(
+    s.store,
+    clientOf(proxy),
+    `${src.host}/p/a:v1`,
+    `${proxy.host}/q/b:v2`,
+  );
+  assertEquals(again.blobs.uploaded, 0);
+  assertEquals(proxy.count({ kind: "upload" }), 0);
+  // Only the tag is written again.
+  assertEquals(proxy.count({ kind: "manifest", method: "PUT" }), 1);
+});
+
+Deno.test("pushImage() refuses an image with missing content before sending anything, listing it", async () => {
+  if (!(await haveRegistry("push missing"))) return;
+  await using src = await startRegistry();
+  await using proxy = await startFaultProxy(src.url);
+  const images = await twoPlatformImages();
+  const index = await buildIndex(images);
+  await pushBuiltIndex(src, "m/a", "v1", images, index);
+  await using s = await tempStore();
+  await pullImage(s.store, clientOf(src), `${src.host}/m/a:v1`);
+  proxy.reset();
+  const e = await assertRejects(
+    () => pushImage(s.store, clientOf(proxy), `${src.host}/m/a:v1`, `${proxy.host}/m/b:v1`),
+    MissingContentError,
+  );
+  assertMatch(e.message, new RegExp(images[1].manifest.descriptor.digest));
+  assertEquals(proxy.count({ kind: "upload" }) + proxy.count({ method: "PUT" }), 0);
+});
+
+Deno.test("copyImage() mounts blobs within one registry and keeps the digest", async () => {
+  if (!(await haveRegistry("copy mount"))) return;
+  await using reg = await startRegistry();
+  const images = await twoPlatformImages();
+  const index = await buildIndex(images, { docker: true });
+  await pushBuiltIndex(reg, "c/src", "1", images, index);
+  const c = clientOf(reg);
+  const r = await copyImage(c, `${reg.host}/c/src:1`, c, `${reg.host}/c/dst:2`);
+  assertEquals(r.digest, index.descriptor.digest);
+  assertEquals(r.blobs.mounted, 5);
+  assertEquals((await getManifest(reg, "c/dst", "2")).bytes, index.bytes);
+  await assertRejects(
+    () => copyImage(c, `${reg.host}/c/none:1`, c, `${reg.host}/c/dst:3`),
+    NotFoundError,
+  );
+});
+
+Deno.test("an artifact with a subject pushed to a registry without OCI-Subject keeps the fallback tag; pull --referrers fetches it", async () => {
+  if (!(await haveRegistry("referrers fallback"))) return;
+  await using reg = await startRegistry();
+  const [img] = await twoPlatformImages();
+  await pushBuiltImage(reg, "a/r", "1", img);
+  // An artifact (signature-like) referring to the image, in a local store.
+  const empty = await jsonBlob({}, "application/vnd.oci.empty.v1+json");
+  const artifact = await jsonBlob({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    artifactType: "application/vnd.example.sig",
+    config: empty.descriptor,
+    layers: [empty.descriptor],
+    subject: img.manifest.descriptor,
+  }, "application/vnd.oci.image.manifest.v1+json");
+  await using s = await tempStore();
+  const { writeBlob } = await import("../../src/store/blob.ts");
+  await writeBlob(s.store, empty.bytes, empty.descriptor);
+  await writeBlob(s.store, artifact.bytes, artifact.descriptor);
+  await s.store.putImages([{ name: "sig", target: artifact.descriptor }]);
+  const c = clientOf(reg);
+  await pushImage(s.store, c, "sig", `${reg.host}/a/r:sig`);
+  await pushImage(s.store, c, "sig", `${reg.host}/a/r:sig`);
+  const list = await c.referrers("a/r", img.manifest.descriptor.digest);
+  assertEquals(list.length, 1, "duplicate or missing fallback entry");
+  assertEquals(list[0].artifactType, "application/vnd.example.sig");
+  await using s2 = await tempStore();
+  const pulled = await pullImage(s2.store, c, `${reg.host}/a/r:1`, { referrers: true });
+  assertEquals(pulled.images.length, 2);
+  assertEquals(pulled.images[1].name, `${reg.host}/a/r@${artifact.descriptor.digest}`);
+  assert(await s2.store.has(artifact.descriptor.digest));
+  await putBlob(reg, "a/r", empty); // harmless: the registry has it
+});
