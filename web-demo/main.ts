@@ -5,31 +5,11 @@
  * export, delete, gc. All work happens in `worker.ts`; this file only draws.
  * @module
  */
-import { shortDigest } from "../src/digest.ts";
-import { formatBytes } from "../src/format.ts";
+import { $, download, el, formatBytes, isCancel, plainError, shortDigestText } from "./dom.ts";
+import { Explorer, hashOf, stateFromHash, type ViewState } from "./explorer.ts";
 import type { ImageSummary } from "../src/image.ts";
-import type { FileTree, ImageDetail, TreeEntry } from "../src/web/inspect.ts";
 import { type Call, type SourceMessage, WorkerClient } from "../src/web/protocol.ts";
 import { relativeFiles } from "../src/web/sources.ts";
-
-/** Sizes on the page: binary units (`1.5 KiB`). */
-const formatSize = (n: number) => formatBytes(n, { binary: true });
-
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const el = <K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Partial<HTMLElementTagNameMap[K]> & Record<string, unknown> = {},
-  ...children: (Node | string | undefined)[]
-): HTMLElementTagNameMap[K] => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k.startsWith("aria-") || k.startsWith("data-") || k === "role") {
-      e.setAttribute(k, String(v));
-    } else (e as unknown as Record<string, unknown>)[k] = v;
-  }
-  for (const c of children) if (c !== undefined) e.append(c);
-  return e;
-};
 
 // `?throttle=MS` slows reading input, MS per MiB (a testing aid: makes cancel observable).
 const throttle = new URL(location.href).searchParams.get("throttle");
@@ -46,21 +26,15 @@ interface ViewTab {
 }
 const tabs: ViewTab[] = [{ id: "store", label: "This browser's store", readOnly: false }];
 let current = "store";
-let detail: { view: string; name: string; platform?: string; data?: ImageDetail } | undefined;
-let tree: FileTree | undefined;
-let folder = "";
 let running: Call<unknown> | undefined;
 
 // ----- messages -----
 
-function showError(e: unknown, what?: string) {
+function showError(e: unknown, what?: string, tail?: string) {
   const box = $("error");
-  const name = e instanceof Error ? e.name : "Error";
-  const message = e instanceof Error ? e.message : String(e);
-  box.textContent = `${what ? what + ": " : ""}${message}${
-    name && name !== "Error" && name !== "WorkerError" ? `  (${name})` : ""
-  }`;
+  box.textContent = plainError(e, what, tail);
   box.hidden = false;
+  box.tabIndex = -1;
   box.focus?.();
 }
 
@@ -83,15 +57,32 @@ worker.onerror = (e) =>
 
 async function refreshUsage() {
   try {
+    const info = await client.call({ op: "storage" });
+    $("store-text").textContent = `Store: ${info.images} image${
+      info.images === 1 ? "" : "s"
+    }, ${info.blobs} blob${info.blobs === 1 ? "" : "s"}, ${formatBytes(info.bytes)}${
+      info.unreferenced
+        ? `; garbage collection would free ${
+          formatBytes(info.unreferencedBytes)
+        } (${info.unreferenced} blob${info.unreferenced === 1 ? "" : "s"})`
+        : "; nothing to collect"
+    }`;
+    document.body.dataset.storeBlobs = String(info.blobs);
+  } catch (e) {
+    $("store-text").textContent = `Store: unknown (${plainError(e)})`;
+  }
+  try {
     const est = await navigator.storage.estimate();
     const used = est.usage ?? 0;
     const quota = est.quota ?? 0;
     const pct = quota ? Math.min(100, (used / quota) * 100) : 0;
-    $("usage-text").textContent = `Storage: ${formatSize(used)} of ${formatSize(quota)}`;
+    $("usage-text").textContent = `Browser's estimate: ${formatBytes(used)} of ${
+      formatBytes(quota)
+    } used`;
     $("usage-bar").style.width = `${pct.toFixed(1)}%`;
     $("usage-meter").setAttribute("aria-valuenow", pct.toFixed(1));
   } catch {
-    $("usage-text").textContent = "Storage: unknown";
+    $("usage-text").textContent = "Browser's estimate: unknown";
   }
 }
 
@@ -107,13 +98,17 @@ function taskStart(label: string, call: Call<unknown>) {
   $<HTMLButtonElement>("task-cancel").focus();
 }
 
-function taskProgress(bytes: number, total?: number) {
+function taskProgress(bytes: number, total?: number, phase?: string) {
   const bar = $<HTMLProgressElement>("task-progress");
+  const what = phase ? `${phase} ` : "";
   if (total) {
     bar.max = total;
     bar.value = Math.min(bytes, total);
-    $("task-bytes").textContent = `${formatSize(bytes)} of ${formatSize(total)}`;
-  } else $("task-bytes").textContent = formatSize(bytes);
+    $("task-bytes").textContent = `${what}${formatBytes(Math.min(bytes, total))} of ${
+      formatBytes(total)
+    }`;
+  } else $("task-bytes").textContent = `${what}${formatBytes(bytes)}`;
+  document.body.dataset.progress = total ? String(Math.min(bytes, total) / total) : "";
 }
 
 let tasksDone = 0;
@@ -143,7 +138,7 @@ async function handleSource(source: SourceMessage, label: string) {
   const op = mode();
   const tStart = performance.now();
   const call = client.call({ op, source }, {
-    onProgress: (p) => taskProgress(p.bytes, p.total),
+    onProgress: (p) => taskProgress(p.bytes, p.total, p.phase),
   });
   taskStart(`${op === "import" ? "Importing" : "Opening"} ${label}…`, call);
   try {
@@ -152,7 +147,7 @@ async function handleSource(source: SourceMessage, label: string) {
       notice(
         `Imported ${label}: ${r.images.length} name${r.images.length === 1 ? "" : "s"}, ` +
           `${r.blobs.added} new blob${r.blobs.added === 1 ? "" : "s"} (${
-            formatSize(r.blobs.bytes)
+            formatBytes(r.blobs.bytes)
           }), ${r.blobs.present} already present.`,
       );
       await selectTab("store");
@@ -163,7 +158,11 @@ async function handleSource(source: SourceMessage, label: string) {
       await selectTab(r.view);
     }
   } catch (e) {
-    showError(e, `Cannot ${op} ${label}`);
+    if (isCancel(e)) {
+      notice(
+        `${op === "import" ? "Import" : "Opening"} of ${label} cancelled. Nothing was stored.`,
+      );
+    } else showError(e, `Cannot ${op} ${label}`, "Nothing was stored.");
   } finally {
     // The time from choosing the input to the listed result (the benchmark reads it).
     document.body.dataset.lastTaskMs = (performance.now() - tStart).toFixed(1);
@@ -223,12 +222,8 @@ drop.addEventListener("drop", async (e) => {
   const file = e.dataTransfer?.files?.[0];
   if (file) handleSource({ kind: "file", file }, file.name);
 });
-drop.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" || e.key === " ") {
-    e.preventDefault();
-    $<HTMLInputElement>("file-input").click();
-  }
-});
+$("pick-file").addEventListener("click", () => $<HTMLInputElement>("file-input").click());
+$("pick-dir").addEventListener("click", () => $<HTMLInputElement>("dir-input").click());
 
 // ----- images table -----
 
@@ -262,7 +257,7 @@ async function closeTab(id: string) {
   await client.call({ op: "closeView", view: id }).catch(() => {});
   const i = tabs.findIndex((t) => t.id === id);
   if (i > 0) tabs.splice(i, 1);
-  if (detail?.view === id) closeDetail();
+  if (explorer.state?.view === id) closeDetail();
   await selectTab(current === id ? "store" : current);
 }
 
@@ -284,6 +279,16 @@ async function refreshImages() {
   } catch (e) {
     showError(e, "Cannot list images");
   }
+  imagesByView.set(
+    current,
+    images.map((i) => ({
+      view: current,
+      name: i.name,
+      label: tab.readOnly ? `${i.name} (${tab.label})` : i.name,
+    })),
+  );
+  knownImages = [...imagesByView.entries()].filter(([v]) => tabs.some((t) => t.id === v))
+    .flatMap(([, list]) => list);
   const body = ($("images") as HTMLTableElement).tBodies[0];
   body.replaceChildren(...images.map((img) => {
     const actions = el(
@@ -310,7 +315,7 @@ async function refreshImages() {
       "tr",
       { "data-name": img.name },
       el("td", {}, img.name),
-      el("td", {}, el("code", { title: img.digest }, shortDigest(img.digest))),
+      el("td", {}, el("code", { title: img.digest }, shortDigestText(img.digest))),
       el(
         "td",
         {},
@@ -323,7 +328,7 @@ async function refreshImages() {
           )
           : undefined,
       ),
-      el("td", { className: "num" }, formatSize(img.size)),
+      el("td", { className: "num" }, formatBytes(img.size)),
       el("td", {}, actions),
     );
   }));
@@ -336,19 +341,32 @@ async function exportImage(view: string, name: string) {
   try {
     const { blob, fileName } = await client.call({ op: "export", view, name });
     download(blob, fileName);
-    notice(`Exported ${name} (${formatSize(blob.size)}).`);
+    notice(`Exported ${name} (${formatBytes(blob.size)}).`);
   } catch (e) {
     showError(e, `Cannot export ${name}`);
   }
 }
 
+/** Asks in the page (a modal dialog), not with `confirm()`. */
+function confirmInPage(text: string): Promise<boolean> {
+  const dialog = $<HTMLDialogElement>("confirm");
+  $("confirm-text").textContent = text;
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.returnValue = "cancel";
+    dialog.showModal();
+    $("confirm-no").focus();
+  });
+}
+
 async function deleteImage(name: string) {
-  if (!confirm(`Delete the name ${name}? Its blobs stay until you collect garbage.`)) return;
+  if (!(await confirmInPage(`Delete ${name}? Its blobs stay until you collect garbage.`))) return;
   clearError();
   try {
     await client.call({ op: "delete", names: [name] });
     notice(`Deleted ${name}.`);
-    if (detail?.name === name && detail.view === "store") closeDetail();
+    if (explorer.state?.image === name && explorer.state.view === "store") closeDetail();
+    await refreshUsage();
     await refreshImages();
   } catch (e) {
     showError(e, `Cannot delete ${name}`);
@@ -361,7 +379,7 @@ $("gc").addEventListener("click", async () => {
     const r = await client.call({ op: "gc" });
     notice(
       `Garbage collection removed ${r.removed.length} blob${r.removed.length === 1 ? "" : "s"} (${
-        formatSize(r.bytes)
+        formatBytes(r.bytes)
       }); ${r.kept} kept.`,
     );
     await refreshUsage();
@@ -370,284 +388,52 @@ $("gc").addEventListener("click", async () => {
   }
 });
 
-function download(blob: Blob, fileName: string) {
-  const url = URL.createObjectURL(blob);
-  const a = el("a", { href: url, download: fileName });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
+// ----- the explorer, its state in the URL -----
 
-// ----- detail view -----
+const explorer = new Explorer({
+  client,
+  onState: (state: ViewState | undefined, replace) => {
+    const hash = state ? hashOf(state) : "";
+    if (hash === location.hash || (!hash && !location.hash)) return;
+    const url = `${location.pathname}${location.search}${hash}`;
+    if (replace) history.replaceState(null, "", url);
+    else history.pushState(null, "", url);
+  },
+  onError: (e, what) => showError(e, what),
+});
+explorer.compareChoices = () => knownImages;
+let knownImages: { view: string; name: string; label: string }[] = [];
+const imagesByView = new Map<string, { view: string; name: string; label: string }[]>();
+
+function openDetail(view: string, name: string) {
+  clearError();
+  explorer.open({ view, image: name, tab: "layers", mode: "upto", path: "" }).then(() => {
+    $("detail").scrollIntoView({ block: "start" });
+    $("detail-title").focus({ preventScroll: true });
+  });
+}
 
 function closeDetail() {
-  detail = undefined;
-  tree = undefined;
-  $("detail").hidden = true;
+  explorer.close(true);
 }
-$("detail-close").addEventListener("click", closeDetail);
 
-async function openDetail(view: string, name: string, platform?: string) {
-  clearError();
-  detail = { view, name, platform };
-  try {
-    const data = await client.call({ op: "detail", view, name, platform });
-    if (detail?.name !== name) return;
-    detail.data = data;
-    renderDetail(data);
-    $("detail").hidden = false;
-    $("detail-title").focus?.();
-    $("detail").scrollIntoView({ block: "start" });
-    await loadTree("merged");
-  } catch (e) {
-    showError(e, `Cannot inspect ${name}`);
+/** Restores the view the URL names (a reload, Back, a link). */
+async function restoreFromUrl() {
+  const s = stateFromHash(location.hash);
+  if (!s) {
+    if (explorer.state) explorer.close();
+    return;
   }
-}
-
-function kv(dl: HTMLElement, key: string, value: string | undefined) {
-  if (value === undefined || value === "") return;
-  dl.append(el("dt", {}, key), el("dd", {}, value));
-}
-
-function renderDetail(d: ImageDetail) {
-  $("detail-title").textContent = d.name;
-  $("detail-title").tabIndex = -1;
-  $("detail-digest").textContent = `${d.digest} — ${d.mediaType}`;
-  const select = $<HTMLSelectElement>("platform");
-  const choices = d.platforms.length ? d.platforms.map((p) => p.label) : [d.platform];
-  select.replaceChildren(
-    ...choices.map((label) =>
-      el("option", { value: label, selected: label === d.platform }, label)
-    ),
-  );
-  select.disabled = choices.length < 2;
-  const dl = $("config-summary");
-  dl.replaceChildren();
-  const c = d.config;
-  kv(dl, "Entrypoint", c.entrypoint ? JSON.stringify(c.entrypoint) : undefined);
-  kv(dl, "Cmd", c.cmd ? JSON.stringify(c.cmd) : undefined);
-  kv(dl, "WorkingDir", c.workingDir);
-  kv(dl, "User", c.user);
-  kv(dl, "Ports", c.ports.join(", "));
-  kv(dl, "Volumes", c.volumes.join(", "));
-  kv(dl, "Env", c.env.join("\n"));
-  kv(dl, "Labels", Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join("\n"));
-  kv(dl, "StopSignal", c.stopSignal);
-  kv(dl, "Created", c.created);
-  kv(dl, "Platform", d.platform);
-  const max = Math.max(1, ...d.layers.map((l) => l.size));
-  $("layer-bars").replaceChildren(...d.layers.map((l) =>
-    el(
-      "li",
-      { title: `${l.digest}\n${l.mediaType}${l.createdBy ? `\n${l.createdBy}` : ""}` },
-      el("span", {}, `#${l.index}`),
-      el(
-        "div",
-        {
-          className: "bar",
-          role: "img",
-          "aria-label": `layer ${l.index}: ${formatSize(l.size)}`,
-        },
-        el("div", { "data-width": ((l.size / max) * 100).toFixed(1) }),
-      ),
-      el("span", { className: "num" }, formatSize(l.size)),
-    )
-  ));
-  for (const bar of $("layer-bars").querySelectorAll<HTMLElement>("[data-width]")) {
-    bar.style.width = `${bar.dataset.width}%`;
-  }
-  ($("history") as HTMLTableElement).tBodies[0].replaceChildren(...d.history.map((h, i) =>
-    el(
-      "tr",
-      {},
-      el("td", {}, String(i)),
-      el("td", {}, el("code", {}, h.createdBy ?? "")),
-      el("td", {}, h.created ?? ""),
-      el("td", {}, h.emptyLayer ? "(empty)" : h.layer !== undefined ? `#${h.layer}` : ""),
-      el("td", { className: "num" }, h.size !== undefined ? formatSize(h.size) : ""),
-    )
-  ));
-  const layerSelect = $<HTMLSelectElement>("tree-layer");
-  layerSelect.replaceChildren(
-    el("option", { value: "merged" }, "merged filesystem"),
-    ...d.layers.map((l) =>
-      el("option", { value: String(l.index) }, `layer #${l.index} (${formatSize(l.size)})`)
-    ),
-  );
-  const docs: [string, string | undefined][] = [
-    ["Index", d.indexJson],
-    ["Manifest", d.manifestJson],
-    ["Config", d.configJson],
-  ];
-  $("documents").replaceChildren(
-    ...docs.filter(([, t]) => t !== undefined).map(([title, text]) => {
-      const copy = el("button", {
-        type: "button",
-        onclick: async () => {
-          try {
-            await navigator.clipboard.writeText(text!);
-            copy.textContent = "Copied";
-          } catch {
-            copy.textContent = "Copy failed: select the text instead";
-          }
-        },
-      }, "Copy");
-      return el(
-        "details",
-        {},
-        el("summary", {}, `${title} JSON`),
-        el("div", { className: "row" }, copy),
-        el("pre", { tabIndex: 0 }, text!),
-      );
-    }),
-  );
-}
-
-$<HTMLSelectElement>("platform").addEventListener("change", (e) => {
-  if (!detail) return;
-  openDetail(detail.view, detail.name, (e.target as HTMLSelectElement).value);
-});
-$<HTMLSelectElement>("tree-layer").addEventListener("change", (e) => {
-  const v = (e.target as HTMLSelectElement).value;
-  loadTree(v === "merged" ? "merged" : Number(v));
-});
-
-async function loadTree(layer: number | "merged") {
-  if (!detail) return;
-  const body = ($("tree") as HTMLTableElement).tBodies[0];
-  body.replaceChildren(el("tr", {}, el("td", { colSpan: 5 }, "Reading layers…")));
-  try {
-    tree = await client.call({
-      op: "tree",
-      view: detail.view,
-      name: detail.name,
-      platform: detail.data?.platform,
-      layer,
-    });
-    folder = "";
-    renderFolder();
-  } catch (e) {
-    body.replaceChildren();
-    showError(e, "Cannot read the layers");
-  }
-}
-
-function parentOf(path: string) {
-  const i = path.lastIndexOf("/");
-  return i < 0 ? "" : path.slice(0, i);
-}
-
-function renderFolder() {
-  if (!tree) return;
-  const all: TreeEntry[] = [...tree.entries, ...tree.deleted];
-  const here = all.filter((e) => parentOf(e.path) === folder && e.path !== "." && e.path !== "");
-  const dirs = new Set(all.map((e) => parentOf(e.path)));
-  // Folders that exist only as parents of entries (a layer may not list them).
-  for (const d of dirs) {
-    if (d && parentOf(d) === folder && !here.some((e) => e.path === d)) {
-      here.push({ path: d, type: "directory", size: 0, mode: 0, uid: 0, gid: 0, mtime: 0 });
-    }
-  }
-  here.sort((a, b) =>
-    (a.type === "directory" ? 0 : 1) - (b.type === "directory" ? 0 : 1) ||
-    (a.path < b.path ? -1 : 1)
-  );
-  const crumbs = $("crumbs");
-  const parts = folder ? folder.split("/") : [];
-  crumbs.replaceChildren(
-    el("button", { type: "button", onclick: () => enter("") }, "/"),
-    ...parts.map((p, i) =>
-      el(
-        "button",
-        { type: "button", onclick: () => enter(parts.slice(0, i + 1).join("/")) },
-        `${p}/`,
-      )
-    ),
-  );
-  const rows = here.map((e) => {
-    const name = e.path.slice(folder ? folder.length + 1 : 0);
-    const isDir = e.type === "directory" && !e.whiteout;
-    const label = `${name}${isDir ? "/" : ""}`;
-    const nameCell = isDir
-      ? el(
-        "button",
-        { type: "button", className: "tree-name", onclick: () => enter(e.path) },
-        label,
-      )
-      : e.content
-      ? el("button", { type: "button", className: "tree-name", onclick: () => preview(e) }, label)
-      : el("span", {}, label);
-    if (e.whiteout) {
-      nameCell.classList.add("whiteout");
-      nameCell.append(
-        el("span", { className: "tag" }, e.whiteout === "opaque" ? "opaque dir" : "whiteout"),
-      );
-    }
-    return el(
-      "tr",
-      { "data-path": e.path },
-      el("td", {}, nameCell),
-      el("td", {}, e.type + (e.linkname ? ` → ${e.linkname}` : "")),
-      el("td", {}, e.mode ? (e.mode & 0o7777).toString(8).padStart(4, "0") : ""),
-      el("td", { className: "num" }, e.type === "file" ? formatSize(e.size) : ""),
-      el("td", {}, e.layer !== undefined ? `#${e.layer}` : ""),
+  if (!tabs.some((t) => t.id === s.view)) {
+    showError(
+      new Error(`${s.view} is not open any more; open the archive again`),
+      "Cannot restore the view",
     );
-  });
-  ($("tree") as HTMLTableElement).tBodies[0].replaceChildren(
-    ...(rows.length ? rows : [el("tr", {}, el("td", { colSpan: 5 }, "(empty)"))]),
-  );
-}
-
-function enter(path: string) {
-  folder = path;
-  renderFolder();
-  ($("crumbs").lastElementChild as HTMLElement | null)?.focus();
-}
-
-let previewing: TreeEntry | undefined;
-
-async function preview(e: TreeEntry) {
-  if (!detail || !e.content) return;
-  previewing = e;
-  $("preview").hidden = false;
-  $("preview-name").textContent = `/${e.path} (${formatSize(e.size)})`;
-  $("preview-text").textContent = "Reading…";
-  try {
-    const r = await client.call({
-      op: "file",
-      view: detail.view,
-      name: detail.name,
-      platform: detail.data?.platform,
-      ref: e.content,
-      max: 256 * 1024,
-    });
-    if (previewing !== e) return;
-    $("preview-text").textContent = r.text
-      ? new TextDecoder().decode(r.bytes) + (r.truncated ? "\n… (preview cut at 256 KiB)" : "")
-      : `(binary file, ${formatSize(e.size)}; use Download)`;
-  } catch (err) {
-    $("preview-text").textContent = "";
-    showError(err, `Cannot read /${e.path}`);
+    return;
   }
+  await explorer.open(s);
 }
-
-$("preview-download").addEventListener("click", async () => {
-  const e = previewing;
-  if (!detail || !e?.content) return;
-  try {
-    const r = await client.call({
-      op: "file",
-      view: detail.view,
-      name: detail.name,
-      platform: detail.data?.platform,
-      ref: e.content,
-    });
-    download(new Blob([r.bytes as Uint8Array<ArrayBuffer>]), e.path.split("/").pop() || "file");
-  } catch (err) {
-    showError(err, `Cannot download /${e.path}`);
-  }
-});
+globalThis.addEventListener("popstate", () => restoreFromUrl());
 
 // ----- start -----
 
@@ -662,4 +448,5 @@ if ("serviceWorker" in navigator && !new URL(location.href).searchParams.has("no
   await refreshImages();
   await refreshUsage();
   document.body.dataset.ready = "true";
+  await restoreFromUrl();
 })();

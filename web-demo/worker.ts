@@ -5,21 +5,35 @@
  * @module
  */
 import { collectGarbage } from "../src/gc.ts";
-import { listImageSummaries } from "../src/image.ts";
+import { listImageSummaries, resolveImage } from "../src/image.ts";
 import { importImages, type ImportOptions } from "../src/import/mod.ts";
 import { exportArchive } from "../src/export/mod.ts";
 import { getRuntime } from "../src/runtime/mod.ts";
 import { openOpfsStore, type OpfsStore, removeOpfsStore } from "../src/store/opfs.ts";
 import type { Store } from "../src/store/types.ts";
 import { directoryFiles, openArchive, tarFiles } from "../src/web/archive_store.ts";
-import { fileTree, imageDetail, type MergedCache, readFileBytes } from "../src/web/inspect.ts";
+import { imageDetail, platformOption, readFileBytes } from "../src/web/inspect.ts";
+import { configSummary } from "../src/web/inspect.ts";
+import { ImageAnalysis } from "../src/web/explore.ts";
+import { compareImages } from "../src/web/compare.ts";
+import { indexImageLayers } from "../src/layers/layer_index.ts";
+import { linkRoot } from "../src/layers/merged_fs.ts";
+import {
+  DPKG_STATUS_DIR,
+  PACKAGE_DATABASES,
+  parseApkInstalled,
+  parseDpkgStatus,
+} from "../src/web/packages.ts";
 import type {
   FromWorker,
+  ImageRef,
+  PackageList,
   Progress,
   Request,
   SourceMessage,
   ToWorker,
 } from "../src/web/protocol.ts";
+import type { BlobWriter } from "../src/store/types.ts";
 import {
   cancellableStore,
   type DirectoryHandleLike,
@@ -39,7 +53,8 @@ interface View {
   store: Store;
   label: string;
   format?: string;
-  cache: MergedCache;
+  /** Analyses by manifest digest: each image's layers are read once. */
+  cache: Map<string, Promise<ImageAnalysis>>;
   scratch?: OpfsStore;
 }
 
@@ -92,6 +107,93 @@ function throttled(id: number, total?: number) {
       this.add(n, phase);
     },
   };
+}
+
+/** The store, with every byte written to a blob counted (after the write was accepted). */
+function countingWrites(target: Store, onBytes: (n: number) => void): Store {
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      if (prop === "writer") {
+        return async (): Promise<BlobWriter> => {
+          const w = await t.writer();
+          return Object.assign(Object.create(w), {
+            write: async (chunk: Uint8Array) => {
+              await w.write(chunk);
+              onBytes(chunk.byteLength);
+            },
+            commit: w.commit.bind(w),
+            abort: w.abort.bind(w),
+            ...(w.sha256 ? { sha256: w.sha256.bind(w) } : {}),
+          });
+        };
+      }
+      const value = Reflect.get(t, prop, receiver);
+      return typeof value === "function" ? value.bind(t) : value;
+    },
+  });
+}
+
+/**
+ * The analysis of one image: its layers indexed once (progress in compressed bytes over
+ * the layers' total, cancellable), kept per view by manifest digest.
+ */
+async function analysis(ref: ImageRef, signal: AbortSignal, progressId?: number) {
+  const v = view(ref.view);
+  const image = await resolveImage(v.store, ref.name, { platform: platformOption(ref.platform) });
+  const key = image.manifestDescriptor.digest;
+  let p = v.cache.get(key);
+  if (!p) {
+    const total = image.manifest.layers.reduce((n, d) => n + d.size, 0);
+    const progress = progressId === undefined ? undefined : throttled(progressId, total);
+    let last = 0;
+    p = indexImageLayers(v.store, image, {
+      signal,
+      onBytes: progress
+        ? (b) => {
+          progress.add(b - last, "reading layers");
+          last = b;
+        }
+        : undefined,
+    }).then((index) => new ImageAnalysis(image, index));
+    p.catch(() => v.cache.delete(key));
+    v.cache.set(key, p);
+  }
+  return await p;
+}
+
+/** The package database of an image, when it has one (dpkg status, status.d, apk). */
+async function packages(ref: ImageRef, a: ImageAnalysis): Promise<PackageList | undefined> {
+  const store = view(ref.view).store;
+  const read = async (path: string) => {
+    const node = a.full.lookup(path, { follow: true });
+    const content = node && linkRoot(node).content;
+    if (!content) return undefined;
+    const r = await readFileBytes(store, a.image, content, { max: 32 * 1024 * 1024 });
+    return new TextDecoder().decode(r.bytes);
+  };
+  for (const db of PACKAGE_DATABASES) {
+    const text = await read(db.path);
+    if (text === undefined) continue;
+    return {
+      source: db.path,
+      kind: db.kind,
+      packages: db.kind === "dpkg" ? parseDpkgStatus(text) : parseApkInstalled(text),
+    };
+  }
+  const dir = a.full.lookup(DPKG_STATUS_DIR, { follow: true });
+  if (dir?.children?.size) {
+    const texts: string[] = [];
+    for (const name of [...dir.children.keys()].sort().slice(0, 5000)) {
+      const t = await read(`${DPKG_STATUS_DIR}/${name}`);
+      if (t !== undefined) texts.push(t);
+    }
+    return {
+      source: `${DPKG_STATUS_DIR}/`,
+      kind: "dpkg",
+      packages: parseDpkgStatus(texts.join("\n\n")),
+    };
+  }
+  return undefined;
 }
 
 function directorySource(source: SourceMessage, signal: AbortSignal): DirectorySource {
@@ -178,11 +280,29 @@ async function handle(id: number, request: Request, signal: AbortSignal): Promis
     case "import": {
       const total = totalOf(request.source);
       const progress = throttled(id, total);
-      const source = importSource(request.source, signal, progress);
-      const result = await importImages(cancellableStore(store, signal), source, {
-        ...NAMES,
-        onProgress: source.kind === "directory" ? (n) => progress.set(n, "reading") : undefined,
-      });
+      // True progress is what reached the store (written and hashed), not what was read
+      // ahead: an uncompressed archive's blobs add up to (almost) its size. A compressed
+      // archive has no known uncompressed total: its progress is the bytes read.
+      const compressed = request.source.kind === "file" && await isCompressed(request.source.file);
+      const stored = throttled(id, total);
+      const source = importSource(
+        request.source,
+        signal,
+        compressed ? progress : { add() {}, set() {} } as unknown as typeof progress,
+      );
+      const target = cancellableStore(store, signal);
+      const result = await importImages(
+        compressed || total === undefined
+          ? target
+          : countingWrites(target, (n) => stored.add(n, "storing")),
+        source,
+        {
+          ...NAMES,
+          onProgress: source.kind === "directory" && total === undefined
+            ? (n) => progress.set(n, "reading")
+            : undefined,
+        },
+      );
       views.get("store")!.cache.clear();
       return result;
     }
@@ -245,19 +365,53 @@ async function handle(id: number, request: Request, signal: AbortSignal): Promis
       const v = view(request.view);
       return await imageDetail(v.store, request.name, { platform: request.platform });
     }
-    case "tree": {
-      const v = view(request.view);
-      return await fileTree(v.store, request.name, request.layer, {
-        platform: request.platform,
-        cache: v.cache,
+    case "analyze":
+      return (await analysis(request.image, signal, id)).layers();
+    case "layerTree":
+      return (await analysis(request.image, signal)).tree(request.layer, request.mode);
+    case "efficiency":
+      return (await analysis(request.image, signal)).efficiency();
+    case "search":
+      return (await analysis(request.image, signal)).search(request.query);
+    case "provenance":
+      return (await analysis(request.image, signal)).provenance(request.path);
+    case "resolve":
+      return (await analysis(request.image, signal)).resolve(request.path, request.layer);
+    case "security": {
+      const a = await analysis(request.image, signal);
+      return { flagged: a.flagged(), packages: await packages(request.image, a) };
+    }
+    case "compare": {
+      const [a, b] = [
+        await analysis(request.a, signal, id),
+        await analysis(request.b, signal, id),
+      ];
+      return compareImages(a, b, {
+        a: configSummary(a.image.config),
+        b: configSummary(b.image.config),
       });
     }
     case "file": {
-      const v = view(request.view);
-      return await readFileBytes(v.store, request.name, request.ref, {
-        platform: request.platform,
+      const a = await analysis(request.image, signal);
+      return await readFileBytes(view(request.image.view).store, a.image, request.ref, {
         max: request.max,
       });
+    }
+    case "storage": {
+      let blobs = 0;
+      let bytes = 0;
+      for await (const b of store.list()) {
+        blobs++;
+        bytes += b.size;
+      }
+      const gc = await collectGarbage(store, { dryRun: true });
+      return {
+        blobs,
+        bytes,
+        unreferenced: gc.removed.length,
+        unreferencedBytes: gc.bytes,
+        images: (await store.listImages()).length,
+      };
     }
     case "export": {
       const v = view(request.view);

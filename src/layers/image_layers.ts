@@ -23,7 +23,7 @@ import { DigestMismatchError, InvalidInputError } from "../errors.ts";
 import type { ResolvedImage } from "../image.ts";
 import { isLayerMediaType, layerCompression } from "../media_types.ts";
 import type { Runtime } from "../runtime/types.ts";
-import type { ContentStore } from "../store/types.ts";
+import type { BlobProvider } from "../store/types.ts";
 import type { Descriptor, History, ImageConfig } from "../types.ts";
 import { type Compression, type LayerEntry, type LayerStats, openLayer } from "./layer_reader.ts";
 import { MergedFilesystem } from "./merged_fs.ts";
@@ -105,7 +105,7 @@ export function isReadableLayer(d: Descriptor): boolean {
  * warning). A diff_id mismatch throws {@link DigestMismatchError} naming the layer.
  */
 export async function readImageLayers(
-  store: ContentStore,
+  store: BlobProvider,
   image: ResolvedImage,
   onEntry: (layer: number, entry: LayerEntry) => void | Promise<void>,
   options: ReadLayersOptions & { onLayerEnd?: (layer: number) => void } = {},
@@ -181,7 +181,7 @@ export async function readImageLayers(
 
 /** Reads every layer and summarizes it (for `layers`). */
 export function summarizeLayers(
-  store: ContentStore,
+  store: BlobProvider,
   image: ResolvedImage,
   options: ReadLayersOptions = {},
 ): Promise<LayerSummary[]> {
@@ -204,7 +204,7 @@ export interface MergedImage {
  * layer that does not match its diff_id.
  */
 export async function mergeImage(
-  store: ContentStore,
+  store: BlobProvider,
   image: ResolvedImage,
   options: ReadLayersOptions & {
     /** Record per-layer changes (default true; `diff` needs them). */

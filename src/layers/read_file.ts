@@ -26,7 +26,7 @@ import { shortDigest } from "../digest.ts";
 import { iteratorStream } from "../streams.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import type { ResolvedImage } from "../image.ts";
-import type { ContentStore } from "../store/types.ts";
+import type { BlobProvider, ContentStore } from "../store/types.ts";
 import { mergeImage, type ReadLayersOptions } from "./image_layers.ts";
 import { openLayer } from "./layer_reader.ts";
 import {
@@ -52,7 +52,7 @@ export interface ImageFile {
  * start (members before it are skipped) and released when the body ends.
  */
 export async function openLayerEntry(
-  store: ContentStore,
+  store: BlobProvider,
   image: ResolvedImage,
   ref: ContentRef,
   options: ReadLayersOptions = {},

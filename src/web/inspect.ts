@@ -2,8 +2,8 @@
 /**
  * Plain, structured-clonable views of an image for the web page, built only from the
  * library's functions (`resolveImage`, `readImageLayers`, `mergeImage`, `openLayerEntry`):
- * the detail view (documents, config summary, history with layer sizes, platforms), the
- * file tree of one layer or of the merged filesystem, and a file's bytes.
+ * the detail view (documents, config summary, history with layer sizes, platforms) and a
+ * file's bytes. The explorer's analysis is in `explore.ts`.
  *
  * @example
  * ```ts
@@ -18,17 +18,14 @@
  * ```
  * @module
  */
-import { type Digest, shortDigest } from "../digest.ts";
-import { NotFoundError } from "../errors.ts";
+import type { Digest } from "../digest.ts";
 import { findImage, type ResolvedImage, resolveImage } from "../image.ts";
 import { isIndexMediaType } from "../media_types.ts";
 import { formatPlatform, isAttestation, parsePlatform } from "../platform.ts";
 import { DEFAULT_DOCUMENT_LIMIT, readBlobBytes } from "../store/blob.ts";
-import type { ContentStore, Store } from "../store/types.ts";
+import type { BlobProvider, ContentStore, Store } from "../store/types.ts";
 import type { Descriptor, ImageConfig, Platform } from "../types.ts";
-import { layerHistory, mergeImage } from "../layers/image_layers.ts";
-import { openStoreLayer } from "../layers/layer_reader.ts";
-import { linkRoot, type MergedFilesystem } from "../layers/merged_fs.ts";
+import { layerHistory } from "../layers/image_layers.ts";
 import { openLayerEntry } from "../layers/read_file.ts";
 import { parseIndex } from "../schema.ts";
 
@@ -176,7 +173,9 @@ export async function imageDetail(
     name: image.name,
     digest: record.target.digest,
     mediaType: record.target.mediaType,
-    platform: formatPlatform(image.platform),
+    // The index entry's label (it has the variant, `linux/arm64/v8`; the config may not).
+    platform: platforms.find((p) => p.digest === image.manifestDescriptor.digest)?.label ??
+      formatPlatform(image.platform),
     platforms,
     manifestDigest: image.manifestDescriptor.digest,
     indexJson,
@@ -189,118 +188,6 @@ export async function imageDetail(
   };
 }
 
-/** One path in a file tree. */
-export interface TreeEntry {
-  /** Normalized path (no leading `/`). */
-  readonly path: string;
-  readonly type: string;
-  readonly size: number;
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly mtime: number;
-  readonly linkname?: string;
-  /** Set for a whiteout (`deleted` path from lower layers) or an opaque directory marker. */
-  readonly whiteout?: "deleted" | "opaque";
-  /** Where the bytes are, for regular files (and hardlinks to them). */
-  readonly content?: { readonly layer: number; readonly entry: number };
-  /** Merged view: the layer that last wrote this path. */
-  readonly layer?: number;
-}
-
-/** The file tree of one layer (as the layer has it, whiteouts included), or merged. */
-export interface FileTree {
-  readonly layer: number | "merged";
-  readonly entries: readonly TreeEntry[];
-  /** Merged view: paths a layer deleted (shown as whiteouts). */
-  readonly deleted: readonly TreeEntry[];
-}
-
-/** A cache for merged filesystems (they cost a read of every layer). */
-export type MergedCache = Map<string, Promise<MergedFilesystem>>;
-
-function mergedFs(
-  store: ContentStore,
-  image: ResolvedImage,
-  cache?: MergedCache,
-): Promise<MergedFilesystem> {
-  const key = image.manifestDescriptor.digest;
-  let p = cache?.get(key);
-  if (!p) {
-    p = mergeImage(store, image).then((m) => m.fs);
-    p.catch(() => cache?.delete(key));
-    cache?.set(key, p);
-  }
-  return p;
-}
-
-/** The file tree of layer `layer` of an image, or of its merged filesystem. */
-export async function fileTree(
-  store: Store,
-  name: string,
-  layer: number | "merged",
-  options: { platform?: string; cache?: MergedCache } = {},
-): Promise<FileTree> {
-  const image = await resolveImage(store, name, { platform: platformOption(options.platform) });
-  if (layer === "merged") {
-    const fs = await mergedFs(store, image, options.cache);
-    const entries: TreeEntry[] = [];
-    for (const { path, node } of fs.walk()) {
-      const inode = linkRoot(node);
-      entries.push({
-        path,
-        type: node.type,
-        size: node.size,
-        mode: node.mode,
-        uid: node.uid,
-        gid: node.gid,
-        mtime: node.mtime,
-        linkname: node.linkname || undefined,
-        content: inode.content ? { ...inode.content } : undefined,
-        layer: node.layer,
-      });
-    }
-    const deleted: TreeEntry[] = [...fs.deleted].map(([path, d]) => ({
-      path,
-      type: d.type,
-      size: d.size,
-      mode: 0,
-      uid: 0,
-      gid: 0,
-      mtime: 0,
-      whiteout: "deleted",
-      layer: d.deletedBy,
-    }));
-    return { layer, entries, deleted };
-  }
-  const d = image.manifest.layers[layer];
-  if (!d) throw new NotFoundError(`image ${name} has no layer ${layer}`);
-  const reader = await openStoreLayer(store, d, {
-    what: `layer ${layer} ${shortDigest(d.digest)}`,
-    hash: false,
-  });
-  const entries: TreeEntry[] = [];
-  for (let e = await reader.next(); e; e = await reader.next()) {
-    entries.push({
-      path: e.whiteout && e.whiteout.kind !== "meta" ? e.whiteout.path : e.path,
-      type: e.type,
-      size: e.size,
-      mode: e.mode,
-      uid: e.uid,
-      gid: e.gid,
-      mtime: e.mtime,
-      linkname: e.linkname || undefined,
-      whiteout: e.whiteout?.kind === "whiteout"
-        ? "deleted"
-        : e.whiteout?.kind === "opaque"
-        ? "opaque"
-        : undefined,
-      content: e.type === "file" && !e.whiteout ? { layer, entry: e.index } : undefined,
-    });
-  }
-  return { layer, entries, deleted: [] };
-}
-
 /** A file's bytes (at most `max`), and whether they look like text. */
 export interface FileBytes {
   readonly bytes: Uint8Array;
@@ -309,14 +196,13 @@ export interface FileBytes {
   readonly text: boolean;
 }
 
-/** Reads entry `ref` of an image's layer `ref.layer`, at most `max` bytes. */
+/** Reads entry `ref` of a resolved image's layer `ref.layer`, at most `max` bytes. */
 export async function readFileBytes(
-  store: Store,
-  name: string,
+  store: BlobProvider,
+  image: ResolvedImage,
   ref: { layer: number; entry: number },
-  options: { platform?: string; max?: number } = {},
+  options: { max?: number } = {},
 ): Promise<FileBytes> {
-  const image = await resolveImage(store, name, { platform: platformOption(options.platform) });
   const stream = await openLayerEntry(store, image, ref);
   const max = options.max ?? Number.MAX_SAFE_INTEGER;
   const chunks: Uint8Array[] = [];

@@ -25,7 +25,18 @@ import { WorkerError } from "../errors.ts";
 import type { ImageSummary } from "../image.ts";
 import type { ImportResult } from "../import/mod.ts";
 import type { GcResult } from "../gc.ts";
-import type { FileBytes, FileTree, ImageDetail } from "./inspect.ts";
+import type { FileBytes, ImageDetail } from "./inspect.ts";
+import type {
+  EfficiencyView,
+  ExploreNode,
+  FlaggedPath,
+  LayersView,
+  ProvenanceView,
+  SearchView,
+  TreeMode,
+} from "./explore.ts";
+import type { Comparison } from "./compare.ts";
+import type { InstalledPackage } from "./packages.ts";
 import type { RelativeFile } from "./sources.ts";
 
 /** What the user gave: a file, a folder's files, or a folder handle. */
@@ -36,6 +47,31 @@ export type SourceMessage =
 
 /** `store` is the OPFS store; other views are opened archives or folders. */
 export type ViewId = string;
+
+/** One image of one view, on one platform (default: as `resolveImage` picks). */
+export interface ImageRef {
+  readonly view: ViewId;
+  readonly name: string;
+  readonly platform?: string;
+}
+
+/** The packages an image's database lists. */
+export interface PackageList {
+  /** The database file read (`var/lib/dpkg/status`, …). */
+  readonly source: string;
+  readonly kind: "dpkg" | "apk";
+  readonly packages: readonly InstalledPackage[];
+}
+
+/** What the store holds and what gc would free. */
+export interface StorageInfo {
+  readonly blobs: number;
+  readonly bytes: number;
+  /** Blobs no image needs (what gc would remove). */
+  readonly unreferenced: number;
+  readonly unreferencedBytes: number;
+  readonly images: number;
+}
 
 /** Requests and their results. */
 export type Request =
@@ -49,21 +85,31 @@ export type Request =
     readonly name: string;
     readonly platform?: string;
   }
+  | { readonly op: "analyze"; readonly image: ImageRef }
   | {
-    readonly op: "tree";
-    readonly view: ViewId;
-    readonly name: string;
-    readonly platform?: string;
-    readonly layer: number | "merged";
+    readonly op: "layerTree";
+    readonly image: ImageRef;
+    readonly layer: number;
+    readonly mode: TreeMode;
   }
+  | { readonly op: "efficiency"; readonly image: ImageRef }
+  | { readonly op: "search"; readonly image: ImageRef; readonly query: string }
+  | { readonly op: "provenance"; readonly image: ImageRef; readonly path: string }
+  | { readonly op: "security"; readonly image: ImageRef }
+  | {
+    readonly op: "resolve";
+    readonly image: ImageRef;
+    readonly path: string;
+    readonly layer?: number;
+  }
+  | { readonly op: "compare"; readonly a: ImageRef; readonly b: ImageRef }
   | {
     readonly op: "file";
-    readonly view: ViewId;
-    readonly name: string;
-    readonly platform?: string;
+    readonly image: ImageRef;
     readonly ref: { readonly layer: number; readonly entry: number };
     readonly max?: number;
   }
+  | { readonly op: "storage" }
   | { readonly op: "export"; readonly view: ViewId; readonly name: string }
   | { readonly op: "delete"; readonly names: readonly string[] }
   | { readonly op: "gc" };
@@ -81,8 +127,16 @@ export interface Results {
   };
   closeView: void;
   detail: ImageDetail;
-  tree: FileTree;
+  analyze: LayersView;
+  layerTree: ExploreNode[];
+  efficiency: EfficiencyView;
+  search: SearchView;
+  provenance: ProvenanceView;
+  security: { flagged: FlaggedPath[]; packages?: PackageList };
+  resolve: ExploreNode;
+  compare: Comparison;
   file: FileBytes;
+  storage: StorageInfo;
   export: { blob: Blob; fileName: string };
   delete: void;
   gc: GcResult;

@@ -128,29 +128,32 @@ if (browserTestsEnabled("web page tests in Chromium")) {
         },
       );
 
-      await t.step("the detail view shows config, history, layers and the file tree", async () => {
+      await t.step("the detail view shows config, layers and the merged tree", async () => {
         await page.click('#images tr[data-name="example.com/demo:1"] button:text("Inspect")');
-        await page.waitForSelector("#detail:not([hidden])");
-        const config = await page.textContent("#config-summary");
-        assertStringIncludes(config!, '["/bin/hello"]');
-        assertStringIncludes(config!, "8080/tcp");
-        assertStringIncludes(config!, "/app");
-        assertStringIncludes(await page.textContent("#history") ?? "", "COPY app /app");
-        assertEquals(await page.locator("#layer-bars li").count(), 2);
+        await page.waitForSelector('#layers tr[data-layer="1"]');
+        assertStringIncludes(await page.textContent("#layers") ?? "", "COPY app /app");
+        assertEquals(await page.locator("#layers tr[data-layer]").count(), 2);
         // Merged tree: app/README exists, etc/os-release was whited out by layer 1.
         await page.waitForSelector('#tree tr[data-path="app"]');
         await page.click('#tree tr[data-path="app"] button');
         await page.waitForSelector('#tree tr[data-path="app/README"]');
         await page.click('#tree tr[data-path="app/README"] button');
         await page.waitForFunction(() =>
-          document.getElementById("preview-text")?.textContent?.includes("built by lading")
+          document.getElementById("viewer-body")?.textContent?.includes("built by lading")
         );
         await shot(page, "02-detail-merged");
-        await page.selectOption("#tree-layer", "1");
+        await page.click('#layers tr[data-layer="1"] button');
+        await page.check("#mode-changes");
         await page.waitForSelector('#tree tr[data-path="etc"]');
         await page.click('#tree tr[data-path="etc"] button');
-        await page.waitForSelector('#tree tr[data-path="etc/os-release"] .whiteout');
+        await page.waitForSelector('#tree tr[data-path="etc/os-release"][data-mark="D"]');
         await shot(page, "03-layer-whiteout");
+        await page.click("#tab-config");
+        const config = await page.textContent("#config-summary");
+        assertStringIncludes(config!, '["/bin/hello"]');
+        assertStringIncludes(config!, "8080/tcp");
+        assertStringIncludes(config!, "/app");
+        await page.click("#tab-layers");
       });
 
       await t.step("a reload still shows the image (OPFS persisted)", async () => {
@@ -181,8 +184,10 @@ if (browserTestsEnabled("web page tests in Chromium")) {
         await task(page, async () => setFile(page, "bad.tar", await tarOfFiles(files)));
         await page.waitForSelector("#error:not([hidden])");
         const text = await page.textContent("#error");
-        assertStringIncludes(text!, "Cannot import bad.tar");
+        assertStringIncludes(text!, "Cannot import bad.tar: ");
         assertStringIncludes(text!, "hashes to");
+        assert(text!.endsWith("Nothing was stored."), text!);
+        assert(!/Error\)|Cannot import bad\.tar: Cannot/.test(text!), text!);
         assertEquals(await blobCount(page), 4);
         assertEquals(await page.locator('#images tr[data-name="example.com/bad:1"]').count(), 0);
         await shot(page, "04-error");
@@ -214,8 +219,11 @@ if (browserTestsEnabled("web page tests in Chromium")) {
           await page.waitForSelector("#task:not([hidden])");
           await page.click("#task-cancel");
         });
-        await page.waitForSelector("#error:not([hidden])");
-        assertStringIncludes(await page.textContent("#error") ?? "", "cancelled");
+        // A cancel is neutral: a notice, not an error.
+        await page.waitForFunction(() =>
+          document.getElementById("notice")?.textContent?.includes("cancelled. Nothing was stored.")
+        );
+        assert(await page.isHidden("#error"));
         assertEquals(await blobCount(page), 4);
         const ingest = await page.evaluate(async () => {
           const root = await (navigator as unknown as {
@@ -313,7 +321,7 @@ if (browserTestsEnabled("web page tests in Chromium")) {
           await page.waitForSelector('#tree tr[data-path="srv/hello.txt"]');
           await page.click('#tree tr[data-path="srv/hello.txt"] button');
           await page.waitForFunction(() =>
-            document.getElementById("preview-text")?.textContent?.includes(
+            document.getElementById("viewer-body")?.textContent?.includes(
               "hello from a docker archive",
             )
           );
@@ -326,12 +334,13 @@ if (browserTestsEnabled("web page tests in Chromium")) {
         await page.waitForFunction(() =>
           document.getElementById("notice")?.textContent?.includes("Garbage collection")
         );
-        assertMatch(await page.textContent("#usage-text") ?? "", /Storage: .* of /);
-        await page.setViewportSize({ width: 380, height: 800 });
+        assertMatch(await page.textContent("#usage-text") ?? "", /Browser's estimate: .* of /);
+        assertMatch(await page.textContent("#store-text") ?? "", /Store: \d+ images?, \d+ blobs/);
+        await page.setViewportSize({ width: 390, height: 844 });
         await shot(page, "06-narrow");
-        // Keyboard: the drop zone and buttons are reachable with Tab.
-        await page.focus("#drop");
-        assertEquals(await page.evaluate(() => document.activeElement?.id), "drop");
+        // Keyboard: the pickers are buttons reached with Tab.
+        await page.focus("#pick-file");
+        assertEquals(await page.evaluate(() => document.activeElement?.id), "pick-file");
       });
 
       assertEquals(pageErrors, []);
