@@ -91,3 +91,36 @@ export {
   type PushOptions,
   type PushResult,
 } from "./src/registry/pull.ts";
+export {
+  addHistory,
+  appendLayer,
+  type ConfigChanges,
+  emptyImage,
+  type EmptyImageOptions,
+  type HistoryOptions,
+  type ImageDraft,
+  loadImage,
+  rebaseImage,
+  setAnnotations,
+  setConfig,
+  writeImage,
+  type WriteImageOptions,
+  writeIndex,
+  type WrittenImage,
+} from "./src/build/image.ts";
+export {
+  type FileContent,
+  type LayerFile,
+  type LayerInput,
+  type LayerOptions,
+  writeLayer,
+  type WrittenLayer,
+} from "./src/build/layer.ts";
+export {
+  type NodeCryptoLike,
+  nodeRuntime,
+  type NodeStreamLike,
+  type NodeZlibLike,
+} from "./src/runtime/node.ts";
+export { webRuntime } from "./src/runtime/web.ts";
+export { type ImageFile, listImageFiles } from "./src/layers/files.ts";

@@ -25,3 +25,4 @@ export * from "./store/fs.ts";
 export { fsHashing, type FsHashingOptions } from "./deno/fs_hashing.ts";
 export { writeArchiveFile } from "./deno/export_file.ts";
 export { unpackImage, type UnpackOptions, type UnpackReport } from "./deno/unpack_fs.ts";
+export { directoryFiles, type DirectoryFilesOptions } from "./deno/layer_dir.ts";

@@ -19,11 +19,26 @@
 export interface TarMember {
   /** Path inside the archive, `/`-separated, without a leading `/`; directories end in `/`. */
   readonly path: string;
-  /** Body size in bytes (0 for directories). */
+  /** Body size in bytes (0 for everything but files). */
   readonly size: number;
-  /** `file` (default) or `directory`. */
-  readonly type?: "file" | "directory";
+  /** `file` (default), `directory`, `symlink` or `hardlink`. */
+  readonly type?: "file" | "directory" | "symlink" | "hardlink";
+  /** Target of a symlink or hardlink. */
+  readonly linkname?: string;
+  /** Permission bits (default 0o644 for files, 0o755 for directories, 0o777 for symlinks). */
+  readonly mode?: number;
+  /** Owner (default 0). */
+  readonly uid?: number;
+  /** Group (default 0). */
+  readonly gid?: number;
+  /** Modification time in seconds since the epoch (default 0). */
+  readonly mtime?: number;
 }
+
+const TYPEFLAG = { file: "0", hardlink: "1", symlink: "2", directory: "5" } as const;
+const DEFAULT_MODE = { file: 0o644, hardlink: 0o644, symlink: 0o777, directory: 0o755 } as const;
+/** Largest value of an 8-byte octal field (uid, gid, mode). */
+const MAX_OCTAL_ID = 0o7777777;
 
 /** The two zero blocks that end an archive. */
 export const TAR_END: Uint8Array = new Uint8Array(1024);
@@ -41,8 +56,8 @@ export function tarPadding(size: number): Uint8Array {
 
 /** Bytes a member takes in the archive: headers, body and padding. */
 export function tarMemberSize(member: TarMember): number {
-  const header = tarHeader({ ...member, size: member.type === "directory" ? 0 : member.size });
-  const body = member.type === "directory" ? 0 : member.size;
+  const body = (member.type ?? "file") === "file" ? member.size : 0;
+  const header = tarHeader({ ...member, size: body });
   return header.byteLength + body + tarPadding(body).byteLength;
 }
 
@@ -77,22 +92,31 @@ function splitPath(path: Uint8Array): { prefix: Uint8Array; name: Uint8Array } |
   return undefined;
 }
 
+interface UstarFields {
+  readonly mode: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly mtime?: number;
+  readonly linkname?: Uint8Array;
+}
+
 function ustarBlock(
   name: Uint8Array,
   prefix: Uint8Array,
   size: number,
   typeflag: string,
-  mode: number,
+  fields: UstarFields,
 ): Uint8Array {
   const b = new Uint8Array(BLOCK);
   field(b, 0, 100, name);
-  octal(b, 100, 8, mode);
-  octal(b, 108, 8, 0); // uid
-  octal(b, 116, 8, 0); // gid
+  octal(b, 100, 8, fields.mode);
+  octal(b, 108, 8, fields.uid ?? 0);
+  octal(b, 116, 8, fields.gid ?? 0);
   octal(b, 124, 12, size);
-  octal(b, 136, 12, 0); // mtime
+  octal(b, 136, 12, fields.mtime ?? 0);
   b.fill(0x20, 148, 156); // checksum placeholder: spaces
   b[156] = typeflag.charCodeAt(0);
+  if (fields.linkname) field(b, 157, 100, fields.linkname);
   field(b, 257, 6, enc.encode("ustar\0"));
   field(b, 263, 2, enc.encode("00"));
   octal(b, 329, 8, 0); // devmajor
@@ -125,8 +149,8 @@ function paxRecord(key: string, value: string): string {
  * @throws {TypeError} for an empty or absolute path, or a negative or fractional size.
  */
 export function tarHeader(member: TarMember): Uint8Array {
-  const isDir = member.type === "directory";
-  const size = isDir ? 0 : member.size;
+  const type = member.type ?? "file";
+  const size = type === "file" ? member.size : 0;
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new TypeError(`tar member ${member.path}: size must be a non-negative integer`);
   }
@@ -138,15 +162,38 @@ export function tarHeader(member: TarMember): Uint8Array {
   const records: string[] = [];
   if (!split) records.push(paxRecord("path", member.path));
   if (size > MAX_OCTAL_SIZE) records.push(paxRecord("size", String(size)));
-  const mode = isDir ? 0o755 : 0o644;
-  const typeflag = isDir ? "5" : "0";
+  let linkname: Uint8Array | undefined;
+  if (type === "symlink" || type === "hardlink") {
+    if (!member.linkname || member.linkname.includes("\0")) {
+      throw new TypeError(`tar member ${member.path}: a ${type} needs a link target`);
+    }
+    linkname = enc.encode(member.linkname);
+    if (linkname.byteLength > 100) records.push(paxRecord("linkpath", member.linkname));
+  }
+  const ids = { uid: member.uid ?? 0, gid: member.gid ?? 0 };
+  for (const [key, value] of Object.entries(ids)) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new TypeError(`tar member ${member.path}: ${key} must be a non-negative integer`);
+    }
+    if (value > MAX_OCTAL_ID) records.push(paxRecord(key, String(value)));
+  }
+  const mtime = member.mtime ?? 0;
+  if (!Number.isSafeInteger(mtime) || mtime < 0 || mtime > MAX_OCTAL_SIZE) {
+    throw new TypeError(`tar member ${member.path}: mtime must be whole seconds since 1970`);
+  }
   const shortName = split ? split.name : path.subarray(Math.max(0, path.byteLength - 100));
   const main = ustarBlock(
     shortName,
     split ? split.prefix : new Uint8Array(0),
     size > MAX_OCTAL_SIZE ? 0 : size,
-    typeflag,
-    mode,
+    TYPEFLAG[type],
+    {
+      mode: (member.mode ?? DEFAULT_MODE[type]) & 0o7777,
+      uid: ids.uid > MAX_OCTAL_ID ? 0 : ids.uid,
+      gid: ids.gid > MAX_OCTAL_ID ? 0 : ids.gid,
+      mtime,
+      linkname: linkname && linkname.byteLength <= 100 ? linkname : undefined,
+    },
   );
   if (records.length === 0) return main;
   const pax = enc.encode(records.join(""));
@@ -156,7 +203,7 @@ export function tarHeader(member: TarMember): Uint8Array {
     new Uint8Array(0),
     pax.byteLength,
     "x",
-    0o644,
+    { mode: 0o644 },
   );
   const out = new Uint8Array(
     BLOCK + pax.byteLength + tarPadding(pax.byteLength).byteLength + BLOCK,

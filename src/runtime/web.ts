@@ -97,10 +97,14 @@ export function fzstdDecompress(): TransformStream<Uint8Array, Uint8Array> {
   );
 }
 
-/** fflate's streaming gzip compressor. */
+/**
+ * fflate's streaming gzip compressor, deterministic: the header's mtime is 0 (fflate would
+ * write the current time) and fflate is plain JavaScript, so the same bytes and level give
+ * the same output in every runtime.
+ */
 export function fflateGzip(level = 6): TransformStream<Uint8Array, Uint8Array> {
   return fromPushCoder("cannot compress gzip", (emit) => {
-    const g = new Gzip({ level: level as 6 });
+    const g = new Gzip({ level: level as 6, mtime: 0 });
     g.ondata = (data) => emit(data);
     return g;
   });

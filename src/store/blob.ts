@@ -16,7 +16,7 @@
  */
 import type { Digest, Expectation } from "../digest.ts";
 import { LimitExceededError } from "../errors.ts";
-import type { BlobProvider, ContentStore } from "./types.ts";
+import type { BlobIngester, BlobProvider, ContentStore } from "./types.ts";
 import { concatBytes } from "../streams.ts";
 
 /** Default cap for JSON documents read whole: 4 MiB. */
@@ -27,7 +27,7 @@ export const DEFAULT_DOCUMENT_LIMIT = 4 * 1024 * 1024;
  * only when both match. On any error nothing is left behind.
  */
 export async function writeBlob(
-  store: ContentStore,
+  store: BlobIngester,
   source: ReadableStream<Uint8Array> | Uint8Array,
   expected: Expectation,
 ): Promise<{ added: boolean }> {
