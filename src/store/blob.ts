@@ -16,7 +16,7 @@
  */
 import type { Digest, Expectation } from "../digest.ts";
 import { LimitExceededError } from "../errors.ts";
-import type { BlobIngester, BlobProvider, ContentStore } from "./types.ts";
+import type { BlobIngester, BlobProvider } from "./types.ts";
 import { concatBytes } from "../streams.ts";
 
 /** Default cap for JSON documents read whole: 4 MiB. */
