@@ -84,12 +84,13 @@ export interface ContentTarget {
   /** A document the target already has (a re-pull reads it locally). */
   fetchDocument?(descriptor: Descriptor, maxBytes: number): Promise<Uint8Array>;
   /**
-   * Writes a blob from the stream `open()` gives (called again for a retry). The target
+   * Writes a blob from the stream `open(offset)` gives: the bytes from `offset` (a target
+   * that kept a partial write asks for the rest; called again for a retry). The target
    * verifies size and digest (a store's writer; a registry checks the digest on `PUT`).
    */
   pushBlob(
     descriptor: Descriptor,
-    open: () => Promise<ReadableStream<Uint8Array>>,
+    open: (offset?: number) => Promise<ReadableStream<Uint8Array>>,
     onBytes: (n: number) => void,
   ): Promise<TransferOutcome>;
   /** Writes a verified index or manifest; `tag` (root only) also names it where the target can. */
@@ -390,16 +391,22 @@ export async function copyGraph(
       return;
     }
     let done = 0;
-    const open = async () => {
-      done = 0;
-      if (n.bytes) return new Blob([n.bytes as BlobPart]).stream();
+    const open = async (offset = 0) => {
+      done = offset;
+      if (n.bytes) return new Blob([n.bytes.subarray(offset) as BlobPart]).stream();
+      if (offset > 0) {
+        resumed++;
+        options.onResume?.(d.digest, offset);
+      }
       const stream = await source.fetch(d, {
+        offset,
         onResume: (offset) => {
           resumed++;
           options.onResume?.(d.digest, offset);
         },
       });
       if (source.verified || target.verifies) return stream;
+      if (offset > 0) throw new TypeError("a target that does not verify cannot resume");
       return stream.pipeThrough(await verifying(runtime, d, image));
     };
     const outcome = await target.pushBlob(d, open, (bytes) => {
@@ -503,10 +510,11 @@ export function storeTarget(
     exists: (d) => store.has(d.digest),
     fetchDocument: (d, max) => readBlobBytes(store, d.digest, max),
     async pushBlob(d, open, onBytes) {
-      const writer = await store.writer();
+      // Resumable: a partial download an earlier (killed or failed) pull left continues.
+      const writer = await store.writer({ resume: d.digest });
       let stream: ReadableStream<Uint8Array> | undefined;
       try {
-        stream = await open();
+        stream = await open(writer.offset ?? 0);
         for await (const chunk of stream) {
           await writer.write(chunk);
           onBytes(chunk.byteLength);
@@ -518,7 +526,11 @@ export function storeTarget(
         });
         return added ? "added" : "present";
       } catch (e) {
-        await writer.abort();
+        // Bytes that failed verification are dropped; a transfer that broke off keeps
+        // what it wrote for the next pull.
+        await writer.abort({
+          discard: e instanceof DigestMismatchError || e instanceof SizeMismatchError,
+        });
         await stream?.cancel(e).catch(() => {});
         throw e;
       }

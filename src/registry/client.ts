@@ -329,6 +329,7 @@ export class RegistryClient {
     let position = options.offset ?? 0;
     const maxResumes = this.#options.maxResumes ?? 5;
     let resumes = 0;
+    if (size > 0 && position >= size) return new Blob([]).stream();
     const open = async (): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
       const headers: Record<string, string> = {};
       if (position > 0) headers.range = `bytes=${position}-`;

@@ -52,7 +52,15 @@ import {
 import { OCI_INDEX } from "../media_types.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Hasher, Runtime } from "../runtime/types.ts";
-import type { BlobInfo, BlobWriter, ImageNames, ImageRecord, Lease, Store } from "./types.ts";
+import type {
+  BlobInfo,
+  BlobWriter,
+  ImageNames,
+  ImageRecord,
+  Lease,
+  Store,
+  WriterOptions,
+} from "./types.ts";
 import {
   exists,
   isObject,
@@ -224,6 +232,23 @@ async function initLayout(dir: string, sync: boolean): Promise<void> {
   );
 }
 
+/** `<pid>.<start>-r-<alg>-<hex>`: a resumable partial write held by a process. */
+const RESUMABLE_NAME = /^(\d+)\.(\d+)-r-((?:sha256|sha512)-[0-9a-f]+)$/;
+
+/** Hashes what a resumed ingest file holds (1 MiB sync reads); returns its size. */
+async function hashExisting(file: Deno.FsFile, hasher: Hasher): Promise<number> {
+  const buf = new Uint8Array(1 << 20);
+  let total = 0;
+  for (;;) {
+    const n = file.readSync(buf);
+    if (n === null || n === 0) break;
+    hasher.update(buf.subarray(0, n));
+    total += n;
+  }
+  await file.seek(total, Deno.SeekMode.Start);
+  return total;
+}
+
 /**
  * A store in a directory that is an OCI image layout. Create it with
  * {@link openFsStore}.
@@ -307,6 +332,17 @@ export class FsStore implements Store {
       try {
         for await (const entry of Deno.readDir(dir)) {
           if (!entry.isFile) continue;
+          const resumable = sub === "ingest" ? RESUMABLE_NAME.exec(entry.name) : null;
+          if (resumable) {
+            // A dead owner's partial write becomes free to resume (not removed).
+            if (await ownerAlive(Number(resumable[1]), resumable[2])) continue;
+            if (!options.dryRun) {
+              await Deno.rename(`${dir}/${entry.name}`, `${dir}/r-${resumable[3]}`).catch(
+                () => removeQuietly(`${dir}/${entry.name}`),
+              );
+            }
+            continue;
+          }
           const part = ownedPart(entry.name);
           const owner = part === undefined ? undefined : parseOwner(part);
           if (!owner || await ownerAlive(owner.pid, owner.start)) continue;
@@ -421,14 +457,45 @@ export class FsStore implements Store {
    * Starts a write into `ingest/`. Bytes are hashed (sha256) as they arrive; a sha512
    * commit re-reads the ingest file. Nothing is visible until `commit()` verified it.
    */
-  async writer(): Promise<BlobWriter> {
+  async writer(options: WriterOptions = {}): Promise<BlobWriter> {
     const runtime = this.#runtime ?? await getRuntime();
     const hasher = await runtime.createHasher("sha256");
     await this.#ensureDir("ingest");
-    const path = `${this.dir}/ingest/${await ownerToken()}-${randomHex()}`;
-    let file: Deno.FsFile;
+    const owner = await ownerToken();
+    let path = `${this.dir}/ingest/${owner}-${randomHex()}`;
+    let file: Deno.FsFile | undefined;
+    let offset = 0;
+    let free: string | undefined;
+    if (options.resume !== undefined) {
+      // Resumable: `ingest/r-<alg>-<hex>` is a partial write nobody holds; claiming it is
+      // one atomic rename to `<owner>-r-<alg>-<hex>` (a dead owner's is freed again when
+      // the store opens). Without one, the write starts under the owned name.
+      const { algorithm, encoded } = parseDigest(options.resume);
+      free = `${this.dir}/ingest/r-${algorithm}-${encoded}`;
+      const mine = `${this.dir}/ingest/${owner}-r-${algorithm}-${encoded}`;
+      try {
+        await Deno.rename(free, mine);
+        file = await Deno.open(mine, { read: true, write: true });
+        offset = await hashExisting(file, hasher);
+        path = mine;
+      } catch (e) {
+        file?.close();
+        file = undefined;
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+        try {
+          file = await Deno.open(mine, { write: true, createNew: true, mode: 0o644 });
+          path = mine;
+        } catch (e2) {
+          // Another write of the same digest in this process: a plain one.
+          if (!(e2 instanceof Deno.errors.AlreadyExists)) {
+            throw mapNoSpace(e2, `start a blob write in ${this.dir}`);
+          }
+          free = undefined;
+        }
+      }
+    }
     try {
-      file = await Deno.open(path, { write: true, createNew: true, mode: 0o644 });
+      file ??= await Deno.open(path, { write: true, createNew: true, mode: 0o644 });
     } catch (e) {
       throw mapNoSpace(e, `start a blob write in ${this.dir}`);
     }
@@ -441,6 +508,8 @@ export class FsStore implements Store {
       runtime,
       sync: this.#sync,
       ensureDir: (rel) => this.#ensureDir(rel),
+      offset,
+      keepAs: free,
     });
   }
 
@@ -664,6 +733,9 @@ class FsBlobWriter implements BlobWriter {
   #queue: Promise<void> = Promise.resolve();
   #failure: unknown;
   #committing?: Promise<unknown>;
+  #keepAs?: string;
+  /** Bytes a resumed write started with. */
+  readonly offset: number;
 
   constructor(init: {
     dir: string;
@@ -674,7 +746,12 @@ class FsBlobWriter implements BlobWriter {
     runtime: Runtime;
     sync: boolean;
     ensureDir: (relative: string) => Promise<void>;
+    offset?: number;
+    keepAs?: string;
   }) {
+    this.offset = init.offset ?? 0;
+    this.#size = this.offset;
+    this.#keepAs = init.keepAs;
     this.#dir = init.dir;
     this.#blobPath = init.blobPath;
     this.#file = init.file;
@@ -813,7 +890,7 @@ class FsBlobWriter implements BlobWriter {
     }
   }
 
-  async abort(): Promise<void> {
+  async abort(options: { discard?: boolean } = {}): Promise<void> {
     if (this.#committing) {
       await this.#committing; // commit cleans up after itself
       return;
@@ -821,6 +898,16 @@ class FsBlobWriter implements BlobWriter {
     if (this.#state === "done") return;
     this.#state = "done";
     await this.#queue;
+    if (this.#keepAs && !options.discard && !this.#failure) {
+      // Keep the partial bytes for the next write of this digest.
+      this.#closeFile();
+      try {
+        await Deno.rename(this.#path, this.#keepAs);
+        return;
+      } catch {
+        // fall through: discard
+      }
+    }
     await this.#discard();
   }
 }

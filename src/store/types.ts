@@ -31,6 +31,11 @@ export interface BlobInfo {
 
 /** An in-flight write. Nothing is visible until {@link BlobWriter.commit} verified it. */
 export interface BlobWriter {
+  /**
+   * Bytes already in a resumed write (see {@link WriterOptions.resume}); 0 or absent for a
+   * fresh one. The next `write` appends after them.
+   */
+  readonly offset?: number;
   /** Appends bytes (hashed as they arrive). */
   write(chunk: Uint8Array): Promise<void>;
   /**
@@ -40,8 +45,12 @@ export interface BlobWriter {
    * @throws {SizeMismatchError} / {DigestMismatchError}; the write is discarded.
    */
   commit(expected: Expectation): Promise<{ added: boolean }>;
-  /** Discards the write. Safe to call after commit (then it does nothing). */
-  abort(): Promise<void>;
+  /**
+   * Discards the write. Safe to call after commit (then it does nothing). A resumable
+   * write (see {@link WriterOptions.resume}) keeps its bytes for a later write of the same
+   * digest unless `discard` is true.
+   */
+  abort(options?: { discard?: boolean }): Promise<void>;
   /**
    * The sha256 digest of everything written, for writers that hash as they go: callers
    * need not hash the same bytes a second time. Call after the last write.
@@ -88,8 +97,19 @@ export interface BlobProvider {
 
 /** Role: writes blobs, verified before they become visible (containerd's `Ingester`). */
 export interface BlobIngester {
-  /** Starts a write under a temporary (ingest) name. */
-  writer(): Promise<BlobWriter>;
+  /**
+   * Starts a write under a temporary (ingest) name. With `resume` (the digest the write
+   * is for), a store that can keep partial writes (the fs store) continues the bytes an
+   * earlier, interrupted write of that digest left: {@link BlobWriter.offset} says how
+   * many are there, and the caller writes the rest.
+   */
+  writer(options?: WriterOptions): Promise<BlobWriter>;
+}
+
+/** Options of {@link BlobIngester.writer}. */
+export interface WriterOptions {
+  /** Continue a partial write of this digest when the store kept one. */
+  readonly resume?: Digest;
 }
 
 /** Role: enumerates and removes committed blobs (containerd's content `Manager`). */

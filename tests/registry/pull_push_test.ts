@@ -49,6 +49,17 @@ async function twoPlatformImages(): Promise<BuiltImage[]> {
   ];
 }
 
+/** An image with one uncompressed layer of `size` random bytes. */
+function randomImage(size: number): Promise<BuiltImage> {
+  return buildImage({
+    platform: host,
+    layers: [{
+      files: [{ path: "r.bin", content: crypto.getRandomValues(new Uint8Array(size)) }],
+      compression: "none",
+    }],
+  });
+}
+
 function clientOf(reg: Registry | { host: string }, options: RegistryClientOptions = {}) {
   const r = reg as Registry;
   return new RegistryClient(reg.host, {
@@ -388,4 +399,132 @@ Deno.test("an artifact with a subject pushed to a registry without OCI-Subject k
   assertEquals(pulled.images[1].name, `${reg.host}/a/r@${artifact.descriptor.digest}`);
   assert(await s2.store.has(artifact.descriptor.digest));
   await putBlob(reg, "a/r", empty); // harmless: the registry has it
+});
+
+Deno.test("a pull that broke off keeps its partial download in ingest/ and the next pull continues it with Range", async () => {
+  if (!(await haveRegistry("resume across runs"))) return;
+  await using reg = await startRegistry();
+  await using proxy = await startFaultProxy(reg.url);
+  const img = await randomImage(60000);
+  await pushBuiltImage(reg, "k/a", "1", img);
+  const big = img.layers[0].descriptor;
+  proxy.add({
+    kind: "blob",
+    method: "GET",
+    path: new RegExp(big.digest),
+    action: { cutAfter: 1000 },
+  });
+  await using s = await tempStore();
+  await assertRejects(() =>
+    pullImage(s.store, clientOf(proxy, { maxResumes: 0 }), `${proxy.host}/k/a:1`)
+  );
+  assertEquals((await s.store.listImages()).length, 0);
+  assert(!(await s.store.has(big.digest)));
+  const kept = [...Deno.readDirSync(`${s.dir}/ingest`)].map((e) => e.name);
+  assertEquals(kept, [`r-sha256-${big.digest.slice(7)}`]);
+  proxy.reset();
+  const again = await pullImage(s.store, clientOf(proxy), `${proxy.host}/k/a:1`);
+  assertEquals(again.blobs.resumed, 1);
+  assertEquals(proxy.seen.filter((r) => r.range).map((r) => r.range), ["bytes=1000-"]);
+  assertEquals(await readBlobBytes(s.store, big.digest, 1 << 24), img.layers[0].bytes);
+  assertEquals([...Deno.readDirSync(`${s.dir}/ingest`)].length, 0);
+});
+
+/** A proxy that stalls one blob's body after `after` bytes (never ends it). */
+function stallingProxy(upstream: string, digest: string, after: number) {
+  const ac = new AbortController();
+  const seen: { path: string; range?: string }[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    async (req) => {
+      const url = new URL(req.url);
+      seen.push({ path: url.pathname, range: req.headers.get("range") ?? undefined });
+      const headers = new Headers(req.headers);
+      headers.delete("host");
+      const r = await fetch(`${upstream}${url.pathname}${url.search}`, {
+        method: req.method,
+        headers,
+        body: req.body,
+        redirect: "manual",
+      });
+      if (
+        !url.pathname.endsWith(digest) || req.method !== "GET" || headers.has("range") || !r.body
+      ) {
+        return new Response(r.body, { status: r.status, headers: r.headers });
+      }
+      const bytes = new Uint8Array(await r.arrayBuffer());
+      return new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(bytes.slice(0, after));
+          },
+        }),
+        { status: 200, headers: { "content-length": String(bytes.length) } },
+      );
+    },
+  );
+  return {
+    host: `127.0.0.1:${server.addr.port}`,
+    seen,
+    async [Symbol.asyncDispose]() {
+      ac.abort();
+      await server.finished.catch(() => {});
+    },
+  };
+}
+
+Deno.test("a killed pull process: the next run adopts its partial download and continues it", async () => {
+  if (!(await haveRegistry("killed pull"))) return;
+  await using reg = await startRegistry();
+  const big = await randomImage(60000);
+  await pushBuiltImage(reg, "k/b", "1", big);
+  const layer = big.layers[0].descriptor;
+  await using proxy = stallingProxy(reg.url, layer.digest, 20000);
+  const dir = await Deno.makeTempDir({ prefix: "lading-killed-" });
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../cli.ts", import.meta.url).pathname,
+        "pull",
+        "--plain-http",
+        "--store",
+        dir,
+        `${proxy.host}/k/b:1`,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const ingest = `${dir}/ingest`;
+    let reached = false;
+    for (let i = 0; i < 1200 && !reached; i++) {
+      try {
+        reached = [...Deno.readDirSync(ingest)].some((e) =>
+          Deno.statSync(`${ingest}/${e.name}`).size >= 20000
+        );
+      } catch {
+        // not there yet
+      }
+      if (!reached) await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    assert(reached, "the pull never wrote its partial download");
+    const store = await openFsStore(dir);
+    try {
+      assertEquals([...Deno.readDirSync(ingest)].map((e) => e.name), [
+        `r-sha256-${layer.digest.slice(7)}`,
+      ]);
+      proxy.seen.length = 0;
+      const r = await pullImage(store, clientOf(proxy), `${proxy.host}/k/b:1`);
+      assertEquals(r.blobs.resumed, 1);
+      assertEquals(proxy.seen.filter((x) => x.range).map((x) => x.range), ["bytes=20000-"]);
+      assertEquals(await readBlobBytes(store, layer.digest, 1 << 20), big.layers[0].bytes);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
