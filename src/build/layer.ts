@@ -12,6 +12,7 @@
  */
 import type { Digest } from "../digest.ts";
 import { decompress } from "../compression.ts";
+import { InvalidInputError } from "../errors.ts";
 import * as mt from "../media_types.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Hasher, Runtime } from "../runtime/types.ts";
@@ -201,7 +202,7 @@ function tarStream(entries: readonly PlannedEntry[]): ReadableStream<Uint8Array>
         yield chunk;
       }
       if (count !== e.member.size) {
-        throw new TypeError(
+        throw new InvalidInputError(
           `layer file ${e.member.path}: ${count} bytes read, ${e.member.size} expected (changed while read?)`,
         );
       }

@@ -24,6 +24,7 @@ import {
 } from "@lading/oci";
 import { directoryFiles, openFsStore } from "@lading/oci/fs";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { InvalidInputError } from "@lading/oci";
 import { haveTools, run } from "../interop/_tools.ts";
 import { tarOf } from "../helpers/images.ts";
 
@@ -263,7 +264,7 @@ Deno.test("a layer refuses '..' paths, duplicates and a file whose size changes"
           },
         }],
       }),
-    TypeError,
+    InvalidInputError,
   );
   assertEquals(await Array.fromAsync(store.list()), []);
 });
