@@ -32,6 +32,7 @@ export {
   importImages,
   type ImportOptions,
   type ImportResult,
+  type ImportTarget,
   type MissingBlob,
 } from "./src/import/mod.ts";
 export type { DirectorySource, ImportSource, StreamSource } from "./src/import/source.ts";

@@ -25,7 +25,14 @@ import { getRuntime } from "./runtime/mod.ts";
 import type { Runtime } from "./runtime/types.ts";
 import { parseConfig } from "./schema.ts";
 import { DEFAULT_DOCUMENT_LIMIT, readAllBytes } from "./store/blob.ts";
-import type { BlobHashing, BlobInfo, ImageRecord, Store } from "./store/types.ts";
+import type {
+  BlobHashing,
+  BlobInfo,
+  BlobManager,
+  BlobProvider,
+  ImageRecord,
+  ImageSource,
+} from "./store/types.ts";
 import type { Descriptor } from "./types.ts";
 import { type Document, mayHaveChildren, parseDocument, walk } from "./walk.ts";
 
@@ -116,7 +123,7 @@ async function hashStream(
 }
 
 /** The default {@link BlobHashing}: the store's reader, hashed in this thread, one at a time. */
-export function streamHashing(store: Store, runtime?: Runtime): BlobHashing {
+export function streamHashing(store: BlobProvider, runtime?: Runtime): BlobHashing {
   return {
     concurrency: 1,
     async hash(digest, onBytes) {
@@ -138,7 +145,7 @@ export function streamHashing(store: Store, runtime?: Runtime): BlobHashing {
  * name (and, given `size`, has that many bytes).
  */
 export async function verifyBlob(
-  store: Store,
+  store: BlobProvider,
   digest: Digest,
   options: {
     size?: number;
@@ -175,7 +182,7 @@ function label(b: { digest: string; mediaType?: string }): string {
  * Problems are attributed to the platform (manifest) they belong to.
  */
 export async function checkImage(
-  store: Store,
+  store: BlobProvider,
   record: ImageRecord,
   options: CheckOptions = {},
 ): Promise<ImageCheck> {
@@ -383,7 +390,7 @@ function platformLabel(d: Descriptor): string {
  * that layers common to several images are hashed once.
  */
 export async function checkImages(
-  store: Store,
+  store: ImageSource,
   records?: readonly ImageRecord[],
   options: CheckOptions = {},
 ): Promise<ImageCheck[]> {
@@ -415,7 +422,7 @@ export interface ContentReport {
  * ```
  */
 export async function verifyContent(
-  store: Store,
+  store: BlobProvider & BlobManager,
   options: {
     runtime?: Runtime;
     /** Default: {@link streamHashing} (one blob at a time, in this thread). */

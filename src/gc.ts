@@ -1,7 +1,7 @@
 // This module is browser compatible.
 /**
  * Garbage collection: mark every blob reachable from an image name or protected by a live
- * lease, sweep the rest. Mark and sweep run inside {@link Store.exclusive}, the lock that
+ * lease, sweep the rest. Mark and sweep run inside {@link Leases.exclusive}, the lock that
  * name updates and `Lease.add` take, so an import running at the same time is safe: it
  * adds every digest it is about to check or write to its lease before it looks at the
  * store, and records names before it releases the lease. Whatever it protects before gc
@@ -24,7 +24,7 @@
 import type { Digest } from "./digest.ts";
 import { InvalidInputError, LimitExceededError, NotFoundError } from "./errors.ts";
 import { readDocument } from "./image.ts";
-import type { BlobInfo, Store } from "./store/types.ts";
+import type { BlobInfo, BlobManager, ImageSource, Leases } from "./store/types.ts";
 import type { Descriptor } from "./types.ts";
 import { childrenOf, mayHaveChildren, walk } from "./walk.ts";
 
@@ -54,13 +54,13 @@ export interface GcResult {
 
 /**
  * Every digest reachable from the store's names (present or not), plus leased digests.
- * Call it inside {@link Store.exclusive} when the answer must stay true.
+ * Call it inside {@link Leases.exclusive} when the answer must stay true.
  *
  * @throws {InvalidInputError} when a named document cannot be parsed: its children are
  *   unknown, and nothing it might reach may be removed (fix or remove the name first).
  */
 export async function reachableDigests(
-  store: Store,
+  store: ImageSource,
   options: { maxJsonBytes?: number; roots?: readonly Descriptor[] } = {},
 ): Promise<Map<Digest, string[]>> {
   const reach = new Map<Digest, string[]>();
@@ -102,7 +102,10 @@ export async function reachableDigests(
  * console.log(result.removed.length, result.dryRun); // 0 true
  * ```
  */
-export function collectGarbage(store: Store, options: GcOptions = {}): Promise<GcResult> {
+export function collectGarbage(
+  store: ImageSource & BlobManager & Leases,
+  options: GcOptions = {},
+): Promise<GcResult> {
   return store.exclusive(async () => {
     const reach = await reachableDigests(store, options);
     const leased = await store.leasedDigests();

@@ -17,7 +17,7 @@ import { isIndexMediaType } from "./media_types.ts";
 import { choosePlatformManifest, formatPlatform, isAttestation } from "./platform.ts";
 import { parseConfig } from "./schema.ts";
 import { readBlobBytes } from "./store/blob.ts";
-import type { ImageRecord, Store } from "./store/types.ts";
+import type { BlobProvider, ImageRecord, ImageSource } from "./store/types.ts";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.ts";
 import { childrenOf, type Document, mayHaveChildren, parseDocument, walk } from "./walk.ts";
 
@@ -31,7 +31,7 @@ export interface ReadOptions {
 
 /** Reads and parses the index or manifest a descriptor points at. */
 export async function readDocument(
-  store: Store,
+  store: BlobProvider,
   descriptor: Descriptor,
   options: ReadOptions = {},
 ): Promise<Document | undefined> {
@@ -41,7 +41,7 @@ export async function readDocument(
 
 /** Reads and parses an image config. */
 export async function readConfig(
-  store: Store,
+  store: BlobProvider,
   descriptor: Descriptor,
   options: ReadOptions = {},
 ): Promise<ImageConfig> {
@@ -68,7 +68,7 @@ export interface ResolvedImage {
 }
 
 /** Finds a record by name, familiar name, or digest of its target. */
-export async function findImage(store: Store, nameOrDigest: string): Promise<ImageRecord> {
+export async function findImage(store: ImageSource, nameOrDigest: string): Promise<ImageRecord> {
   try {
     return await store.getImage(nameOrDigest);
   } catch (e) {
@@ -107,7 +107,7 @@ export async function findImage(store: Store, nameOrDigest: string): Promise<Ima
  * @throws {NotFoundError} when the name, the platform, or a needed blob is absent.
  */
 export async function resolveImage(
-  store: Store,
+  store: ImageSource,
   nameOrDigest: string,
   options: ReadOptions & { platform?: Platform } = {},
 ): Promise<ResolvedImage> {
@@ -200,7 +200,7 @@ export interface ImageSummary {
  * absent, and the missing blobs.
  */
 export async function summarizeImage(
-  store: Store,
+  store: ImageSource,
   record: ImageRecord,
   options: ReadOptions = {},
 ): Promise<ImageSummary> {
@@ -264,7 +264,7 @@ export async function summarizeImage(
 
 /** Summaries of every image in the store, sorted by name. */
 export async function listImageSummaries(
-  store: Store,
+  store: ImageSource,
   options: ReadOptions = {},
 ): Promise<ImageSummary[]> {
   const out: ImageSummary[] = [];

@@ -19,7 +19,7 @@
  */
 import { getRuntime } from "../runtime/mod.ts";
 import { FsStore } from "../store/fs.ts";
-import type { Store } from "../store/types.ts";
+import type { BlobProvider } from "../store/types.ts";
 import {
   blobHasher,
   checkCopiedBlob,
@@ -45,7 +45,7 @@ function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
  */
 export async function writeArchiveFile(
   plan: ExportPlan,
-  store: Store,
+  store: BlobProvider,
   file: Deno.FsFile,
   options: Pick<WriteOptions, "onProgress"> = {},
 ): Promise<void> {

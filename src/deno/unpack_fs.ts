@@ -30,7 +30,7 @@
 import { shortDigest } from "../digest.ts";
 import { AlreadyExistsError, IoError } from "../errors.ts";
 import type { ResolvedImage } from "../image.ts";
-import type { ContentStore } from "../store/types.ts";
+import type { BlobProvider } from "../store/types.ts";
 import { type LayerSummary, mergeImage, type ReadLayersOptions } from "../layers/image_layers.ts";
 import { openLayer } from "../layers/layer_reader.ts";
 import { type FsNode, linkRoot } from "../layers/merged_fs.ts";
@@ -148,7 +148,7 @@ function removeUnpacked(base: string, created: boolean): void {
  * left empty, or removed when this call created it.
  */
 export async function unpackImage(
-  store: ContentStore,
+  store: BlobProvider,
   image: ResolvedImage,
   dir: string,
   options: UnpackOptions = {},
@@ -183,7 +183,7 @@ export async function unpackImage(
 
 /** Pass 2 of {@link unpackImage}: the tree on disk. */
 async function writeTree(
-  store: ContentStore,
+  store: BlobProvider,
   image: ResolvedImage,
   base: string,
   fs: Awaited<ReturnType<typeof mergeImage>>["fs"],

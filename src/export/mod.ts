@@ -47,7 +47,7 @@ import {
 import { formatPlatform, isAttestation, platformMatches } from "../platform.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Hasher, Runtime } from "../runtime/types.ts";
-import type { ImageRecord, Store } from "../store/types.ts";
+import type { BlobProvider, ImageRecord, ImageSource } from "../store/types.ts";
 import type { Descriptor, Platform } from "../types.ts";
 import { childrenOf, mayHaveChildren, walk } from "../walk.ts";
 import { blobPath, type DockerArchiveImage, dockerManifestJson, dockerRepoTag } from "./docker.ts";
@@ -200,7 +200,7 @@ function isNamed(record: ImageRecord, asked: string): boolean {
  *   {@link SizeMismatchError} when a stored blob's size differs from its descriptor.
  */
 export async function planExport(
-  store: Store,
+  store: ImageSource,
   names: readonly string[],
   options: ExportOptions = {},
 ): Promise<ExportPlan> {
@@ -253,7 +253,7 @@ export async function planExport(
 
 /** Plans and streams in one call; see {@link planExport}. */
 export async function exportArchive(
-  store: Store,
+  store: ImageSource,
   names: readonly string[],
   options: ExportOptions = {},
 ): Promise<ReadableStream<Uint8Array>> {
@@ -282,7 +282,7 @@ function blobDirectories(blobs: Iterable<Descriptor>): Member[] {
   ];
 }
 
-async function resolveRecords(store: Store, names: readonly string[]) {
+async function resolveRecords(store: ImageSource, names: readonly string[]) {
   const records: { record: ImageRecord; named: boolean }[] = [];
   const seen = new Set<string>();
   for (const n of names) {
@@ -295,7 +295,7 @@ async function resolveRecords(store: Store, names: readonly string[]) {
 }
 
 async function planOci(
-  store: Store,
+  store: ImageSource,
   names: readonly string[],
   options: ExportOptions,
   note: (m: string) => void,
@@ -428,7 +428,7 @@ function missingError(missing: { digest: Digest; mediaType: string; image: strin
 }
 
 async function resolveForDocker(
-  store: Store,
+  store: ImageSource,
   name: string,
   platforms: readonly Platform[],
   options: ExportOptions,
@@ -454,7 +454,7 @@ async function resolveForDocker(
 }
 
 async function planDocker(
-  store: Store,
+  store: ImageSource,
   names: readonly string[],
   options: ExportOptions,
   note: (m: string) => void,
@@ -557,7 +557,7 @@ function archiveParts(members: readonly Member[]): ArchivePart[] {
  * Checks, right before a blob is read, that the store still has it with the planned size.
  * @throws {SizeMismatchError}, or the store's {@link NotFoundError}
  */
-export async function checkStoredBlob(store: Store, d: Descriptor): Promise<void> {
+export async function checkStoredBlob(store: BlobProvider, d: Descriptor): Promise<void> {
   const info = await store.info(d.digest);
   if (info.size !== d.size) {
     throw new SizeMismatchError(
@@ -604,7 +604,7 @@ export async function blobHasher(
 }
 
 async function writeArchive(
-  store: Store,
+  store: BlobProvider,
   parts: readonly ArchivePart[],
   sink: WritableStream<Uint8Array>,
   options: {

@@ -28,7 +28,7 @@ import { formatPlatform, isAttestation, platformMatches } from "../platform.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { readBlobBytes } from "../store/blob.ts";
-import type { Store } from "../store/types.ts";
+import type { ImageSource } from "../store/types.ts";
 import type { Descriptor, Platform } from "../types.ts";
 import { mayHaveChildren, parseDocument } from "../walk.ts";
 
@@ -95,7 +95,7 @@ export interface SelectOptions {
  *   the top-level manifest's config needed to decide is absent.
  */
 export async function selectPlatforms(
-  store: Store,
+  store: ImageSource,
   target: Descriptor,
   platforms: readonly Platform[],
   options: SelectOptions = {},

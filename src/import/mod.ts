@@ -45,7 +45,15 @@ import {
   parseIndex,
 } from "../schema.ts";
 import { readBlobBytes, writeBlob } from "../store/blob.ts";
-import type { ImageRecord, Lease, Store } from "../store/types.ts";
+import type {
+  BlobManager,
+  BlobProvider,
+  ImageRecord,
+  ImageSource,
+  ImageTarget,
+  Lease,
+  Leases,
+} from "../store/types.ts";
 import type { Descriptor, ImageConfig, Platform } from "../types.ts";
 import { childrenOf, filterPlatforms, mayHaveChildren, parseDocument, walk } from "../walk.ts";
 import { decompress } from "../compression.ts";
@@ -56,6 +64,14 @@ import { layoutRoot } from "./detect.ts";
 import { type Member, stageDirectory, stageTar, type Staging } from "./staging.ts";
 
 export type { DirectorySource, ImportSource, StreamSource } from "./source.ts";
+
+/**
+ * What an import writes into: verified blob writes and names ({@link ImageTarget}), leases
+ * against a concurrent gc, and, to leave the store as it was on failure, removal of the
+ * blobs it added ({@link BlobManager}) unless a name ({@link ImageSource}) or another
+ * lease holds them. Every store is one.
+ */
+export type ImportTarget = ImageTarget & ImageSource & BlobManager & Leases;
 
 /** Options of {@link importImages}, mirroring `ctr images import`. */
 export interface ImportOptions extends NameOptions {
@@ -79,7 +95,7 @@ export interface ImportOptions extends NameOptions {
    * An extra check after every blob is committed and before any name is recorded (for
    * example diff_id verification); when it throws, the import is rolled back.
    */
-  readonly beforeNaming?: (store: Store, records: readonly ImageRecord[]) => Promise<void>;
+  readonly beforeNaming?: (store: ImportTarget, records: readonly ImageRecord[]) => Promise<void>;
 }
 
 /** One name the import created (or would create). */
@@ -125,7 +141,7 @@ interface Plan {
  *   blob. On any error the store is as it was.
  */
 export async function importImages(
-  store: Store,
+  store: ImportTarget,
   source: ImportSource,
   options: ImportOptions = {},
 ): Promise<ImportResult> {
@@ -337,7 +353,11 @@ export async function importImages(
 }
 
 /** Removes the blobs this import added that no other operation holds a lease on. */
-async function rollback(store: Store, added: Digest[], lease: Lease | undefined): Promise<void> {
+async function rollback(
+  store: ImportTarget,
+  added: Digest[],
+  lease: Lease | undefined,
+): Promise<void> {
   await lease?.release().catch(() => {});
   await store.exclusive(async () => {
     const leased = await store.leasedDigests();
@@ -369,7 +389,7 @@ interface PlanContext {
  * configs), applies the platform filter, and lists what is missing.
  */
 async function makePlan(
-  store: Store,
+  store: BlobProvider,
   entries: readonly Descriptor[],
   ctx: PlanContext,
 ): Promise<Plan> {

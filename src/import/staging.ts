@@ -10,7 +10,7 @@
 import { type Digest, parseDigest, shortDigest } from "../digest.ts";
 import { DigestMismatchError, InvalidInputError, LimitExceededError } from "../errors.ts";
 import type { Runtime } from "../runtime/types.ts";
-import type { BlobWriter, Lease, Store } from "../store/types.ts";
+import type { BlobIngester, BlobProvider, BlobWriter, Lease } from "../store/types.ts";
 import { readTar } from "../tar.ts";
 import { concatBytes } from "../streams.ts";
 import { digestOfBlobPath, normalizeMemberPath, symlinkTarget } from "./detect.ts";
@@ -90,7 +90,7 @@ async function abortMembers(members: Iterable<Member>): Promise<void> {
  *   a `blobs/…` file whose bytes do not match its name, and malformed tars.
  */
 export async function stageTar(
-  store: Store,
+  store: BlobProvider & BlobIngester,
   runtime: Runtime,
   stream: ReadableStream<Uint8Array>,
   what: string,
@@ -262,7 +262,7 @@ export async function stageTar(
  * with their digest verified.
  */
 export function stageDirectory(
-  store: Store,
+  store: BlobProvider & BlobIngester,
   runtime: Runtime,
   dir: DirectorySource,
   paths: { root: string },

@@ -21,7 +21,7 @@ import { NotFoundError } from "../errors.ts";
 import { findImage, readConfig, readDocument, type ResolvedImage } from "../image.ts";
 import { isIndexMediaType, isManifestMediaType } from "../media_types.ts";
 import { formatPlatform, isAttestation, platformMatches } from "../platform.ts";
-import type { Store } from "../store/types.ts";
+import type { BlobProvider, ImageSource } from "../store/types.ts";
 import type { Descriptor, ImageIndex, Platform } from "../types.ts";
 import { type LayerSummary, readImageLayers, type ReadLayersOptions } from "./image_layers.ts";
 
@@ -33,7 +33,7 @@ import { type LayerSummary, readImageLayers, type ReadLayersOptions } from "./im
  * @throws {DigestMismatchError} naming the layer, the expected and the actual diff_id.
  */
 export function verifyDiffIds(
-  store: Store,
+  store: BlobProvider,
   resolved: ResolvedImage,
   options: Omit<ReadLayersOptions, "verifyDiffIds"> = {},
 ): Promise<LayerSummary[]> {
@@ -72,7 +72,7 @@ export interface DiffIdReport {
  * @throws {NotFoundError} when the name is unknown.
  */
 export async function checkDiffIds(
-  store: Store,
+  store: ImageSource,
   name: string,
   options: Omit<ReadLayersOptions, "verifyDiffIds"> & {
     platform?: Platform;

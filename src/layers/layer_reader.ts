@@ -26,7 +26,7 @@ import { InvalidInputError, LadingError, LimitExceededError } from "../errors.ts
 import { type Compression, layerCompression } from "../media_types.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Hasher, Runtime } from "../runtime/types.ts";
-import type { ContentStore } from "../store/types.ts";
+import type { BlobProvider } from "../store/types.ts";
 import type { Descriptor } from "../types.ts";
 import { normalizeEntryPath, parseWhiteout, type Whiteout } from "./path.ts";
 import { type TarHeader, TarReader } from "../tar.ts";
@@ -260,7 +260,7 @@ export async function openLayer(
 
 /** Opens the layer a descriptor names, from a store. */
 export async function openStoreLayer(
-  store: ContentStore,
+  store: BlobProvider,
   descriptor: Descriptor,
   options: OpenLayerOptions = {},
 ): Promise<LayerReader> {

@@ -26,7 +26,7 @@ import { shortDigest } from "../digest.ts";
 import { iteratorStream } from "../streams.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import type { ResolvedImage } from "../image.ts";
-import type { BlobProvider, ContentStore } from "../store/types.ts";
+import type { BlobProvider } from "../store/types.ts";
 import { mergeImage, type ReadLayersOptions } from "./image_layers.ts";
 import { openLayer } from "./layer_reader.ts";
 import {
@@ -99,7 +99,7 @@ export function findFile(fs: MergedFilesystem, path: string): FsNode {
  * regular file (or a symlink to one inside the image).
  */
 export async function readImageFile(
-  store: ContentStore,
+  store: BlobProvider,
   image: ResolvedImage,
   path: string,
   options: ReadLayersOptions & { fs?: MergedFilesystem } = {},

@@ -13,7 +13,7 @@
  * @module
  */
 import { DigestMismatchError } from "../errors.ts";
-import type { Store } from "../store/types.ts";
+import type { ImageSource } from "../store/types.ts";
 import type { Platform } from "../types.ts";
 import { checkDiffIds, type DiffIdReport } from "./diff_ids.ts";
 import type { ReadLayersOptions } from "./image_layers.ts";
@@ -26,7 +26,7 @@ import type { ReadLayersOptions } from "./image_layers.ts";
  * the config, naming the image, platform, layer, expected and actual diff_id.
  */
 export async function verifyImagesDiffIds(
-  store: Store,
+  store: ImageSource,
   names: readonly string[],
   options: Omit<ReadLayersOptions, "verifyDiffIds"> & { platforms?: readonly Platform[] } = {},
 ): Promise<DiffIdReport[]> {

@@ -23,7 +23,7 @@ import { findImage, type ResolvedImage, resolveImage } from "../image.ts";
 import { isIndexMediaType } from "../media_types.ts";
 import { formatPlatform, isAttestation, parsePlatform } from "../platform.ts";
 import { DEFAULT_DOCUMENT_LIMIT, readBlobBytes } from "../store/blob.ts";
-import type { BlobProvider, ContentStore, Store } from "../store/types.ts";
+import type { BlobProvider, ImageSource } from "../store/types.ts";
 import type { Descriptor, ImageConfig, Platform } from "../types.ts";
 import { layerHistory } from "../layers/image_layers.ts";
 import { openLayerEntry } from "../layers/read_file.ts";
@@ -112,7 +112,7 @@ export interface ImageDetail {
   readonly layersSize: number;
 }
 
-async function prettyJson(store: ContentStore, d: Descriptor): Promise<string> {
+async function prettyJson(store: BlobProvider, d: Descriptor): Promise<string> {
   const bytes = await readBlobBytes(store, d.digest, DEFAULT_DOCUMENT_LIMIT);
   const text = new TextDecoder().decode(bytes);
   try {
@@ -129,7 +129,7 @@ export function platformOption(label: string | undefined): Platform | undefined 
 
 /** The detail view of one image, on one platform (default: as `resolveImage` picks). */
 export async function imageDetail(
-  store: Store,
+  store: ImageSource,
   name: string,
   options: { platform?: string } = {},
 ): Promise<ImageDetail> {
