@@ -3,6 +3,7 @@
  * output helpers and the mapping from errors to exit codes.
  * @module
  */
+import { printable } from "../printable.ts";
 import { formatBytes } from "../format.ts";
 export { formatBytes };
 import { LadingError, LimitExceededError, UsageError } from "../errors.ts";
@@ -166,19 +167,28 @@ export function json(value: unknown): string {
 /** Exit code and one-line message for an error. */
 export function reportError(e: unknown, io: CliIO): number {
   if (e instanceof UsageError) {
-    io.err(`lading: ${e.message}\nRun 'lading help' for usage.\n`);
+    io.err(`lading: ${printable(e.message)}\nRun 'lading help' for usage.\n`);
     return 2;
   }
-  if (e instanceof LadingError || e instanceof LimitExceededError) {
-    io.err(`lading: ${e.message}\n`);
-    return 1;
-  }
-  if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) {
-    io.err(`lading: ${(e as Error).message}\n`);
-    return 1;
-  }
-  io.err(`lading: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  io.err(`lading: ${errorLine(e, io.env("LADING_DEBUG") === "1")}\n`);
   return 1;
+}
+
+/**
+ * One line for any error: lading's own errors by their message; operating-system errors
+ * (EMFILE, EROFS, ENOTDIR, ...) by theirs; anything else (a bug) prefixed "internal error".
+ * Never a stack trace (unless `debug`), never a control character.
+ */
+export function errorLine(e: unknown, debug = false): string {
+  if (debug && e instanceof Error && e.stack) return e.stack;
+  if (e instanceof LadingError || e instanceof LimitExceededError) return printable(e.message);
+  if (e instanceof Error) {
+    const deno = Object.values(Deno.errors).some((c) => e instanceof c) ||
+      typeof (e as { code?: unknown }).code === "string";
+    const message = e.message.split("\n")[0];
+    return printable(deno ? message : `internal error: ${e.name}: ${message}`);
+  }
+  return printable(`internal error: ${String(e)}`);
 }
 
 /** A progress bar on stderr, drawn only when stderr is a terminal. */

@@ -8,12 +8,15 @@
  *
  * zstd goes through `node:zlib` where it has a zstd decoder (Deno, Node ≥ 22.15), one
  * decoder per frame (`zstd_frames.ts`: node:zlib stops after the first frame), and
- * through fzstd elsewhere.
+ * through fzstd elsewhere. Decoders are driven with backpressure (`outlet.ts`): memory
+ * stays bounded whatever the compression ratio.
  *
  * @module
  */
 import type { Hasher, Runtime } from "./types.ts";
-import { ZstdFrameSplitter } from "./zstd_frames.ts";
+import { checkFrame, type FrameHasher, frameHasher, ZstdFrameSplitter } from "./zstd_frames.ts";
+import { decoderPair } from "./outlet.ts";
+import { InvalidInputError } from "../errors.ts";
 import { fzstdDecompress } from "./web.ts";
 
 /** The part of a Node zlib/transform stream this adapter uses. */
@@ -22,9 +25,11 @@ export interface NodeStreamLike {
   on(event: "end", listener: () => void): unknown;
   on(event: "error", listener: (e: unknown) => void): unknown;
   once(event: "drain", listener: () => void): unknown;
-  write(chunk: Uint8Array, callback: (e?: unknown) => void): boolean;
+  write(chunk: Uint8Array, callback?: (e?: unknown) => void): boolean;
   end(): unknown;
   destroy(): unknown;
+  pause(): unknown;
+  resume(): unknown;
 }
 
 /** The part of `node:crypto` this adapter uses. */
@@ -37,9 +42,9 @@ export interface NodeCryptoLike {
 
 /** The part of `node:zlib` this adapter uses; the zstd functions are optional. */
 export interface NodeZlibLike {
-  createGunzip(): NodeStreamLike;
+  createGunzip(options?: { chunkSize?: number }): NodeStreamLike;
   createGzip(options: { level: number }): NodeStreamLike;
-  createZstdDecompress?: () => NodeStreamLike;
+  createZstdDecompress?: (options?: { chunkSize?: number }) => NodeStreamLike;
   createZstdCompress?: (options?: { params?: Record<number, number> }) => NodeStreamLike;
   constants?: Record<string, number>;
 }
@@ -108,29 +113,82 @@ function fromNodeTransform(make: () => NodeStreamLike): TransformStream<Uint8Arr
   return new TransformStream<Uint8Array, Uint8Array>(transformer);
 }
 
-/** zstd through node:zlib, one decoder per frame (node:zlib stops after the first frame). */
-function zstdFrames(make: () => NodeStreamLike): TransformStream<Uint8Array, Uint8Array> {
-  const splitter = new ZstdFrameSplitter();
-  let coder: NodeCoder | undefined;
-  const transformer: CancellableTransformer = {
-    async transform(chunk, controller) {
-      for (const piece of splitter.push(chunk)) {
-        coder ??= new NodeCoder(make(), (c) => controller.enqueue(c));
-        if (piece.data.byteLength) await coder.write(piece.data);
-        if (piece.end) {
-          await coder.end();
-          coder = undefined;
+/** A decoder error as an input error: one line that says which format and why. */
+function decodeError(format: string, e: unknown): InvalidInputError {
+  if (e instanceof InvalidInputError) return e;
+  const why = e instanceof Error ? e.message : String(e);
+  return new InvalidInputError(`the ${format} data is corrupt: ${why}`, { cause: e });
+}
+
+/** Output chunk size of the node:zlib decoders. */
+const DECODE_CHUNK = 64 * 1024;
+
+/**
+ * A node:zlib decompressor driven with backpressure: its output goes to an {@link Outlet}
+ * and the node stream is paused while the outlet is full, so zlib stops decoding (it keeps
+ * at most its own small buffer) until the reader catches up — memory is bounded whatever
+ * the ratio. With `frames`, a zstd stream is cut into frames, one decoder per frame
+ * (node:zlib stops after the first), and each frame's checksum is verified here: Deno's
+ * decoder throws a mismatch out of its event loop, where nobody can catch it.
+ */
+function nodeDecoder(format: string, make: () => NodeStreamLike, frames?: ZstdFrameSplitter) {
+  return decoderPair((outlet) => {
+    let node: NodeStreamLike | undefined;
+    let frameHash: FrameHasher | undefined;
+    let ended: Promise<void> = Promise.resolve();
+    let rejectFailed!: (e: unknown) => void;
+    const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
+    failed.catch(() => {});
+    const open = () => {
+      const n = make();
+      node = n;
+      const hash = frameHash;
+      n.on("data", (chunk: Uint8Array) => {
+        hash?.update(chunk);
+        outlet.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if (outlet.full) n.pause();
+      });
+      n.on("error", (e: unknown) => rejectFailed(decodeError(format, e)));
+      ended = new Promise((resolve) => n.on("end", () => resolve()));
+      return n;
+    };
+    const write = (piece: Uint8Array): Promise<void> => {
+      const n = node ?? open();
+      // zlib keeps the chunk queued after write() returns: give it its own copy.
+      if (n.write(piece.slice())) return Promise.race([Promise.resolve(), failed]);
+      return Promise.race([new Promise<void>((resolve) => n.once("drain", resolve)), failed]);
+    };
+    const end = async () => {
+      const n = node ?? open();
+      n.end();
+      await Promise.race([ended, failed]);
+      node = undefined;
+    };
+    return {
+      async write(chunk) {
+        if (!frames) return await write(chunk);
+        for (const piece of frames.push(chunk)) {
+          if (!node) frameHash = await frameHasher();
+          if (piece.data.byteLength) await write(piece.data);
+          if (piece.end) {
+            await end();
+            if (piece.checksum) checkFrame(frameHash!, piece.checksum);
+          }
         }
-      }
-    },
-    flush() {
-      splitter.finish();
-    },
-    cancel() {
-      coder?.destroy();
-    },
-  };
-  return new TransformStream<Uint8Array, Uint8Array>(transformer);
+      },
+      async close() {
+        if (frames) frames.finish();
+        else await end();
+      },
+      abort() {
+        node?.destroy();
+        node = undefined;
+      },
+      resume() {
+        node?.resume();
+      },
+    };
+  });
 }
 
 /**
@@ -164,10 +222,15 @@ export function nodeRuntime(name: string, crypto: NodeCryptoLike, zlib: NodeZlib
       });
     },
     gunzip() {
-      return fromNodeTransform(() => zlib.createGunzip());
+      return nodeDecoder("gzip", () => zlib.createGunzip({ chunkSize: DECODE_CHUNK }));
     },
     zstdDecompress() {
-      return zstdDecode ? zstdFrames(zstdDecode) : fzstdDecompress();
+      if (!zstdDecode) return fzstdDecompress();
+      return nodeDecoder(
+        "zstd",
+        () => zstdDecode({ chunkSize: DECODE_CHUNK }),
+        new ZstdFrameSplitter("zstd stream", { stripChecksum: true }),
+      );
     },
     gzip(level = 6) {
       return fromNodeTransform(() => zlib.createGzip({ level }));

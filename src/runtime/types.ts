@@ -22,16 +22,26 @@ export interface Hasher {
   digest(): string;
 }
 
+/** A decoder: bytes written to `writable` come out decoded from `readable` (`pipeThrough`). */
+export interface Decoder {
+  readonly writable: WritableStream<Uint8Array>;
+  readonly readable: ReadableStream<Uint8Array>;
+}
+
 /** Hashing and compression provided by the host runtime. */
 export interface Runtime {
   /** A short name for messages and benchmarks: `deno`, `node`, `web`. */
   readonly name: string;
   /** A new incremental hasher. */
   createHasher(algorithm: "sha256" | "sha512"): Promise<Hasher>;
-  /** A gzip decompressor that accepts multi-member gzip. */
-  gunzip(): TransformStream<Uint8Array, Uint8Array>;
-  /** A zstd decompressor (multi-frame). */
-  zstdDecompress(): TransformStream<Uint8Array, Uint8Array>;
+  /**
+   * A gzip decompressor that accepts multi-member gzip. Its output is produced only as
+   * fast as it is read (memory bounded whatever the ratio); corrupt, truncated or trailing
+   * data is an `InvalidInputError`.
+   */
+  gunzip(): Decoder;
+  /** A zstd decompressor (multi-frame), bounded and with errors as {@link gunzip}. */
+  zstdDecompress(): Decoder;
   /** A gzip compressor; level 1-9 (default 6). */
   gzip(level?: number): TransformStream<Uint8Array, Uint8Array>;
   /** A zstd compressor (level 1-19, default 3), where the host has one (Deno, Node ≥ 22.15). */

@@ -38,25 +38,28 @@ import { createSHA256, createSHA512 } from "hash-wasm";
 import { Gunzip, Gzip } from "fflate";
 import { Decompress as ZstdDecompress } from "fzstd";
 import { InvalidInputError } from "../errors.ts";
-import type { Hasher, Runtime } from "./types.ts";
+import type { Decoder, Hasher, Runtime } from "./types.ts";
+import { decoderPair, type Outlet } from "./outlet.ts";
+import { checkFrame, type FrameHasher, frameHasher, ZstdFrameSplitter } from "./zstd_frames.ts";
 
 /** Something fflate or fzstd style: push chunks, get data through a callback. */
 interface PushCoder {
   push(chunk: Uint8Array, final?: boolean): void;
 }
 
-/** Wraps a push-style fflate/fzstd coder as a TransformStream. */
+function coderError(what: string, e: unknown): InvalidInputError {
+  if (e instanceof InvalidInputError) return e;
+  return new InvalidInputError(`${what}: ${e instanceof Error ? e.message : String(e)}`, {
+    cause: e,
+  });
+}
+
+/** Wraps a push-style fflate/fzstd coder as a TransformStream (compression: small output). */
 function fromPushCoder(
   what: string,
   make: (emit: (data: Uint8Array) => void) => PushCoder,
 ): TransformStream<Uint8Array, Uint8Array> {
   let coder: PushCoder;
-  const fail = (e: unknown): never => {
-    if (e instanceof InvalidInputError) throw e;
-    throw new InvalidInputError(`${what}: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: e,
-    });
-  };
   return new TransformStream({
     start(controller) {
       coder = make((data) => {
@@ -67,35 +70,113 @@ function fromPushCoder(
       try {
         coder.push(chunk, false);
       } catch (e) {
-        fail(e);
+        throw coderError(what, e);
       }
     },
     flush() {
       try {
         coder.push(new Uint8Array(0), true);
       } catch (e) {
-        fail(e);
+        throw coderError(what, e);
       }
     },
   });
 }
 
+/**
+ * Wraps a push-style decompressor with backpressure: the input goes in `slice`-byte pieces
+ * and the next piece only after the reader took what the last one produced, so memory is
+ * bounded by `slice` times the worst ratio (deflate 1:1032, a zstd block 4:131072).
+ */
+function pushDecoder(
+  what: string,
+  slice: number,
+  make: (emit: (data: Uint8Array) => void) => PushCoder,
+): Decoder {
+  return decoderPair((outlet) => {
+    const coder = make((data) => outlet.push(data));
+    return {
+      async write(chunk) {
+        for (let at = 0; at < chunk.byteLength; at += slice) {
+          await outlet.room();
+          if (outlet.finished) return;
+          try {
+            coder.push(chunk.subarray(at, at + slice), false);
+          } catch (e) {
+            throw coderError(what, e);
+          }
+        }
+      },
+      close() {
+        try {
+          coder.push(new Uint8Array(0), true);
+        } catch (e) {
+          throw coderError(what, e);
+        }
+      },
+      abort() {},
+    };
+  });
+}
+
 /** fflate's streaming Gunzip: reads every member of a multi-member gzip. */
-export function fflateGunzip(): TransformStream<Uint8Array, Uint8Array> {
-  return fromPushCoder("cannot decompress gzip", (emit) => {
+export function fflateGunzip(): Decoder {
+  return pushDecoder("cannot decompress gzip", 16 * 1024, (emit) => {
     const g = new Gunzip();
     g.ondata = (data) => emit(data);
     return g;
   });
 }
 
-/** fzstd's streaming decompressor (multi-frame). */
-export function fzstdDecompress(): TransformStream<Uint8Array, Uint8Array> {
-  return fromPushCoder(
-    "cannot decompress zstd",
-    (emit) => new ZstdDecompress((data) => emit(data)),
-  );
+/**
+ * fzstd's streaming decompressor, one per frame (frames found by {@link ZstdFrameSplitter},
+ * which also hands over each frame's checksum: fzstd does not verify it, so it is checked
+ * here). Input goes in 1 KiB pieces, each after the reader took the last one's output.
+ */
+export function fzstdDecompress(): Decoder {
+  const what = "cannot decompress zstd";
+  return decoderPair((outlet) => {
+    const frames = new ZstdFrameSplitter("zstd stream", { stripChecksum: true });
+    let coder: ZstdDecompress | undefined;
+    let hash: FrameHasher | undefined;
+    const push = (data: Uint8Array, final: boolean) => {
+      try {
+        coder!.push(data, final);
+      } catch (e) {
+        throw coderError(what, e);
+      }
+    };
+    return {
+      async write(chunk) {
+        for (let at = 0; at < chunk.byteLength; at += ZSTD_SLICE) {
+          for (const piece of frames.push(chunk.subarray(at, at + ZSTD_SLICE))) {
+            if (!coder) {
+              const h = hash = await frameHasher();
+              coder = new ZstdDecompress((data) => {
+                h.update(data);
+                outlet.push(data);
+              });
+            }
+            await outlet.room();
+            if (outlet.finished) return;
+            push(piece.data, piece.end);
+            if (piece.end) {
+              if (piece.checksum) checkFrame(hash!, piece.checksum);
+              coder = undefined;
+            }
+          }
+        }
+      },
+      close() {
+        frames.finish();
+      },
+      abort() {},
+    };
+  });
 }
+
+/** Input bytes given to fzstd at once: a zstd block expands 4 bytes to 128 KiB. */
+const ZSTD_SLICE = 1024;
 
 /**
  * fflate's streaming gzip compressor, deterministic: the header's mtime is 0 (fflate would
@@ -133,8 +214,14 @@ function partialHeaderLength(bytes: Uint8Array): number {
  * gzip decompression with the native `DecompressionStream`, one per member (see the
  * module documentation for how members are found).
  */
-export function nativeGunzip(): TransformStream<Uint8Array, Uint8Array> {
-  let controller!: TransformStreamDefaultController<Uint8Array>;
+export function nativeGunzip(): Decoder {
+  return decoderPair((outlet) => nativeGunzipSink(outlet));
+}
+
+/** Input bytes given to `DecompressionStream` at once (it expands each piece whole). */
+const NATIVE_SLICE = 4 * 1024;
+
+function nativeGunzipSink(outlet: Outlet) {
   let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   let pump: Promise<void> = Promise.resolve();
   /** Bytes decoded from the current member (its ISIZE is this mod 2^32). */
@@ -168,10 +255,14 @@ export function nativeGunzip(): TransformStream<Uint8Array, Uint8Array> {
     const reader = ds.readable.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     pump = (async () => {
       for (;;) {
+        // Read on only when our reader wants more: DecompressionStream then stops taking
+        // input, and the writes below wait (backpressure end to end).
+        await outlet.room();
+        if (outlet.finished) return;
         const { value, done } = await reader.read();
         if (done) return;
         memberOut += value.byteLength;
-        controller.enqueue(value);
+        outlet.push(value);
       }
     })();
     pump.catch(() => {});
@@ -222,11 +313,11 @@ export function nativeGunzip(): TransformStream<Uint8Array, Uint8Array> {
     remember(piece);
   };
 
-  return new TransformStream<Uint8Array, Uint8Array>({
-    start(c) {
-      controller = c;
+  return {
+    abort() {
+      writer?.abort().catch(() => {});
     },
-    async transform(chunk) {
+    async write(chunk: Uint8Array) {
       if (chunk.length === 0) return;
       let bytes = chunk;
       if (held.length || heldZeros) {
@@ -252,14 +343,19 @@ export function nativeGunzip(): TransformStream<Uint8Array, Uint8Array> {
       const body = bytes.subarray(0, end);
       let from = 0;
       let fromHeader = false;
+      const feedSliced = async (piece: Uint8Array, atHeader: boolean) => {
+        for (let at = 0; at < piece.length; at += NATIVE_SLICE) {
+          await feed(piece.subarray(at, at + NATIVE_SLICE), at === 0 && atHeader);
+        }
+      };
       for (const p of headerCandidates(body)) {
-        if (p > from) await feed(body.subarray(from, p), fromHeader);
+        if (p > from) await feedSliced(body.subarray(from, p), fromHeader);
         from = p;
         fromHeader = true;
       }
-      await feed(body.subarray(from), fromHeader);
+      await feedSliced(body.subarray(from), fromHeader);
     },
-    async flush() {
+    async close() {
       await feed(held, false);
       if (heldZeros) {
         // Zero bytes after the last member are padding, ignored as zlib in Node does. The
@@ -284,7 +380,7 @@ export function nativeGunzip(): TransformStream<Uint8Array, Uint8Array> {
         throw invalid(e);
       }
     },
-  });
+  };
 }
 
 /** The browser runtime adapter. */

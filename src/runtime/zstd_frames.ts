@@ -15,12 +15,28 @@
  * ```
  * @module
  */
+import { createXXHash64, type IHasher } from "hash-wasm";
 import { InvalidInputError } from "../errors.ts";
 
 /** A run of bytes of the current frame; `end` when the frame finishes with it. */
 export interface FramePiece {
   readonly data: Uint8Array;
   readonly end: boolean;
+  /**
+   * With `stripChecksum`: on the frame's last piece, the 4 checksum bytes the frame ended
+   * with (the low 32 bits of the XXH64 of its content, little endian), if it had one.
+   */
+  readonly checksum?: Uint8Array;
+}
+
+/** Options of a {@link ZstdFrameSplitter}. */
+export interface ZstdFrameSplitterOptions {
+  /**
+   * Hand frames over without their content checksum (the header's flag cleared, the 4
+   * trailing bytes given apart in {@link FramePiece.checksum}), for a decoder that cannot
+   * report a checksum mismatch itself.
+   */
+  readonly stripChecksum?: boolean;
 }
 
 type State =
@@ -44,9 +60,12 @@ export class ZstdFrameSplitter {
   #lastBlock = false;
   #checksum = false;
   #what: string;
+  #strip: boolean;
+  #sum: number[] = [];
 
-  constructor(what = "zstd stream") {
+  constructor(what = "zstd stream", options: ZstdFrameSplitterOptions = {}) {
     this.#what = what;
+    this.#strip = options.stripChecksum ?? false;
   }
 
   /** Feeds bytes; returns the pieces to give the current frame's decoder, in order. */
@@ -55,7 +74,11 @@ export class ZstdFrameSplitter {
     let start = 0; // start of the run to emit
     let i = 0;
     const emitTo = (end: number, frameEnd: boolean) => {
-      if (end > start || frameEnd) out.push({ data: chunk.subarray(start, end), end: frameEnd });
+      if (end > start || frameEnd) {
+        const checksum = frameEnd && this.#sum.length ? new Uint8Array(this.#sum) : undefined;
+        if (frameEnd) this.#sum = [];
+        out.push({ data: chunk.subarray(start, end), end: frameEnd, checksum });
+      }
       start = end;
     };
     while (i < chunk.byteLength) {
@@ -90,6 +113,12 @@ export class ZstdFrameSplitter {
             const single = (fhd & 0x20) !== 0;
             if (fhd & 0x08) throw new InvalidInputError(`${this.#what}: reserved bit set`);
             this.#checksum = (fhd & 0x04) !== 0;
+            if (this.#strip) {
+              // Emit the header byte with the checksum flag cleared.
+              emitTo(i - 1, false);
+              out.push({ data: new Uint8Array([fhd & ~0x04]), end: false });
+              start = i;
+            }
             const fcsFlag = fhd >> 6;
             this.#left = (single ? 0 : 1) + DID_SIZE[fhd & 3] +
               (fcsFlag === 0 ? (single ? 1 : 0) : FCS_SIZE[fcsFlag]);
@@ -118,6 +147,11 @@ export class ZstdFrameSplitter {
         case "blockBody":
         case "checksum": {
           const take = Math.min(this.#left, chunk.byteLength - i);
+          if (this.#state === "checksum" && this.#strip) {
+            emitTo(i, false);
+            for (let k = 0; k < take; k++) this.#sum.push(chunk[i + k]);
+            start = i + take;
+          }
           i += take;
           this.#left -= take;
           if (this.#left > 0) break;
@@ -147,5 +181,33 @@ export class ZstdFrameSplitter {
     if (this.#state !== "magic" || this.#acc.length) {
       throw new InvalidInputError(`${this.#what} is truncated inside a frame`);
     }
+  }
+}
+
+/** The XXH64 of a frame's content, as its checksum covers it. */
+export type FrameHasher = IHasher;
+
+let xxh64Loaded: Promise<IHasher> | undefined;
+/** A fresh XXH64 hasher (seed 0) for one frame's content. */
+export async function frameHasher(): Promise<FrameHasher> {
+  xxh64Loaded ??= createXXHash64();
+  await xxh64Loaded;
+  const h = await createXXHash64();
+  h.init();
+  return h;
+}
+
+/**
+ * Compares a frame's content hash with the checksum it ended with (the low 32 bits of its
+ * XXH64, little endian). Used where the decoder cannot report a mismatch itself: Deno's
+ * zstd decoder throws it out of its event loop, fzstd does not check it.
+ */
+export function checkFrame(hash: FrameHasher, checksum: Uint8Array): void {
+  const low = hash.digest("hex").slice(8); // big-endian hex: the last 8 digits
+  const want = [...checksum].reverse().map((b) => b.toString(16).padStart(2, "0")).join("");
+  if (low !== want) {
+    throw new InvalidInputError(
+      `the zstd data is corrupt: a frame's content checksum is ${want}, its content hashes to ${low}`,
+    );
   }
 }
