@@ -1,0 +1,105 @@
+/**
+ * `lading copy` between repositories and registries: exact digests, cross-repository
+ * mounts on the same registry (counted by the fault proxy), and a push from an image that
+ * came from another repository of the same registry mounts instead of uploading.
+ */
+import { assert, assertEquals } from "../assert.ts";
+import { withTempDir } from "../export/_support.ts";
+import { buildIndex } from "../helpers/images.ts";
+import { type PushJson, sampleImage, world } from "./_cli.ts";
+import {
+  blobBytes,
+  getManifest,
+  haveRegistry,
+  pushBuiltImage,
+  pushBuiltIndex,
+  startFaultProxy,
+  startRegistry,
+} from "./_registry.ts";
+
+Deno.test("copy between repositories of one registry mounts every blob and keeps the digest", async () => {
+  if (!(await haveRegistry("copy with mount"))) return;
+  await withTempDir(async (dir) => {
+    await using reg = await startRegistry();
+    await using proxy = await startFaultProxy(reg.url);
+    const image = await sampleImage([50_000, 1000]);
+    const digest = await pushBuiltImage(reg, "team/src", "1", image);
+    const w = await world(dir);
+    await w.run([
+      "copy",
+      "--plain-http",
+      `${proxy.host}/team/src:1`,
+      `${proxy.host}/other/dst:copied`,
+    ]);
+    const m = await getManifest(reg, "other/dst", "copied");
+    assertEquals(m.digest, digest);
+    assertEquals(m.bytes, image.manifest.bytes);
+    const mounts = proxy.seen.filter((s) =>
+      s.kind === "upload" && s.method === "POST" && /[?&]mount=/.test(s.query)
+    );
+    assertEquals(mounts.length, 3, "config and both layers are mounted");
+    assert(mounts.every((s) => s.status === 201), "the registry accepted the mounts");
+    assert(
+      mounts.every((s) => /[?&]from=team%2Fsrc|[?&]from=team\/src/.test(s.query)),
+      mounts[0]?.query,
+    );
+    assertEquals(proxy.count({ kind: "blob", method: "GET" }), 0, "no layer is downloaded");
+    assertEquals(proxy.count({ kind: "upload", method: "PUT" }), 0, "no layer is uploaded");
+    assertEquals(
+      await blobBytes(reg, "other/dst", image.layers[0].descriptor.digest),
+      image.layers[0].bytes,
+    );
+  });
+});
+
+Deno.test("copy between two registries streams every blob and keeps a multi-platform digest", async () => {
+  if (!(await haveRegistry("copy across registries"))) return;
+  await withTempDir(async (dir) => {
+    await using a = await startRegistry();
+    await using b = await startRegistry();
+    const images = [
+      await sampleImage([3000], { platform: { os: "linux", architecture: "amd64" } }),
+      await sampleImage([3100], { platform: { os: "linux", architecture: "arm64" } }),
+    ];
+    const index = await buildIndex(images);
+    await pushBuiltIndex(a, "src", "multi", images, index);
+    const w = await world(dir);
+    await w.run(["copy", "--plain-http", `${a.host}/src:multi`, `${b.host}/dst:multi`]);
+    assertEquals((await getManifest(b, "dst", "multi")).bytes, index.bytes);
+    for (const i of images) {
+      assertEquals(
+        (await getManifest(b, "dst", i.manifest.descriptor.digest)).bytes,
+        i.manifest.bytes,
+      );
+      assertEquals(await blobBytes(b, "dst", i.layers[0].descriptor.digest), i.layers[0].bytes);
+    }
+    assertEquals(
+      (await w.run(["images", "ls", "-q"])).stdout.trim(),
+      "",
+      "copy leaves the store alone",
+    );
+  });
+});
+
+Deno.test("pushing an image pulled from another repository of the same registry mounts its blobs", async () => {
+  if (!(await haveRegistry("push mounts"))) return;
+  await withTempDir(async (dir) => {
+    await using reg = await startRegistry();
+    await using proxy = await startFaultProxy(reg.url);
+    const image = await sampleImage([20_000]);
+    await pushBuiltImage(reg, "origin/app", "1", image);
+    const w = await world(dir);
+    await w.run(["pull", "--plain-http", "-q", `${proxy.host}/origin/app:1`]);
+    proxy.reset();
+    const pushed = await w.json<PushJson>([
+      "push",
+      "--plain-http",
+      `${proxy.host}/mirror/app:1`,
+      `${proxy.host}/origin/app:1`,
+    ]);
+    assertEquals(pushed.digest, image.manifest.descriptor.digest);
+    assertEquals(pushed.blobs.mounted, 2, JSON.stringify(pushed.blobs));
+    assertEquals(pushed.blobs.uploaded, 0);
+    assertEquals(proxy.count({ kind: "upload", method: "PUT" }), 0);
+  });
+});
