@@ -7,7 +7,8 @@
  * @module
  */
 import { assert, assertEquals } from "../assert.ts";
-import { type CliRun, runCli } from "../export/_support.ts";
+import { pushBuiltImage, startFaultProxy, startRegistry } from "./_registry.ts";
+import { type CliRun, ROOT, runCli } from "../export/_support.ts";
 import type { Platform } from "../../src/types.ts";
 import {
   blobsOf,
@@ -35,6 +36,9 @@ export interface PushJson {
   blobs: { uploaded: number; mounted: number; present: number; bytes: number };
 }
 
+const DENO_DIR = Deno.env.get("DENO_DIR") ??
+  `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/deno`;
+
 /** A test's private world: a store and a home with no credentials in it. */
 export interface World {
   readonly dir: string;
@@ -46,6 +50,8 @@ export interface World {
   json<T>(args: string[]): Promise<T>;
   /** Another store under the same home. */
   other(name: string): World;
+  /** Starts lading without waiting (output discarded), e.g. to kill it mid-way. */
+  spawn(args: string[]): Deno.ChildProcess;
 }
 
 /** Makes a world under `dir` (a temp dir the test owns). */
@@ -54,6 +60,8 @@ export async function world(dir: string, storeName = "store"): Promise<World> {
   await Deno.mkdir(`${home}/.docker`, { recursive: true });
   await Deno.mkdir(`${home}/run`, { recursive: true });
   const env = {
+    // The test's HOME must not move Deno's own cache (npm packages would download again).
+    DENO_DIR: DENO_DIR,
     HOME: home,
     DOCKER_CONFIG: `${home}/.docker`,
     XDG_RUNTIME_DIR: `${home}/run`,
@@ -81,6 +89,16 @@ export async function world(dir: string, storeName = "store"): Promise<World> {
       return JSON.parse(r.stdout) as T;
     },
     other: (name) => make(`${dir}/${name}`),
+    spawn(args) {
+      return new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-check", "cli.ts", ...args],
+        cwd: ROOT,
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+        env: { LADING_STORE: store, ...env },
+      }).spawn();
+    },
   });
   return make(`${dir}/${storeName}`);
 }
@@ -227,3 +245,39 @@ export function sampleImage(
 export async function namesFile(store: string): Promise<string> {
   return await Deno.readTextFile(`${store}/index.json`).catch(() => "(none)");
 }
+
+/** Size of the big layer of {@link imageBehindProxy}. */
+export const BIG = 400_000;
+
+/**
+ * A registry with a two-layer image (`faults/app:1`, a 400 KB layer and a small one) behind
+ * a fault proxy, and a world to pull it into; `ref` goes through the proxy.
+ */
+export async function imageBehindProxy(dir: string, options: { auth?: "basic" } = {}) {
+  const reg = await startRegistry({ auth: options.auth ?? "none" });
+  const proxy = await startFaultProxy(reg.url);
+  const image = await sampleImage([BIG, 3000]);
+  await pushBuiltImage(reg, "faults/app", "1", image);
+  const w = await world(dir);
+  const flags = options.auth ? ["--plain-http", "--user", `${reg.username}:${reg.password}`] : [
+    "--plain-http",
+  ];
+  const ref = `${proxy.host}/faults/app:1`;
+  const big = image.layers[0].descriptor;
+  return {
+    reg,
+    proxy,
+    image,
+    w,
+    ref,
+    big,
+    flags,
+    [Symbol.asyncDispose]: async () => {
+      await proxy.stop();
+      await reg.stop();
+    },
+  };
+}
+
+/** A path test for one blob. */
+export const bigBlobPath = (digest: string) => new RegExp(`/blobs/${digest}$`);

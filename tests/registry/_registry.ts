@@ -39,7 +39,8 @@
  * `tags`, `referrers`, `base`, `catalog`), `method` and `path` (RegExp), and act:
  * `{ respond: { status, headers, body } }` (e.g. 503 once, 429 + Retry-After, a schema-1
  * body), `{ cutAfter: N }` (forward, then close the connection after N body bytes),
- * `{ corrupt: true }` (same length, bytes changed), `{ ignoreRange: true }` (the upstream
+ * `{ stallAfter: N }` (forward N body bytes, then hold the connection silent — for killing a
+ * client mid-blob), `{ corrupt: true }` (same length, bytes changed), `{ ignoreRange: true }` (the upstream
  * never sees `Range`), `{ setHeaders: {...} }` (forward, override response headers), and
  * `{ redirect: true }` (307 to a second server on another port — another origin — which
  * serves the request like a signed blob-store URL and records whether `Authorization` came).
@@ -851,6 +852,7 @@ export function kindOf(path: string): RequestKind {
 export type FaultAction =
   | { respond: { status: number; headers?: Record<string, string>; body?: string | Uint8Array } }
   | { cutAfter: number }
+  | { stallAfter: number }
   | { corrupt: true }
   | { ignoreRange: true }
   | { setHeaders: Record<string, string> }
@@ -931,15 +933,25 @@ function arrived(req: Request, url: URL): SeenRequest {
 function counting(
   body: ReadableStream<Uint8Array>,
   seen: SeenRequest,
-  options: { cutAfter?: number; corrupt?: boolean } = {},
+  options: { cutAfter?: number; stallAfter?: number; corrupt?: boolean } = {},
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let flipped = false;
+  let release = () => {};
+  const released = new Promise<void>((r) => (release = r));
   return new ReadableStream<Uint8Array>({
     async pull(c) {
+      if (options.stallAfter !== undefined && seen.bytes >= options.stallAfter) {
+        // Hold the connection open with no more bytes until the client goes away.
+        await released;
+        return;
+      }
       const { value, done } = await reader.read();
       if (done) return c.close();
       let chunk = value;
+      if (options.stallAfter !== undefined && seen.bytes + chunk.byteLength > options.stallAfter) {
+        chunk = chunk.slice(0, options.stallAfter - seen.bytes);
+      }
       if (options.cutAfter !== undefined && seen.bytes + chunk.byteLength >= options.cutAfter) {
         chunk = chunk.slice(0, Math.max(0, options.cutAfter - seen.bytes));
         seen.bytes += chunk.byteLength;
@@ -958,6 +970,7 @@ function counting(
       c.enqueue(chunk);
     },
     cancel(reason) {
+      release();
       return reader.cancel(reason);
     },
   });
@@ -1065,6 +1078,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     if (!res.body) return new Response(null, { status: res.status, headers });
     const body = counting(res.body, rec, {
       cutAfter: a && "cutAfter" in a ? a.cutAfter : undefined,
+      stallAfter: a && "stallAfter" in a ? a.stallAfter : undefined,
       corrupt: !!(a && "corrupt" in a),
     });
     return new Response(body, { status: res.status, headers });

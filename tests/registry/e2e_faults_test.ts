@@ -8,51 +8,22 @@
 import { assert, assertEquals } from "../assert.ts";
 import { withTempDir } from "../export/_support.ts";
 import {
+  BIG,
+  bigBlobPath,
+  imageBehindProxy,
   imagesOf,
   namesFile,
   oneClearLine,
   type PullJson,
-  sampleImage,
   storeBlob,
   visibleState,
-  world,
 } from "./_cli.ts";
-import { haveRegistry, pushBuiltImage, startFaultProxy, startRegistry } from "./_registry.ts";
-
-const BIG = 400_000;
-
-async function setup(dir: string, options: { auth?: "basic" } = {}) {
-  const reg = await startRegistry({ auth: options.auth ?? "none" });
-  const proxy = await startFaultProxy(reg.url);
-  const image = await sampleImage([BIG, 3000]);
-  await pushBuiltImage(reg, "faults/app", "1", image);
-  const w = await world(dir);
-  const flags = options.auth ? ["--plain-http", "--user", `${reg.username}:${reg.password}`] : [
-    "--plain-http",
-  ];
-  const ref = `${proxy.host}/faults/app:1`;
-  const big = image.layers[0].descriptor;
-  return {
-    reg,
-    proxy,
-    image,
-    w,
-    ref,
-    big,
-    flags,
-    [Symbol.asyncDispose]: async () => {
-      await proxy.stop();
-      await reg.stop();
-    },
-  };
-}
-
-const bigBlobPath = (digest: string) => new RegExp(`/blobs/${digest}$`);
+import { haveRegistry } from "./_registry.ts";
 
 Deno.test("a blob body cut mid-way resumes with Range: bytes=N- and the image is complete", async () => {
   if (!(await haveRegistry("resume after cut"))) return;
   await withTempDir(async (dir) => {
-    await using s = await setup(dir);
+    await using s = await imageBehindProxy(dir);
     s.proxy.add({
       kind: "blob",
       method: "GET",
@@ -78,7 +49,7 @@ Deno.test("a blob body cut mid-way resumes with Range: bytes=N- and the image is
 Deno.test("a server that ignores Range still yields the right blob after a cut", async () => {
   if (!(await haveRegistry("ignored range"))) return;
   await withTempDir(async (dir) => {
-    await using s = await setup(dir);
+    await using s = await imageBehindProxy(dir);
     const path = bigBlobPath(s.big.digest);
     s.proxy.add({ kind: "blob", method: "GET", path, times: 1, action: { cutAfter: 150_000 } });
     s.proxy.add({ kind: "blob", method: "GET", path, action: { ignoreRange: true } });
@@ -89,35 +60,10 @@ Deno.test("a server that ignores Range still yields the right blob after a cut",
   });
 });
 
-Deno.test("a killed pull leaves no name and no unverified blob; the next run continues the partial download", async () => {
-  if (!(await haveRegistry("pull resumes across runs"))) return;
-  await withTempDir(async (dir) => {
-    await using s = await setup(dir);
-    const path = bigBlobPath(s.big.digest);
-    // Every attempt dies after 120 KB: the run gives up.
-    s.proxy.add({ kind: "blob", method: "GET", path, action: { cutAfter: 120_000 } });
-    const failed = await s.w.run(["pull", ...s.flags, s.ref], { code: 1 });
-    oneClearLine(failed);
-    assertEquals((await imagesOf(s.w)).size, 0, "no name on failure");
-    const blobs = await Array.fromAsync(Deno.readDir(`${s.w.store}/blobs/sha256`)).catch(() => []);
-    assert(!blobs.some((e) => e.name === s.big.digest.slice(7)), "the cut blob is not visible");
-    const ingest = await Array.fromAsync(Deno.readDir(`${s.w.store}/ingest`)).catch(() => []);
-    assert(ingest.length > 0, "the partial download stays in ingest/");
-
-    s.proxy.reset();
-    const pulled = await s.w.json<PullJson>(["pull", ...s.flags, s.ref]);
-    assertEquals(pulled.digest, s.image.manifest.descriptor.digest);
-    const gets = s.proxy.seen.filter((r) => r.kind === "blob" && path.test(r.path));
-    assertEquals(gets.length, 1);
-    assert(/^bytes=[1-9]\d*-$/.test(gets[0].range ?? ""), `continued with Range: ${gets[0].range}`);
-    assertEquals(await storeBlob(s.w, s.big.digest), s.image.layers[0].bytes);
-  });
-});
-
 Deno.test("503 once and 429 with Retry-After are retried (after the time asked)", async () => {
   if (!(await haveRegistry("retry 503 and 429"))) return;
   await withTempDir(async (dir) => {
-    await using s = await setup(dir);
+    await using s = await imageBehindProxy(dir);
     s.proxy.add({
       kind: "manifest",
       method: "GET",
@@ -149,7 +95,7 @@ Deno.test("503 once and 429 with Retry-After are retried (after the time asked)"
 Deno.test("404 and 401 on a blob are not retried; the failure says what failed", async () => {
   if (!(await haveRegistry("no retry on 4xx"))) return;
   await withTempDir(async (dir) => {
-    await using s = await setup(dir);
+    await using s = await imageBehindProxy(dir);
     const path = bigBlobPath(s.big.digest);
     for (const status of [404, 401]) {
       s.proxy.reset();
@@ -185,7 +131,7 @@ Deno.test("404 and 401 on a blob are not retried; the failure says what failed",
 Deno.test("bytes that do not match their digest are refused naming the blob; the store is unchanged", async () => {
   if (!(await haveRegistry("wrong digest"))) return;
   await withTempDir(async (dir) => {
-    await using s = await setup(dir);
+    await using s = await imageBehindProxy(dir);
     s.proxy.add({
       kind: "blob",
       method: "GET",
@@ -205,7 +151,7 @@ Deno.test("bytes that do not match their digest are refused naming the blob; the
 Deno.test("a redirect to another origin is followed without Authorization", async () => {
   if (!(await haveRegistry("redirect without Authorization", { basic: true }))) return;
   await withTempDir(async (dir) => {
-    await using s = await setup(dir, { auth: "basic" });
+    await using s = await imageBehindProxy(dir, { auth: "basic" });
     s.proxy.add({ kind: "blob", method: "GET", action: { redirect: true } });
     const pulled = await s.w.json<PullJson>(["pull", ...s.flags, s.ref]);
     assertEquals(pulled.digest, s.image.manifest.descriptor.digest);
@@ -222,7 +168,7 @@ Deno.test("a redirect to another origin is followed without Authorization", asyn
 Deno.test("push retries an upload after 503 and the registry ends with the exact bytes", async () => {
   if (!(await haveRegistry("push retry"))) return;
   await withTempDir(async (dir) => {
-    await using s = await setup(dir);
+    await using s = await imageBehindProxy(dir);
     const src = s.w.other("src");
     await src.run(["pull", "--plain-http", "-q", `${s.reg.host}/faults/app:1`]);
     s.proxy.add({ kind: "upload", method: "POST", times: 1, action: { respond: { status: 503 } } });
