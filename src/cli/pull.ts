@@ -52,7 +52,15 @@ export const pullCommand: Command = {
     const warn = (m: string) => {
       if (!f.values.json) io.err(`warning: ${m}\n`);
     };
-    const client = await clientFor(ref.domain, clientFlags(f.values), io, { onWarning: warn });
+    // The client's findings (a Docker-Content-Digest that disagrees with the body) are not in
+    // the pull's result: keep them for --json, which does not print warnings.
+    const clientWarnings: string[] = [];
+    const client = await clientFor(ref.domain, clientFlags(f.values), io, {
+      onWarning: (m) => {
+        clientWarnings.push(m);
+        warn(m);
+      },
+    });
     const store = await openStore(f.values, io);
     const progress = new TransferProgress(
       quiet ? { ...io, stderrIsTerminal: false } : io,
@@ -77,7 +85,9 @@ export const pullCommand: Command = {
           platforms: result.platforms,
           blobs: result.blobs,
           ...(result.images.length > 1 ? { referrers: result.images.slice(1) } : {}),
-          ...(result.warnings.length ? { warnings: result.warnings } : {}),
+          ...(clientWarnings.length || result.warnings.length
+            ? { warnings: [...clientWarnings, ...result.warnings] }
+            : {}),
         }));
       } else if (f.values.quiet) {
         io.out(`${result.name} ${result.digest}\n`);

@@ -79,6 +79,9 @@ export function registryTarget(
     },
     async mount(d) {
       if (!options.mountFrom || options.mountFrom === repo) return false;
+      // distribution 2.8 answers 201 to a mount of a sha512 blob without linking it (the
+      // manifest PUT then fails with MANIFEST_BLOB_UNKNOWN): upload those instead.
+      if (!d.digest.startsWith("sha256:")) return false;
       const r = await client.mountBlob(repo, d.digest, options.mountFrom);
       if (!r.mounted && r.location) sessions.set(d.digest, r.location);
       return r.mounted;
