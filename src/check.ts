@@ -33,8 +33,8 @@ import type {
   ImageRecord,
   ImageSource,
 } from "./store/types.ts";
-import type { Descriptor } from "./types.ts";
-import { type Document, mayHaveChildren, parseDocument, walk } from "./walk.ts";
+import type { Descriptor, Platform } from "./types.ts";
+import { type Document, filterPlatforms, mayHaveChildren, parseDocument, walk } from "./walk.ts";
 
 /** What is wrong with a blob. */
 export type ProblemKind = "missing" | "size" | "digest" | "unreadable";
@@ -81,6 +81,11 @@ export interface ImageCheck {
   readonly verified: boolean;
   /** Non-distributable layers that are absent (allowed by the spec). */
   readonly foreign: readonly Digest[];
+  /**
+   * Index entries not checked because their platform is not one of
+   * {@link CheckOptions.platforms} (`linux/arm64`, `attestation`, ...).
+   */
+  readonly skippedPlatforms: readonly string[];
 }
 
 /** Options of {@link checkImage} and {@link checkImages}. */
@@ -98,6 +103,12 @@ export interface CheckOptions {
    * hashed once. {@link checkImages} makes one.
    */
   readonly cache?: Map<string, BlobProblem | null>;
+  /**
+   * Check only these platforms of an index (like containerd's check with a platform
+   * matcher): the other entries were deliberately not imported, so their absence is not
+   * a problem; they are listed in {@link ImageCheck.skippedPlatforms}. Empty: all.
+   */
+  readonly platforms?: readonly Platform[];
 }
 
 function algorithmOf(digest: Digest): "sha256" | "sha512" {
@@ -301,6 +312,7 @@ export async function checkImage(
   };
 
   const platforms: PlatformStatus[] = [];
+  const skippedPlatforms: string[] = [];
   const imageLevel: BlobProblem[] = [];
   await walk([record.target], async (d, ctx) => {
     const nested = ctx.parents.length > 0;
@@ -325,7 +337,13 @@ export async function checkImage(
       } else add(imageLevel, problem);
       return [];
     }
-    if (doc.kind === "index") return doc.index.manifests;
+    if (doc.kind === "index") {
+      const kept = filterPlatforms(doc.index.manifests, options.platforms ?? []);
+      for (const m of doc.index.manifests) {
+        if (!kept.includes(m)) skippedPlatforms.push(platformLabel(m));
+      }
+      return kept;
+    }
     // A manifest: check config and layers, attributed to this platform.
     const list: BlobProblem[] = [];
     const m = doc.manifest;
@@ -374,6 +392,7 @@ export async function checkImage(
     bytes: [...present.values()].reduce((a, b) => a + b, 0),
     verified: verify,
     foreign,
+    skippedPlatforms,
   };
 }
 

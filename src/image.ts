@@ -12,12 +12,13 @@
  * @module
  */
 import { type Digest, isDigest, shortDigest } from "./digest.ts";
-import { NotFoundError } from "./errors.ts";
-import { isIndexMediaType } from "./media_types.ts";
+import { InvalidInputError, NotFoundError } from "./errors.ts";
+import { tryNormalizeReference } from "./reference.ts";
+import { isConfigMediaType, isIndexMediaType } from "./media_types.ts";
 import { choosePlatformManifest, formatPlatform, isAttestation } from "./platform.ts";
 import { parseConfig } from "./schema.ts";
 import { readBlobBytes } from "./store/blob.ts";
-import type { BlobProvider, ImageRecord, ImageSource } from "./store/types.ts";
+import type { BlobProvider, ImageRecord, ImageSource, NameReader } from "./store/types.ts";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.ts";
 import { childrenOf, type Document, mayHaveChildren, parseDocument, walk } from "./walk.ts";
 
@@ -67,23 +68,78 @@ export interface ResolvedImage {
   readonly platform: Platform;
 }
 
-/** Finds a record by name, familiar name, or digest of its target. */
-export async function findImage(store: ImageSource, nameOrDigest: string): Promise<ImageRecord> {
-  try {
-    return await store.getImage(nameOrDigest);
-  } catch (e) {
-    if (!(e instanceof NotFoundError)) throw e;
+/** How {@link matchImages} matched what the user typed. */
+export type ImageMatchKind = "name" | "reference" | "digest" | "prefix";
+
+/** The names a user-given name, digest or digest prefix means. */
+export interface ImageMatch {
+  /** `name`: an exact stored name; `reference`: the normalized reference
+   * (`my/app` → `docker.io/my/app:latest`); `digest`: a full digest; `prefix`: a hex prefix. */
+  readonly kind: ImageMatchKind;
+  /** The digest every record points at (one digest, even for a prefix). */
+  readonly digest: Digest;
+  /** Every stored name that matches (several only for a digest or prefix), sorted. */
+  readonly records: ImageRecord[];
+}
+
+/** Shortest hex prefix of an image digest that {@link matchImages} accepts. */
+export const MIN_DIGEST_PREFIX = 12;
+
+/**
+ * The one rule every command uses to turn what the user typed into stored names:
+ * 1. an exact stored name;
+ * 2. the normalized reference (`busybox` → `docker.io/library/busybox:latest`,
+ *    `my/app` → `docker.io/my/app:latest`, `example.com/x` → `example.com/x:latest`);
+ * 3. a full digest (`sha256:` + 64 hex digits) that names point at;
+ * 4. a bare hex prefix of at least {@link MIN_DIGEST_PREFIX} digits that exactly one
+ *    image digest starts with.
+ * Returns `undefined` when nothing matches.
+ *
+ * @throws {InvalidInputError} a prefix that more than one image digest starts with.
+ */
+export async function matchImages(
+  names: NameReader,
+  query: string,
+): Promise<ImageMatch | undefined> {
+  const all = await names.listImages();
+  const exact = all.find((r) => r.name === query);
+  if (exact) return { kind: "name", digest: exact.target.digest, records: [exact] };
+  const normalized = tryNormalizeReference(query);
+  const ref = normalized !== undefined ? all.find((r) => r.name === normalized) : undefined;
+  if (ref) return { kind: "reference", digest: ref.target.digest, records: [ref] };
+  let kind: ImageMatchKind | undefined;
+  let hits: ImageRecord[] = [];
+  if (isDigest(query)) {
+    kind = "digest";
+    hits = all.filter((r) => r.target.digest === query);
+  } else if (/^[0-9a-f]+$/.test(query) && query.length >= MIN_DIGEST_PREFIX) {
+    kind = "prefix";
+    hits = all.filter((r) => r.target.digest.startsWith(`sha256:${query}`));
   }
-  const all = await store.listImages();
-  const candidates = all.filter((r) =>
-    r.target.digest === nameOrDigest ||
-    (nameOrDigest.length >= 12 && !nameOrDigest.includes(":") &&
-      r.target.digest.startsWith(`sha256:${nameOrDigest}`)) ||
-    r.name === `docker.io/library/${nameOrDigest}` || r.name === `docker.io/${nameOrDigest}` ||
-    (!/:[^/]*$/.test(nameOrDigest) && r.name === `docker.io/library/${nameOrDigest}:latest`) ||
-    (!/:[^/]*$/.test(nameOrDigest) && r.name === `${nameOrDigest}:latest`)
-  );
-  if (candidates.length >= 1) return candidates[0];
+  if (!kind || hits.length === 0) return undefined;
+  const digests = [...new Set(hits.map((r) => r.target.digest))];
+  if (digests.length > 1) {
+    throw new InvalidInputError(
+      `${query} is the start of more than one image digest (${
+        digests.map((d) => shortDigest(d)).join(", ")
+      }); give more digits`,
+    );
+  }
+  return { kind, digest: digests[0], records: hits.sort((a, b) => a.name < b.name ? -1 : 1) };
+}
+
+/**
+ * Finds a record by the rule of {@link matchImages}; a digest that no name points at but
+ * whose index or manifest is in the store gives a record named by the digest.
+ *
+ * @throws {NotFoundError} when nothing matches.
+ */
+export async function findImage(
+  store: ImageSource,
+  nameOrDigest: string,
+): Promise<ImageRecord> {
+  const match = await matchImages(store, nameOrDigest);
+  if (match) return match.records[0];
   if (isDigest(nameOrDigest) && await store.has(nameOrDigest as Digest)) {
     const info = await store.info(nameOrDigest as Digest);
     const doc = await readBlobBytes(store, info.digest);
@@ -97,20 +153,38 @@ export async function findImage(store: ImageSource, nameOrDigest: string): Promi
       target: { mediaType: declared ?? mediaType, digest: info.digest, size: info.size },
     };
   }
-  throw new NotFoundError(`image ${JSON.stringify(nameOrDigest)} not found in the store`);
+  const hint = /^[0-9a-f]{1,11}$/.test(nameOrDigest) && nameOrDigest.length >= 4
+    ? ` (a digest prefix needs at least ${MIN_DIGEST_PREFIX} hex digits)`
+    : "";
+  throw new NotFoundError(`image ${JSON.stringify(nameOrDigest)} not found in the store${hint}`);
+}
+
+/** A name resolved down to one manifest, whatever its config is (images and artifacts). */
+export interface ResolvedManifest {
+  /** The name asked for (or the digest). */
+  readonly name: string;
+  /** What the name points at. */
+  readonly descriptor: Descriptor;
+  /** The index the manifest was chosen from (the innermost one, when nested). */
+  readonly index?: ImageIndex;
+  /** The chosen manifest's descriptor. */
+  readonly manifestDescriptor: Descriptor;
+  /** The chosen manifest. */
+  readonly manifest: ImageManifest;
 }
 
 /**
- * Resolves a name (or digest) to one platform's manifest and config. On an index without
- * `platform`: the host platform if present, else the first non-attestation entry.
+ * Resolves a name (or digest) to one platform's manifest without reading its config (so
+ * it works for OCI artifacts too). On an index without `platform`: the host platform if
+ * present, else the first non-attestation entry.
  *
  * @throws {NotFoundError} when the name, the platform, or a needed blob is absent.
  */
-export async function resolveImage(
+export async function resolveManifest(
   store: ImageSource,
   nameOrDigest: string,
   options: ReadOptions & { platform?: Platform } = {},
-): Promise<ResolvedImage> {
+): Promise<ResolvedManifest> {
   const record = await findImage(store, nameOrDigest);
   let descriptor = record.target;
   let index: ImageIndex | undefined;
@@ -156,28 +230,55 @@ export async function resolveImage(
       descriptor = chosen;
       continue;
     }
-    if (!(await store.has(doc.manifest.config.digest))) {
-      throw new NotFoundError(
-        `image ${record.name}: config ${doc.manifest.config.digest} is not in the store`,
-      );
-    }
-    const config = await readConfig(store, doc.manifest.config, options);
     return {
       name: record.name,
       descriptor: record.target,
       index,
       manifestDescriptor: descriptor,
       manifest: doc.manifest,
-      config,
-      platform: {
-        os: config.os,
-        architecture: config.architecture,
-        ...(config.variant ? { variant: config.variant } : {}),
-        ...(config["os.version"] ? { "os.version": config["os.version"] } : {}),
-      },
     };
   }
   throw new NotFoundError(`image ${record.name}: indexes nested too deep`);
+}
+
+/**
+ * Resolves a name (or digest) to one platform's manifest and config. On an index without
+ * `platform`: the host platform if present, else the first non-attestation entry.
+ *
+ * @throws {NotFoundError} when the name, the platform, or a needed blob is absent.
+ * @throws {InvalidInputError} when the manifest is an OCI artifact (its config is not an
+ *   image config), so it has no filesystem.
+ */
+export async function resolveImage(
+  store: ImageSource,
+  nameOrDigest: string,
+  options: ReadOptions & { platform?: Platform } = {},
+): Promise<ResolvedImage> {
+  const m = await resolveManifest(store, nameOrDigest, options);
+  const configType = m.manifest.config.mediaType;
+  if (!isConfigMediaType(configType)) {
+    throw new InvalidInputError(
+      `${m.name} is not a container image but an artifact (config media type ${configType}${
+        m.manifest.artifactType ? `, artifact type ${m.manifest.artifactType}` : ""
+      }): its layers are not filesystem layers`,
+    );
+  }
+  if (!(await store.has(m.manifest.config.digest))) {
+    throw new NotFoundError(
+      `image ${m.name}: config ${m.manifest.config.digest} is not in the store`,
+    );
+  }
+  const config = await readConfig(store, m.manifest.config, options);
+  return {
+    ...m,
+    config,
+    platform: {
+      os: config.os,
+      architecture: config.architecture,
+      ...(config.variant ? { variant: config.variant } : {}),
+      ...(config["os.version"] ? { "os.version": config["os.version"] } : {}),
+    },
+  };
 }
 
 /** What `images ls` shows for one name. */

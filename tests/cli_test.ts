@@ -149,12 +149,23 @@ Deno.test("lading import of a docker archive names it docker.io/library/... and 
   });
 });
 
-Deno.test("lading import --dry-run prints the names and writes nothing", async () => {
+Deno.test("lading import --dry-run prints the names and writes nothing (not even a new store)", async () => {
   await withDir(async (dir, store) => {
     const { path, image } = await demoArchive(dir);
     const r = await cli(store, ["import", "--dry-run", path]);
     assertEquals(r.code, 0, r.stderr);
     assertEquals(r.stdout, `example.com/demo:1 ${image.manifest.descriptor.digest}\n`);
+    assertEquals(await Deno.stat(store).then(() => true, () => false), false);
+    // On an existing store, too.
+    await Deno.mkdir(store);
+    await cli(store, ["gc", "-q"]).then((g) => assertEquals(g.code, 1)); // empty dir: no store
+    await cli(store, ["import", "--dry-run", path]);
+    assertEquals([...Deno.readDirSync(store)], []);
+    await cli(store, ["import", path]);
+    await cli(store, ["images", "rm", "example.com/demo:1"]);
+    await cli(store, ["gc", "-q"]);
+    const dry = await cli(store, ["import", "--dry-run", path]);
+    assertEquals(dry.code, 0, dry.stderr);
     const ls = await cli(store, ["images", "ls", "-q"]);
     assertEquals(ls.stdout, "");
     const content = await cli(store, ["content", "ls", "--json"]);
@@ -430,7 +441,8 @@ Deno.test("lading import of a path that does not exist exits 1 with one line", a
 });
 
 Deno.test("lading images inspect of an unknown image exits 1 with one line", async () => {
-  await withDir(async (_dir, store) => {
+  await withDir(async (dir, store) => {
+    await cli(store, ["import", (await demoArchive(dir)).path]);
     const r = await cli(store, ["images", "inspect", "example.com/nothing:1"]);
     assertEquals(r.code, 1);
     assertMatch(oneLine(r.stderr), /^lading: .*example\.com\/nothing:1/);

@@ -23,8 +23,9 @@ import {
   type CliIO,
   type Command,
   json,
+  JSON_FLAG,
   openStore,
-  parseFlags,
+  parseCommand,
   platformsOf,
   UsageError,
 } from "./common.ts";
@@ -86,20 +87,50 @@ async function finish(
 export const appendCommand: Command = {
   path: ["append"],
   summary: "add layers (from directories or tars) to an image, stored under a new name",
-  usage: "lading append <name> --layer DIR|TAR|- [--layer ...] [-t NEW] [--platform P]\n" +
-    "              [--compression gzip|zstd] [--prefix PATH] [--created-by TEXT] [--json]\n\n" +
-    "  --layer       a directory (its contents become the layer, owners 0:0, fixed times),\n" +
-    "                a tar (plain, gzip or zstd; re-compressed) or - for a tar on stdin\n" +
-    "  -t NEW        the new image's name (default: move <name> to the result)\n" +
-    "  --prefix      where a directory's contents go in the image (default /)\n" +
-    "  --platform    which platform of a multi-platform image to start from",
+  args: "<name> --layer DIR|TAR|-",
+  flags: [
+    {
+      name: "layer",
+      kind: "multiple",
+      value: "DIR|TAR|-",
+      help: "a directory (owners 0:0, fixed times), a tar (plain, gzip, zstd) or - for stdin",
+    },
+    {
+      name: "tag",
+      short: "t",
+      kind: "string",
+      value: "NEW",
+      help: "the new image's name (default: move <name> to the result)",
+    },
+    {
+      name: "platform",
+      kind: "string",
+      value: "P",
+      help: "which platform of a multi-platform image to start from",
+    },
+    {
+      name: "compression",
+      kind: "string",
+      value: "gzip|zstd",
+      help: "layer compression (default gzip)",
+    },
+    {
+      name: "prefix",
+      kind: "string",
+      value: "PATH",
+      help: "where a directory's contents go in the image (default /)",
+    },
+    {
+      name: "created-by",
+      kind: "string",
+      value: "TEXT",
+      help: "the history line of the new layer",
+    },
+    JSON_FLAG,
+  ],
+  examples: ["lading append busybox --layer ./app -t example.com/app:1 --prefix /app"],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, {
-      string: ["tag", "platform", "compression", "prefix", "created-by"],
-      multiple: ["layer"],
-      boolean: ["json"],
-      short: { t: "tag" },
-    });
+    const f = parseCommand(args, appendCommand);
     if (f.positionals.length !== 1) throw new UsageError("append needs exactly one image name");
     const layers = (f.values.layer as string[] | undefined) ?? [];
     if (layers.length === 0) throw new UsageError("append needs at least one --layer DIR|TAR");
@@ -191,21 +222,43 @@ function argv(value: unknown, flag: string): string[] | null | undefined {
 export const mutateCommand: Command = {
   path: ["mutate"],
   summary: "change an image's config and annotations, stored under a new name",
-  usage: "lading mutate <name> [-t NEW] [--platform P] [--env K=V]... [--cmd ARGS]\n" +
-    "              [--entrypoint ARGS] [--workdir DIR] [--user USER] [--label K=V]...\n" +
-    "              [--expose PORT[/PROTO]]... [--annotation K=V]... [--json]\n\n" +
-    '  ARGS          a JSON array (\'["/bin/sh","-c","echo hi"]\') or words (\'/app --port 80\');\n' +
-    "                '' removes it\n" +
-    "  --env, --label  set (merged into what is there)\n" +
-    "  --annotation  manifest annotation (K= removes it)\n" +
-    "  -t NEW        the new image's name (default: move <name> to the result)",
+  args: "<name>",
+  details: 'ARGS of --cmd/--entrypoint: a JSON array (\'["/bin/sh","-c","echo hi"]\') or words\n' +
+    "('/app --port 80'); '' removes it.",
+  flags: [
+    {
+      name: "tag",
+      short: "t",
+      kind: "string",
+      value: "NEW",
+      help: "the new image's name (default: move <name> to the result)",
+    },
+    {
+      name: "platform",
+      kind: "string",
+      value: "P",
+      help: "which platform of a multi-platform image to change",
+    },
+    { name: "env", kind: "multiple", value: "K=V", help: "set an environment variable (merged)" },
+    { name: "cmd", kind: "string", value: "ARGS", help: "set Cmd" },
+    { name: "entrypoint", kind: "string", value: "ARGS", help: "set Entrypoint" },
+    { name: "workdir", kind: "string", value: "DIR", help: "set WorkingDir" },
+    { name: "user", kind: "string", value: "USER", help: "set User" },
+    { name: "label", kind: "multiple", value: "K=V", help: "set a label (merged)" },
+    { name: "expose", kind: "multiple", value: "PORT[/PROTO]", help: "add an exposed port" },
+    {
+      name: "annotation",
+      kind: "multiple",
+      value: "K=V",
+      help: "manifest annotation (K= removes it)",
+    },
+    JSON_FLAG,
+  ],
+  examples: [
+    "lading mutate example.com/app:1 --env MODE=prod --cmd '/app --port 80' -t example.com/app:2",
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, {
-      string: ["tag", "platform", "cmd", "entrypoint", "workdir", "user"],
-      multiple: ["env", "label", "expose", "annotation"],
-      boolean: ["json"],
-      short: { t: "tag" },
-    });
+    const f = parseCommand(args, mutateCommand);
     if (f.positionals.length !== 1) throw new UsageError("mutate needs exactly one image name");
     const ports = (f.values.expose as string[] | undefined) ?? [];
     for (const p of ports) {

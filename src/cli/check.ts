@@ -13,12 +13,15 @@ import type { ImageRecord } from "../store/types.ts";
 import {
   type CliIO,
   type Command,
+  count,
   formatBytes,
   json,
-  openStore,
-  parseFlags,
+  JSON_FLAG,
+  openStoreForReading,
+  parseCommand,
   platformsOf,
   Progress,
+  QUIET_FLAG,
   UsageError,
 } from "./common.ts";
 
@@ -29,9 +32,9 @@ function problemLine(p: BlobProblem): string {
 function printImage(c: ImageCheck, io: CliIO): void {
   const state = c.ok ? "ok" : c.complete ? "CORRUPT" : "INCOMPLETE";
   io.out(
-    `${c.name}  ${c.digest}  ${state} (${c.platforms.length} manifest${
-      c.platforms.length === 1 ? "" : "s"
-    }, ${c.blobs} blobs, ${formatBytes(c.bytes)}${c.verified ? " re-hashed" : ""})\n`,
+    `${c.name}  ${c.digest}  ${state} (${count(c.platforms.length, "manifest")}, ${
+      count(c.blobs, "blob")
+    }, ${formatBytes(c.bytes)}${c.verified ? " re-hashed" : ""})\n`,
   );
   const attributed = new Set<string>();
   for (const p of c.platforms) {
@@ -44,38 +47,58 @@ function printImage(c: ImageCheck, io: CliIO): void {
   }
   for (const pr of c.problems) if (!attributed.has(pr.digest)) io.out(`  ${problemLine(pr)}\n`);
   for (const d of c.foreign) io.out(`  note: non-distributable layer ${d} is absent (allowed)\n`);
+  if (c.skippedPlatforms.length) {
+    io.out(`  not checked (other platforms): ${c.skippedPlatforms.join(", ")}\n`);
+  }
 }
 
 /** `images check`. */
 export const imagesCheck: Command = {
   path: ["images", "check"],
   summary: "check images: all content present (per platform), every blob re-hashed",
-  usage:
-    "lading images check [--quick] [--diff-ids [--platform P]] [--json] [--store DIR] [name...]\n\n" +
-    "  (no names)    every image in the store\n" +
-    "  --quick       presence and sizes only, no re-hashing\n" +
-    "  --diff-ids    also decompress every layer and compare with the config's diff_ids",
+  args: "[name...]",
+  details: "Without names, every image in the store. An image imported with --platform\n" +
+    "passes when checked with the same --platform: the other platforms' content was\n" +
+    "deliberately not imported (as containerd's check with a platform) and is listed as\n" +
+    "not checked.",
+  flags: [
+    {
+      name: "platform",
+      kind: "multiple",
+      value: "P",
+      help: "check only this platform of multi-platform images (others are listed, not required)",
+    },
+    { name: "quick", help: "presence and sizes only, no re-hashing" },
+    {
+      name: "diff-ids",
+      help: "also decompress every layer and compare with the config's diff_ids",
+    },
+    JSON_FLAG,
+    QUIET_FLAG,
+  ],
+  examples: [
+    "lading images check",
+    "lading images check --platform linux/arm64 example.com/app:1",
+    "lading images check --diff-ids busybox",
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, {
-      boolean: ["json", "quick", "diff-ids"],
-      multiple: ["platform"],
-    });
+    const f = parseCommand(args, imagesCheck);
     const platforms = platformsOf(f.values);
-    if (platforms.length > 1) throw new UsageError("images check takes at most one --platform");
-    if (platforms.length && !f.values["diff-ids"]) {
-      throw new UsageError("--platform is for --diff-ids (images check reports every platform)");
+    if (platforms.length > 1 && f.values["diff-ids"]) {
+      throw new UsageError("--diff-ids takes at most one --platform");
     }
-    const store = await openStore(f.values, io);
+    const store = await openStoreForReading(f.values, io);
     try {
       let records: ImageRecord[];
       if (f.positionals.length) {
         records = [];
         for (const n of f.positionals) records.push(await findImage(store, n));
       } else records = await store.listImages();
-      const progress = new Progress(io, "checking");
+      const progress = new Progress(io, "checking", undefined, { quiet: !!f.values.quiet });
       let last = 0;
       const results = await checkImages(store, records, {
         verify: !f.values.quick,
+        platforms,
         onProgress: (n) => {
           progress.add(n - last);
           last = n;
@@ -108,7 +131,7 @@ export const imagesCheck: Command = {
       if (!ok) {
         const bad = results.filter((r) => !r.ok).length +
           diffIds.filter((d) => !d.ok).length;
-        io.err(`lading: ${bad} problem image${bad === 1 ? "" : "s"} found\n`);
+        io.err(`lading: ${count(bad, "problem image")} found\n`);
       }
       return ok ? 0 : 1;
     } finally {
@@ -121,11 +144,14 @@ export const imagesCheck: Command = {
 export const contentVerify: Command = {
   path: ["content", "verify"],
   summary: "re-hash every blob in the store",
-  usage: "lading content verify [--json] [--store DIR]",
+  args: "",
+  complete: "none",
+  flags: [JSON_FLAG, QUIET_FLAG],
+  examples: ["lading content verify"],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, { boolean: ["json"] });
+    const f = parseCommand(args, contentVerify);
     if (f.positionals.length) throw new UsageError("content verify takes no arguments");
-    const store = await openStore(f.values, io);
+    const store = await openStoreForReading(f.values, io);
     // Every core hashes (the fs store's worker pool).
     const hashing = store instanceof FsStore ? fsHashing(store) : undefined;
     try {
@@ -134,7 +160,7 @@ export const contentVerify: Command = {
       const report = await verifyContent(store, {
         hashing,
         onProgress: (n, total) => {
-          progress ??= new Progress(io, "verifying", total);
+          progress ??= new Progress(io, "verifying", total, { quiet: !!f.values.quiet });
           progress.add(n - last);
           last = n;
         },
@@ -144,13 +170,15 @@ export const contentVerify: Command = {
         io.out(json({ ok: report.problems.length === 0, ...report }));
       } else {
         for (const p of report.problems) io.out(`${problemLine(p)}\n`);
-        io.err(
-          `${report.blobs} blobs, ${formatBytes(report.bytes)} re-hashed: ${
-            report.problems.length === 0
-              ? "all match their digests"
-              : `${report.problems.length} do not match (remove them with 'lading content rm --force')`
-          }\n`,
-        );
+        if (!f.values.quiet || report.problems.length) {
+          io.err(
+            `${count(report.blobs, "blob")}, ${formatBytes(report.bytes)} re-hashed: ${
+              report.problems.length === 0
+                ? "all match their digests"
+                : `${report.problems.length} do not match (remove them with 'lading content rm --force')`
+            }\n`,
+          );
+        }
       }
       return report.problems.length === 0 ? 0 : 1;
     } finally {

@@ -34,6 +34,9 @@ export const commands: readonly CommandEntry[] = [
   { path: ["content", "get"], load: () => import("./content.ts").then((m) => m.contentGet) },
   { path: ["content", "verify"], load: () => import("./check.ts").then((m) => m.contentVerify) },
   { path: ["content", "rm"], load: () => import("./manage.ts").then((m) => m.contentRm) },
+  { path: ["manifest"], load: () => import("./get.ts").then((m) => m.manifestCommand) },
+  { path: ["config"], load: () => import("./get.ts").then((m) => m.configCommand) },
+  { path: ["digest"], load: () => import("./get.ts").then((m) => m.digestCommand) },
   { path: ["gc"], load: () => import("./gc.ts").then((m) => m.gcCommand) },
   { path: ["pull"], load: () => import("./pull.ts").then((m) => m.pullCommand) },
   { path: ["push"], load: () => import("./push.ts").then((m) => m.pushCommand) },
@@ -50,5 +53,9 @@ export const commands: readonly CommandEntry[] = [
   {
     path: ["remote", "referrers"],
     load: () => import("./remote.ts").then((m) => m.remoteReferrers),
+  },
+  {
+    path: ["completions"],
+    load: () => import("./completions.ts").then((m) => m.completionsCommand),
   },
 ];

@@ -6,9 +6,16 @@
 import { printable } from "../printable.ts";
 import { formatBytes } from "../format.ts";
 export { formatBytes };
-import { LadingError, LimitExceededError, UsageError } from "../errors.ts";
+import {
+  InvalidInputError,
+  LadingError,
+  LimitExceededError,
+  NotFoundError,
+  UsageError,
+} from "../errors.ts";
 import { openFsStore } from "../store/fs.ts";
-import type { Store } from "../store/types.ts";
+import type { BlobManager, Store } from "../store/types.ts";
+import { type Digest, parseDigest } from "../digest.ts";
 import { parsePlatform } from "../platform.ts";
 import type { Platform } from "../types.ts";
 
@@ -24,23 +31,93 @@ export interface CliIO {
   stdin: ReadableStream<Uint8Array>;
   /** True when stderr is a terminal (progress bars). */
   stderrIsTerminal: boolean;
+  /** True when stdout is a terminal (binary output is refused there). */
+  stdoutIsTerminal?: boolean;
   /** Environment lookup. */
   env(name: string): string | undefined;
 }
 
-/** A CLI command (one file per command in src/cli/). */
+/** One flag of a command: parsing and its line in the help. */
+export interface FlagDef {
+  /** Long name, without `--`. */
+  readonly name: string;
+  /** One-letter alias, without `-`. */
+  readonly short?: string;
+  /** `boolean` (default), `string` (takes a value) or `multiple` (repeatable value). */
+  readonly kind?: "boolean" | "string" | "multiple";
+  /** The value's placeholder in the help (`FILE`, `P`). */
+  readonly value?: string;
+  /** One line of explanation. */
+  readonly help: string;
+}
+
+/**
+ * A CLI command (one file per command in src/cli/). Help, completions and the global
+ * flags come from these fields: a command registered in commands.ts gets them all.
+ */
 export interface Command {
   /** The words that select it: `["images", "ls"]`, `["import"]`. */
   readonly path: readonly string[];
   /** One line for the help text. */
   readonly summary: string;
-  /** The usage line(s). */
-  readonly usage: string;
+  /** The positional arguments, e.g. `<name> [PATH]` (empty when none). */
+  readonly args: string;
+  /** Every flag it takes, besides the global ones ({@link GLOBAL_FLAGS}). */
+  readonly flags: readonly FlagDef[];
+  /** At least one example command line. */
+  readonly examples: readonly string[];
+  /** More paragraphs for `help <command>` (optional). */
+  readonly details?: string;
+  /** What the positionals complete to: image names, files, or nothing. */
+  readonly complete?: "image" | "file" | "none";
   /** Runs the command; returns the exit code. */
   run(args: string[], io: CliIO): Promise<number>;
 }
 
 export { UsageError };
+/** Flags every command takes, before or after the command words. */
+export const GLOBAL_FLAGS: readonly FlagDef[] = [
+  {
+    name: "store",
+    kind: "string",
+    value: "DIR",
+    help: "the store (default: $LADING_STORE, else $XDG_DATA_HOME/lading or ~/.local/share/lading)",
+  },
+  { name: "debug", help: "print the stack trace of an unexpected error" },
+  { name: "help", short: "h", help: "show the help of the command" },
+];
+
+/** `--json`: the flag most commands take. */
+export const JSON_FLAG: FlagDef = { name: "json", help: "print JSON on stdout instead of text" };
+/** `-q`: no progress and no summary on stderr. */
+export const QUIET_FLAG: FlagDef = {
+  name: "quiet",
+  short: "q",
+  help: "print no progress and no summary on stderr",
+};
+/** `--platform P` for commands that pick one platform of an image. */
+export const PLATFORM_FLAG: FlagDef = {
+  name: "platform",
+  kind: "string",
+  value: "P",
+  help: "the platform to use from a multi-platform image (os/arch[/variant]); default: this host's",
+};
+
+/** The parsing spec of a command's flags (plus the global ones). */
+export function flagSpec(flags: readonly FlagDef[]): FlagSpec {
+  const all = [...GLOBAL_FLAGS, ...flags];
+  return {
+    string: all.filter((f) => f.kind === "string").map((f) => f.name),
+    multiple: all.filter((f) => f.kind === "multiple").map((f) => f.name),
+    boolean: all.filter((f) => (f.kind ?? "boolean") === "boolean").map((f) => f.name),
+    short: Object.fromEntries(all.filter((f) => f.short).map((f) => [f.short!, f.name])),
+  };
+}
+
+/** Parses a command's arguments by its flag table. */
+export function parseCommand(args: string[], command: Pick<Command, "flags">): Parsed {
+  return parseFlags(args, flagSpec(command.flags));
+}
 
 /** Flag specification for {@link parseFlags}. */
 export interface FlagSpec {
@@ -137,9 +214,183 @@ export function storeDir(flags: Parsed["values"], io: CliIO): string {
   return `${home}/.local/share/lading`;
 }
 
-/** Opens the store the flags name (creating it when missing). */
-export function openStore(flags: Parsed["values"], io: CliIO): Promise<Store> {
-  return openFsStore(storeDir(flags, io));
+/** The store directory does not exist, or is not a store (exit 1). */
+async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+function parentOf(dir: string): string {
+  const trimmed = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
+  const slash = trimmed.lastIndexOf("/");
+  return slash < 0 ? "." : slash === 0 ? "/" : trimmed.slice(0, slash);
+}
+
+async function openChecked(dir: string, create: boolean): Promise<Store> {
+  try {
+    return await openFsStore(dir, create ? {} : { create: false });
+  } catch (e) {
+    if (e instanceof InvalidInputError && /not an OCI image layout/.test(e.message)) {
+      throw new InvalidInputError(
+        `${dir} is not a lading store (a directory with other files and no oci-layout); ` +
+          `pass --store with a new or empty directory, or the path of an existing store`,
+      );
+    }
+    throw e;
+  }
+}
+
+/**
+ * Opens the store for a command that writes: a missing store is created, but only its
+ * last path component (a mistyped parent is an error, not a new tree of directories).
+ */
+export async function openStore(flags: Parsed["values"], io: CliIO): Promise<Store> {
+  const dir = storeDir(flags, io);
+  if (!(await statOrUndefined(dir))) {
+    const parent = parentOf(dir);
+    const p = await statOrUndefined(parent);
+    if (!p || !p.isDirectory) {
+      throw new NotFoundError(
+        `Cannot create the store ${dir}: ${parent} ${
+          p ? "is not a directory" : "does not exist"
+        } (lading creates only the last directory of a store path)`,
+      );
+    }
+  }
+  return await openChecked(dir, true);
+}
+
+/**
+ * Opens the store for a command that only reads: a missing or empty store is an error
+ * naming the path, and nothing is created.
+ */
+export async function openStoreForReading(flags: Parsed["values"], io: CliIO): Promise<Store> {
+  return await openChecked(await existingStoreDir(flags, io), false);
+}
+
+/** The store directory, which must exist and not be empty (read-only commands). */
+export async function existingStoreDir(flags: Parsed["values"], io: CliIO): Promise<string> {
+  const dir = storeDir(flags, io);
+  const stat = await statOrUndefined(dir);
+  if (!stat) {
+    throw new NotFoundError(
+      `no store at ${dir} (nothing was imported there yet, or --store / LADING_STORE is mistyped)`,
+    );
+  }
+  if (stat.isDirectory) {
+    let empty = true;
+    for await (const _ of Deno.readDir(dir)) {
+      empty = false;
+      break;
+    }
+    if (empty) throw new NotFoundError(`no store at ${dir} (the directory is empty)`);
+  }
+  return dir;
+}
+
+/**
+ * The blob a user-given digest means: a full digest (`sha256:` + hex), or a bare hex
+ * prefix of at least 12 digits that exactly one blob in the store starts with (the
+ * same rule as for image names).
+ */
+export async function findBlob(store: BlobManager, value: string): Promise<Digest> {
+  if (/^[0-9a-f]{12,63}$/.test(value)) {
+    const hits: Digest[] = [];
+    for await (const b of store.list()) {
+      if (b.digest.startsWith(`sha256:${value}`)) hits.push(b.digest);
+    }
+    if (hits.length === 1) return hits[0];
+    if (hits.length > 1) {
+      throw new InvalidInputError(
+        `${value} is the start of ${hits.length} blob digests; give more digits`,
+      );
+    }
+    throw new NotFoundError(`no blob in the store starts with ${value}`);
+  }
+  if (/^[0-9a-f]{64}$/.test(value)) value = `sha256:${value}`;
+  try {
+    return parseDigest(value).digest as Digest;
+  } catch (e) {
+    if (e instanceof InvalidInputError) {
+      throw new UsageError(
+        `${
+          JSON.stringify(value)
+        } is not a digest (sha256:<64 hex digits>, or a unique prefix of 12+ hex digits)`,
+      );
+    }
+    throw e;
+  }
+}
+
+/** Refuses to write binary (a tar archive) onto a terminal, like `docker save`. */
+export function refuseTerminal(io: CliIO, what: string): void {
+  if (io.stdoutIsTerminal) {
+    throw new LadingError(
+      `refusing to write ${what} to a terminal; use -o FILE or redirect stdout (> FILE, | tar -t)`,
+    );
+  }
+}
+
+const cleanups = new Set<() => void>();
+let listening = false;
+
+function onSignal(): void {
+  for (const fn of cleanups) {
+    try {
+      fn();
+    } catch {
+      // best effort: exit anyway
+    }
+  }
+  Deno.exit(EXIT_INTERRUPTED);
+}
+
+/**
+ * Runs `cleanup` (synchronously) when Ctrl-C or SIGTERM stops the process, then exits
+ * with 130. Returns the function that unregisters it.
+ */
+export function atInterrupt(cleanup: () => void): () => void {
+  cleanups.add(cleanup);
+  if (!listening && Deno.build.os !== "windows") {
+    listening = true;
+    Deno.addSignalListener("SIGINT", onSignal);
+    Deno.addSignalListener("SIGTERM", onSignal);
+  }
+  return () => {
+    cleanups.delete(cleanup);
+    if (cleanups.size === 0 && listening) {
+      listening = false;
+      Deno.removeSignalListener("SIGINT", onSignal);
+      Deno.removeSignalListener("SIGTERM", onSignal);
+    }
+  };
+}
+
+/**
+ * Removes the files this process made in a store's `ingest/` and `leases/` (and
+ * temporary index files): what an import or export in flight leaves when interrupted.
+ */
+export function removeOwnStoreFiles(dir: string): void {
+  const mine = (name: string) => name.startsWith(`${Deno.pid}.`);
+  for (const [sub, prefix] of [["ingest", ""], ["leases", ""], [".", "index.json.tmp-"]]) {
+    try {
+      for (const e of Deno.readDirSync(`${dir}/${sub}`)) {
+        if (e.name.startsWith(prefix) && mine(e.name.slice(prefix.length))) {
+          try {
+            Deno.removeSync(`${dir}/${sub}/${e.name}`);
+          } catch {
+            // gone already
+          }
+        }
+      }
+    } catch {
+      // no such directory
+    }
+  }
 }
 
 /** Parses every `--platform` value. */
@@ -147,6 +398,11 @@ export function platformsOf(flags: Parsed["values"]): Platform[] {
   const v = flags.platform;
   const list = v === undefined ? [] : Array.isArray(v) ? v : [v as string];
   return list.flatMap((s) => s.split(",")).filter((s) => s).map((s) => parsePlatform(s));
+}
+
+/** A count with its noun, singular or plural: `1 entry`, `2 entries`, `0 blobs`. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
 }
 
 /** Lays out rows as left-aligned columns separated by 3 spaces. */
@@ -164,13 +420,55 @@ export function json(value: unknown): string {
   return JSON.stringify(value, null, 2) + "\n";
 }
 
-/** Exit code and one-line message for an error. */
-export function reportError(e: unknown, io: CliIO): number {
+/** Exit code for a closed stdout (what a shell reports for `cat` killed by SIGPIPE). */
+export const EXIT_BROKEN_PIPE = 141;
+/** Exit code after Ctrl-C (128 + SIGINT). */
+export const EXIT_INTERRUPTED = 130;
+
+/** True for the error a write to a closed pipe (`lading cat ... | head`) gives. */
+export function isBrokenPipe(e: unknown): boolean {
+  if (e instanceof Deno.errors.BrokenPipe) return true;
+  if (e instanceof Deno.errors.ConnectionReset) return true;
+  const code = (e as { code?: unknown })?.code;
+  return code === "EPIPE" || (e instanceof Error && /broken pipe|os error 32\b/i.test(e.message));
+}
+
+function isNoSpace(e: Error): boolean {
+  return /\(os error (28|122)\)/.test(e.message) || /no space left on device/i.test(e.message);
+}
+
+/** One line for a disk-full error. */
+function systemMessage(e: Error): string {
+  return `no space left on the device: ${e.message.split("\n")[0]}`;
+}
+
+/**
+ * Exit code and one-line message for an error (0 ok, 1 failure, 2 usage, 130 Ctrl-C,
+ * 141 closed stdout, which prints nothing). No stack trace unless `debug`.
+ */
+export function reportError(
+  e: unknown,
+  io: CliIO,
+  options: { debug?: boolean; command?: readonly string[] } = {},
+): number {
+  if (options.debug && e instanceof Error) io.err(`${e.stack ?? e.message}\n`);
   if (e instanceof UsageError) {
-    io.err(`lading: ${printable(e.message)}\nRun 'lading help' for usage.\n`);
+    const help = options.command?.length
+      ? `lading ${options.command.join(" ")} --help`
+      : "lading help";
+    io.err(`lading: ${printable(e.message)}\nRun '${help}' for usage.\n`);
     return 2;
   }
-  io.err(`lading: ${errorLine(e, io.env("LADING_DEBUG") === "1")}\n`);
+  if (isBrokenPipe(e)) return EXIT_BROKEN_PIPE;
+  if (e instanceof Deno.errors.Interrupted) {
+    io.err(`lading: interrupted\n`);
+    return EXIT_INTERRUPTED;
+  }
+  if (e instanceof Error && !(e instanceof LadingError) && isNoSpace(e)) {
+    io.err(`lading: ${printable(systemMessage(e))}\n`);
+    return 1;
+  }
+  io.err(`lading: ${errorLine(e)}\n`);
   return 1;
 }
 
@@ -191,44 +489,78 @@ export function errorLine(e: unknown, debug = false): string {
   return printable(`internal error: ${String(e)}`);
 }
 
-/** A progress bar on stderr, drawn only when stderr is a terminal. */
+function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+/**
+ * A progress line on stderr: bytes done (of the total when known), rate and time left.
+ * Drawn only when stderr is a terminal and not `quiet`; each redraw clears the rest of
+ * the line, and {@link Progress.end} erases it.
+ */
 export class Progress {
   #io: CliIO;
   #label: string;
   #total?: number;
   #done = 0;
   #last = 0;
-  constructor(io: CliIO, label: string, total?: number) {
+  #start = Date.now();
+  #on: boolean;
+  #drawn = false;
+  constructor(io: CliIO, label: string, total?: number, options: { quiet?: boolean } = {}) {
     this.#io = io;
     this.#label = label;
     this.#total = total;
+    this.#on = io.stderrIsTerminal && !options.quiet;
+  }
+  /** True when the line is drawn (callers may skip counting otherwise). */
+  get visible(): boolean {
+    return this.#on;
   }
   /** Adds bytes. */
   add(n: number): void {
     this.#done += n;
+    if (!this.#on) return;
     const now = Date.now();
-    if (this.#io.stderrIsTerminal && now - this.#last > 100) {
+    if (now - this.#last > 100) {
       this.#last = now;
-      this.#draw();
+      this.#draw(now);
     }
   }
-  #draw(): void {
+  /** Sets the bytes done so far. */
+  set(n: number): void {
+    this.add(n - this.#done);
+  }
+  /** The text of the line now (for tests). */
+  line(now = Date.now()): string {
+    const elapsed = (now - this.#start) / 1000;
+    const rate = elapsed > 0.2 ? this.#done / elapsed : 0;
     const t = this.#total;
+    const parts = [this.#label];
     if (t && t > 0) {
       const frac = Math.min(1, this.#done / t);
-      const width = 30;
+      const width = 24;
       const fill = Math.round(frac * width);
-      this.#io.err(
-        `\r${this.#label} [${"=".repeat(fill)}${" ".repeat(width - fill)}] ${
-          formatBytes(this.#done)
-        } / ${formatBytes(t)}`,
-      );
+      parts.push(`[${"=".repeat(fill)}${" ".repeat(width - fill)}]`);
+      parts.push(`${formatBytes(this.#done)} / ${formatBytes(t)}`);
+      if (rate > 0) parts.push(`${formatBytes(rate)}/s`, `${clock((t - this.#done) / rate)} left`);
     } else {
-      this.#io.err(`\r${this.#label} ${formatBytes(this.#done)}`);
+      parts.push(formatBytes(this.#done));
+      if (rate > 0) parts.push(`${formatBytes(rate)}/s`);
     }
+    return parts.join("  ");
   }
-  /** Clears the line. */
+  #draw(now: number): void {
+    this.#drawn = true;
+    this.#io.err(`\r${this.line(now)}\x1b[K`);
+  }
+  /** Erases the line. */
   end(): void {
-    if (this.#io.stderrIsTerminal && this.#last > 0) this.#io.err("\r\x1b[K");
+    if (this.#drawn) this.#io.err("\r\x1b[K");
+    this.#drawn = false;
   }
 }

@@ -2,13 +2,14 @@
  * `lading content ls` and `lading content get`.
  * @module
  */
-import { type Digest, parseDigest } from "../digest.ts";
 import {
   type CliIO,
   type Command,
+  findBlob,
   json,
-  openStore,
-  parseFlags,
+  JSON_FLAG,
+  openStoreForReading,
+  parseCommand,
   table,
   UsageError,
 } from "./common.ts";
@@ -16,18 +17,21 @@ import {
 /** `content ls`. */
 export const contentLs: Command = {
   path: ["content", "ls"],
-  summary: "list every blob in the store (digest, size)",
-  usage: "lading content ls [--json] [-q] [--store DIR]",
+  summary: "list every blob in the store (digest, size in bytes), sorted by digest",
+  args: "",
+  complete: "none",
+  flags: [JSON_FLAG, { name: "quiet", short: "q", help: "digests only" }],
+  examples: ["lading content ls", "lading content ls -q | wc -l"],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, { boolean: ["json", "quiet"], short: { q: "quiet" } });
+    const f = parseCommand(args, contentLs);
     if (f.positionals.length) throw new UsageError("content ls takes no arguments");
-    const store = await openStore(f.values, io);
+    const store = await openStoreForReading(f.values, io);
     try {
       const all = [];
       for await (const b of store.list()) all.push(b);
       all.sort((a, b) => (a.digest < b.digest ? -1 : 1));
       if (f.values.json) io.out(json(all));
-      else if (f.values.quiet) { for (const b of all) io.out(`${b.digest}\n`); }
+      else if (f.values.quiet) io.out(all.map((b) => `${b.digest}\n`).join(""));
       else io.out(table(["DIGEST", "SIZE"], all.map((b) => [b.digest, String(b.size)])));
       return 0;
     } finally {
@@ -40,13 +44,20 @@ export const contentLs: Command = {
 export const contentGet: Command = {
   path: ["content", "get"],
   summary: "write a blob's raw bytes to stdout",
-  usage: "lading content get <digest> [--store DIR]",
+  args: "<digest>",
+  complete: "none",
+  details: "<digest> is sha256:<hex> or a unique hex prefix of 12+ digits.",
+  flags: [],
+  examples: [
+    "lading content get sha256:4c1d0f5a2b3e... | jq .",
+    "lading content get 4c1d0f5a2b3e > blob",
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, {});
+    const f = parseCommand(args, contentGet);
     if (f.positionals.length !== 1) throw new UsageError("content get takes one digest");
-    const digest = parseDigest(f.positionals[0]).digest as Digest;
-    const store = await openStore(f.values, io);
+    const store = await openStoreForReading(f.values, io);
     try {
+      const digest = await findBlob(store, f.positionals[0]);
       const stream = await store.reader(digest);
       await stream.pipeTo(io.stdout, { preventClose: true });
       return 0;

@@ -3,7 +3,7 @@
  * @module
  */
 import { mergeImage } from "../layers/image_layers.ts";
-import { type CliIO, type Command, json, parseFlags, UsageError } from "./common.ts";
+import { type CliIO, type Command, json, JSON_FLAG, parseCommand, UsageError } from "./common.ts";
 import { chooseLayer, LAYER_FLAGS, OutputBuffer, readOptions, withImage } from "./layers_common.ts";
 
 const MARK = { added: "A", modified: "M", deleted: "D" } as const;
@@ -12,9 +12,20 @@ const MARK = { added: "A", modified: "M", deleted: "D" } as const;
 export const diffCommand: Command = {
   path: ["diff"],
   summary: "show the paths one layer added (A), modified (M) and deleted (D)",
-  usage: "lading diff <name> --layer N|DIGEST [--json] [--platform P] [--store DIR]",
+  args: "<name> --layer N|DIGEST",
+  flags: [
+    {
+      name: "layer",
+      kind: "string",
+      value: "N|DIGEST",
+      help: "the layer: its index (0 is the bottom) or digest (prefix of 12+ hex digits)",
+    },
+    ...LAYER_FLAGS,
+    JSON_FLAG,
+  ],
+  examples: ["lading diff busybox --layer 0", "lading diff example.com/app:1 --layer 2 --json"],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, { string: [...LAYER_FLAGS.string, "layer"], boolean: ["json"] });
+    const f = parseCommand(args, diffCommand);
     if (f.positionals.length !== 1) throw new UsageError("diff takes one image name");
     if (f.values.layer === undefined) throw new UsageError("diff needs --layer N|DIGEST");
     return await withImage(f.values, f.positionals[0], io, async (store, image) => {

@@ -4,19 +4,26 @@
  * @module
  */
 import { randomHex } from "../digest.ts";
-import { AlreadyExistsError } from "../errors.ts";
+import { AlreadyExistsError, LadingError, NotFoundError } from "../errors.ts";
 import { type ExportFormat, planExport } from "../export/mod.ts";
 import { writeArchiveFile } from "../deno/export_file.ts";
 import { exists } from "../store/fs_files.ts";
 import {
+  atInterrupt,
   type CliIO,
   type Command,
+  count,
   formatBytes,
   json,
-  openStore,
-  parseFlags,
+  JSON_FLAG,
+  openStoreForReading,
+  parseCommand,
   platformsOf,
   Progress,
+  QUIET_FLAG,
+  refuseTerminal,
+  removeOwnStoreFiles,
+  storeDir,
   UsageError,
 } from "./common.ts";
 
@@ -42,12 +49,25 @@ export async function writeFileAtomically(
       // already gone
     }
   };
-  const onSignal = () => {
-    cleanup();
-    Deno.exit(130);
-  };
-  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
-  Deno.addSignalListener("SIGINT", onSignal);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new NotFoundError(
+        `Cannot export to ${path}: the directory ${
+          dir.replace(/(.)\/$/, "$1") || "."
+        } does not exist`,
+      );
+    }
+    if (e instanceof Deno.errors.PermissionDenied) {
+      throw new LadingError(
+        `Cannot export to ${path}: no permission to write in ${dir.replace(/(.)\/$/, "$1") || "."}`,
+      );
+    }
+    throw e;
+  }
+  const unregister = atInterrupt(cleanup);
   try {
     await write(file);
     if (options.force) {
@@ -77,7 +97,7 @@ export async function writeFileAtomically(
     cleanup();
     throw e;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
+    unregister();
   }
 }
 
@@ -85,31 +105,51 @@ export async function writeFileAtomically(
 export const exportCommand: Command = {
   path: ["export"],
   summary: "write images to an oci-archive (default) or a docker archive",
-  usage:
-    "lading export [--platform P]... [--format oci|docker] [--keep-index] [--skip-non-distributable]\n" +
-    "       [--gzip] [--verify] [--force] [--json] [--store DIR] -o <FILE | -> <name>...\n\n" +
-    "  --platform P             only this platform's content (repeatable); an index that loses\n" +
-    "                           entries is rewritten to list only the kept ones, and says so\n" +
-    "  --keep-index             with --platform: keep the original index (a partial archive,\n" +
-    "                           like 'ctr export'; import it with --allow-missing)\n" +
-    "  --format docker          a 'docker save' archive (one platform per image)\n" +
-    "  --skip-non-distributable leave out foreign/non-distributable layers\n" +
-    "  --gzip                   compress the archive with gzip\n" +
-    "  --verify                 re-hash every blob while writing\n" +
-    "  --force                  replace FILE when it exists\n" +
-    "  -o -                     write to stdout",
+  args: "<name>...",
+  details: "Without -o (or with -o -) the archive goes to stdout, which must not be a\n" +
+    "terminal. A file is written under a temporary name and renamed into place when\n" +
+    "complete; Ctrl-C leaves nothing behind.",
+  flags: [
+    {
+      name: "output",
+      short: "o",
+      kind: "string",
+      value: "FILE",
+      help: "write to FILE (- for stdout, the default)",
+    },
+    {
+      name: "platform",
+      kind: "multiple",
+      value: "P",
+      help: "only this platform's content; an index that loses entries is rewritten and says so",
+    },
+    {
+      name: "format",
+      kind: "string",
+      value: "oci|docker",
+      help: "oci-archive (default) or a 'docker save' archive (one platform per image)",
+    },
+    {
+      name: "keep-index",
+      help: "with --platform: keep the original index (a partial archive, like 'ctr export')",
+    },
+    { name: "skip-non-distributable", help: "leave out foreign/non-distributable layers" },
+    { name: "gzip", help: "compress the archive with gzip" },
+    { name: "verify", help: "re-hash every blob while writing" },
+    { name: "force", help: "replace FILE when it exists" },
+    JSON_FLAG,
+    QUIET_FLAG,
+  ],
+  examples: [
+    "lading export -o busybox.tar busybox",
+    "lading export --format docker busybox | docker load",
+    "lading export --platform linux/arm64 -o arm.tar example.com/app:1",
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, {
-      string: ["format", "output"],
-      multiple: ["platform"],
-      boolean: ["skip-non-distributable", "gzip", "force", "json", "keep-index", "verify"],
-      short: { o: "output" },
-    });
+    const f = parseCommand(args, exportCommand);
     if (f.positionals.length === 0) throw new UsageError("export needs at least one image name");
-    const output = f.values.output as string | undefined;
-    if (output === undefined || output === "") {
-      throw new UsageError("export needs -o FILE (or -o - for stdout)");
-    }
+    const output = (f.values.output as string | undefined) ?? "-";
+    if (output === "") throw new UsageError("-o needs a file name (or - for stdout)");
     const format = (f.values.format as string | undefined) ?? "oci";
     if (format !== "oci" && format !== "docker") {
       throw new UsageError(`--format must be oci or docker, not ${JSON.stringify(format)}`);
@@ -128,12 +168,14 @@ export const exportCommand: Command = {
     if (toStdout && f.values.json) {
       throw new UsageError("--json needs -o FILE (stdout is the archive)");
     }
+    if (toStdout) refuseTerminal(io, "a tar archive");
     if (!toStdout && !f.values.force && await exists(output)) {
       throw new AlreadyExistsError(
         `Cannot export to ${output}: it exists; use --force to replace it`,
       );
     }
-    const store = await openStore(f.values, io);
+    const store = await openStoreForReading(f.values, io);
+    const unregisterStore = atInterrupt(() => removeOwnStoreFiles(storeDir(f.values, io)));
     try {
       const warnings: string[] = [];
       const plan = await planExport(store, f.positionals, {
@@ -145,17 +187,9 @@ export const exportCommand: Command = {
         verify: !!f.values.verify,
         onWarning: (m) => warnings.push(m),
       });
-      const progress = new Progress(io, "exporting", plan.size);
-      let last = 0;
+      const progress = new Progress(io, "exporting", plan.size, { quiet: !!f.values.quiet });
       // Counting bytes costs a pass through JS; only a visible progress bar pays for it.
-      const writeOptions = io.stderrIsTerminal
-        ? {
-          onProgress: (n: number) => {
-            progress.add(n - last);
-            last = n;
-          },
-        }
-        : {};
+      const writeOptions = progress.visible ? { onProgress: (n: number) => progress.set(n) } : {};
       if (toStdout) {
         await plan.stream(writeOptions).pipeTo(io.stdout, { preventClose: true });
       } else {
@@ -179,19 +213,22 @@ export const exportCommand: Command = {
           ...(plan.notes.length ? { notes: plan.notes } : {}),
           ...(warnings.length ? { warnings } : {}),
         }));
-      } else {
+      } else if (!f.values.quiet) {
         for (const w of warnings) io.err(`warning: ${w}\n`);
         for (const n of plan.notes) io.err(`note: ${n}\n`);
         io.err(
-          `exported ${plan.images.length} image${plan.images.length === 1 ? "" : "s"} (${
+          `exported ${count(plan.images.length, "image")} (${
             plan.images.map((i) => i.name).join(", ")
-          }), ${plan.blobs.length} blobs, ${formatBytes(plan.size)} ${plan.format} archive${
-            f.values.gzip ? " (gzip)" : ""
-          }${toStdout ? "" : ` to ${output}`}\n`,
+          }), ${count(plan.blobs.length, "blob")}, ${
+            formatBytes(plan.size)
+          } ${plan.format} archive${f.values.gzip ? " (gzip)" : ""}${
+            toStdout ? "" : ` to ${output}`
+          }\n`,
         );
       }
       return 0;
     } finally {
+      unregisterStore();
       await store.close();
     }
   },

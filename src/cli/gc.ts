@@ -9,25 +9,38 @@ import { openFsStore } from "../store/fs.ts";
 import {
   type CliIO,
   type Command,
+  count,
+  existingStoreDir,
   formatBytes,
   json,
-  parseFlags,
-  storeDir,
+  JSON_FLAG,
+  parseCommand,
   UsageError,
 } from "./common.ts";
 
 /** `gc`. */
 export const gcCommand: Command = {
   path: ["gc"],
-  summary: "remove blobs no image name reaches, and stale ingest files",
-  usage: "lading gc [--dry-run] [--json] [-q] [--store DIR]\n\n" +
-    "  Blobs an import in progress is writing or about to name are never removed.\n" +
-    "  Files that dead processes left in ingest/ and leases/ are removed too (listed with --dry-run).",
+  summary: "remove blobs no image name reaches, and stale ingest files; print what was freed",
+  args: "",
+  complete: "none",
+  details: "Blobs an import in progress is writing or about to name are never removed.\n" +
+    "Files that dead processes left in ingest/ and leases/ are removed too.",
+  flags: [
+    { name: "dry-run", help: "print what would be removed, remove nothing" },
+    JSON_FLAG,
+    { name: "quiet", short: "q", help: "print nothing" },
+  ],
+  examples: ["lading gc", "lading gc --dry-run", "lading gc -q"],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, { boolean: ["dry-run", "json", "quiet"], short: { q: "quiet" } });
+    const f = parseCommand(args, gcCommand);
     if (f.positionals.length) throw new UsageError("gc takes no arguments");
-    const dir = storeDir(f.values, io);
-    const store = await openFsStore(dir, { removeStale: false });
+    // Without the automatic stale-file sweep of opening: what dead writers left in
+    // ingest/ is counted in what gc frees.
+    const store = await openFsStore(await existingStoreDir(f.values, io), {
+      removeStale: false,
+      create: false,
+    });
     try {
       const dryRun = !!f.values["dry-run"];
       const result = await collectGarbage(store, { dryRun });
@@ -40,25 +53,23 @@ export const gcCommand: Command = {
           kept: result.kept,
           leased: result.leased,
           staleFiles: stale,
+          staleBytes: stale.reduce((n, s) => n + s.size, 0),
         }));
         return 0;
       }
+      if (f.values.quiet) return 0;
       const verb = dryRun ? "would remove" : "removed";
-      if (!f.values.quiet) {
+      {
         for (const b of result.removed) io.out(`${verb} ${b.digest} ${formatBytes(b.size)}\n`);
         for (const s of stale) io.out(`${verb} stale ${s.path} ${formatBytes(s.size)}\n`);
       }
       const staleBytes = stale.reduce((n, s) => n + s.size, 0);
       io.err(
-        `${dryRun ? "would free" : "freed"} ${
-          formatBytes(result.bytes)
-        } in ${result.removed.length} blob${result.removed.length === 1 ? "" : "s"}${
-          stale.length
-            ? ` and ${formatBytes(staleBytes)} in ${stale.length} stale ingest file${
-              stale.length === 1 ? "" : "s"
-            }`
-            : ""
-        }; kept ${result.kept} blob${result.kept === 1 ? "" : "s"}${
+        `${dryRun ? "would free" : "freed"} ${formatBytes(result.bytes + staleBytes)}: ${
+          count(result.removed.length, "blob")
+        } (${formatBytes(result.bytes)}) and ${count(stale.length, "stale ingest file")} (${
+          formatBytes(staleBytes)
+        }); kept ${count(result.kept, "blob")}${
           result.leased ? ` (${result.leased} held by imports in progress)` : ""
         }\n`,
       );

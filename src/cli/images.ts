@@ -3,33 +3,128 @@
  * @module
  */
 import { shortDigest } from "../digest.ts";
-import { listImageSummaries, resolveImage } from "../image.ts";
+import { listImageSummaries, resolveImage, resolveManifest } from "../image.ts";
+import { isConfigMediaType } from "../media_types.ts";
+import { familiarName } from "../reference.ts";
 import { formatPlatform, parsePlatform } from "../platform.ts";
 import type { ImageConfig } from "../types.ts";
 import {
   type CliIO,
   type Command,
+  count,
   formatBytes,
   json,
-  openStore,
-  parseFlags,
+  JSON_FLAG,
+  openStoreForReading,
+  parseCommand,
+  PLATFORM_FLAG,
   table,
   UsageError,
 } from "./common.ts";
 
+/** Compiles a shell-style glob (`*`, `?`, `[abc]`) that matches a whole name. */
+export function globToRegExp(glob: string): RegExp {
+  let re = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === "*") re += ".*";
+    else if (c === "?") re += ".";
+    else if (c === "[") {
+      const end = glob.indexOf("]", i + 1);
+      if (end < 0) re += "\\[";
+      else {
+        const body = glob.slice(i + 1, end).replace(/\\/g, "\\\\");
+        re += `[${body.startsWith("!") ? "^" + body.slice(1) : body}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\\]]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** True when a stored name matches one of the patterns (or there are none). */
+function nameMatches(name: string, patterns: RegExp[]): boolean {
+  if (patterns.length === 0) return true;
+  const short = familiarName(name);
+  return patterns.some((p) => p.test(name) || p.test(short));
+}
+
+/** Fills a `{{.Field}}` template (Go-template style, fields only; `\t` and `\n` escapes). */
+export function fillTemplate(template: string, fields: Record<string, unknown>): string {
+  return template.replace(/\\t/g, "\t").replace(/\\n/g, "\n").replace(
+    /\{\{\s*\.(\w+)\s*\}\}/g,
+    (_, k: string) => {
+      if (!(k in fields)) {
+        throw new UsageError(
+          `--format: unknown field .${k}; fields: ${
+            Object.keys(fields).map((f) => `.${f}`).join(", ")
+          }`,
+        );
+      }
+      const v = fields[k];
+      return Array.isArray(v) ? v.join(",") : String(v);
+    },
+  );
+}
+
 /** `images ls`. */
 export const imagesLs: Command = {
   path: ["images", "ls"],
-  summary: "list image names with media type, digest, size and platforms",
-  usage: "lading images ls [--json] [-q] [--store DIR]",
+  summary: "list image names with media type, digest, size and platforms, sorted by name",
+  args: "[PATTERN...]",
+  details: "PATTERN is a shell glob (*, ?, [abc]) matched against the full name or the short\n" +
+    "one (docker.io/library/busybox:1 is also busybox:1). Quote it so the shell keeps it.",
+  flags: [
+    {
+      name: "format",
+      kind: "string",
+      value: "FORMAT",
+      help: "table (default), json, digest (one digest per name), name, or a template " +
+        "like '{{.Name}} {{.Digest}}' (fields .Name .Digest .MediaType .Size .Platforms)",
+    },
+    { name: "quiet", short: "q", help: "names only (same as --format name)" },
+    JSON_FLAG,
+  ],
+  examples: [
+    "lading images ls",
+    "lading images ls 'example.com/*' --format digest",
+    "lading images ls --format '{{.Name}}\t{{.Size}}'",
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, { boolean: ["json", "quiet"], short: { q: "quiet" } });
-    if (f.positionals.length) throw new UsageError("images ls takes no arguments");
-    const store = await openStore(f.values, io);
+    const f = parseCommand(args, imagesLs);
+    let format = (f.values.format as string | undefined) ??
+      (f.values.json ? "json" : f.values.quiet ? "name" : "table");
+    if (f.values.json && f.values.format && f.values.format !== "json") {
+      throw new UsageError("--json and --format " + f.values.format + " exclude each other");
+    }
+    if (!["table", "json", "digest", "name"].includes(format) && !format.includes("{{")) {
+      throw new UsageError(
+        `--format must be table, json, digest, name or a template with {{.Field}}, not ${
+          JSON.stringify(format)
+        }`,
+      );
+    }
+    if (format === "table" && f.values.quiet) format = "name";
+    const patterns = f.positionals.map(globToRegExp);
+    const store = await openStoreForReading(f.values, io);
     try {
+      const records = (await store.listImages()).filter((r) => nameMatches(r.name, patterns));
+      records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      if (format === "name") {
+        io.out(records.map((r) => `${r.name}\n`).join(""));
+        return 0;
+      }
+      if (format === "digest") {
+        io.out(records.map((r) => `${r.target.digest}\n`).join(""));
+        return 0;
+      }
       const list = await listImageSummaries(store);
-      if (f.values.json) {
-        io.out(json(list.map((s) => ({
+      const wanted = new Set(records.map((r) => r.name));
+      const shown = list.filter((s) => wanted.has(s.name)).sort((a, b) =>
+        a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+      );
+      if (format === "json") {
+        io.out(json(shown.map((s) => ({
           name: s.name,
           digest: s.digest,
           mediaType: s.mediaType,
@@ -39,12 +134,22 @@ export const imagesLs: Command = {
             ? { incomplete: true, missingPlatforms: s.missingPlatforms, missing: s.missing }
             : {}),
         }))));
-      } else if (f.values.quiet) {
-        for (const s of list) io.out(`${s.name}\n`);
+      } else if (format !== "table") {
+        for (const s of shown) {
+          io.out(
+            fillTemplate(format, {
+              Name: s.name,
+              Digest: s.digest,
+              MediaType: s.mediaType,
+              Size: formatBytes(s.size),
+              Platforms: s.platforms,
+            }) + "\n",
+          );
+        }
       } else {
         io.out(table(
           ["REF", "TYPE", "DIGEST", "SIZE", "PLATFORMS"],
-          list.map((s) => [
+          shown.map((s) => [
             s.name,
             s.mediaType,
             s.digest,
@@ -53,7 +158,7 @@ export const imagesLs: Command = {
               ...s.platforms,
               ...s.missingPlatforms.map((p) => `${p} (missing)`),
             ].join(",") + (s.missing.length && !s.missingPlatforms.length
-              ? ` (incomplete: ${s.missing.length} blobs missing)`
+              ? ` (incomplete: ${count(s.missing.length, "blob")} missing)`
               : ""),
           ]),
         ));
@@ -90,48 +195,88 @@ export function configSummary(config: ImageConfig): string {
 /** `images inspect`. */
 export const imagesInspect: Command = {
   path: ["images", "inspect"],
-  summary: "show the index, manifest and config of an image, and a readable summary",
-  usage: "lading images inspect <name|digest> [--platform P] [--json] [--store DIR]",
+  summary: "show the index, manifest and config of an image (or artifact), and a readable summary",
+  args: "<name|digest>",
+  flags: [PLATFORM_FLAG, JSON_FLAG],
+  examples: [
+    "lading images inspect busybox",
+    "lading images inspect example.com/app:1 --platform linux/arm64 --json",
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, { string: ["platform"], boolean: ["json"] });
+    const f = parseCommand(args, imagesInspect);
     if (f.positionals.length !== 1) throw new UsageError("images inspect takes one name or digest");
     const platform = f.values.platform ? parsePlatform(f.values.platform as string) : undefined;
-    const store = await openStore(f.values, io);
+    const store = await openStoreForReading(f.values, io);
     try {
       const warnings: string[] = [];
-      const r = await resolveImage(store, f.positionals[0], {
+      const m = await resolveManifest(store, f.positionals[0], {
         platform,
-        onWarning: (m) => warnings.push(m),
+        onWarning: (w) => warnings.push(w),
       });
+      const isImage = isConfigMediaType(m.manifest.config.mediaType);
+      const r = isImage ? await resolveImage(store, f.positionals[0], { platform }) : undefined;
       if (f.values.json) {
         io.out(json({
-          name: r.name,
-          descriptor: r.descriptor,
-          index: r.index ?? null,
-          manifestDescriptor: r.manifestDescriptor,
-          manifest: r.manifest,
-          config: r.config,
-          platform: r.platform,
+          name: m.name,
+          descriptor: m.descriptor,
+          index: m.index ?? null,
+          manifestDescriptor: m.manifestDescriptor,
+          manifest: m.manifest,
+          ...(r ? { config: r.config, platform: r.platform } : {
+            artifact: true,
+            configMediaType: m.manifest.config.mediaType,
+            ...(m.manifest.artifactType ? { artifactType: m.manifest.artifactType } : {}),
+          }),
           ...(warnings.length ? { warnings } : {}),
         }));
         return 0;
       }
       const out: string[] = [];
-      out.push(`Name:         ${r.name}`);
+      out.push(`Name:         ${m.name}`);
       out.push(
-        `Descriptor:   ${r.descriptor.mediaType} ${r.descriptor.digest} (${r.descriptor.size} bytes)`,
+        `Descriptor:   ${m.descriptor.mediaType} ${m.descriptor.digest} (${
+          formatBytes(m.descriptor.size)
+        })`,
       );
-      if (r.index) {
-        out.push(`Index:        ${r.index.manifests.length} entries`);
-        for (const m of r.index.manifests) {
-          const p = m.platform ? formatPlatform(m.platform) : "-";
-          const chosen = m.digest === r.manifestDescriptor.digest ? " (chosen)" : "";
-          const present = (await store.has(m.digest)) ? "" : " [not in store]";
-          out.push(`  ${p.padEnd(20)} ${m.mediaType} ${m.digest}${chosen}${present}`);
+      if (m.index) {
+        out.push(`Index:        ${count(m.index.manifests.length, "entry", "entries")}`);
+        for (const e of m.index.manifests) {
+          const p = e.platform ? formatPlatform(e.platform) : "-";
+          const chosen = e.digest === m.manifestDescriptor.digest ? " (chosen)" : "";
+          const present = (await store.has(e.digest)) ? "" : " [not in store]";
+          out.push(`  ${p.padEnd(20)} ${e.mediaType} ${e.digest}${chosen}${present}`);
         }
       }
-      out.push(`Manifest:     ${r.manifestDescriptor.mediaType} ${r.manifestDescriptor.digest}`);
-      out.push(`Config:       ${r.manifest.config.mediaType} ${r.manifest.config.digest}`);
+      out.push(`Manifest:     ${m.manifestDescriptor.mediaType} ${m.manifestDescriptor.digest}`);
+      out.push(`Config:       ${m.manifest.config.mediaType} ${m.manifest.config.digest}`);
+      if (!r) {
+        out.push(
+          `Artifact:     ${
+            m.manifest.artifactType ?? m.manifest.config.mediaType
+          } (not a container image: no filesystem)`,
+        );
+        out.push("Layers:");
+        out.push(
+          table(
+            ["#", "MEDIA TYPE", "DIGEST", "SIZE", "TITLE"],
+            m.manifest.layers.map((l, i) => [
+              String(i),
+              l.mediaType,
+              l.digest,
+              formatBytes(l.size),
+              l.annotations?.["org.opencontainers.image.title"] ?? "-",
+            ]),
+          ).trimEnd().split("\n").map((l) => "  " + l).join("\n"),
+        );
+        const ann = Object.entries(m.manifest.annotations ?? {});
+        if (ann.length) {
+          out.push("Annotations:");
+          for (const [k, v] of ann) out.push(`  ${k}=${v}`);
+        }
+        for (const w of warnings) out.push(`warning: ${w}`);
+        io.out(out.join("\n") + "\n");
+        return 0;
+      }
       out.push(`Platform:     ${formatPlatform(r.platform)}`);
       out.push(configSummary(r.config).trimEnd());
       out.push("Layers:");

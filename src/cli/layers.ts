@@ -10,7 +10,8 @@ import {
   type Command,
   formatBytes,
   json,
-  parseFlags,
+  JSON_FLAG,
+  parseCommand,
   table,
   UsageError,
 } from "./common.ts";
@@ -20,9 +21,16 @@ import { LAYER_FLAGS, readOptions, withImage } from "./layers_common.ts";
 export const layersCommand: Command = {
   path: ["layers"],
   summary: "list an image's layers: sizes, file counts, verified diff_ids, history",
-  usage: "lading layers <name> [--platform P] [--json] [--max-layer-size SIZE] [--store DIR]",
+  args: "<name>",
+  details: "Every layer is read once (decompressed, counted, its diff_id computed and compared\n" +
+    "with the config's); a mismatch is exit 1.",
+  flags: [...LAYER_FLAGS, JSON_FLAG],
+  examples: [
+    "lading layers busybox",
+    "lading layers example.com/app:1 --platform linux/arm64 --json",
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, { ...LAYER_FLAGS, boolean: ["json"] });
+    const f = parseCommand(args, layersCommand);
     if (f.positionals.length !== 1) throw new UsageError("layers takes one image name");
     return await withImage(f.values, f.positionals[0], io, async (store, image) => {
       const layers = await summarizeLayers(store, image, {

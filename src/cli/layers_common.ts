@@ -10,13 +10,30 @@ import type { FsNode } from "../layers/merged_fs.ts";
 import type { LayerEntryType } from "../layers/layer_reader.ts";
 import { parsePlatform } from "../platform.ts";
 import type { Store } from "../store/types.ts";
-import { type CliIO, openStore, type Parsed, UsageError } from "./common.ts";
+import {
+  type CliIO,
+  type FlagDef,
+  openStoreForReading,
+  type Parsed,
+  PLATFORM_FLAG,
+  QUIET_FLAG,
+  UsageError,
+} from "./common.ts";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import type { Digest } from "../digest.ts";
 
 /** Flags every layer command takes. */
-export const LAYER_FLAGS = { string: ["platform", "max-layer-size"] } as const;
+export const LAYER_FLAGS: readonly FlagDef[] = [
+  PLATFORM_FLAG,
+  {
+    name: "max-layer-size",
+    kind: "string",
+    value: "SIZE",
+    help: "refuse layers that decompress to more than SIZE (e.g. 512MB, 64GB, 2GiB; default 32GiB)",
+  },
+  QUIET_FLAG,
+];
 
 /** Parses `64G`, `512M`, `1000` into bytes. */
 export function parseSize(value: string, flag: string): number {
@@ -24,8 +41,13 @@ export function parseSize(value: string, flag: string): number {
   if (!m) {
     throw new UsageError(`--${flag}: ${JSON.stringify(value)} is not a size (e.g. 512M, 64G)`);
   }
-  const unit = (m[2] ?? "").toLowerCase().replace(/i?b$/, "").replace(/^b$/, "");
-  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[unit];
+  // One unit system with the output: k/M/G/T (and kB, MB...) are powers of 1000, the
+  // binary KiB/MiB/GiB/TiB (Ki, Mi...) powers of 1024.
+  const raw = (m[2] ?? "").toLowerCase();
+  const binary = /i/.test(raw);
+  const unit = raw.replace(/i?b$/, "").replace(/i$/, "").replace(/^b$/, "");
+  const base = binary ? 1024 : 1000;
+  const mult = { "": 1, k: base, m: base ** 2, g: base ** 3, t: base ** 4 }[unit];
   if (mult === undefined) {
     throw new UsageError(`--${flag}: unknown unit in ${JSON.stringify(value)}`);
   }
@@ -100,7 +122,7 @@ export async function withImage<T>(
   io: CliIO,
   fn: (store: Store, image: ResolvedImage) => Promise<T>,
 ): Promise<T> {
-  const store = await openStore(flags, io);
+  const store = await openStoreForReading(flags, io);
   try {
     const platform = flags.platform ? parsePlatform(flags.platform as string) : undefined;
     const image = await resolveImage(store, name, {
@@ -113,21 +135,27 @@ export async function withImage<T>(
   }
 }
 
-/** Chooses a layer by index (`2`) or digest (`sha256:ab12…` or a hex prefix of 12+). */
+/** Chooses a layer by index (`2`) or digest (`sha256:ab12…` or a unique hex prefix of 12+). */
 export function chooseLayer(image: ResolvedImage, value: string): number {
   const layers = image.manifest.layers;
   if (/^\d+$/.test(value)) {
     const i = Number(value);
     if (i >= layers.length) {
       throw new UsageError(
-        `--layer ${value}: the image has ${layers.length} layers (0-${layers.length - 1})`,
+        `--layer ${value}: the image has ${
+          layers.length === 1 ? "1 layer (0)" : `${layers.length} layers (0-${layers.length - 1})`
+        }`,
       );
     }
     return i;
   }
   const hex = value.replace(/^sha256:/, "");
-  if (!/^[0-9a-f]{4,64}$/.test(hex)) {
-    throw new UsageError(`--layer: ${JSON.stringify(value)} is neither an index nor a digest`);
+  if (!/^[0-9a-f]{12,64}$/.test(hex)) {
+    throw new UsageError(
+      `--layer: ${
+        JSON.stringify(value)
+      } is neither an index nor a digest (or a prefix of 12+ hex digits)`,
+    );
   }
   const hits = layers.map((l, i) => [l.digest, i] as const).filter(([d]) =>
     d.startsWith(`sha256:${hex}`)

@@ -6,9 +6,17 @@
  */
 import { parseReference } from "../reference.ts";
 import { InvalidInputError } from "../errors.ts";
-import { type CliIO, type Command, json, parseFlags, UsageError } from "./common.ts";
+import {
+  type CliIO,
+  type Command,
+  json,
+  JSON_FLAG,
+  parseCommand,
+  QUIET_FLAG,
+  UsageError,
+} from "./common.ts";
 import { removeLogin, saveLogin } from "./credentials.ts";
-import { clientFlags, clientFor, REGISTRY_BOOLEAN_FLAGS } from "./registry_common.ts";
+import { clientFlags, clientFor, REGISTRY_FLAGS } from "./registry_common.ts";
 
 function hostOf(arg: string): string {
   const host = arg.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
@@ -34,13 +42,23 @@ async function readPassword(io: CliIO): Promise<string> {
 export const loginCommand: Command = {
   path: ["login"],
   summary: "check credentials against a registry and save them (docker config format)",
-  usage: "lading login [--username U] [--password-stdin] [--plain-http] [--tlscacert FILE] <host>",
+  args: "<host>",
+  flags: [
+    {
+      name: "username",
+      short: "u",
+      kind: "string",
+      value: "U",
+      help: "the user name (asked on a terminal)",
+    },
+    { name: "password-stdin", help: "read the password from stdin" },
+    ...REGISTRY_FLAGS.filter((f) => f.name !== "user"),
+    JSON_FLAG,
+    QUIET_FLAG,
+  ],
+  examples: ['echo "$TOKEN" | lading login -u me --password-stdin registry.example.com'],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, {
-      string: ["username", "tlscacert"],
-      boolean: [...REGISTRY_BOOLEAN_FLAGS, "password-stdin", "json", "quiet"],
-      short: { u: "username", q: "quiet" },
-    });
+    const f = parseCommand(args, loginCommand);
     if (f.positionals.length !== 1) throw new UsageError("login takes exactly one registry host");
     const host = hostOf(f.positionals[0]);
     let username = f.values.username as string | undefined;
@@ -76,9 +94,11 @@ export const loginCommand: Command = {
 export const logoutCommand: Command = {
   path: ["logout"],
   summary: "remove the saved credentials of a registry",
-  usage: "lading logout <host>",
+  args: "<host>",
+  flags: [JSON_FLAG, QUIET_FLAG],
+  examples: ["lading logout registry.example.com"],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, { boolean: ["json", "quiet"], short: { q: "quiet" } });
+    const f = parseCommand(args, logoutCommand);
     if (f.positionals.length !== 1) throw new UsageError("logout takes exactly one registry host");
     const host = hostOf(f.positionals[0]);
     const removed = await removeLogin(host, io);

@@ -8,11 +8,11 @@ import type { ResolvedImage } from "../image.ts";
 import { mergeImage } from "../layers/image_layers.ts";
 import { openStoreLayer } from "../layers/layer_reader.ts";
 import { nodePath } from "../layers/merged_fs.ts";
-import { normalizeEntryPath, ROOT } from "../layers/path.ts";
+import { normalizeEntryPath, parentPath, ROOT } from "../layers/path.ts";
 import type { Store } from "../store/types.ts";
 import { DigestMismatchError } from "../errors.ts";
 import { shortDigest } from "../digest.ts";
-import { type CliIO, type Command, json, parseFlags, UsageError } from "./common.ts";
+import { type CliIO, type Command, json, JSON_FLAG, parseCommand, UsageError } from "./common.ts";
 import {
   chooseLayer,
   LAYER_FLAGS,
@@ -24,8 +24,9 @@ import {
   withImage,
 } from "./layers_common.ts";
 
-function under(path: string, prefix: string): boolean {
-  return prefix === ROOT || path === prefix || path.startsWith(prefix + "/");
+function under(path: string, prefix: string, recursive: boolean): boolean {
+  if (recursive) return prefix === ROOT || path === prefix || path.startsWith(prefix + "/");
+  return path === prefix || parentPath(path) === prefix;
 }
 
 async function listLayer(
@@ -45,7 +46,8 @@ async function listLayer(
   const out = new OutputBuffer(io);
   const rows: unknown[] = [];
   for await (const e of layer) {
-    if (!under(e.whiteout && e.whiteout.kind !== "meta" ? e.whiteout.path : e.path, prefix)) {
+    const shownPath = e.whiteout && e.whiteout.kind !== "meta" ? e.whiteout.path : e.path;
+    if (shownPath === ROOT || !under(shownPath, prefix, !!flags.recursive)) {
       continue;
     }
     if (flags.json) {
@@ -94,15 +96,32 @@ async function listLayer(
 /** `ls`. */
 export const lsCommand: Command = {
   path: ["ls"],
-  summary: "list the files of an image (merged) or of one layer, like ls -l",
-  usage:
-    "lading ls <name> [PATH] [--layer N|DIGEST] [--merged] [-l] [--json] [--platform P] [--store DIR]",
+  summary: "list a directory of an image (merged) or of one layer; -R for the whole tree",
+  args: "<name> [PATH]",
+  details: "Lists the entries of the directory PATH (default /) of the merged filesystem, one\n" +
+    "path per line, like 'tar -t'; a file lists itself. With --layer, the members of that\n" +
+    "layer (whiteouts shown as such). The second listing of a layer comes from the store's\n" +
+    "file index (lading-cache/), so it is fast.",
+  flags: [
+    { name: "recursive", short: "R", help: "list everything under PATH, not only its entries" },
+    { name: "long", short: "l", help: "long listing: mode, owner, size, time, link target" },
+    {
+      name: "layer",
+      kind: "string",
+      value: "N|DIGEST",
+      help: "list one layer's members: its index (0 is the bottom) or digest (prefix of 12+)",
+    },
+    { name: "merged", help: "the merged filesystem (the default; excludes --layer)" },
+    ...LAYER_FLAGS,
+    JSON_FLAG,
+  ],
+  examples: [
+    "lading ls busybox /etc",
+    "lading ls -lR busybox /usr/share",
+    "lading ls --layer 0 -R example.com/app:1",
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, {
-      string: [...LAYER_FLAGS.string, "layer"],
-      boolean: ["json", "long", "merged"],
-      short: { l: "long" },
-    });
+    const f = parseCommand(args, lsCommand);
     if (f.positionals.length < 1 || f.positionals.length > 2) {
       throw new UsageError("ls takes an image name and an optional path");
     }
@@ -135,9 +154,11 @@ export const lsCommand: Command = {
       });
       const start = fs.lookup(prefix, { follow: true });
       if (!start) throw new NotFoundError(`${JSON.stringify(rawPath)}: no such path in the image`);
-      const items = start.type === "directory"
+      const items = start.type !== "directory"
+        ? [{ path: nodePath(start), node: start }]
+        : f.values.recursive
         ? [...fs.walk(start)]
-        : [{ path: nodePath(start), node: start }];
+        : fs.children(start).map((node) => ({ path: nodePath(node), node }));
       if (f.values.json) {
         io.out(json(items.map(({ path, node }) => nodeJson(path, node))));
         return 0;

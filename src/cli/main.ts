@@ -1,22 +1,20 @@
 /**
- * Dispatches argv to a command and maps errors to exit codes (0 ok, 1 failure, 2 usage).
+ * Dispatches argv to a command and maps errors to exit codes (0 ok, 1 failure, 2 usage,
+ * 130 Ctrl-C, 141 closed stdout). Global flags may come before or after the command words.
  * @module
  */
-import { type CliIO, reportError, UsageError } from "./common.ts";
+import { type CliIO, type Command, reportError, UsageError } from "./common.ts";
 import { type CommandEntry, commands } from "./commands.ts";
+import { commandHelp, groupHelp, mainHelp } from "./help.ts";
+import denoJson from "../../deno.json" with { type: "json" };
 
-async function help(io: CliIO): Promise<void> {
-  const loaded = await Promise.all(commands.map((c) => c.load()));
-  const lines = loaded.map((c) => `  ${c.path.join(" ").padEnd(18)} ${c.summary}`);
-  io.out(
-    `lading — OCI images without a daemon\n\nUsage: lading <command> [flags]\n\nCommands:\n${
-      lines.join("\n")
-    }\n\nEvery command takes --store DIR (or LADING_STORE; default $XDG_DATA_HOME/lading or ~/.local/share/lading).\nRun 'lading help <command>' for its usage.\n`,
-  );
-}
+/** The version `lading --version` prints. */
+export const VERSION: string = denoJson.version;
 
 /** Finds the command whose path is the longest prefix of argv. */
-function find(argv: string[]): { command: CommandEntry; rest: string[] } | undefined {
+export function findCommand(
+  argv: readonly string[],
+): { command: CommandEntry; rest: string[] } | undefined {
   let best: { command: CommandEntry; rest: string[] } | undefined;
   for (const c of commands) {
     if (c.path.every((w, i) => argv[i] === w)) {
@@ -28,50 +26,110 @@ function find(argv: string[]): { command: CommandEntry; rest: string[] } | undef
   return best;
 }
 
+/** Global flags that may come before the command words (`lading --store S images ls`). */
+const LEADING_VALUE = new Set(["--store"]);
+const LEADING_BOOLEAN = new Set(["--debug", "--json", "--quiet", "-q"]);
+
+function splitLeading(argv: string[]): { leading: string[]; words: string[] } {
+  const leading: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith("-") || a === "-" || a === "--") break;
+    if (a === "--help" || a === "-h" || a === "--version" || a === "-V") break;
+    const name = a.includes("=") ? a.slice(0, a.indexOf("=")) : a;
+    if (LEADING_VALUE.has(name)) {
+      leading.push(a);
+      if (!a.includes("=")) {
+        if (i + 1 >= argv.length) throw new UsageError(`option '${a}' needs a value`);
+        leading.push(argv[++i]);
+      }
+    } else if (LEADING_BOOLEAN.has(a)) leading.push(a);
+    else {throw new UsageError(
+        `unknown global option '${a}' (global options: --store DIR, --json, -q, --debug)`,
+      );}
+  }
+  return { leading, words: argv.slice(i) };
+}
+
+function flagsPart(args: readonly string[]): readonly string[] {
+  const end = args.indexOf("--");
+  return end < 0 ? args : args.slice(0, end);
+}
+
 /** Runs the CLI with these arguments; returns the exit code. */
 export async function main(argv: string[], io: CliIO): Promise<number> {
+  const debug = flagsPart(argv).includes("--debug") || !!io.env("LADING_DEBUG");
+  let command: Command | undefined;
   try {
-    if (argv.length === 0 || argv[0] === "help" || argv[0] === "--help" || argv[0] === "-h") {
-      const target = argv.length > 1 ? find(argv.slice(1)) : undefined;
-      if (target) {
-        const c = await target.command.load();
-        io.out(`${c.summary}\n\nUsage: ${c.usage}\n`);
-      } else await help(io);
+    const { leading, words } = splitLeading(argv);
+    const first = words[0];
+    if (first === "--version" || first === "-V" || first === "version") {
+      io.out(`lading ${VERSION}\n`);
       return 0;
     }
-    const found = find(argv);
+    if (first === undefined || first === "--help" || first === "-h") {
+      io.out(await mainHelp());
+      return 0;
+    }
+    if (first === "help") {
+      const topic = words.slice(1).filter((w) => !w.startsWith("-"));
+      if (topic.length === 0) {
+        io.out(await mainHelp());
+        return 0;
+      }
+      const target = findCommand(topic);
+      if (target && target.rest.length === 0) {
+        io.out(commandHelp(await target.command.load()));
+        return 0;
+      }
+      if (!target && commands.some((c) => c.path[0] === topic[0]) && topic.length === 1) {
+        io.out(await groupHelp(topic[0]));
+        return 0;
+      }
+      throw new UsageError(`no help for '${topic.join(" ")}': unknown command`);
+    }
+    const found = findCommand(words);
     if (!found) {
-      const group = commands.filter((c) => c.path[0] === argv[0]);
+      const group = commands.filter((c) => c.path[0] === first);
       if (group.length) {
+        const sub = words[1];
+        if (sub === undefined || sub === "--help" || sub === "-h") {
+          if (sub === undefined) io.err(await groupHelp(first));
+          else io.out(await groupHelp(first));
+          return sub === undefined ? 2 : 0;
+        }
         throw new UsageError(
-          `unknown subcommand '${argv.slice(0, 2).join(" ")}'; try: ${
+          `unknown subcommand '${words.slice(0, 2).join(" ")}'; try: ${
             group.map((c) => c.path.join(" ")).join(", ")
           }`,
         );
       }
-      throw new UsageError(`unknown command '${argv[0]}'`);
+      throw new UsageError(`unknown command '${first}'`);
     }
-    const command = await found.command.load();
-    if (found.rest.includes("--help") || found.rest.includes("-h")) {
-      io.out(`${command.summary}\n\nUsage: ${command.usage}\n`);
+    command = await found.command.load();
+    const rest = [...leading, ...found.rest];
+    const flags = flagsPart(rest);
+    if (flags.includes("--help") || flags.includes("-h")) {
+      io.out(commandHelp(command));
       return 0;
     }
-    return await command.run(found.rest, io);
+    return await command.run(rest, io);
   } catch (e) {
-    return reportError(e, io);
+    return reportError(e, io, { debug, command: command?.path });
   }
 }
 
 /** The real process IO. */
 export function denoIO(): CliIO {
   const enc = new TextEncoder();
+  const writeAll = (file: typeof Deno.stdout, bytes: Uint8Array) => {
+    let at = 0;
+    while (at < bytes.byteLength) at += file.writeSync(bytes.subarray(at));
+  };
   return {
-    out: (t) => {
-      Deno.stdout.writeSync(enc.encode(t));
-    },
-    err: (t) => {
-      Deno.stderr.writeSync(enc.encode(t));
-    },
+    out: (t) => writeAll(Deno.stdout, enc.encode(t)),
+    err: (t) => writeAll(Deno.stderr, enc.encode(t)),
     get stdout() {
       return Deno.stdout.writable;
     },
@@ -79,6 +137,7 @@ export function denoIO(): CliIO {
       return Deno.stdin.readable;
     },
     stderrIsTerminal: Deno.stderr.isTerminal(),
+    stdoutIsTerminal: Deno.stdout.isTerminal(),
     env: (n) => Deno.env.get(n),
   };
 }

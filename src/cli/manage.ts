@@ -3,48 +3,72 @@
  * until gc) and `lading content rm` (refuses a blob a name still reaches unless --force).
  * @module
  */
-import { type Digest, parseDigest } from "../digest.ts";
+import type { Digest } from "../digest.ts";
 import { AlreadyExistsError, LadingError, NotFoundError } from "../errors.ts";
 import { reachableDigests } from "../gc.ts";
-import { findImage } from "../image.ts";
+import { findImage, matchImages } from "../image.ts";
 import { normalizeReference } from "../reference.ts";
-import type { ImageRecord, Store } from "../store/types.ts";
-import { type CliIO, type Command, json, openStore, parseFlags, UsageError } from "./common.ts";
-
-/** The stored record a user-given name means (exact, or familiar); never a bare digest. */
-async function namedRecord(store: Store, name: string): Promise<ImageRecord> {
-  const record = await findImage(store, name);
-  const names = new Set((await store.listImages()).map((r) => r.name));
-  if (!names.has(record.name)) {
-    throw new NotFoundError(`image ${JSON.stringify(name)} not found in the store`);
-  }
-  return record;
-}
+import type { ImageRecord } from "../store/types.ts";
+import {
+  type CliIO,
+  type Command,
+  count,
+  findBlob,
+  json,
+  JSON_FLAG,
+  openStoreForReading,
+  parseCommand,
+  QUIET_FLAG,
+  UsageError,
+} from "./common.ts";
 
 /** `images rm`. */
 export const imagesRm: Command = {
   path: ["images", "rm"],
   summary: "remove image names (content stays until 'lading gc')",
-  usage: "lading images rm [--json] [--store DIR] <name>...",
+  args: "<name|digest>...",
+  details: "A name removes that name. A digest (or a unique hex prefix of 12+ digits) that\n" +
+    "several names point at is refused unless --all-names is given, like 'docker rmi'.",
+  flags: [
+    { name: "all-names", help: "with a digest: remove every name that points at it" },
+    JSON_FLAG,
+    QUIET_FLAG,
+  ],
+  examples: [
+    "lading images rm busybox",
+    "lading images rm --all-names sha256:4c1d0f5a2b3e...",
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, { boolean: ["json"] });
+    const f = parseCommand(args, imagesRm);
     if (f.positionals.length === 0) throw new UsageError("images rm needs at least one name");
-    const store = await openStore(f.values, io);
+    const store = await openStoreForReading(f.values, io);
     try {
       const doomed: string[] = [];
       for (const n of f.positionals) {
-        const r = await namedRecord(store, n);
-        if (!doomed.includes(r.name)) doomed.push(r.name);
+        const m = await matchImages(store, n);
+        if (!m) {
+          throw new NotFoundError(`image ${JSON.stringify(n)} not found in the store`);
+        }
+        if (m.records.length > 1 && !f.values["all-names"]) {
+          throw new LadingError(
+            `Cannot remove ${n}: ${m.records.length} names point at ${m.digest}: ${
+              m.records.map((r) => r.name).join(", ")
+            }; remove them by name, or use --all-names`,
+          );
+        }
+        for (const r of m.records) if (!doomed.includes(r.name)) doomed.push(r.name);
       }
       await store.deleteImages(doomed);
       if (f.values.json) io.out(json({ removed: doomed }));
       else {
         for (const n of doomed) io.out(`${n}\n`);
-        io.err(
-          `removed ${doomed.length} name${
-            doomed.length === 1 ? "" : "s"
-          }; run 'lading gc' to free content no name reaches\n`,
-        );
+        if (!f.values.quiet) {
+          io.err(
+            `removed ${
+              count(doomed.length, "name")
+            }; run 'lading gc' to free content no name reaches\n`,
+          );
+        }
       }
       return 0;
     } finally {
@@ -57,16 +81,18 @@ export const imagesRm: Command = {
 export const imagesTag: Command = {
   path: ["images", "tag"],
   summary: "give an image more names",
-  usage: "lading images tag [--force] [--json] [--store DIR] <source> <new name>...\n\n" +
-    "  <source>   a name, familiar name or digest of a stored index/manifest\n" +
-    "  --force    move a name that already points at another image",
+  args: "<source> <new name>...",
+  details: "<source> is a name, short name or digest of a stored index or manifest. New names\n" +
+    "are normalized (my/app is stored as docker.io/my/app:latest).",
+  flags: [{ name: "force", help: "move a name that already points at another image" }, JSON_FLAG],
+  examples: ["lading images tag busybox example.com/mirror/busybox:1"],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, { boolean: ["json", "force"] });
+    const f = parseCommand(args, imagesTag);
     if (f.positionals.length < 2) {
       throw new UsageError("images tag needs a source and at least one new name");
     }
     const [source, ...targets] = f.positionals;
-    const store = await openStore(f.values, io);
+    const store = await openStoreForReading(f.values, io);
     try {
       const src = await findImage(store, source);
       const existing = new Map((await store.listImages()).map((r) => [r.name, r]));
@@ -98,15 +124,26 @@ export const imagesTag: Command = {
 export const contentRm: Command = {
   path: ["content", "rm"],
   summary: "remove blobs (refused while a name reaches them, unless --force)",
-  usage: "lading content rm [--force] [--json] [--store DIR] <digest>...\n\n" +
-    "  --force   remove even blobs that names reach (those images become incomplete)\n" +
-    "            or that an import in flight is using",
+  args: "<digest>...",
+  flags: [
+    {
+      name: "force",
+      help:
+        "remove even blobs that names reach (those images become incomplete) or that an import in flight uses",
+    },
+    JSON_FLAG,
+  ],
+  examples: ["lading content rm sha256:4c1d0f5a2b3e..."],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, { boolean: ["json", "force"] });
+    const f = parseCommand(args, contentRm);
     if (f.positionals.length === 0) throw new UsageError("content rm needs at least one digest");
-    const digests = [...new Set(f.positionals.map((d) => parseDigest(d).digest as Digest))];
-    const store = await openStore(f.values, io);
+    const store = await openStoreForReading(f.values, io);
     try {
+      const digests: Digest[] = [];
+      for (const d of f.positionals) {
+        const full = await findBlob(store, d);
+        if (!digests.includes(full)) digests.push(full);
+      }
       const force = !!f.values.force;
       const result = await store.exclusive(async () => {
         for (const d of digests) {

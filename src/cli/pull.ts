@@ -10,17 +10,18 @@ import {
   type Command,
   formatBytes,
   json,
+  JSON_FLAG,
   openStore,
-  parseFlags,
+  parseCommand,
   platformsOf,
+  QUIET_FLAG,
   UsageError,
 } from "./common.ts";
 import {
   clientFlags,
   clientFor,
   positiveInt,
-  REGISTRY_BOOLEAN_FLAGS,
-  REGISTRY_STRING_FLAGS,
+  REGISTRY_FLAGS,
   TransferProgress,
 } from "./registry_common.ts";
 
@@ -28,16 +29,32 @@ import {
 export const pullCommand: Command = {
   path: ["pull"],
   summary: "pull an image from a registry into the store",
-  usage: "lading pull [--platform P]... [--all-platforms] [--referrers] [--plain-http]\n" +
-    "       [--tlscacert FILE] [--user USER[:PASS]] [--max-concurrent-downloads N]\n" +
-    "       [--json] [-q] [--store DIR] <ref>",
+  args: "<ref>",
+  flags: [
+    {
+      name: "platform",
+      kind: "multiple",
+      value: "P",
+      help: "pull only this platform (default: this host's; comma lists allowed)",
+    },
+    { name: "all-platforms", help: "pull every platform of an index" },
+    { name: "referrers", help: "also pull the artifacts that refer to the image" },
+    {
+      name: "max-concurrent-downloads",
+      kind: "string",
+      value: "N",
+      help: "blobs downloaded at once",
+    },
+    ...REGISTRY_FLAGS,
+    JSON_FLAG,
+    QUIET_FLAG,
+  ],
+  examples: [
+    "lading pull docker.io/library/busybox:1.36",
+    "lading pull --all-platforms --plain-http 127.0.0.1:5000/app:1",
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, {
-      string: [...REGISTRY_STRING_FLAGS, "max-concurrent-downloads"],
-      multiple: ["platform"],
-      boolean: [...REGISTRY_BOOLEAN_FLAGS, "all-platforms", "referrers", "json", "quiet"],
-      short: { q: "quiet" },
-    });
+    const f = parseCommand(args, pullCommand);
     if (f.positionals.length !== 1) throw new UsageError("pull takes exactly one reference");
     const platforms = platformsOf(f.values);
     if (platforms.length && f.values["all-platforms"]) {

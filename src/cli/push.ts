@@ -10,18 +10,19 @@ import {
   type Command,
   formatBytes,
   json,
-  openStore,
+  JSON_FLAG,
+  openStoreForReading,
+  parseCommand,
   type Parsed,
-  parseFlags,
   platformsOf,
+  QUIET_FLAG,
   UsageError,
 } from "./common.ts";
 import {
   clientFlags,
   clientFor,
   positiveInt,
-  REGISTRY_BOOLEAN_FLAGS,
-  REGISTRY_STRING_FLAGS,
+  REGISTRY_FLAGS,
   TransferProgress,
 } from "./registry_common.ts";
 
@@ -50,15 +51,31 @@ function report(result: PushResult, f: Parsed, io: CliIO, extra: Record<string, 
 export const pushCommand: Command = {
   path: ["push"],
   summary: "push an image of the store to a registry",
-  usage: "lading push [--platform P]... [--plain-http] [--tlscacert FILE] [--user USER[:PASS]]\n" +
-    "       [--max-concurrent-uploads N] [--json] [-q] [--store DIR] <remote-ref> [<local-name>]",
+  args: "<remote-ref> [<local-name>]",
+  details: "<local-name> defaults to <remote-ref>. Blobs the registry has are not sent again.",
+  flags: [
+    {
+      name: "platform",
+      kind: "multiple",
+      value: "P",
+      help: "push only this platform of a multi-platform image",
+    },
+    {
+      name: "max-concurrent-uploads",
+      kind: "string",
+      value: "N",
+      help: "blobs uploaded at once",
+    },
+    ...REGISTRY_FLAGS,
+    JSON_FLAG,
+    QUIET_FLAG,
+  ],
+  examples: [
+    "lading push registry.example.com/team/app:1 example.com/app:1",
+    "lading push --plain-http 127.0.0.1:5000/busybox:1 busybox",
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, {
-      string: [...REGISTRY_STRING_FLAGS, "max-concurrent-uploads"],
-      multiple: ["platform"],
-      boolean: [...REGISTRY_BOOLEAN_FLAGS, "json", "quiet"],
-      short: { q: "quiet" },
-    });
+    const f = parseCommand(args, pushCommand);
     if (f.positionals.length < 1 || f.positionals.length > 2) {
       throw new UsageError("push takes a remote reference and optionally a local name");
     }
@@ -70,7 +87,7 @@ export const pushCommand: Command = {
       if (!f.values.json) io.err(`warning: ${m}\n`);
     };
     const client = await clientFor(ref.domain, clientFlags(f.values), io, { onWarning: warn });
-    const store = await openStore(f.values, io);
+    const store = await openStoreForReading(f.values, io);
     const progress = new TransferProgress(
       quiet ? { ...io, stderrIsTerminal: false } : io,
       "pushing",
@@ -96,14 +113,23 @@ export const pushCommand: Command = {
 export const copyCommand: Command = {
   path: ["copy"],
   summary: "copy an image from one registry repository to another (mounts within a registry)",
-  usage: "lading copy [--plain-http] [--tlscacert FILE] [--user USER[:PASS]]\n" +
-    "       [--max-concurrent-uploads N] [--json] [-q] <src-ref> <dst-ref>",
+  args: "<src-ref> <dst-ref>",
+  details:
+    "Registry to registry, without the store; blobs are mounted when both are in one registry.",
+  flags: [
+    {
+      name: "max-concurrent-uploads",
+      kind: "string",
+      value: "N",
+      help: "blobs uploaded at once",
+    },
+    ...REGISTRY_FLAGS,
+    JSON_FLAG,
+    QUIET_FLAG,
+  ],
+  examples: ["lading copy registry.example.com/a:1 registry.example.com/b:1"],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, {
-      string: [...REGISTRY_STRING_FLAGS, "max-concurrent-uploads"],
-      boolean: [...REGISTRY_BOOLEAN_FLAGS, "json", "quiet"],
-      short: { q: "quiet" },
-    });
+    const f = parseCommand(args, copyCommand);
     if (f.positionals.length !== 2) {
       throw new UsageError("copy takes a source and a target reference");
     }

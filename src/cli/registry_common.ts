@@ -8,13 +8,30 @@ import type { BlobProgress } from "../copy.ts";
 import { InvalidInputError } from "../errors.ts";
 import type { Credentials } from "../registry/auth.ts";
 import { RegistryClient } from "../registry/client.ts";
-import { type CliIO, formatBytes, type Parsed, UsageError } from "./common.ts";
+import { type CliIO, type FlagDef, formatBytes, type Parsed, UsageError } from "./common.ts";
 import { lookupCredentials } from "./credentials.ts";
 
 /** Flags every registry command takes. */
 export const REGISTRY_STRING_FLAGS = ["tlscacert", "user"] as const;
 /** Boolean flags every registry command takes. */
 export const REGISTRY_BOOLEAN_FLAGS = ["plain-http"] as const;
+
+/** The flags every registry command takes, for the command table. */
+export const REGISTRY_FLAGS: readonly FlagDef[] = [
+  { name: "plain-http", help: "talk HTTP instead of HTTPS (a local registry)" },
+  {
+    name: "tlscacert",
+    kind: "string",
+    value: "FILE",
+    help: "trust this CA certificate (PEM) for the registry",
+  },
+  {
+    name: "user",
+    kind: "string",
+    value: "USER[:PASS]",
+    help: "credentials (default: saved by 'lading login' or docker's config)",
+  },
+];
 
 /** Parses `--user USER:PASS` (a password is required on a non-terminal). */
 export function userCredentials(value: string): Credentials {

@@ -15,33 +15,25 @@ import { readAllBytes } from "../store/blob.ts";
 import {
   type CliIO,
   type Command,
+  type FlagDef,
   json,
+  JSON_FLAG,
+  parseCommand,
   type Parsed,
-  parseFlags,
   platformsOf,
+  QUIET_FLAG,
   UsageError,
 } from "./common.ts";
-import {
-  clientFlags,
-  clientFor,
-  REGISTRY_BOOLEAN_FLAGS,
-  REGISTRY_STRING_FLAGS,
-} from "./registry_common.ts";
+import { clientFlags, clientFor, REGISTRY_FLAGS } from "./registry_common.ts";
 
 async function setup(
   args: string[],
   io: CliIO,
-  word: string,
-  extra: { multiple?: string[]; string?: string[] } = {},
+  command: Command,
 ): Promise<{ f: Parsed; ref: Reference; client: RegistryClient }> {
-  const f = parseFlags(args, {
-    string: [...REGISTRY_STRING_FLAGS, ...(extra.string ?? [])],
-    multiple: extra.multiple,
-    boolean: [...REGISTRY_BOOLEAN_FLAGS, "json", "quiet"],
-    short: { q: "quiet" },
-  });
+  const f = parseCommand(args, command);
   if (f.positionals.length !== 1) {
-    throw new UsageError(`remote ${word} takes exactly one reference`);
+    throw new UsageError(`${command.path.join(" ")} takes exactly one reference`);
   }
   const ref = parseReference(f.positionals[0]);
   const client = await clientFor(ref.domain, clientFlags(f.values), io, {
@@ -56,15 +48,23 @@ function wanted(ref: Reference): string {
   return ref.digest ?? ref.tag ?? "latest";
 }
 
-const USAGE_TAIL = "[--plain-http] [--tlscacert FILE] [--user USER[:PASS]] [--json] [-q] <ref>";
+const REMOTE_FLAGS: readonly FlagDef[] = [...REGISTRY_FLAGS, JSON_FLAG, QUIET_FLAG];
+const REMOTE_PLATFORM: FlagDef = {
+  name: "platform",
+  kind: "multiple",
+  value: "P",
+  help: "of an index, the manifest of this platform",
+};
 
 /** `remote tags`. */
 export const remoteTags: Command = {
   path: ["remote", "tags"],
   summary: "list the tags of a registry repository",
-  usage: `lading remote tags ${USAGE_TAIL}`,
+  args: "<ref>",
+  flags: [...REMOTE_FLAGS],
+  examples: ["lading remote tags docker.io/library/busybox"],
   async run(args, io) {
-    const { f, ref, client } = await setup(args, io, "tags");
+    const { f, ref, client } = await setup(args, io, remoteTags);
     const tags = await client.tags(ref.path);
     if (f.values.json) io.out(json({ name: `${ref.domain}/${ref.path}`, tags }));
     else io.out(tags.map((t) => `${t}\n`).join(""));
@@ -76,9 +76,11 @@ export const remoteTags: Command = {
 export const remoteDigest: Command = {
   path: ["remote", "digest"],
   summary: "print the digest a tag resolves to",
-  usage: `lading remote digest ${USAGE_TAIL}`,
+  args: "<ref>",
+  flags: [...REMOTE_FLAGS],
+  examples: ["lading remote digest docker.io/library/busybox:1.36"],
   async run(args, io) {
-    const { f, ref, client } = await setup(args, io, "digest");
+    const { f, ref, client } = await setup(args, io, remoteDigest);
     const { descriptor } = await client.resolve(ref.path, wanted(ref));
     if (f.values.json) {
       io.out(json({ ref: formatReference(ref), ...descriptor }));
@@ -118,9 +120,11 @@ async function platformManifest(
 export const remoteManifest: Command = {
   path: ["remote", "manifest"],
   summary: "print a manifest or index exactly as the registry serves it",
-  usage: `lading remote manifest [--platform P] ${USAGE_TAIL}`,
+  args: "<ref>",
+  flags: [REMOTE_PLATFORM, ...REMOTE_FLAGS],
+  examples: ["lading remote manifest --platform linux/arm64 docker.io/library/busybox:1.36"],
   async run(args, io) {
-    const { f, ref, client } = await setup(args, io, "manifest", { multiple: ["platform"] });
+    const { f, ref, client } = await setup(args, io, remoteManifest);
     const m = platformsOf(f.values).length
       ? await platformManifest(client, ref, f)
       : await client.resolve(ref.path, wanted(ref));
@@ -144,9 +148,11 @@ export const remoteManifest: Command = {
 export const remoteConfig: Command = {
   path: ["remote", "config"],
   summary: "print the image config (the host's platform under an index, or --platform)",
-  usage: `lading remote config [--platform P] ${USAGE_TAIL}`,
+  args: "<ref>",
+  flags: [REMOTE_PLATFORM, ...REMOTE_FLAGS],
+  examples: ["lading remote config docker.io/library/busybox:1.36 | jq .config"],
   async run(args, io) {
-    const { f, ref, client } = await setup(args, io, "config", { multiple: ["platform"] });
+    const { f, ref, client } = await setup(args, io, remoteConfig);
     const m = await platformManifest(client, ref, f);
     const manifest = parseManifest(m.bytes, {
       what: `manifest ${m.descriptor.digest}`,
@@ -188,9 +194,16 @@ export const remoteConfig: Command = {
 export const remoteReferrers: Command = {
   path: ["remote", "referrers"],
   summary: "list the artifacts that refer to an image (referrers API or the fallback tag)",
-  usage: `lading remote referrers [--artifact-type T] ${USAGE_TAIL}`,
+  args: "<ref>",
+  flags: [{
+    name: "artifact-type",
+    kind: "string",
+    value: "T",
+    help: "only referrers of this artifact type",
+  }, ...REMOTE_FLAGS],
+  examples: ["lading remote referrers registry.example.com/app@sha256:4c1d0f5a2b3e..."],
   async run(args, io) {
-    const { f, ref, client } = await setup(args, io, "referrers", { string: ["artifact-type"] });
+    const { f, ref, client } = await setup(args, io, remoteReferrers);
     const digest = ref.digest ?? (await client.resolve(ref.path, wanted(ref))).descriptor.digest;
     const list = await client.referrers(ref.path, digest, {
       artifactType: f.values["artifact-type"] as string | undefined,

@@ -4,20 +4,37 @@
  * @module
  */
 import { unpackImage } from "../deno/unpack_fs.ts";
-import { type CliIO, type Command, formatBytes, json, parseFlags, UsageError } from "./common.ts";
+import {
+  type CliIO,
+  type Command,
+  count,
+  formatBytes,
+  json,
+  JSON_FLAG,
+  parseCommand,
+  UsageError,
+} from "./common.ts";
 import { LAYER_FLAGS, readOptions, withImage } from "./layers_common.ts";
 
 /** `unpack`. */
 export const unpackCommand: Command = {
   path: ["unpack"],
   summary: "write an image's merged root filesystem to a new directory, safely",
-  usage:
-    "lading unpack <name> <DIR> [--platform P] [--preserve-devices] [--preserve-setuid] [--json] [--store DIR]",
+  args: "<name> <DIR>",
+  details: "DIR must not exist or be empty. Paths never escape DIR (symlinks are resolved\n" +
+    "inside it); a failure removes what was written.",
+  flags: [
+    ...LAYER_FLAGS,
+    { name: "preserve-devices", help: "create device nodes (needs root; default: skip them)" },
+    { name: "preserve-setuid", help: "keep setuid/setgid bits and file capabilities (as root)" },
+    JSON_FLAG,
+  ],
+  examples: [
+    "lading unpack busybox ./rootfs",
+    "sudo lading unpack --preserve-devices debian:12 /srv/rootfs",
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, {
-      ...LAYER_FLAGS,
-      boolean: ["json", "preserve-devices", "preserve-setuid"],
-    });
+    const f = parseCommand(args, unpackCommand);
     if (f.positionals.length !== 2) {
       throw new UsageError("unpack takes an image name and a directory");
     }
@@ -51,18 +68,20 @@ export const unpackCommand: Command = {
       for (const s of r.skipped) io.err(`lading: skipped ${s.path}: ${s.reason}\n`);
       if (r.strippedSetuid.length) {
         io.err(
-          `lading: removed setuid/setgid bits from ${r.strippedSetuid.length} file(s) (--preserve-setuid as root keeps them)\n`,
+          `lading: removed setuid/setgid bits from ${
+            count(r.strippedSetuid.length, "file")
+          } (--preserve-setuid as root keeps them)\n`,
         );
       }
       for (const d of r.duplicates) {
         io.err(`lading: layer ${d.layer} has ${d.path} twice; the last one won\n`);
       }
       io.out(
-        `Unpacked ${image.name} into ${f.positionals[1]}: ${r.files} files (${
+        `Unpacked ${image.name} into ${f.positionals[1]}: ${count(r.files, "file")} (${
           formatBytes(r.bytes)
-        }), ${r.directories} directories, ${r.symlinks} symlinks, ${r.hardlinks} hardlinks${
-          r.xattrs ? `, ${r.xattrs} xattrs` : ""
-        }\n`,
+        }), ${count(r.directories, "directory", "directories")}, ${count(r.symlinks, "symlink")}, ${
+          count(r.hardlinks, "hardlink")
+        }${r.xattrs ? `, ${count(r.xattrs, "xattr")}` : ""}\n`,
       );
       return 0;
     });

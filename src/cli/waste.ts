@@ -9,9 +9,11 @@ import { analyzeWaste } from "../layers/waste.ts";
 import {
   type CliIO,
   type Command,
+  count,
   formatBytes,
   json,
-  parseFlags,
+  JSON_FLAG,
+  parseCommand,
   table,
   UsageError,
 } from "./common.ts";
@@ -34,12 +36,29 @@ export function parseScore(value: string): number {
 export const wasteCommand: Command = {
   path: ["waste"],
   summary: "report wasted space like dive: efficiency, wasted bytes, largest wasted paths",
-  usage: "lading waste <name> [--json] [--fail-below SCORE] [--top N] [--platform P] [--store DIR]",
+  args: "<name>",
+  details: "Efficiency is the share of the bytes of all layers that are in the final\n" +
+    "filesystem (dive's definition); wasted bytes are files overwritten or deleted by\n" +
+    "later layers.",
+  flags: [
+    ...LAYER_FLAGS,
+    {
+      name: "fail-below",
+      kind: "string",
+      value: "SCORE",
+      help: "exit 1 when efficiency is below SCORE (0.95 or 95%), for CI",
+    },
+    {
+      name: "top",
+      kind: "string",
+      value: "N",
+      help: "list the N largest wasted paths (default 20)",
+    },
+    JSON_FLAG,
+  ],
+  examples: ["lading waste busybox", "lading waste --fail-below 95% example.com/app:1"],
   async run(args: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(args, {
-      string: [...LAYER_FLAGS.string, "fail-below", "top"],
-      boolean: ["json"],
-    });
+    const f = parseCommand(args, wasteCommand);
     if (f.positionals.length !== 1) throw new UsageError("waste takes one image name");
     const threshold = f.values["fail-below"] !== undefined
       ? parseScore(f.values["fail-below"] as string)
@@ -61,7 +80,7 @@ export const wasteCommand: Command = {
         io.out(
           `Image:        ${image.name}\n` +
             `Efficiency:   ${(r.efficiency * 100).toFixed(4)} %\n` +
-            `Total bytes:  ${formatBytes(r.totalBytes)} in ${fs.layers} layers\n` +
+            `Total bytes:  ${formatBytes(r.totalBytes)} in ${count(fs.layers, "layer")}\n` +
             `Wasted bytes: ${formatBytes(r.wastedBytes)} (${(r.wastedRatio * 100).toFixed(2)} %)\n`,
         );
         if (r.paths.length) {

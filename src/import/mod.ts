@@ -121,10 +121,28 @@ export interface ImportResult {
   /** Compression of the archive (`none` for directories). */
   readonly compression: "none" | "gzip" | "zstd";
   readonly images: ImportedImage[];
+  /**
+   * Every top-level entry of the input (index.json entries, or one per image of a docker
+   * archive), named or not, and whether the platform filter kept it.
+   */
+  readonly entries: ImportedEntry[];
   readonly blobs: { added: number; present: number; bytes: number };
   /** Only with `allowMissing`: what was absent. */
   readonly missing: MissingBlob[];
   readonly warnings: string[];
+}
+
+/** A top-level entry of the input, see {@link ImportResult.entries}. */
+export interface ImportedEntry {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly size: number;
+  /** The platform the entry's descriptor states (an index entry), if any. */
+  readonly platform?: Platform;
+  /** The names this import gave it (empty: none). */
+  readonly names: string[];
+  /** False when the platform filter left it out. */
+  readonly imported: boolean;
 }
 
 interface Plan {
@@ -339,6 +357,14 @@ export async function importImages(
         digest: r.target.digest,
         mediaType: r.target.mediaType,
         size: r.target.size,
+      })),
+      entries: entries.map((e) => ({
+        digest: e.digest,
+        mediaType: e.mediaType,
+        size: e.size,
+        ...(e.platform ? { platform: e.platform } : {}),
+        names: records.filter((r) => r.target.digest === e.digest).map((r) => r.name),
+        imported: !plan.skipped.has(e.digest),
       })),
       blobs: { added: added.length, present, bytes },
       missing,

@@ -93,13 +93,23 @@ Deno.test("CLI layer commands on a small image", async () => {
     const lj = JSON.parse((await run(dir, "layers", "example.com/app:1", "--json")).out);
     assertEquals(lj.layers.map((l: { files: number }) => l.files), [3, 2]);
 
-    const ls = await run(dir, "ls", "example.com/app:1");
+    const ls = await run(dir, "ls", "example.com/app:1", "-R");
     assertEquals(ls.out, "big\nbin/\nbin/ash\nbin/sh\netc/\netc/hostname\n");
+    // Without -R, one directory, like ls.
+    assertEquals((await run(dir, "ls", "example.com/app:1")).out, "big\nbin/\netc/\n");
+    assertEquals((await run(dir, "ls", "example.com/app:1", "/bin")).out, "bin/ash\nbin/sh\n");
     const ll = await run(dir, "ls", "example.com/app:1", "bin", "-l");
     assertStringIncludes(ll.out, "lrw-r--r-- 0/0");
     assertStringIncludes(ll.out, "bin/ash -> sh");
-    const one = await run(dir, "ls", "example.com/app:1", "--layer", "1");
+    const one = await run(dir, "ls", "example.com/app:1", "--layer", "1", "-R");
     assertStringIncludes(one.out, "etc/.wh.os-release  (whiteout: deletes etc/os-release)");
+    const top = await run(dir, "ls", "example.com/app:1", "--layer", "1");
+    assert(!top.out.includes("etc/.wh.os-release"), top.out);
+    assertStringIncludes(top.out, "big\n");
+    const etc = await run(dir, "ls", "example.com/app:1", "--layer", "1", "etc");
+    assertStringIncludes(etc.out, "etc/.wh.os-release  (whiteout: deletes etc/os-release)");
+    const layerCat = await run(dir, "cat", "example.com/app:1", "--layer", "0", "/etc/os-release");
+    assertEquals(layerCat.code, 0, layerCat.err);
 
     const cat = await run(dir, "cat", "example.com/app:1", "/etc/hostname");
     assertEquals([cat.code, cat.stdout], [0, "box\n"]);
