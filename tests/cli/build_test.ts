@@ -64,7 +64,7 @@ Deno.test("lading append adds a directory and a tar as layers; the same inputs g
       store,
     });
     assertEquals(JSON.parse(again.stdout).digest, out.digest);
-    const ls = await runCli(["ls", "example.com/app:1", "--merged"], { store });
+    const ls = await runCli(["ls", "-R", "example.com/app:1", "--merged"], { store });
     assertEquals(ls.code, 0, ls.stderr);
     for (const p of ["etc/base", "opt/bin/run", "extra/x"]) {
       assert(ls.stdout.includes(p), ls.stdout);
