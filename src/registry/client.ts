@@ -58,6 +58,8 @@ export interface RegistryClientOptions extends TransportOptions {
   readonly maxManifestBytes?: number;
   /** Times a cut blob body is resumed (default 5). */
   readonly maxResumes?: number;
+  /** A blob body that sends nothing for this long (ms, default 60 s) is resumed. */
+  readonly idleTimeoutMs?: number;
   /** Non-fatal findings (a `Docker-Content-Digest` that disagrees with the body). */
   readonly onWarning?: (message: string) => void;
 }
@@ -328,6 +330,7 @@ export class RegistryClient {
     const size = descriptor.size;
     let position = options.offset ?? 0;
     const maxResumes = this.#options.maxResumes ?? 5;
+    const idleMs = this.#options.idleTimeoutMs ?? 60_000;
     let resumes = 0;
     if (size > 0 && position >= size) return new Blob([]).stream();
     const open = async (): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
@@ -371,7 +374,7 @@ export class RegistryClient {
         for (;;) {
           let r: ReadableStreamReadResult<Uint8Array>;
           try {
-            r = await reader.read();
+            r = await readWithin(reader, idleMs);
           } catch (e) {
             if (e instanceof RegistryError || e instanceof NotFoundError) throw e;
             await resume(
@@ -654,6 +657,26 @@ function schema1Error(name: string): InvalidInputError {
   return new InvalidInputError(
     `Cannot fetch manifest ${name}: it is a Docker schema 1 manifest, a deprecated format lading does not read; push the image again with a current tool`,
   );
+}
+
+/** One read, or an error when nothing comes within `ms` (the reader is then cancelled). */
+async function readWithin(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  ms: number,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const e = new TypeError(`no data for ${Math.round(ms / 1000)} s`);
+      reader.cancel(e).catch(() => {});
+      reject(e);
+    }, ms);
+  });
+  try {
+    return await Promise.race([reader.read(), idle]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A reader that drops the first `skip` bytes of another. */

@@ -42,6 +42,11 @@ export interface TransportOptions {
   readonly backoffMs?: number;
   /** Longest `Retry-After` honoured, in ms (default 60 s). */
   readonly maxRetryAfterMs?: number;
+  /**
+   * Longest wait for a response's headers to a request without a body, in ms (default
+   * 60 s); a registry that does not answer is then a network error (retried).
+   */
+  readonly timeoutMs?: number;
   /** Waits (tests inject a fake clock). */
   readonly sleep?: (ms: number) => Promise<void>;
   /** Clock for token expiry. */
@@ -264,6 +269,21 @@ export class RegistryTransport {
     }
   }
 
+  /** A fetch that gives up when the headers of a body-less request do not come in time. */
+  async #fetchWithTimeout(url: URL, init: RequestInit, what: string): Promise<Response> {
+    const ms = this.#options.timeoutMs ?? 60_000;
+    if (init.body !== undefined && init.body !== null) return await this.#fetch(url, init);
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(timeoutError(what, ms)), ms);
+    try {
+      return await this.#fetch(url, { ...init, signal: ac.signal });
+    } catch (e) {
+      throw ac.signal.aborted ? ac.signal.reason : e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async #followRedirects(
     req: RegistryRequest,
     authorization: string | undefined,
@@ -285,7 +305,7 @@ export class RegistryTransport {
         redirect: "manual",
       };
       if (body instanceof ReadableStream) init.duplex = "half";
-      let res = await this.#fetch(url, init);
+      let res = await this.#fetchWithTimeout(url, init, req.what);
       if (res.type === "opaqueredirect") {
         // A browser hides manual redirects: let it follow them (it drops Authorization
         // on a cross-origin hop).
@@ -312,6 +332,10 @@ export class RegistryTransport {
       } else if (body !== undefined) body = await produceBody(req.body);
     }
   }
+}
+
+function timeoutError(what: string, ms: number): TypeError {
+  return new TypeError(`no answer within ${Math.round(ms / 1000)} s (${what})`);
 }
 
 function sameChallenge(a: Challenge, b: Challenge | undefined): boolean {

@@ -786,21 +786,18 @@ class FsBlobWriter implements BlobWriter {
     if (this.#sha256) {
       return Promise.reject(new TypeError("Cannot write: sha256() was already taken"));
     }
-    // Hash now, while the chunk is as given; the write itself is queued in order.
+    // Hash, then write synchronously: a write of a network- or tar-sized chunk into the page
+    // cache is a memcpy, far cheaper than an async op's thread-pool round trip per chunk.
     this.#hasher.update(chunk);
     this.#size += chunk.byteLength;
-    const run = this.#queue.then(async () => {
-      if (this.#failure) throw this.#failure;
-      try {
-        await writeAll(this.#file, chunk);
-      } catch (e) {
-        this.#failure = mapNoSpace(e, `write blob to ${this.#path}`);
-        await this.#discard();
-        throw this.#failure;
-      }
-    });
-    this.#queue = run.catch(() => {});
-    return run;
+    try {
+      let at = 0;
+      while (at < chunk.byteLength) at += this.#file.writeSync(chunk.subarray(at));
+    } catch (e) {
+      this.#failure = mapNoSpace(e, `write blob to ${this.#path}`);
+      return this.#discard().then(() => Promise.reject(this.#failure));
+    }
+    return Promise.resolve();
   }
 
   #sha256?: Digest;

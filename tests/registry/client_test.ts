@@ -491,3 +491,50 @@ Deno.test("an upload location on another origin gets no Authorization", async ()
   assert(put.url.startsWith("http://elsewhere.test/upload/1?digest="));
   assertEquals(put.headers.get("authorization"), null);
 });
+
+Deno.test("a blob body that stalls is given up after the idle timeout and resumed with Range", async () => {
+  const blob = enc.encode("0123456789abcdefghij");
+  const digest = await sha(blob);
+  const { c, seen } = client((req, n) => {
+    if (n === 1) {
+      return new Response(
+        new ReadableStream({
+          start(ctl) {
+            ctl.enqueue(blob.slice(0, 4)); // then nothing, ever
+          },
+        }),
+      );
+    }
+    const from = Number(/bytes=(\d+)-/.exec(req.headers.get("range")!)![1]);
+    return new Response(blob.slice(from) as BodyInit, {
+      status: 206,
+      headers: { "content-range": `bytes ${from}-${blob.length - 1}/${blob.length}` },
+    });
+  }, { idleTimeoutMs: 30 });
+  const d: Descriptor = { mediaType: "application/octet-stream", digest, size: blob.byteLength };
+  const s = await c.fetchBlob("a/b", d);
+  assertEquals(new Uint8Array(await new Response(s).arrayBuffer()), blob);
+  assertEquals(seen[1].headers.get("range"), "bytes=4-");
+});
+
+Deno.test("a registry that does not answer a request is retried after the timeout", async () => {
+  const { fetch, seen } = fakeFetch((_req, n) => {
+    if (n > 1) return manifestResponse();
+    return new Promise<Response>(() => {}); // never answers; the signal ends it
+  });
+  const signalled = ((input: RequestInfo | URL, init: RequestInit = {}) => {
+    const answer = fetch(input, init);
+    return new Promise<Response>((resolve, reject) => {
+      init.signal?.addEventListener("abort", () => reject(init.signal!.reason));
+      answer.then(resolve, reject);
+    });
+  }) as typeof globalThis.fetch;
+  const c = new RegistryClient("reg.test:5000", {
+    fetch: signalled,
+    plainHttp: true,
+    timeoutMs: 30,
+    ...noSleep,
+  });
+  await c.resolve("a/b", "v1");
+  assertEquals(seen.length, 2);
+});
