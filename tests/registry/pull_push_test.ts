@@ -513,13 +513,20 @@ Deno.test("a killed pull process: the next run adopts its partial download and c
     assert(reached, "the pull never wrote its partial download");
     const store = await openFsStore(dir);
     try {
-      assertEquals([...Deno.readDirSync(ingest)].map((e) => e.name), [
-        `r-sha256-${layer.digest.slice(7)}`,
-      ]);
+      // (Other blobs may have been mid-write too when the process died.)
+      assert(
+        [...Deno.readDirSync(ingest)].map((e) => e.name).includes(
+          `r-sha256-${layer.digest.slice(7)}`,
+        ),
+        "the partial layer was not kept for resuming",
+      );
       proxy.seen.length = 0;
       const r = await pullImage(store, clientOf(proxy), `${proxy.host}/k/b:1`);
-      assertEquals(r.blobs.resumed, 1);
-      assertEquals(proxy.seen.filter((x) => x.range).map((x) => x.range), ["bytes=20000-"]);
+      assert(r.blobs.resumed >= 1);
+      assertEquals(
+        proxy.seen.filter((x) => x.range && x.path.endsWith(layer.digest)).map((x) => x.range),
+        ["bytes=20000-"],
+      );
       assertEquals(await readBlobBytes(store, layer.digest, 1 << 20), big.layers[0].bytes);
     } finally {
       await store.close();
