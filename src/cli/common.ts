@@ -503,7 +503,7 @@ function clock(seconds: number): string {
  * the line, and {@link Progress.end} erases it.
  */
 export class Progress {
-  #io: CliIO;
+  #err: (text: string) => void;
   #label: string;
   #total?: number;
   #done = 0;
@@ -512,7 +512,7 @@ export class Progress {
   #on: boolean;
   #drawn = false;
   constructor(io: CliIO, label: string, total?: number, options: { quiet?: boolean } = {}) {
-    this.#io = io;
+    this.#err = io.err.bind(io);
     this.#label = label;
     this.#total = total;
     this.#on = io.stderrIsTerminal && !options.quiet;
@@ -556,11 +556,15 @@ export class Progress {
   }
   #draw(now: number): void {
     this.#drawn = true;
-    this.#io.err(`\r${this.line(now)}\x1b[K`);
+    this.#err(`\r${this.line(now)}\x1b[K`);
+  }
+  /** Stops drawing for good. */
+  stop(): void {
+    this.#on = false;
   }
   /** Erases the line. */
   end(): void {
-    if (this.#drawn) this.#io.err("\r\x1b[K");
+    if (this.#drawn) this.#err("\r\x1b[K");
     this.#drawn = false;
   }
 }

@@ -16,6 +16,7 @@ import {
   openStoreForReading,
   type Parsed,
   PLATFORM_FLAG,
+  Progress,
   QUIET_FLAG,
   UsageError,
 } from "./common.ts";
@@ -89,7 +90,7 @@ function collect(): void {
 const GC_EVERY = 16 * 1000 * 1000;
 
 /** The same store, but reading blobs triggers a full GC every {@link GC_EVERY} bytes. */
-export function withMemoryCap(store: Store): Store {
+export function withMemoryCap(store: Store, onBytes?: (n: number) => void): Store {
   let since = 0;
   const reader = async (digest: Digest, options?: { offset?: number }) => {
     const stream = await store.reader(digest, options);
@@ -97,6 +98,7 @@ export function withMemoryCap(store: Store): Store {
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           since += chunk.byteLength;
+          onBytes?.(chunk.byteLength);
           if (since >= GC_EVERY) {
             since = 0;
             collect();
@@ -129,9 +131,63 @@ export async function withImage<T>(
       platform,
       onWarning: (m) => io.err(`lading: warning: ${m}\n`),
     });
-    return await fn(withMemoryCap(store), image);
+    const total = image.manifest.layers.reduce((n, l) => n + l.size, 0);
+    const progress = new Progress(io, "reading layers", total, {
+      quiet: !!flags.quiet || !!flags.json,
+    });
+    if (!progress.visible) return await fn(withMemoryCap(store), image);
+    return await untilOutput(
+      io,
+      progress,
+      () => fn(withMemoryCap(store, (n) => progress.add(n)), image),
+    );
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * Runs `fn` with a progress line that is erased (and stays off) as soon as the command
+ * writes to stdout or stderr, so that the line never mixes with the output.
+ */
+async function untilOutput<T>(io: CliIO, progress: Progress, fn: () => Promise<T>): Promise<T> {
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    progress.end();
+    progress.stop();
+  };
+  const saved = {
+    out: Object.getOwnPropertyDescriptor(io, "out"),
+    err: Object.getOwnPropertyDescriptor(io, "err"),
+    stdout: Object.getOwnPropertyDescriptor(io, "stdout"),
+  };
+  const out = io.out.bind(io);
+  const err = io.err.bind(io);
+  const stdout = io.stdout;
+  const writer = new WritableStream<Uint8Array>({
+    async write(chunk) {
+      stop();
+      const w = stdout.getWriter();
+      try {
+        await w.write(chunk);
+      } finally {
+        w.releaseLock();
+      }
+    },
+  });
+  Object.defineProperty(io, "out", { value: (t: string) => (stop(), out(t)), configurable: true });
+  Object.defineProperty(io, "err", { value: (t: string) => (stop(), err(t)), configurable: true });
+  Object.defineProperty(io, "stdout", { value: writer, configurable: true });
+  try {
+    return await fn();
+  } finally {
+    stop();
+    for (const [k, d] of Object.entries(saved)) {
+      if (d) Object.defineProperty(io, k, d);
+      else delete (io as unknown as Record<string, unknown>)[k];
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import {
   layoutFiles,
   tarOfFiles,
 } from "../helpers/images.ts";
-import { multiArchive } from "../export/_support.ts";
+import { multiArchive, ROOT } from "../export/_support.ts";
 import { lading, show, withDemo } from "./_run.ts";
 
 function oneLine(stderr: string): string {
@@ -282,5 +282,41 @@ Deno.test("gc reports what it freed, stale ingest files included; gc -q prints n
     const q = await lading(store, ["gc", "-q"]);
     assertEquals([q.code, q.stdout, q.stderr], [0, "", ""]);
     assertEquals((await lading(store, ["content", "ls", "-q"])).stdout, "");
+  });
+});
+
+Deno.test("Ctrl-C during an import removes its ingest files and lease, exit 130", async () => {
+  await withDemo(async ({ store, archive }) => {
+    assertEquals((await lading(store, ["import", archive])).code, 0); // the store exists
+    await lading(store, ["images", "rm", "example.com/demo:1"]);
+    await lading(store, ["gc", "-q"]);
+    const big = new Uint8Array(4 * 1024 * 1024);
+    for (let i = 0; i < big.byteLength; i += 65536) {
+      crypto.getRandomValues(big.subarray(i, i + 65536));
+    }
+    const { tarOf } = await import("../helpers/images.ts");
+    const tar = await tarOf([{ path: "blobs/sha256/" + "a".repeat(64), content: big }]);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-check", "cli.ts", "import", "-"],
+      cwd: ROOT,
+      env: { LADING_STORE: store },
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(tar.slice(0, 2 * 1024 * 1024)); // half a blob, then wait
+    const ingest = () => [...Deno.readDirSync(`${store}/ingest`)].length;
+    const leases = () => [...Deno.readDirSync(`${store}/leases`)].length;
+    for (let i = 0; i < 200 && (ingest() === 0 || leases() === 0); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert(ingest() > 0 && leases() > 0, "the import is writing");
+    child.kill("SIGINT");
+    const status = await child.status;
+    await w.close().catch(() => {});
+    await child.stderr.cancel();
+    assertEquals(status.code, 130);
+    assertEquals([ingest(), leases()], [0, 0]);
   });
 });

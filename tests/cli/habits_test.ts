@@ -1,0 +1,299 @@
+/**
+ * Habits people bring from docker, crane, skopeo and ctr: global flags anywhere,
+ * --version, help for every command, completions, `images ls` filters and formats,
+ * getters, progress lines, a closed pipe, Ctrl-C.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
+import { commands } from "../../src/cli/commands.ts";
+import { type CliIO, Progress } from "../../src/cli/common.ts";
+import { multiArchive, ROOT } from "../export/_support.ts";
+import { buildImage, layoutFiles, tarOfFiles } from "../helpers/images.ts";
+import { lading, show, withDemo } from "./_run.ts";
+import denoJson from "../../deno.json" with { type: "json" };
+
+Deno.test("global flags work before or after the command", async () => {
+  await withDemo(async ({ store, archive }) => {
+    assertEquals((await lading(undefined, ["--store", store, "import", archive])).code, 0);
+    for (
+      const args of [
+        ["--store", store, "images", "ls", "-q"],
+        [`--store=${store}`, "images", "ls", "-q"],
+        ["images", "ls", "-q", "--store", store],
+        ["images", "--store", store, "ls", "-q"].filter((_, i) => i !== 1 && i !== 2).concat([
+          "--store",
+          store,
+        ]),
+        ["-q", "--store", store, "images", "ls"],
+      ]
+    ) {
+      const r = await lading(undefined, args);
+      assertEquals(
+        [r.code, r.stdout],
+        [0, "example.com/demo:1\n"],
+        `${args.join(" ")}: ${show(r)}`,
+      );
+    }
+    const j = await lading(undefined, ["--json", "--store", store, "images", "ls"]);
+    assertEquals(JSON.parse(j.stdout)[0].name, "example.com/demo:1");
+    const dbg = await lading(store, ["--debug", "images", "inspect", "nothing"]);
+    assertEquals(dbg.code, 1);
+    assertStringIncludes(dbg.stderr, "at "); // the stack trace, asked for
+  });
+});
+
+Deno.test("lading --version prints the version of deno.json", async () => {
+  for (const args of [["--version"], ["-V"], ["version"]]) {
+    const r = await lading(undefined, args);
+    assertEquals([r.code, r.stdout], [0, `lading ${denoJson.version}\n`]);
+  }
+});
+
+Deno.test("every command and subcommand has help (both spellings) listing every flag with an explanation and an example", async () => {
+  for (const entry of commands) {
+    const c = await entry.load();
+    const a = await lading(undefined, [...c.path, "--help"]);
+    const b = await lading(undefined, ["help", ...c.path]);
+    const h = await lading(undefined, [...c.path, "-h"]);
+    assertEquals(a.code, 0, show(a));
+    assertEquals(a.stdout, b.stdout);
+    assertEquals(a.stdout, h.stdout);
+    assertStringIncludes(a.stdout, `lading ${c.path.join(" ")}`);
+    for (const f of c.flags) {
+      const line = a.stdout.split("\n").find((l) =>
+        new RegExp(`^\\s+(-\\w, )?--${f.name}\\b`).test(l)
+      );
+      assert(line, `${c.path.join(" ")} --help lacks --${f.name}`);
+      assert(line!.trim().split(/\s{2,}/).length >= 2, `no explanation: ${line}`);
+    }
+    assertStringIncludes(a.stdout, "--store DIR");
+    assertMatch(a.stdout, new RegExp(`Examples:\\n  .*lading ${c.path.join(" ")}`));
+  }
+  const top = await lading(undefined, ["help"]);
+  for (const entry of commands) assertStringIncludes(top.stdout, entry.path.join(" "));
+  const group = await lading(undefined, ["help", "images"]);
+  assertStringIncludes(group.stdout, "lading images ls");
+});
+
+Deno.test("unknown commands exit 2; usage errors point at the command's own help", async () => {
+  const unknown = await lading(undefined, ["frobnicate"]);
+  assertEquals(unknown.code, 2);
+  assertStringIncludes(unknown.stderr, "unknown command 'frobnicate'");
+  const sub = await lading(undefined, ["images", "frob"]);
+  assertEquals(sub.code, 2);
+  const bare = await lading(undefined, ["images"]);
+  assertEquals(bare.code, 2);
+  assertStringIncludes(bare.stderr, "lading images ls");
+  const flag = await lading("/nonexistent", ["images", "ls", "--frob"]);
+  assertEquals(flag.code, 2);
+  assertStringIncludes(flag.stderr, "Run 'lading images ls --help' for usage.");
+  const args = await lading("/nonexistent", ["cat", "x"]);
+  assertEquals(args.code, 2);
+  assertStringIncludes(args.stderr, "lading cat --help");
+});
+
+async function shell(name: string, script: string, env: Record<string, string> = {}) {
+  const out = await new Deno.Command(name, {
+    args: ["-c", script],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("completions: bash, zsh and fish scripts for commands, flags and the store's image names", async () => {
+  await withDemo(async ({ dir, store, archive }) => {
+    await lading(store, ["import", archive]);
+    for (const sh of ["bash", "zsh", "fish"]) {
+      const r = await lading(undefined, ["completions", sh]);
+      assertEquals(r.code, 0, show(r));
+      for (const entry of commands) assertStringIncludes(r.stdout, entry.path.at(-1)!);
+      assertStringIncludes(r.stdout, "--platform");
+      await Deno.writeTextFile(`${dir}/c.${sh}`, r.stdout);
+    }
+    assertEquals((await lading(undefined, ["completions", "tcsh"])).code, 2);
+    // bash really completes: commands, subcommands, flags and image names from the store.
+    const lad = `lading() { "${Deno.execPath()}" run -A --no-check "${ROOT}/cli.ts" "$@"; }`;
+    const complete = (words: string) =>
+      shell(
+        "bash",
+        `${lad}\nsource ${dir}/c.bash\nCOMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _lading; printf '%s\\n' "\${COMPREPLY[@]}"`,
+        { LADING_STORE: store, PATH: Deno.env.get("PATH") ?? "", HOME: dir },
+      );
+    assertEquals((await complete("lading ima")).stdout, "images\n");
+    assertStringIncludes((await complete("lading images i")).stdout, "inspect");
+    assertStringIncludes((await complete("lading export --pl")).stdout, "--platform");
+    assertEquals((await complete("lading cat exa")).stdout, "example.com/demo:1\n");
+    if ((await shell("zsh", "true").catch(() => undefined))?.code === 0) {
+      assertEquals(
+        (await shell("zsh", `autoload -U compinit; compinit -u; source ${dir}/c.zsh`)).code,
+        0,
+      );
+    }
+    if ((await shell("fish", "true").catch(() => undefined))?.code === 0) {
+      assertEquals((await shell("fish", `source ${dir}/c.fish`)).code, 0);
+    }
+  });
+});
+
+Deno.test("images ls: glob filters on full or short names, --format json|digest|name|template, sorted by name", async () => {
+  await withDemo(async ({ store, archive, digest }) => {
+    await lading(store, ["import", archive]);
+    await lading(store, ["images", "tag", "example.com/demo:1", "busybox:1", "example.com/a:0"]);
+    assertEquals(
+      (await lading(store, ["images", "ls", "-q"])).stdout,
+      "docker.io/library/busybox:1\nexample.com/a:0\nexample.com/demo:1\n",
+    );
+    assertEquals(
+      (await lading(store, ["images", "ls", "-q", "example.com/*"])).stdout,
+      "example.com/a:0\nexample.com/demo:1\n",
+    );
+    assertEquals(
+      (await lading(store, ["images", "ls", "-q", "busybox:?"])).stdout,
+      "docker.io/library/busybox:1\n",
+    );
+    assertEquals(
+      (await lading(store, ["images", "ls", "--format", "digest", "*demo*"])).stdout,
+      `${digest}\n`,
+    );
+    assertEquals(
+      (await lading(store, ["images", "ls", "--format", "{{.Name}} {{.Digest}}", "*a:0"])).stdout,
+      `example.com/a:0 ${digest}\n`,
+    );
+    const j = JSON.parse((await lading(store, ["images", "ls", "--format", "json"])).stdout);
+    assertEquals(j.map((e: { name: string }) => e.name), [
+      "docker.io/library/busybox:1",
+      "example.com/a:0",
+      "example.com/demo:1",
+    ]);
+    const table = (await lading(store, ["images", "ls"])).stdout.split("\n");
+    assertMatch(table[0], /^REF +TYPE +DIGEST +SIZE +PLATFORMS$/);
+    assertMatch(table[3], /^example\.com\/demo:1 .* \d+(\.\d)? kB +linux\/amd64$/);
+    const bad = await lading(store, ["images", "ls", "--format", "{{.Nope}}"]);
+    assertEquals(bad.code, 2);
+  });
+});
+
+Deno.test("manifest, config and digest print raw bytes and digests, --platform aware", async () => {
+  await withDemo(async ({ dir, store }) => {
+    const multi = await multiArchive("example.com/multi:1");
+    await Deno.writeFile(`${dir}/m.tar`, multi.bytes);
+    await lading(store, ["import", `${dir}/m.tar`]);
+    const name = "example.com/multi:1";
+    assertEquals((await lading(store, ["manifest", name])).bytes, multi.image.index.bytes);
+    assertEquals(
+      (await lading(store, ["digest", name])).stdout,
+      `${multi.image.index.descriptor.digest}\n`,
+    );
+    const arm = multi.image.arm64;
+    assertEquals(
+      (await lading(store, ["manifest", "--platform", "linux/arm64", name])).bytes,
+      arm.manifest.bytes,
+    );
+    assertEquals(
+      (await lading(store, ["digest", name, "--platform", "linux/arm64"])).stdout,
+      `${arm.manifest.descriptor.digest}\n`,
+    );
+    assertEquals(
+      (await lading(store, ["config", "--platform", "linux/arm64", name])).bytes,
+      arm.config.bytes,
+    );
+    assertEquals(
+      (await lading(store, ["config", "--platform", "linux/amd64", name])).bytes,
+      multi.image.amd64.config.bytes,
+    );
+    const none = await lading(store, ["digest", "--platform", "linux/s390x", name]);
+    assertEquals(none.code, 1);
+  });
+});
+
+function fakeIO(terminal: boolean): CliIO & { text: () => string } {
+  let err = "";
+  return {
+    out: () => {},
+    err: (t) => void (err += t),
+    stdout: new WritableStream(),
+    stdin: new ReadableStream(),
+    stderrIsTerminal: terminal,
+    env: () => undefined,
+    text: () => err,
+  };
+}
+
+Deno.test("progress: bytes, rate and time left on a terminal, each redraw clears the rest of the line, nothing otherwise", () => {
+  const io = fakeIO(true);
+  const p = new Progress(io, "importing", 10_000_000);
+  p.add(2_500_000);
+  assertMatch(io.text(), /^\rimporting  \[=+ +\]  2\.5 MB \/ 10 MB.*\x1b\[K$/);
+  const later = Date.now() + 2000;
+  assertMatch(p.line(later), /2\.5 MB \/ 10 MB {2}1\.\d MB\/s {2}0:0\d left$/);
+  p.end();
+  assert(io.text().endsWith("\r\x1b[K"));
+  for (const [terminal, quiet] of [[false, false], [true, true]]) {
+    const silent = fakeIO(terminal);
+    const q = new Progress(silent, "x", 100, { quiet });
+    q.add(50);
+    q.end();
+    assertEquals(silent.text(), "");
+  }
+});
+
+Deno.test("a layer command on a terminal shows progress and erases it before its output", async () => {
+  await withDemo(async ({ store, archive }) => {
+    await lading(store, ["import", archive]);
+    const r = await lading(store, ["ls", "-R", "example.com/demo:1"], { terminal: true });
+    assertEquals(r.code, 0, show(r));
+    assertStringIncludes(r.stdout, "bin/hello");
+    // Drawn at least once (the first chunk), then erased.
+    assertStringIncludes(r.stderr, "reading layers");
+    assert(r.stderr.endsWith("\r\x1b[K"), JSON.stringify(r.stderr));
+    const q = await lading(store, ["ls", "-q", "example.com/demo:1"], { terminal: true });
+    assertEquals(q.stderr, "");
+  });
+});
+
+async function bigImage(dir: string, store: string): Promise<void> {
+  // Incompressible, so that the layer blob is as large as the file.
+  const big = new Uint8Array(8 * 1024 * 1024);
+  for (let i = 0; i < big.byteLength; i += 65536) {
+    crypto.getRandomValues(big.subarray(i, i + 65536));
+  }
+  const img = await buildImage({ layers: [{ files: [{ path: "big", content: big }] }] });
+  const files = layoutFiles(
+    [{ descriptor: img.manifest.descriptor, refName: "example.com/big:1" }],
+    [
+      img.manifest,
+      img.config,
+      ...img.layers,
+    ],
+  );
+  await Deno.writeFile(`${dir}/big.tar`, await tarOfFiles(files));
+  assertEquals((await lading(store, ["import", `${dir}/big.tar`])).code, 0);
+}
+
+Deno.test("writing into a closed pipe (cat | head, content get | head) exits 141 quietly", async () => {
+  await withDemo(async ({ dir, store }) => {
+    await bigImage(dir, store);
+    const layer = JSON.parse((await lading(store, ["manifest", "example.com/big:1"])).stdout)
+      .layers[0].digest;
+    for (const args of [["cat", "example.com/big:1", "/big"], ["content", "get", layer]]) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-check", "cli.ts", ...args],
+        cwd: ROOT,
+        env: { LADING_STORE: store },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const reader = child.stdout.getReader();
+      await reader.read();
+      await reader.cancel();
+      const out = await child.output().catch(async () => {
+        const status = await child.status;
+        return { code: status.code, stderr: new Uint8Array() };
+      });
+      assertEquals(out.code, 141, args.join(" "));
+      assertEquals(new TextDecoder().decode(out.stderr), "", args.join(" "));
+    }
+  });
+});
