@@ -34,7 +34,15 @@ import type {
   ImageSource,
 } from "./store/types.ts";
 import type { Descriptor, Platform } from "./types.ts";
-import { type Document, filterPlatforms, mayHaveChildren, parseDocument, walk } from "./walk.ts";
+import {
+  blobPresence,
+  configPlatform,
+  type Document,
+  filterPlatforms,
+  mayHaveChildren,
+  parseDocument,
+  walk,
+} from "./walk.ts";
 
 /** What is wrong with a blob. */
 export type ProblemKind = "missing" | "size" | "digest" | "unreadable";
@@ -210,6 +218,22 @@ export async function checkImage(
   const foreign: Digest[] = [];
   const present = new Map<Digest, number>();
 
+  /** A missing blob or one of the wrong size; records the size of a present one. */
+  const presenceProblem = async (d: Descriptor): Promise<BlobProblem | undefined> => {
+    const base = { digest: d.digest, mediaType: d.mediaType };
+    const found = await blobPresence(store, d);
+    if (found === "missing") {
+      return { ...base, kind: "missing", message: `${label(base)} is not in the store` };
+    }
+    present.set(d.digest, found === "present" ? d.size : found.size);
+    if (found === "present") return undefined;
+    return {
+      ...base,
+      kind: "size",
+      message: `${label(base)} has ${found.size} bytes, its descriptor says ${d.size}`,
+    };
+  };
+
   /** Checks presence, size and (maybe) hash of a leaf blob. */
   const checkLeaf = async (d: Descriptor): Promise<BlobProblem | undefined> => {
     const key = `${d.digest}:${d.size}:${verify}`;
@@ -218,27 +242,14 @@ export async function checkImage(
       if (!p || p.kind !== "missing") present.set(d.digest, d.size);
       return p ? { ...p, mediaType: d.mediaType, message: p.message } : undefined;
     }
-    let problem: BlobProblem | undefined;
-    const base = { digest: d.digest, mediaType: d.mediaType };
-    if (!(await store.has(d.digest))) {
-      problem = { ...base, kind: "missing", message: `${label(base)} is not in the store` };
-    } else {
-      const info = await store.info(d.digest);
-      present.set(d.digest, info.size);
-      if (info.size !== d.size) {
-        problem = {
-          ...base,
-          kind: "size",
-          message: `${label(base)} has ${info.size} bytes, its descriptor says ${d.size}`,
-        };
-      } else if (verify) {
-        problem = await verifyBlob(store, d.digest, {
-          size: d.size,
-          mediaType: d.mediaType,
-          runtime,
-          onBytes,
-        });
-      }
+    let problem = await presenceProblem(d);
+    if (!problem && verify) {
+      problem = await verifyBlob(store, d.digest, {
+        size: d.size,
+        mediaType: d.mediaType,
+        runtime,
+        onBytes,
+      });
     }
     cache.set(key, problem ?? null);
     return problem;
@@ -249,30 +260,14 @@ export async function checkImage(
     d: Descriptor,
   ): Promise<{ problem?: BlobProblem; doc?: Document; bytes?: Uint8Array }> => {
     const base = { digest: d.digest, mediaType: d.mediaType };
-    if (!(await store.has(d.digest))) {
-      return {
-        problem: { ...base, kind: "missing", message: `${label(base)} is not in the store` },
-      };
-    }
-    const info = await store.info(d.digest);
-    present.set(d.digest, info.size);
-    if (info.size !== d.size) {
-      return {
-        problem: {
-          ...base,
-          kind: "size",
-          message: `${label(base)} has ${info.size} bytes, its descriptor says ${d.size}`,
-        },
-      };
-    }
-    if (info.size > maxBytes) {
+    const problem = await presenceProblem(d);
+    if (problem) return { problem };
+    if (d.size > maxBytes) {
       return {
         problem: {
           ...base,
           kind: "unreadable",
-          message: `${
-            label(base)
-          } has ${info.size} bytes, more than the ${maxBytes}-byte JSON limit`,
+          message: `${label(base)} has ${d.size} bytes, more than the ${maxBytes}-byte JSON limit`,
         },
       };
     }
@@ -354,7 +349,7 @@ export async function checkImage(
       try {
         const bytes = await readAllBytes(await store.reader(m.config.digest), maxBytes, "config");
         const c = parseConfig(bytes, { what: `config ${m.config.digest}` });
-        platform = formatPlatform({ os: c.os, architecture: c.architecture, variant: c.variant });
+        platform = formatPlatform(configPlatform(c));
       } catch (e) {
         add(list, {
           digest: m.config.digest,
@@ -415,8 +410,19 @@ export async function checkImages(
 ): Promise<ImageCheck[]> {
   const list = records ?? await store.listImages();
   const shared = { ...options, cache: options.cache ?? new Map<string, BlobProblem | null>() };
+  // Names with the same target share one check (a hostile index.json of N entries
+  // pointing at one index of N manifests costs N, not N²).
+  const byTarget = new Map<string, ImageCheck>();
   const out: ImageCheck[] = [];
-  for (const r of list) out.push(await checkImage(store, r, shared));
+  for (const r of list) {
+    const key = `${r.target.digest} ${r.target.size} ${r.target.mediaType}`;
+    let check = byTarget.get(key);
+    if (!check) {
+      check = await checkImage(store, r, shared);
+      byTarget.set(key, check);
+    }
+    out.push({ ...check, name: r.name });
+  }
   return out;
 }
 

@@ -44,7 +44,14 @@ import { checkDescriptorData, DEFAULT_JSON_LIMIT, parseConfig } from "./schema.t
 import { readBlobBytes } from "./store/blob.ts";
 import type { BlobIngester, BlobProvider } from "./store/types.ts";
 import type { Descriptor, Platform } from "./types.ts";
-import { childrenOf, filterPlatforms, mayHaveChildren, parseDocument, walk } from "./walk.ts";
+import {
+  childrenOf,
+  configPlatform,
+  filterPlatforms,
+  mayHaveChildren,
+  parseDocument,
+  walk,
+} from "./walk.ts";
 import type { MissingBlob } from "./import/mod.ts";
 
 /** Where a copy reads from. */
@@ -286,11 +293,7 @@ export async function copyGraph(
       const config = parseConfig(bytes, { what: `config ${d.digest} of ${image}` });
       const parent = ctx.parents.at(-1);
       if (parent && !parent.platform) {
-        found.push(formatPlatform({
-          os: config.os,
-          architecture: config.architecture,
-          variant: config.variant,
-        }));
+        found.push(formatPlatform(configPlatform(config)));
       }
       order.push(d.digest);
       return [];

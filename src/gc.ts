@@ -23,10 +23,16 @@
  */
 import type { Digest } from "./digest.ts";
 import { InvalidInputError, LimitExceededError, NotFoundError } from "./errors.ts";
-import { readDocument } from "./image.ts";
-import type { BlobInfo, BlobManager, ImageSource, Leases } from "./store/types.ts";
+import type {
+  BlobInfo,
+  BlobManager,
+  BlobProvider,
+  ImageSource,
+  Leases,
+  NameReader,
+} from "./store/types.ts";
 import type { Descriptor } from "./types.ts";
-import { childrenOf, mayHaveChildren, walk } from "./walk.ts";
+import { childrenHandler, type DocumentCache, walk } from "./walk.ts";
 
 /** Options of {@link collectGarbage}. */
 export interface GcOptions {
@@ -53,8 +59,59 @@ export interface GcResult {
 }
 
 /**
- * Every digest reachable from the store's names (present or not), plus leased digests.
- * Call it inside {@link Leases.exclusive} when the answer must stay true.
+ * Walks the graphs under `roots` once (each digest visited once, each document read
+ * once), calling `visit` for every descriptor with the root it was reached from.
+ * A named document that cannot be parsed stops the walk: its children are unknown, and
+ * nothing it might reach may be removed.
+ */
+async function mark(
+  store: BlobProvider,
+  roots: readonly Descriptor[],
+  nameOf: (root: Descriptor) => string,
+  visit: (d: Descriptor, root: Descriptor) => void,
+  options: { maxJsonBytes?: number; cache?: DocumentCache },
+): Promise<void> {
+  const children = childrenHandler(store, { maxBytes: options.maxJsonBytes, cache: options.cache });
+  await walk(roots, async (d, context) => {
+    const root = context.parents[0] ?? d;
+    visit(d, root);
+    try {
+      return await children(d, context);
+    } catch (e) {
+      if (e instanceof InvalidInputError || e instanceof LimitExceededError) {
+        throw new InvalidInputError(
+          `Cannot tell what image ${
+            nameOf(root)
+          } reaches: ${d.mediaType} ${d.digest} is unreadable (${e.message}); remove the name or repair the blob first`,
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+  });
+}
+
+/** The store's names (or `roots`, named by their digests) by target digest. */
+async function rootsOf(
+  store: NameReader,
+  roots: readonly Descriptor[] | undefined,
+): Promise<Map<Digest, { target: Descriptor; names: string[] }>> {
+  const records = roots
+    ? roots.map((target) => ({ name: target.digest, target }))
+    : await store.listImages();
+  const byTarget = new Map<Digest, { target: Descriptor; names: string[] }>();
+  for (const r of records) {
+    const group = byTarget.get(r.target.digest);
+    if (group) group.names.push(r.name);
+    else byTarget.set(r.target.digest, { target: r.target, names: [r.name] });
+  }
+  return byTarget;
+}
+
+/**
+ * Every digest reachable from the store's names (present or not), with the names that
+ * reach it. Call it inside {@link Leases.exclusive} when the answer must stay true.
+ * Names with the same target are walked once; documents are read once.
  *
  * @throws {InvalidInputError} when a named document cannot be parsed: its children are
  *   unknown, and nothing it might reach may be removed (fix or remove the name first).
@@ -64,30 +121,28 @@ export async function reachableDigests(
   options: { maxJsonBytes?: number; roots?: readonly Descriptor[] } = {},
 ): Promise<Map<Digest, string[]>> {
   const reach = new Map<Digest, string[]>();
-  const records = options.roots
-    ? options.roots.map((target) => ({ name: target.digest, target }))
-    : await store.listImages();
-  for (const record of records) {
-    await walk([record.target], async (d) => {
-      const names = reach.get(d.digest);
-      if (names) {
-        if (!names.includes(record.name)) names.push(record.name);
-      } else reach.set(d.digest, [record.name]);
-      if (!mayHaveChildren(d) || !(await store.has(d.digest))) return [];
-      try {
-        return childrenOf(await readDocument(store, d, { maxBytes: options.maxJsonBytes }));
-      } catch (e) {
-        if (e instanceof NotFoundError) return []; // removed meanwhile: nothing below it
-        if (e instanceof InvalidInputError || e instanceof LimitExceededError) {
-          throw new InvalidInputError(
-            `Cannot tell what image ${record.name} reaches: ${d.mediaType} ${d.digest} is unreadable (${e.message}); remove the name or repair the blob first`,
-            { cause: e },
-          );
-        }
-        throw e;
-      }
-    });
+  const cache: DocumentCache = new Map();
+  for (const { target, names } of (await rootsOf(store, options.roots)).values()) {
+    await mark(store, [target], () => names[0], (d) => {
+      const reached = reach.get(d.digest);
+      if (!reached) reach.set(d.digest, [...names]);
+      else for (const n of names) if (!reached.includes(n)) reached.push(n);
+    }, { ...options, cache });
   }
+  return reach;
+}
+
+/** Every digest reachable from the store's names: one walk over all of them. */
+async function reachableSet(
+  store: ImageSource,
+  options: { maxJsonBytes?: number },
+): Promise<Set<Digest>> {
+  const groups = await rootsOf(store, undefined);
+  const reach = new Set<Digest>();
+  const roots = [...groups.values()].map((g) => g.target);
+  await mark(store, roots, (root) => groups.get(root.digest)!.names[0], (d) => {
+    reach.add(d.digest);
+  }, options);
   return reach;
 }
 
@@ -107,7 +162,7 @@ export function collectGarbage(
   options: GcOptions = {},
 ): Promise<GcResult> {
   return store.exclusive(async () => {
-    const reach = await reachableDigests(store, options);
+    const reach = await reachableSet(store, options);
     const leased = await store.leasedDigests();
     const removed: BlobInfo[] = [];
     let kept = 0;

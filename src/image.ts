@@ -16,39 +16,18 @@ import { InvalidInputError, NotFoundError } from "./errors.ts";
 import { tryNormalizeReference } from "./reference.ts";
 import { isConfigMediaType, isIndexMediaType } from "./media_types.ts";
 import { choosePlatformManifest, formatPlatform, isAttestation } from "./platform.ts";
-import { parseConfig } from "./schema.ts";
 import { readBlobBytes } from "./store/blob.ts";
-import type { BlobProvider, ImageRecord, ImageSource, NameReader } from "./store/types.ts";
+import type { ImageRecord, ImageSource, NameReader } from "./store/types.ts";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.ts";
-import { childrenOf, type Document, mayHaveChildren, parseDocument, walk } from "./walk.ts";
-
-/** Options for reading documents out of a store. */
-export interface ReadOptions {
-  /** JSON size cap (default 4 MiB). */
-  readonly maxBytes?: number;
-  /** Receives warnings (same-kind media type differences). */
-  readonly onWarning?: (message: string) => void;
-}
-
-/** Reads and parses the index or manifest a descriptor points at. */
-export async function readDocument(
-  store: BlobProvider,
-  descriptor: Descriptor,
-  options: ReadOptions = {},
-): Promise<Document | undefined> {
-  const bytes = await readBlobBytes(store, descriptor.digest, options.maxBytes);
-  return parseDocument(descriptor, bytes, options);
-}
-
-/** Reads and parses an image config. */
-export async function readConfig(
-  store: BlobProvider,
-  descriptor: Descriptor,
-  options: ReadOptions = {},
-): Promise<ImageConfig> {
-  const bytes = await readBlobBytes(store, descriptor.digest, options.maxBytes);
-  return parseConfig(bytes, { ...options, what: `config ${descriptor.digest}` });
-}
+import {
+  childrenOf,
+  configPlatform,
+  mayHaveChildren,
+  readConfig,
+  readDocument,
+  type ReadOptions,
+  walk,
+} from "./walk.ts";
 
 /** An image resolved down to one platform's manifest and config. */
 export interface ResolvedImage {
@@ -272,12 +251,7 @@ export async function resolveImage(
   return {
     ...m,
     config,
-    platform: {
-      os: config.os,
-      architecture: config.architecture,
-      ...(config.variant ? { variant: config.variant } : {}),
-      ...(config["os.version"] ? { "os.version": config["os.version"] } : {}),
-    },
+    platform: configPlatform(config),
   };
 }
 
@@ -338,10 +312,7 @@ export async function summarizeImage(
       if (await store.has(doc.manifest.config.digest)) {
         const c = await readConfig(store, doc.manifest.config, options).catch(() => undefined);
         if (c) {
-          manifestPlatform.set(
-            d.digest,
-            formatPlatform({ os: c.os, architecture: c.architecture, variant: c.variant }),
-          );
+          manifestPlatform.set(d.digest, formatPlatform(configPlatform(c)));
         }
       }
     }
@@ -368,7 +339,18 @@ export async function listImageSummaries(
   store: ImageSource,
   options: ReadOptions = {},
 ): Promise<ImageSummary[]> {
+  // Names with the same target share one walk (a hostile index.json of N entries pointing
+  // at one index of N manifests costs N, not N²).
+  const byTarget = new Map<string, ImageSummary>();
   const out: ImageSummary[] = [];
-  for (const r of await store.listImages()) out.push(await summarizeImage(store, r, options));
+  for (const r of await store.listImages()) {
+    const key = `${r.target.digest} ${r.target.size} ${r.target.mediaType}`;
+    let summary = byTarget.get(key);
+    if (!summary) {
+      summary = await summarizeImage(store, r, options);
+      byTarget.set(key, summary);
+    }
+    out.push({ ...summary, name: r.name, missing: [...summary.missing] });
+  }
   return out;
 }

@@ -1,8 +1,11 @@
 // This module is browser compatible.
 /**
  * One graph walk over descriptors, composed from handlers (containerd's `images.Walk`,
- * `ChildrenHandler`, `FilterPlatforms`). Import checking, export, gc, check and layer
- * listing are this walk with different handlers.
+ * `ChildrenHandler`, `FilterPlatforms`), and its kit: documents read from any
+ * {@link BlobProvider} (memoized per digest when given a {@link DocumentCache}), a
+ * children handler, a platform filter, blob presence ("present with the right size") and
+ * an image config's platform. Import checking, export, gc, check, pull and push, image
+ * summaries and layer listing are this walk with different handlers.
  *
  * @example
  * ```ts
@@ -22,12 +25,14 @@
  * ```
  * @module
  */
-import { shortDigest } from "./digest.ts";
-import { InvalidInputError, LimitExceededError } from "./errors.ts";
+import { type Digest, shortDigest } from "./digest.ts";
+import { InvalidInputError, LimitExceededError, NotFoundError } from "./errors.ts";
 import { isConfigMediaType, isIndexMediaType, isManifestMediaType } from "./media_types.ts";
 import { platformMatches } from "./platform.ts";
-import { detectDocumentKind, parseIndex, parseJson, parseManifest } from "./schema.ts";
-import type { Descriptor, ImageIndex, ImageManifest, Platform } from "./types.ts";
+import { detectDocumentKind, parseConfig, parseIndex, parseJson, parseManifest } from "./schema.ts";
+import { readBlobBytes } from "./store/blob.ts";
+import type { BlobProvider } from "./store/types.ts";
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "./types.ts";
 
 /** Where a descriptor sits in the walk. */
 export interface WalkContext {
@@ -163,4 +168,117 @@ export function filterPlatforms(
   return children.filter((c) =>
     !c.platform || platforms.some((p) => platformMatches(p, c.platform!))
   );
+}
+
+/** Options for reading documents out of a store. */
+export interface ReadOptions {
+  /** JSON size cap (default 4 MiB). */
+  readonly maxBytes?: number;
+  /** Receives warnings (same-kind media type differences). */
+  readonly onWarning?: (message: string) => void;
+}
+
+/**
+ * Parsed documents by digest, shared by the walks of one operation, so a document that
+ * many entries or names reach is read and parsed once (a hostile index of N entries
+ * pointing at one index of N manifests costs N, not N²).
+ */
+export type DocumentCache = Map<Digest, Promise<Document | undefined>>;
+
+/**
+ * Reads and parses the index or manifest a descriptor points at (`undefined` for a blob
+ * that is neither). With `cache`, each digest is read once.
+ */
+export function readDocument(
+  store: BlobProvider,
+  descriptor: Descriptor,
+  options: ReadOptions & { readonly cache?: DocumentCache } = {},
+): Promise<Document | undefined> {
+  const read = async () => {
+    const bytes = await readBlobBytes(store, descriptor.digest, options.maxBytes);
+    return parseDocument(descriptor, bytes, options);
+  };
+  const cache = options.cache;
+  if (!cache) return read();
+  let doc = cache.get(descriptor.digest);
+  if (!doc) {
+    doc = read();
+    cache.set(descriptor.digest, doc);
+    doc.catch(() => cache.delete(descriptor.digest));
+  }
+  return doc;
+}
+
+/** Reads and parses an image config. */
+export async function readConfig(
+  store: BlobProvider,
+  descriptor: Descriptor,
+  options: ReadOptions = {},
+): Promise<ImageConfig> {
+  const bytes = await readBlobBytes(store, descriptor.digest, options.maxBytes);
+  return parseConfig(bytes, { ...options, what: `config ${descriptor.digest}` });
+}
+
+/** Options of {@link childrenHandler}. */
+export interface ChildrenOptions extends ReadOptions {
+  /** Documents already read by this operation (see {@link DocumentCache}). */
+  readonly cache?: DocumentCache;
+}
+
+/**
+ * The handler that walks an image graph held by `provider`: an index's entries, a
+ * manifest's config and layers. A blob the provider does not have, and a blob that is not
+ * a document, have no children. Compose it: {@link filterByPlatform} around it, or call
+ * it from a handler that records what it visits.
+ */
+export function childrenHandler(provider: BlobProvider, options: ChildrenOptions = {}): Handler {
+  const cache = options.cache ?? new Map();
+  return async (d) => {
+    if (!mayHaveChildren(d)) return [];
+    try {
+      return childrenOf(await readDocument(provider, d, { ...options, cache }));
+    } catch (e) {
+      if (e instanceof NotFoundError) return [];
+      throw e;
+    }
+  };
+}
+
+/**
+ * Wraps a handler so that under an index only the entries of `platforms` are walked
+ * (entries without a platform, such as nested indexes, stay). Empty: all.
+ */
+export function filterByPlatform(handler: Handler, platforms: readonly Platform[]): Handler {
+  if (platforms.length === 0) return handler;
+  // A manifest's config and layers carry no platform: only index entries are filtered.
+  return async (d, context) => filterPlatforms(await handler(d, context), platforms);
+}
+
+/**
+ * What a provider holds of a descriptor: `"missing"`, `"present"` (with the size the
+ * descriptor says), or `{ size }` — present, with another size.
+ */
+export type BlobPresence = "missing" | "present" | { readonly size: number };
+
+/** Whether `provider` has the blob of `d` with the right size (see {@link BlobPresence}). */
+export async function blobPresence(provider: BlobProvider, d: Descriptor): Promise<BlobPresence> {
+  if (!(await provider.has(d.digest))) return "missing";
+  let size: number;
+  try {
+    size = (await provider.info(d.digest)).size;
+  } catch (e) {
+    if (e instanceof NotFoundError) return "missing"; // removed meanwhile
+    throw e;
+  }
+  return size === d.size ? "present" : { size };
+}
+
+/** The platform an image config describes (`os`, `architecture`, `variant`, `os.version`). */
+export function configPlatform(config: ImageConfig): Platform {
+  return {
+    os: config.os,
+    architecture: config.architecture,
+    ...(config.variant ? { variant: config.variant } : {}),
+    ...(config["os.version"] ? { "os.version": config["os.version"] } : {}),
+  };
 }

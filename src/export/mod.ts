@@ -35,7 +35,7 @@ import {
   NotFoundError,
   SizeMismatchError,
 } from "../errors.ts";
-import { findImage, readConfig, readDocument, type ResolvedImage, resolveImage } from "../image.ts";
+import { findImage, type ResolvedImage, resolveImage } from "../image.ts";
 import { ociRefName } from "../import/names.ts";
 import {
   CONTAINERD_NAME,
@@ -49,7 +49,15 @@ import { getRuntime } from "../runtime/mod.ts";
 import type { Hasher, Runtime } from "../runtime/types.ts";
 import type { BlobProvider, ImageRecord, ImageSource } from "../store/types.ts";
 import type { Descriptor, Platform } from "../types.ts";
-import { childrenOf, mayHaveChildren, walk } from "../walk.ts";
+import {
+  blobPresence,
+  childrenOf,
+  configPlatform,
+  mayHaveChildren,
+  readConfig,
+  readDocument,
+  walk,
+} from "../walk.ts";
 import { blobPath, type DockerArchiveImage, dockerManifestJson, dockerRepoTag } from "./docker.ts";
 import { largeChunks } from "../streams.ts";
 import { type Selection, selectPlatforms, SUBSET_OF_ANNOTATION } from "./select.ts";
@@ -330,18 +338,10 @@ async function planOci(
         skipped.set(d.digest, d);
         return [];
       }
-      if (!(await store.has(d.digest))) {
+      if (!(await presentForExport(store, d, name))) {
         if (isForeign(d)) skipped.set(d.digest, d);
         else missing.push({ digest: d.digest, mediaType: d.mediaType, image: name });
         return [];
-      }
-      const info = await store.info(d.digest);
-      if (info.size !== d.size) {
-        throw new SizeMismatchError(
-          `Cannot export ${name}: blob ${d.digest} has ${info.size} bytes in the store, its descriptor says ${d.size}; run 'lading content verify'`,
-          d.size,
-          info.size,
-        );
       }
       blobs.set(d.digest, d);
       const only = selection.children.get(d.digest);
@@ -351,11 +351,7 @@ async function planOci(
       if (doc?.kind === "manifest" && !d.platform && present.size === 0) {
         if (await store.has(doc.manifest.config.digest)) {
           const c = await readConfig(store, doc.manifest.config, docOptions).catch(() => undefined);
-          if (c) {
-            present.add(
-              formatPlatform({ os: c.os, architecture: c.architecture, variant: c.variant }),
-            );
-          }
+          if (c) present.add(formatPlatform(configPlatform(c)));
         }
       }
       return childrenOf(doc);
@@ -485,17 +481,9 @@ async function planDocker(
         );
       }
       for (const d of [r.manifest.config, ...r.manifest.layers]) {
-        if (!(await store.has(d.digest))) {
+        if (!(await presentForExport(store, d, record.name))) {
           missing.push({ digest: d.digest, mediaType: d.mediaType, image: record.name });
           continue;
-        }
-        const info = await store.info(d.digest);
-        if (info.size !== d.size) {
-          throw new SizeMismatchError(
-            `Cannot export ${record.name}: blob ${d.digest} has ${info.size} bytes in the store, its descriptor says ${d.size}; run 'lading content verify'`,
-            d.size,
-            info.size,
-          );
         }
         blobs.set(d.digest, d);
         if (layerCompression(d.mediaType) === "zstd") {
@@ -551,6 +539,22 @@ function archiveParts(members: readonly Member[]): ArchivePart[] {
   }
   parts.push({ bytes: TAR_END });
   return parts;
+}
+
+/**
+ * True when the store has `d`'s blob with the right size, false when it is missing.
+ * @throws {SizeMismatchError} for a blob of another size
+ */
+async function presentForExport(store: BlobProvider, d: Descriptor, name: string) {
+  const found = await blobPresence(store, d);
+  if (typeof found === "object") {
+    throw new SizeMismatchError(
+      `Cannot export ${name}: blob ${d.digest} has ${found.size} bytes in the store, its descriptor says ${d.size}; run 'lading content verify'`,
+      d.size,
+      found.size,
+    );
+  }
+  return found === "present";
 }
 
 /**

@@ -22,7 +22,6 @@
  */
 import { type Digest, digestBytes } from "../digest.ts";
 import { MissingContentError, NotFoundError } from "../errors.ts";
-import { readConfig } from "../image.ts";
 import { isIndexMediaType, isManifestMediaType } from "../media_types.ts";
 import { formatPlatform, isAttestation, platformMatches } from "../platform.ts";
 import { getRuntime } from "../runtime/mod.ts";
@@ -30,7 +29,13 @@ import type { Runtime } from "../runtime/types.ts";
 import { readBlobBytes } from "../store/blob.ts";
 import type { ImageSource } from "../store/types.ts";
 import type { Descriptor, Platform } from "../types.ts";
-import { mayHaveChildren, parseDocument } from "../walk.ts";
+import {
+  configPlatform,
+  type Document,
+  mayHaveChildren,
+  parseDocument,
+  readConfig,
+} from "../walk.ts";
 
 /**
  * The annotation a rewritten index carries: the digest of the index it is a subset of.
@@ -113,7 +118,19 @@ export async function selectPlatforms(
   const name = options.name ?? target.digest;
   const wanted = (p: Platform) => platforms.some((w) => platformMatches(w, p));
 
-  const read = async (d: Descriptor) => {
+  // Each document is read once and each index decided once, however many entries reach
+  // it (a hostile index of N entries pointing at one index of N manifests stays linear).
+  const reads = new Map<Digest, Promise<{ bytes: Uint8Array; doc: Document | undefined }>>();
+  const decided = new Map<Digest, Descriptor | undefined>();
+  const read = (d: Descriptor) => {
+    let r = reads.get(d.digest);
+    if (!r) {
+      r = readOnce(d);
+      reads.set(d.digest, r);
+    }
+    return r;
+  };
+  const readOnce = async (d: Descriptor) => {
     if (!(await store.has(d.digest))) {
       throw new MissingContentError(
         `Cannot export ${name}: ${d.mediaType} ${d.digest} is not in the store`,
@@ -133,6 +150,13 @@ export async function selectPlatforms(
 
   /** The descriptor to keep for `d` (maybe rewritten), or undefined when nothing matched. */
   const select = async (d: Descriptor, depth: number): Promise<Descriptor | undefined> => {
+    if (decided.has(d.digest)) return decided.get(d.digest);
+    const chosen = await decide(d, depth);
+    decided.set(d.digest, chosen);
+    return chosen;
+  };
+
+  const decide = async (d: Descriptor, depth: number): Promise<Descriptor | undefined> => {
     if (depth > 16) throw new NotFoundError(`Cannot export ${name}: indexes nested too deep`);
     const { bytes, doc } = await read(d);
     if (!doc) return d;
@@ -145,7 +169,7 @@ export async function selectPlatforms(
         );
       }
       const c = await readConfig(store, doc.manifest.config, options);
-      const p = { os: c.os, architecture: c.architecture, variant: c.variant };
+      const p = configPlatform(c);
       available.add(formatPlatform(p));
       if (!wanted(p)) return undefined;
       kept.add(formatPlatform(p));

@@ -34,6 +34,7 @@ import type { Descriptor, ImageConfig, Platform } from "../types.ts";
 import { ociRefName } from "./names.ts";
 import { detectCompression } from "../compression.ts";
 import { followLinks } from "./detect.ts";
+import { configPlatform } from "../walk.ts";
 import type { Member, Staging } from "./staging.ts";
 
 /** The result of reading a docker archive's manifest.json. */
@@ -47,11 +48,7 @@ export interface DockerImages {
 }
 
 function platformJson(config: ImageConfig): Platform {
-  const p = normalizePlatform({
-    os: config.os,
-    architecture: config.architecture,
-    ...(config.variant ? { variant: config.variant } : {}),
-  });
+  const p = normalizePlatform(configPlatform(config));
   // Go's ocispec.Platform field order.
   return {
     architecture: p.architecture,

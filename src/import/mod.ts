@@ -55,7 +55,15 @@ import type {
   Leases,
 } from "../store/types.ts";
 import type { Descriptor, ImageConfig, Platform } from "../types.ts";
-import { childrenOf, filterPlatforms, mayHaveChildren, parseDocument, walk } from "../walk.ts";
+import {
+  blobPresence,
+  childrenOf,
+  configPlatform,
+  filterPlatforms,
+  mayHaveChildren,
+  parseDocument,
+  walk,
+} from "../walk.ts";
 import { decompress } from "../compression.ts";
 import { synthesizeDockerImages } from "./docker.ts";
 import { entryName, importNames, type NameOptions, withoutNameAnnotations } from "./names.ts";
@@ -428,7 +436,7 @@ async function makePlan(
     if (m) return ctx.staging.bytes(m, ctx.maxJsonBytes);
     return readBlobBytes(store, d.digest, ctx.maxJsonBytes);
   };
-  const configPlatform = async (config: Descriptor): Promise<ImageConfig | undefined> => {
+  const readEntryConfig = async (config: Descriptor): Promise<ImageConfig | undefined> => {
     const m = ctx.extras.has(config.digest) ? undefined : await ctx.find(config.digest);
     if (!m && !ctx.extras.has(config.digest) && !(await store.has(config.digest))) return undefined;
     return parseConfig(await bytesOf(config, m), {
@@ -436,15 +444,21 @@ async function makePlan(
     });
   };
   const roots = entries.map((e) => withoutNameAnnotations(e));
+  // What an earlier entry's walk checked is not checked again: N entries pointing at one
+  // index of N manifests cost N, not N². A root is decided apart (the platform filter).
+  const checked = new Set<string>();
   for (const [i, root] of roots.entries()) {
     const image = ctx.nameOf(entries[i]);
     await walk([root], async (d, wctx) => {
+      const key = wctx.parents.length === 0 ? `root ${d.digest}` : d.digest;
+      if (checked.has(key)) return [];
+      checked.add(key);
       const where = `${d.mediaType} ${d.digest} of ${image}`;
       const extra = ctx.extras.get(d.digest);
       const m = extra ? undefined : await ctx.find(d.digest);
       if (!extra && !m) await ctx.lease?.add([d.digest]);
-      const inStore = !extra && !m && await store.has(d.digest);
-      if (!extra && !m && !inStore) {
+      const stored = extra || m ? undefined : await blobPresence(store, d);
+      if (stored === "missing") {
         if (isNonDistributable(d.mediaType) || (d.urls && d.urls.length)) {
           ctx.warn(`${ctx.what}: non-distributable blob ${shortDigest(d.digest)} is not included`);
           return [];
@@ -459,15 +473,12 @@ async function makePlan(
           m.size,
         );
       }
-      if (inStore) {
-        const info = await store.info(d.digest);
-        if (info.size !== d.size) {
-          throw new SizeMismatchError(
-            `Cannot import ${ctx.what}: blob ${d.digest} (${where}) has ${info.size} bytes in the store, descriptor says ${d.size}`,
-            d.size,
-            info.size,
-          );
-        }
+      if (typeof stored === "object") {
+        throw new SizeMismatchError(
+          `Cannot import ${ctx.what}: blob ${d.digest} (${where}) has ${stored.size} bytes in the store, descriptor says ${d.size}`,
+          d.size,
+          stored.size,
+        );
       }
       reachable.set(d.digest, d);
       const isConfig = isConfigMediaType(d.mediaType);
@@ -507,9 +518,9 @@ async function makePlan(
       if (!doc) return [];
       if (doc.kind === "index") return filterPlatforms(childrenOf(doc), ctx.platforms);
       if (wctx.parents.length === 0 && ctx.platforms.length) {
-        const config = await configPlatform(doc.manifest.config);
+        const config = await readEntryConfig(doc.manifest.config);
         if (config) {
-          const p = { os: config.os, architecture: config.architecture, variant: config.variant };
+          const p = configPlatform(config);
           if (!ctx.platforms.some((w) => platformMatches(w, p))) {
             ctx.warn(`${image} is ${formatPlatform(p)}, not a requested platform: skipped`);
             skipped.add(d.digest);

@@ -18,7 +18,8 @@
  */
 import { shortDigest } from "../digest.ts";
 import { NotFoundError } from "../errors.ts";
-import { findImage, readConfig, readDocument, type ResolvedImage } from "../image.ts";
+import { findImage, type ResolvedImage } from "../image.ts";
+import { configPlatform, readConfig, readDocument } from "../walk.ts";
 import { isIndexMediaType, isManifestMediaType } from "../media_types.ts";
 import { formatPlatform, isAttestation, platformMatches } from "../platform.ts";
 import type { BlobProvider, ImageSource } from "../store/types.ts";
@@ -132,11 +133,7 @@ export async function checkDiffIds(
       return;
     }
     const config = await readConfig(store, doc.manifest.config, options);
-    const platform: Platform = {
-      os: config.os,
-      architecture: config.architecture,
-      ...(config.variant ? { variant: config.variant } : {}),
-    };
+    const platform = configPlatform(config);
     if (wanted.length && !index && !matches(platform)) return;
     const resolved: ResolvedImage = {
       name: record.name,
