@@ -149,6 +149,21 @@ export function parseJson(bytes: Uint8Array, options: ParseOptions = {}): unknow
   return value;
 }
 
+/**
+ * Deepest nesting of arrays and objects a document may have. Real manifests, indexes and
+ * configs nest fewer than 10 levels; a cap keeps every later recursive walk (printing,
+ * schema checks) far from the call-stack limit.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/**
+ * Keys whose number values must be written as integers: Go's `encoding/json` refuses
+ * `347.0` or `3.47e2` for an `int64` field (descriptor sizes, schemaVersion), and so does
+ * lading, so that the two never read a different document.
+ */
+const INTEGER_KEYS = new Set(["size", "schemaVersion"]);
+const INTEGER_TEXT = /^-?(?:0|[1-9][0-9]*)$/;
+
 interface Frame {
   readonly object: boolean;
   readonly keys: Set<string> | undefined;
@@ -166,11 +181,19 @@ function checkDuplicateKeys(text: string, what: string): void {
   let i = 0;
   while (i < n) {
     const c = text.charCodeAt(i);
-    if (c === 0x7b /* { */) {
-      stack.push({ object: true, keys: new Set(), key: "", expectKey: true });
-      i++;
-    } else if (c === 0x5b /* [ */) {
-      stack.push({ object: false, keys: undefined, key: 0, expectKey: false });
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (stack.length >= MAX_JSON_DEPTH) {
+        throw new InvalidInputError(
+          `Cannot parse ${what}: nested deeper than ${MAX_JSON_DEPTH} levels at ${
+            formatPath(stack.slice(0, 8).map((frame) => frame.key))
+          }…`,
+        );
+      }
+      stack.push(
+        c === 0x7b
+          ? { object: true, keys: new Set(), key: "", expectKey: true }
+          : { object: false, keys: undefined, key: 0, expectKey: false },
+      );
       i++;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
@@ -207,6 +230,20 @@ function checkDuplicateKeys(text: string, what: string): void {
         top.keys!.add(key);
       }
       i = j + 1;
+    } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+      let j = i + 1;
+      while (j < n && /[0-9.eE+-]/.test(text[j])) j++;
+      const top = stack[stack.length - 1];
+      if (top?.object && INTEGER_KEYS.has(top.key as string)) {
+        const number = text.slice(i, j);
+        if (!INTEGER_TEXT.test(number)) {
+          const path = formatPath(stack.map((frame) => frame.key));
+          throw new InvalidInputError(
+            `Cannot parse ${what}: ${path} must be an integer, got ${number}`,
+          );
+        }
+      }
+      i = j;
     } else {
       i++;
     }

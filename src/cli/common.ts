@@ -407,7 +407,8 @@ export function count(n: number, singular: string, plural = `${singular}s`): str
 
 /** Lays out rows as left-aligned columns separated by 3 spaces. */
 export function table(header: string[], rows: string[][]): string {
-  const all = [header, ...rows];
+  // Cells may come from untrusted input (names, annotations): never print a control character.
+  const all = [header, ...rows].map((r) => r.map((c) => printable(c ?? "")));
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
   return all.map((r) =>
     r.map((c, i) => (i === r.length - 1 ? c : (c ?? "").padEnd(widths[i]))).join("   ")

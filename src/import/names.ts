@@ -21,6 +21,7 @@
  * @module
  */
 import { CONTAINERD_NAME, OCI_REF_NAME } from "../media_types.ts";
+import { InvalidInputError } from "../errors.ts";
 import { parseReference } from "../reference.ts";
 import type { ImageRecord } from "../store/types.ts";
 import type { Annotations, Descriptor } from "../types.ts";
@@ -89,6 +90,24 @@ export function withoutNameAnnotations(d: Descriptor): Descriptor {
   return Object.keys(rest).length ? { ...plain, annotations: rest } : plain;
 }
 
+/**
+ * Refuses a name that is not a valid image reference (control characters, spaces, a
+ * 300,000-character name, uppercase repositories...), naming the entry and the annotation
+ * it came from: such a name could not be pulled, pushed or typed, and could forge rows
+ * of `images ls`.
+ */
+function checkName(name: string, index: number, annotation: string): void {
+  try {
+    parseReference(name);
+  } catch (e) {
+    throw new InvalidInputError(
+      `index.json manifests[${index}]: annotation ${annotation} does not give a valid image name: ${
+        (e as Error).message
+      }`,
+    );
+  }
+}
+
 /** Every name an import of these top-level entries creates, in order, deduplicated. */
 export function importNames(
   entries: readonly Descriptor[],
@@ -96,10 +115,13 @@ export function importNames(
 ): ImageRecord[] {
   const out = new Map<string, ImageRecord>();
   const base = options.baseName ?? defaultBaseName(options.now);
-  for (const e of entries) {
+  for (const [i, e] of entries.entries()) {
     const target = withoutNameAnnotations(e);
     const name = entryName(e.annotations, options);
-    if (name) out.set(name, { name, target });
+    if (name) {
+      checkName(name, i, e.annotations?.[CONTAINERD_NAME] ? CONTAINERD_NAME : OCI_REF_NAME);
+      out.set(name, { name, target });
+    }
     if (options.digests && !(options.skipDigestForNamed && name)) {
       const byDigest = `${base}@${e.digest}`;
       out.set(byDigest, { name: byDigest, target });

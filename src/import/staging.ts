@@ -64,12 +64,19 @@ export interface Staging {
   abortAll(): Promise<void>;
 }
 
-function looksLikeJson(head: Uint8Array): boolean {
-  for (const b of head) {
+/**
+ * Whether a member's first chunk could start a JSON document lading reads (an object or
+ * an array: manifests, indexes, configs, index.json, manifest.json), whitespace skipped.
+ * Only a hint of what to keep in memory: whether a member IS a document is decided by what
+ * the document graph references, and a referenced member that was not kept is read back
+ * or refused with a message that says why.
+ */
+function mayBeJsonDocument(chunk: Uint8Array): boolean {
+  for (const b of chunk) {
     if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) continue;
-    return b === 0x7b || b === 0x5b || b === 0x6e; // { [ null
+    return b === 0x7b || b === 0x5b; // { [
   }
-  return false;
+  return true; // only whitespace so far: keep deciding as a document
 }
 
 /** Aborts all writers of these members. */
@@ -101,6 +108,8 @@ export async function stageTar(
   const byDigest = new Map<string, Member>();
   const maxBuffered = options.maxBufferedBytes ?? 64 * 1024 * 1024;
   let buffered = 0;
+  /** Small members not kept because the documents kept already filled the cap. */
+  const overCap = new Set<string>();
   let read = 0;
   interface Unsettled {
     path: string;
@@ -182,7 +191,8 @@ export async function stageTar(
         for await (const chunk of entry.body) {
           if (!head) {
             head = chunk.slice(0, 8);
-            keep &&= looksLikeJson(head) || path.endsWith(".json") || path.endsWith("oci-layout");
+            keep &&= mayBeJsonDocument(chunk) || path.endsWith(".json") ||
+              path.endsWith("oci-layout");
           }
           hasher?.update(chunk);
           if (writer) {
@@ -209,14 +219,13 @@ export async function stageTar(
         : writer!.sha256!();
       digest.catch(() => {}); // awaited when settled
       let bytes: Uint8Array | undefined;
+      if (keep && buffered + size > maxBuffered) {
+        // Refused only if the document graph turns out to reference it as a document.
+        overCap.add(path);
+        keep = false;
+      }
       if (keep) {
         buffered += size;
-        if (buffered > maxBuffered) {
-          await writer?.abort();
-          throw new LimitExceededError(
-            `${what}: more than ${maxBuffered} bytes of JSON documents in one archive`,
-          );
-        }
         bytes = concatBytes(chunks, size);
       }
       unsettled.push({ path, named, size, digest, bytes, head, writer });
@@ -234,9 +243,26 @@ export async function stageTar(
     byDigest: (d) => byDigest.get(d),
     bytes: (m, max) => {
       if (m.bytes) return Promise.resolve(m.bytes);
+      if (m.size > max) {
+        return Promise.reject(
+          new LimitExceededError(
+            `${what}: ${m.path} has ${m.size} bytes, more than the ${max}-byte limit for JSON documents`,
+          ),
+        );
+      }
+      if (overCap.has(m.path)) {
+        return Promise.reject(
+          new LimitExceededError(
+            `${what}: ${m.path} is one document too many: the archive's documents exceed ${maxBuffered} bytes in all`,
+          ),
+        );
+      }
+      const first = [...m.head].find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
       return Promise.reject(
-        new LimitExceededError(
-          `${what}: ${m.path} has ${m.size} bytes, more than the ${max}-byte limit for JSON documents`,
+        new InvalidInputError(
+          `${what}: ${m.path} is referenced as a JSON document but is not one (it starts with ${
+            first === undefined ? "nothing" : `byte 0x${first.toString(16).padStart(2, "0")}`
+          })`,
         ),
       );
     },

@@ -1,0 +1,335 @@
+/**
+ * The hostile corpus: every class of bad input (tar, layout, docker, compression and bombs,
+ * store level, unpack) as cases generated in code. Each case prepares a store that holds
+ * one good image, then runs one `lading` command in a child process.
+ * @module
+ */
+import * as zlib from "node:zlib";
+import { createHash } from "node:crypto";
+import * as mt from "../../src/media_types.ts";
+import {
+  blob,
+  blobsOf,
+  buildImage,
+  type BuiltImage,
+  compress,
+  jsonBlob,
+  layoutFiles,
+  tarOf,
+  tarOfFiles,
+} from "../helpers/images.ts";
+import { paxMember, rawMember, rawTar } from "../helpers/tars.ts";
+import type { Descriptor } from "../../src/types.ts";
+
+const enc = new TextEncoder();
+const MIB = 1024 * 1024;
+
+/** One hostile case. */
+export interface HostileCase {
+  /** What it is, for the test name. */
+  name: string;
+  /** Files written into the case's work directory (`input` is the usual input). */
+  files?: () => Promise<Map<string, Uint8Array>>;
+  /** Changes the store (after the good image is in it) before the command runs. */
+  prepareStore?: (store: string) => Promise<void>;
+  /** The lading arguments; `$W` is the work directory, `$S` the store. */
+  args: string[];
+  /** Expected exit code (default 1). */
+  code?: number;
+  /** A pattern the stderr line must match. */
+  message?: RegExp;
+  /** A pattern the stderr must NOT match. */
+  notMessage?: RegExp;
+  /** The store may change (an accepted input): only exit code, output shape and RSS. */
+  accepted?: boolean;
+  /** Import `$W/input` into the store before (the command reads a stored image). */
+  importFirst?: boolean;
+  /** A shell prefix (ulimit). */
+  shellPrefix?: string;
+}
+
+/** A layout archive (tar) of one image named `name`. */
+export async function layoutTar(image: BuiltImage, name = "example.com/hostile:1") {
+  return await tarOfFiles(
+    layoutFiles([{ descriptor: image.manifest.descriptor, refName: name }], blobsOf(image)),
+  );
+}
+
+/** An image whose single layer has these bytes (digest and manifest consistent). */
+async function imageWithLayer(
+  bytes: Uint8Array,
+  mediaType: string,
+  base: BuiltImage,
+  diffId?: string,
+) {
+  const layer = await blob(bytes, mediaType);
+  const config = diffId === undefined ? base.config : await jsonBlob({
+    architecture: "amd64",
+    os: "linux",
+    rootfs: { type: "layers", diff_ids: [diffId] },
+  }, mt.OCI_CONFIG);
+  const manifest = await jsonBlob({
+    schemaVersion: 2,
+    mediaType: mt.OCI_MANIFEST,
+    config: config.descriptor,
+    layers: [layer.descriptor],
+  }, mt.OCI_MANIFEST);
+  return { ...base, manifest, config, layers: [layer] };
+}
+
+/** A manifest whose config is these raw bytes. */
+async function imageWithConfigBytes(config: Uint8Array, base: BuiltImage) {
+  const c = await blob(config, mt.OCI_CONFIG);
+  const manifest = await jsonBlob({
+    schemaVersion: 2,
+    mediaType: mt.OCI_MANIFEST,
+    config: c.descriptor,
+    layers: base.layers.map((l) => l.descriptor),
+  }, mt.OCI_MANIFEST);
+  return { ...base, manifest, config: c };
+}
+
+/** A layout tar whose manifest is given as raw bytes. */
+async function layoutWithManifestBytes(bytes: Uint8Array, base: BuiltImage) {
+  const m = await blob(bytes, mt.OCI_MANIFEST);
+  return await tarOfFiles(
+    layoutFiles([{ descriptor: m.descriptor, refName: "example.com/hostile:1" }], [
+      m,
+      base.config,
+      ...base.layers,
+    ]),
+  );
+}
+
+function flip(bytes: Uint8Array, at: number): Uint8Array {
+  const b = bytes.slice();
+  b[at] ^= 0xff;
+  return b;
+}
+
+/**
+ * A tar of one member `junk` of `size` zero bytes (and the end marker), compressed as a
+ * stream (no big buffer); `diffId` is the sha256 of the uncompressed tar.
+ */
+async function zeroBomb(size: number, kind: "gzip" | "zstd") {
+  const header = rawMember({ name: "junk", size, body: new Uint8Array(0) }).subarray(0, 512);
+  const z = kind === "gzip" ? zlib.createGzip({ level: 9 }) : zlib.createZstdCompress();
+  const hash = createHash("sha256");
+  const parts: Uint8Array[] = [];
+  z.on("data", (d: Uint8Array) => parts.push(new Uint8Array(d)));
+  const done = new Promise((r) => z.on("end", r));
+  const put = async (bytes: Uint8Array) => {
+    hash.update(bytes);
+    if (!z.write(bytes)) await new Promise((r) => z.once("drain", r));
+  };
+  await put(header);
+  const zeros = new Uint8Array(MIB);
+  for (let left = size; left > 0; left -= MIB) await put(zeros.subarray(0, Math.min(MIB, left)));
+  await put(new Uint8Array(1024));
+  z.end();
+  await done;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return { bytes: out, diffId: `sha256:${hash.digest("hex")}` };
+}
+
+const one = (bytes: Uint8Array) => Promise.resolve(new Map([["input", bytes]]));
+
+/** Every case of the corpus. */
+export async function hostileCases(): Promise<HostileCase[]> {
+  const base = await buildImage({
+    layers: [{ files: [{ path: "etc/hostile", content: "hostile\n" }], compression: "zstd" }],
+  });
+  const good = await layoutTar(base);
+  const gz = await compress(good, "gzip");
+  const zst = await compress(good, "zstd");
+  const zstChecked = new Uint8Array(zlib.zstdCompressSync(good, {
+    params: { [zlib.constants.ZSTD_c_checksumFlag]: 1 },
+  }));
+  const layerTar = await tarOf([{ path: "a.txt", content: "a".repeat(5000) }]);
+  const zLayer = new Uint8Array(zlib.zstdCompressSync(layerTar, {
+    params: { [zlib.constants.ZSTD_c_checksumFlag]: 1 },
+  }));
+  const badZLayer = await imageWithLayer(flip(zLayer, zLayer.length - 2), mt.OCI_LAYER_ZSTD, base);
+  const badGzLayer = await imageWithLayer(
+    flip(await compress(layerTar, "gzip"), 40),
+    mt.OCI_LAYER_GZIP,
+    base,
+  );
+  const bomb = await zeroBomb(300 * MIB, "gzip");
+  const bombLayer = await imageWithLayer(bomb.bytes, mt.OCI_LAYER_GZIP, base, bomb.diffId);
+  const longName = "n".repeat(5000);
+  const longNameLayer = await imageWithLayer(
+    await compress(
+      rawTar([paxMember({ path: longName }), rawMember({ name: "placeholder", body: "x" })]),
+      "gzip",
+    ),
+    mt.OCI_LAYER_GZIP,
+    base,
+  );
+  const deep = enc.encode("[".repeat(1_000_000) + "]".repeat(1_000_000));
+  const manifestText = new TextDecoder().decode(base.manifest.bytes);
+  const fractional = enc.encode(
+    manifestText.replace(
+      `"size":${base.config.descriptor.size}`,
+      `"size":${base.config.descriptor.size}.0`,
+    ),
+  );
+  const cases: HostileCase[] = [
+    // compression
+    {
+      name: "a .tar.zst whose frame checksum is wrong",
+      files: () => one(flip(zstChecked, zstChecked.length - 2)),
+      args: ["import", "$W/input"],
+      message: /zstd/,
+    },
+    {
+      name: "a .tar.zst cut in the middle",
+      files: () => one(zst.subarray(0, zst.length >> 1)),
+      args: ["import", "$W/input"],
+    },
+    {
+      name: "a .tar.gz with a flipped byte",
+      files: () => one(flip(gz, gz.length >> 1)),
+      args: ["import", "$W/input"],
+      message: /gzip/,
+    },
+    {
+      name: "a truncated .tar.gz",
+      files: () => one(gz.subarray(0, gz.length - 10)),
+      args: ["import", "$W/input"],
+      message: /gzip/,
+    },
+    {
+      name: "a .tar.gz with trailing garbage",
+      files: () => one(new Uint8Array([...gz, 1, 2, 3, 4, 5])),
+      args: ["import", "$W/input"],
+    },
+    {
+      name: "a zstd bomb: one tar member of 300 MiB of zeros",
+      files: async () => one((await zeroBomb(300 * MIB, "zstd")).bytes),
+      args: ["import", "$W/input"],
+      message: /oci-layout|manifest\.json/,
+    },
+    {
+      name: "--verify-diff-ids on an image whose zstd layer is corrupt",
+      files: async () => one(await layoutTar(badZLayer)),
+      args: ["import", "--verify-diff-ids", "$W/input"],
+      message: /zstd/,
+    },
+    {
+      name: "--verify-diff-ids on an image whose gzip layer is corrupt",
+      files: async () => one(await layoutTar(badGzLayer)),
+      args: ["import", "--verify-diff-ids", "$W/input"],
+      message: /gzip/,
+    },
+    // bombs in stored layers (the image is imported by prepareStore; commands read it)
+    ...["layers", "ls", "images check --diff-ids", "waste", "diff --layer 0", "cat"].map(
+      (cmd): HostileCase => ({
+        name: `${cmd} on a gzip layer that expands to 300 MiB`,
+        files: async () => one(await layoutTar(bombLayer, "example.com/bomb:1")),
+        importFirst: true,
+        args: cmd === "cat"
+          ? ["cat", "example.com/bomb:1", "/missing"]
+          : [...cmd.split(" "), "example.com/bomb:1"],
+        code: cmd === "cat" ? 1 : 0,
+      }),
+    ),
+    {
+      name: "unpack of an image whose zstd layer is corrupt",
+      files: async () => one(await layoutTar(badZLayer, "example.com/badz:1")),
+      args: ["unpack", "example.com/badz:1", "$W/root"],
+      importFirst: true,
+      message: /zstd/,
+    },
+    {
+      name: "unpack of a layer with a 5,000-character member name",
+      files: async () => one(await layoutTar(longNameLayer, "example.com/long:1")),
+      args: ["unpack", "example.com/long:1", "$W/root"],
+      importFirst: true,
+    },
+    // documents
+    {
+      name: "a 16-byte config that is not JSON",
+      files: async () =>
+        one(await layoutTar(await imageWithConfigBytes(enc.encode("this is no json!"), base))),
+      args: ["import", "$W/input"],
+      message: /is not one|invalid JSON/,
+      notMessage: /limit/,
+    },
+    {
+      name: "a config nested 1,000,000 deep",
+      files: async () => one(await layoutTar(await imageWithConfigBytes(deep, base))),
+      args: ["import", "$W/input"],
+      message: /nested deeper/,
+    },
+    {
+      name: "a descriptor size written as 347.0",
+      files: async () => one(await layoutWithManifestBytes(fractional, base)),
+      args: ["import", "$W/input"],
+      message: /must be an integer/,
+    },
+    // names
+    ...[
+      ["a newline and an ANSI escape", "example.com/a:1\n\x1b[31mforged   sha256:00"],
+      ["a space", "example.com/a b:1"],
+      ["300,000 characters", "example.com/" + "a".repeat(300_000) + ":1"],
+      ["an uppercase repository", "example.com/Bad:1"],
+    ].map(([what, name]): HostileCase => ({
+      name: `an image name with ${what}`,
+      files: async () => one(await layoutTar(base, name)),
+      args: ["import", "$W/input"],
+      message: /org\.opencontainers\.image\.ref\.name/,
+    })),
+    // store level
+    {
+      name: "a store whose lock is a directory",
+      prepareStore: async (s) => {
+        await Deno.remove(`${s}/lock`).catch(() => {});
+        await Deno.mkdir(`${s}/lock`);
+      },
+      files: () => one(good),
+      args: ["import", "$W/input"],
+    },
+    {
+      name: "a store whose ingest is a file",
+      prepareStore: async (s) => {
+        await Deno.remove(`${s}/ingest`, { recursive: true });
+        await Deno.writeFile(`${s}/ingest`, new Uint8Array(0));
+      },
+      files: () => one(good),
+      args: ["import", "$W/input"],
+    },
+    {
+      name: "a store whose leases is a file",
+      prepareStore: async (s) => {
+        await Deno.remove(`${s}/leases`, { recursive: true });
+        await Deno.writeFile(`${s}/leases`, new Uint8Array(0));
+      },
+      files: () => one(good),
+      args: ["import", "$W/input"],
+    },
+    {
+      name: "a store whose blobs/sha256 is a file",
+      prepareStore: async (s) => {
+        await Deno.rename(`${s}/blobs/sha256`, `${s}/blobs-moved`);
+        await Deno.writeFile(`${s}/blobs/sha256`, new Uint8Array(0));
+      },
+      files: () => one(good),
+      args: ["import", "$W/input"],
+    },
+    {
+      name: "too few file descriptors (EMFILE)",
+      files: () => one(good),
+      args: ["import", "$W/input"],
+      shellPrefix: "ulimit -n 20",
+    },
+  ];
+  return cases;
+}
+
+export type { Descriptor };
