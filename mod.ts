@@ -78,6 +78,7 @@ export {
   type UploadOptions,
 } from "./src/registry/client.ts";
 export {
+  registryImageSource,
   registrySource,
   registryTarget,
   type RegistryTargetOptions,

@@ -3,6 +3,7 @@
  * first, exact bytes, then the tag; `HEAD` before upload; mounts within a registry.
  * @module
  */
+import { MissingContentError } from "../errors.ts";
 import { parseReference } from "../reference.ts";
 import { copyImage, pushImage, type PushResult } from "../registry/pull.ts";
 import {
@@ -102,6 +103,18 @@ export const pushCommand: Command = {
       progress.end();
       report(result, f, io);
       return 0;
+    } catch (e) {
+      if (!(e instanceof MissingContentError)) throw e;
+      // The contract: a headline, then one indented line per missing blob.
+      progress.end();
+      io.err(
+        `lading: Cannot push ${local} to ${remote}: ${e.missing.length} blob${
+          e.missing.length === 1 ? " is" : "s are"
+        } missing from the store (nothing was sent):\n${
+          e.missing.map((m) => `  ${m.digest}${m.mediaType ? ` (${m.mediaType})` : ""}\n`).join("")
+        }`,
+      );
+      return 1;
     } finally {
       progress.end();
       await store.close();

@@ -295,6 +295,25 @@ export class RegistryClient {
     return { mediaType: type, digest: parseDigest(digest).digest, size };
   }
 
+  /** The size of a blob the repository has (`HEAD`), or `undefined` when it has none. */
+  async blobSize(repo: string, digest: Digest): Promise<number | undefined> {
+    const what = `check blob ${shortDigest(digest)} in ${this.#name(repo)}`;
+    const res = await this.transport.request({
+      method: "HEAD",
+      path: `/v2/${repo}/blobs/${digest}`,
+      scopes: [pullScope(repo)],
+      what,
+    });
+    await res.body?.cancel();
+    if (res.status === 404) return undefined;
+    if (!res.ok) await this.#failure(res, what);
+    const size = Number(res.headers.get("content-length") ?? NaN);
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new RegistryError(`Cannot ${what}: the registry sent no Content-Length`);
+    }
+    return size;
+  }
+
   /** True when the repository has the blob (`HEAD`). */
   async blobExists(
     repo: string,

@@ -17,7 +17,9 @@ import { LimitExceededError, NotFoundError } from "../errors.ts";
 import { isIndexMediaType, OCI_DESCRIPTOR, OCI_INDEX } from "../media_types.ts";
 import { parseIndex } from "../schema.ts";
 import { readAllBytes } from "../store/blob.ts";
+import type { BlobInfo, ImageRecord, ImageSource } from "../store/types.ts";
 import type { Descriptor } from "../types.ts";
+import { parseReference } from "../reference.ts";
 import { isDocumentDescriptor } from "../walk.ts";
 import type { ContentSource, ContentTarget } from "../copy.ts";
 import { referrersTag, type RegistryClient } from "./client.ts";
@@ -181,4 +183,84 @@ export async function addToReferrersFallback(
     mediaType: OCI_INDEX,
     bytes: new TextEncoder().encode(JSON.stringify(index)),
   });
+}
+
+/**
+ * A registry repository in the store's roles: {@link BlobProvider} (blobs and manifests
+ * by digest) and {@link NameReader} (its tags as names `host/repo:tag`), so functions
+ * that read images (`resolveImage`, the layer readers, export) read straight from a
+ * registry. Nothing is verified here; readers of documents hash what they parse.
+ *
+ * @example
+ * ```ts
+ * import { RegistryClient } from "./client.ts";
+ * import { registryImageSource } from "./repository.ts";
+ * const source = registryImageSource(
+ *   new RegistryClient("127.0.0.1:5000", { plainHttp: true }),
+ *   "team/app",
+ * );
+ * console.log(typeof source.getImage); // function
+ * ```
+ */
+export function registryImageSource(client: RegistryClient, repo: string): ImageSource {
+  const prefix = `${client.host}/${repo}`;
+  const manifestSize = async (digest: Digest) => (await client.head(repo, digest))?.size;
+  const info = async (digest: Digest): Promise<BlobInfo> => {
+    const size = await client.blobSize(repo, digest) ?? await manifestSize(digest);
+    if (size === undefined) throw new NotFoundError(`blob ${digest} not found in ${prefix}`);
+    return { digest, size };
+  };
+  const reference = (name: string): string => {
+    const r = parseReference(name);
+    if (r.domain !== client.host || r.path !== repo) {
+      throw new NotFoundError(`image ${name} is not in ${prefix}`);
+    }
+    return r.digest ?? r.tag ?? "latest";
+  };
+  return {
+    async has(digest) {
+      return (await client.blobSize(repo, digest)) !== undefined ||
+        (await manifestSize(digest)) !== undefined;
+    },
+    info,
+    async reader(digest, options = {}) {
+      const size = await client.blobSize(repo, digest);
+      if (size !== undefined) {
+        return await client.fetchBlob(repo, {
+          mediaType: "application/octet-stream",
+          digest,
+          size,
+        }, { offset: options.offset });
+      }
+      const m = await client.resolve(repo, digest);
+      return new Blob([m.bytes.subarray(options.offset ?? 0) as BlobPart]).stream();
+    },
+    async readSmall(digest, maxBytes) {
+      const size = await client.blobSize(repo, digest);
+      if (size === undefined) return (await client.resolve(repo, digest)).bytes;
+      if (size > maxBytes) {
+        throw new LimitExceededError(
+          `blob ${digest} has ${size} bytes, more than the ${maxBytes}-byte limit for JSON documents`,
+        );
+      }
+      const stream = await client.fetchBlob(repo, {
+        mediaType: "application/octet-stream",
+        digest,
+        size,
+      });
+      return await readAllBytes(stream, maxBytes, `blob ${digest}`);
+    },
+    async getImage(name) {
+      const m = await client.resolve(repo, reference(name));
+      return { name, target: m.descriptor };
+    },
+    async listImages() {
+      const records: ImageRecord[] = [];
+      for (const tag of await client.tags(repo)) {
+        const target = await client.head(repo, tag);
+        if (target) records.push({ name: `${prefix}:${tag}`, target });
+      }
+      return records.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    },
+  };
 }

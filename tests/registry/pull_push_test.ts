@@ -535,3 +535,25 @@ Deno.test("a killed pull process: the next run adopts its partial download and c
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("registryImageSource(): a repository read in the store's roles (resolveImage, listImages, readers)", async () => {
+  if (!(await haveRegistry("image source"))) return;
+  await using reg = await startRegistry();
+  const images = await twoPlatformImages();
+  const index = await buildIndex(images);
+  await pushBuiltIndex(reg, "src/a", "v1", images, index);
+  const { registryImageSource } = await import("../../src/registry/repository.ts");
+  const { resolveImage } = await import("../../src/image.ts");
+  const source = registryImageSource(clientOf(reg), "src/a");
+  const names = (await source.listImages()).map((r) => r.name);
+  assertEquals(names, [`${reg.host}/src/a:v1`]);
+  const resolved = await resolveImage(source, `${reg.host}/src/a:v1`, { platform: other });
+  assertEquals(resolved.config.architecture, other.architecture);
+  const layer = images[0].layers[0];
+  assertEquals((await source.info(layer.descriptor.digest)).size, layer.descriptor.size);
+  const tail = await new Response(await source.reader(layer.descriptor.digest, { offset: 10 }))
+    .arrayBuffer();
+  assertEquals(new Uint8Array(tail), layer.bytes.subarray(10));
+  assert(await source.has(index.descriptor.digest));
+  assert(!(await source.has(`sha256:${"0".repeat(64)}`)));
+});
