@@ -167,6 +167,7 @@ export class Explorer {
   #filters = { hideUnchanged: false, only: new Set<Mark>() };
   #sort: "name" | "size" = "name";
   #previewing?: string;
+  #gen = 0;
   #busy?: { cancel(): void };
   /** Images to compare with: filled by the page. */
   compareChoices: () => { view: string; name: string; label: string }[] = () => [];
@@ -188,6 +189,17 @@ export class Explorer {
 
   get lastLayer(): number {
     return (this.layers?.layers.length ?? 1) - 1;
+  }
+
+  /** Marks a view as drawn (tests and bench/web.ts wait for and time it). */
+  #drawn(tab: Tab) {
+    const b = document.body.dataset;
+    b.drawn = `${tab}:${(Number(b.drawn?.split(":")[1] ?? 0) + 1)}`;
+    b.drawnMs = (performance.now() - Number(b.goAt ?? 0)).toFixed(1);
+  }
+
+  #started() {
+    document.body.dataset.goAt = performance.now().toFixed(1);
   }
 
   #push(replace = false) {
@@ -265,6 +277,7 @@ export class Explorer {
   /** Changes part of the state (pushes a history entry) and draws. */
   go(change: Partial<ViewState>) {
     if (!this.state) return;
+    this.#started();
     const before = this.state;
     this.state = { ...before, ...change };
     if (change.layer !== undefined || change.mode !== undefined) {
@@ -274,14 +287,24 @@ export class Explorer {
         this.state.path = "";
       }
     }
+    if (
+      this.state.path !== before.path || this.state.layer !== before.layer ||
+      this.state.mode !== before.mode || this.state.tab !== before.tab
+    ) this.#clearViewer();
     this.#push();
     this.draw();
   }
 
   /** Opens (or restores) a view: loads what is missing, then draws. */
   async open(s: ViewState): Promise<void> {
+    this.#started();
+    // A later open (another platform, Back) wins over one still loading.
+    const gen = ++this.#gen;
     const sameImage = this.state && this.detail && this.state.view === s.view &&
       this.state.image === s.image && (s.platform ?? this.detail.platform) === this.detail.platform;
+    if (!sameImage || this.state?.path !== s.path || this.state?.layer !== s.layer) {
+      this.#clearViewer();
+    }
     this.state = { ...s };
     if (!sameImage) {
       this.#trees.clear();
@@ -292,13 +315,14 @@ export class Explorer {
       $("layer-status").hidden = false;
       $("layer-status-text").textContent = "Reading the image…";
       try {
-        this.detail = await this.#client.call({
+        const detail = await this.#client.call({
           op: "detail",
           view: s.view,
           name: s.image,
           platform: s.platform,
         });
-        if (this.state.image !== s.image) return;
+        if (gen !== this.#gen) return;
+        this.detail = detail;
         this.state.platform = this.detail.platforms.length ? this.detail.platform : undefined;
         this.#renderHeader();
         this.#renderConfig();
@@ -317,8 +341,11 @@ export class Explorer {
           },
         });
         this.#busy = call;
-        this.layers = await call;
+        const layers = await call;
+        if (gen !== this.#gen) return;
+        this.layers = layers;
       } catch (e) {
+        if (gen !== this.#gen) return;
         $("layer-status").hidden = true;
         if (isCancel(e)) {
           $("layer-status-text").textContent = "";
@@ -328,7 +355,7 @@ export class Explorer {
         this.#onError(e, `Cannot inspect ${s.image}`);
         return;
       } finally {
-        this.#busy = undefined;
+        if (gen === this.#gen) this.#busy = undefined;
       }
       $("layer-status").hidden = true;
     }
@@ -478,19 +505,25 @@ export class Explorer {
             ` · +${l.added} ~${l.modified} −${l.deleted}`,
           ),
         ),
-        el("td", { className: "num" }, formatBytes(l.compressed)),
+        el("td", { className: "num", "data-label": "compressed" }, formatBytes(l.compressed)),
         el(
           "td",
-          { className: "num" },
+          { className: "num", "data-label": "uncompressed" },
           l.uncompressed !== undefined ? formatBytes(l.uncompressed) : "",
         ),
-        el("td", { className: "num" }, String(l.files ?? "")),
+        el("td", { className: "num", "data-label": "files" }, String(l.files ?? "")),
       );
     }));
   }
 
+  /** Trees are cached per image and platform: a late answer never lands on another image. */
+  #treeKey(layer: number, mode: TreeMode): string {
+    const r = this.ref;
+    return JSON.stringify([r.view, r.name, r.platform ?? "", layer, mode]);
+  }
+
   async #tree(layer: number, mode: TreeMode) {
-    const key = `${layer}:${mode}`;
+    const key = this.#treeKey(layer, mode);
     let t = this.#trees.get(key);
     if (!t) {
       const nodes = await this.#client.call({ op: "layerTree", image: this.ref, layer, mode });
@@ -518,11 +551,12 @@ export class Explorer {
     }
     if (this.state !== s) return;
     this.#renderTree();
+    this.#drawn("layers");
   }
 
   #folder(): string {
     const s = this.state!;
-    const t = this.#trees.get(`${s.layer ?? this.lastLayer}:${s.mode}`);
+    const t = this.#trees.get(this.#treeKey(s.layer ?? this.lastLayer, s.mode));
     const n = t?.folders.byPath.get(s.path);
     return n && n.type !== "directory" ? parentOf(s.path) : s.path;
   }
@@ -530,7 +564,7 @@ export class Explorer {
   #renderTree() {
     const s = this.state!;
     const layer = s.layer ?? this.lastLayer;
-    const t = this.#trees.get(`${layer}:${s.mode}`);
+    const t = this.#trees.get(this.#treeKey(layer, s.mode));
     if (!t) return;
     const f = t.folders;
     const folder = this.#folder();
@@ -729,8 +763,9 @@ export class Explorer {
     const box = $("viewer-provenance");
     try {
       const p = await this.#client.call({ op: "provenance", image: this.ref, path });
+      if (this.state?.path !== path) return;
       box.replaceChildren(
-        el("h4", {}, "Provenance"),
+        el("h4", {}, `Provenance of /${path}`),
         p.events.length
           ? el("ol", { className: "plain events" }, ...p.events.map((e) => this.#eventItem(e)))
           : el("p", { className: "hint" }, "No layer changed this path."),
@@ -841,6 +876,7 @@ export class Explorer {
     $("waste-more").textContent = r.pathCount > r.paths.length
       ? `${r.pathCount - r.paths.length} more paths waste bytes.`
       : "";
+    this.#drawn("efficiency");
   }
 
   // ----- sizes -----
@@ -871,6 +907,7 @@ export class Explorer {
       )
     ));
     this.#drawTreemap(f);
+    this.#drawn("sizes");
   }
 
   #drawTreemap(f: Folders) {
@@ -920,7 +957,7 @@ export class Explorer {
         const r = rects[i];
         if (r.w < 2 || r.h < 2 || drawn > 4000) return;
         drawn++;
-        const c = depth === 0 ? i % colors.length : color;
+        const c = depth <= 1 ? (color + i) % colors.length : color;
         const g = document.createElementNS(svgNS, "g");
         const rect = document.createElementNS(svgNS, "rect");
         rect.setAttribute("x", r.x.toFixed(1));

@@ -314,11 +314,15 @@ async function refreshImages() {
     return el(
       "tr",
       { "data-name": img.name },
-      el("td", {}, img.name),
-      el("td", {}, el("code", { title: img.digest }, shortDigestText(img.digest))),
+      el("td", { className: "image-name", "data-label": "Name" }, img.name),
       el(
         "td",
-        {},
+        { "data-label": "Digest" },
+        el("code", { title: img.digest, className: "digest-text" }, shortDigestText(img.digest)),
+      ),
+      el(
+        "td",
+        { "data-label": "Platforms" },
         img.platforms.join(", ") || "—",
         img.missingPlatforms.length
           ? el(
@@ -328,8 +332,8 @@ async function refreshImages() {
           )
           : undefined,
       ),
-      el("td", { className: "num" }, formatBytes(img.size)),
-      el("td", {}, actions),
+      el("td", { className: "num", "data-label": "Size" }, formatBytes(img.size)),
+      el("td", { "data-label": "Actions" }, actions),
     );
   }));
   $("images-empty").hidden = images.length > 0;

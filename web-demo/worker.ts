@@ -146,7 +146,10 @@ async function analysis(ref: ImageRef, signal: AbortSignal, progressId?: number)
     const total = image.manifest.layers.reduce((n, d) => n + d.size, 0);
     const progress = progressId === undefined ? undefined : throttled(progressId, total);
     let last = 0;
+    // The store verified every blob against its digest; hashing the uncompressed layers
+    // again (diff_ids, `lading check --diff-ids`) would double the time to the first view.
     p = indexImageLayers(v.store, image, {
+      hash: false,
       signal,
       onBytes: progress
         ? (b) => {

@@ -38,6 +38,11 @@ export interface ReadLayersOptions {
   readonly onWarning?: (message: string) => void;
   /** Compare each layer's sha256 with `rootfs.diff_ids` (default true). */
   readonly verifyDiffIds?: boolean;
+  /**
+   * Hash the uncompressed layers (default true). Without it there is no `diffId` and
+   * nothing to verify: for views of blobs a store verified by digest already.
+   */
+  readonly hash?: boolean;
   /** Called after each layer is read. */
   readonly onLayer?: (summary: LayerSummary) => void;
 }
@@ -139,6 +144,7 @@ export async function readImageLayers(
       runtime: options.runtime,
       maxBytes: options.maxBytes,
       onWarning: options.onWarning,
+      hash: options.hash,
     });
     let files = 0;
     let whiteouts = 0;
@@ -154,7 +160,9 @@ export async function readImageLayers(
     }
     const stats: LayerStats = await layer.finish();
     const exp = expected?.[i];
-    const verified = exp === undefined ? undefined : exp === stats.diffId;
+    const verified = exp === undefined || stats.diffId === undefined
+      ? undefined
+      : exp === stats.diffId;
     if (verified === false && options.verifyDiffIds !== false) {
       throw new DigestMismatchError(
         `${what} of image ${image.name}: the uncompressed layer hashes to ${stats.diffId}, the config's diff_id is ${exp}`,

@@ -257,6 +257,7 @@ export class ImageAnalysis {
   #upTo = new Map<number, MergedFilesystem>();
   #changes?: Map<string, ProvenanceEvent[]>;
   #views = new Map<string, ExploreNode[]>();
+  #efficiency?: EfficiencyView;
 
   constructor(image: ResolvedImage, index: ImageLayerIndex) {
     this.image = image;
@@ -415,8 +416,14 @@ export class ImageAnalysis {
 
   /** dive's efficiency and the wasted paths (at most `limit`), each with its layers. */
   efficiency(limit = 200): EfficiencyView {
+    if (
+      this.#efficiency &&
+      this.#efficiency.paths.length >= Math.min(limit, this.#efficiency.pathCount)
+    ) {
+      return this.#efficiency;
+    }
     const r = analyzeWaste(this.full);
-    return {
+    return this.#efficiency = {
       efficiency: r.efficiency,
       totalBytes: r.totalBytes,
       finalBytes: r.finalBytes,

@@ -13,7 +13,8 @@ import axe from "axe-core";
 import type { Page } from "playwright-core";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { buildDemo, repoPath, stopBundler } from "../../web-demo/build.ts";
-import { blobsOf, buildImage, layoutFiles, tarOfFiles } from "../helpers/images.ts";
+import { blobsOf, buildImage, jsonBlob, layoutFiles, tarOfFiles } from "../helpers/images.ts";
+import { OCI_INDEX } from "../../src/media_types.ts";
 import { browserTestsEnabled, launchChromium, serveDir, started } from "./browser.ts";
 
 const SHOTS = repoPath("artifacts/screenshots");
@@ -49,6 +50,12 @@ async function explorerImages() {
       { path: "tmp/", type: "directory" as const, mode: 0o1777 },
       { path: "var/lib/dpkg/status", content: DPKG },
       { path: "opt/big.bin", content: new Uint8Array(BIG).fill(7) },
+      { path: "usr/lib/x86_64-linux-gnu/libc.so.6", content: new Uint8Array(180_000).fill(1) },
+      { path: "usr/lib/x86_64-linux-gnu/libssl.so.3", content: new Uint8Array(90_000).fill(2) },
+      { path: "usr/lib/x86_64-linux-gnu/libz.so.1", content: new Uint8Array(40_000).fill(3) },
+      { path: "usr/share/doc/bash/README", content: new Uint8Array(30_000).fill(65) },
+      { path: "usr/share/locale/de/bash.mo", content: new Uint8Array(25_000).fill(4) },
+      { path: "usr/bin/bash", content: new Uint8Array(120_000).fill(5) },
       { path: "app/data/old.txt", content: "old data\n" },
       { path: "app/logo.png", content: PNG },
     ],
@@ -86,14 +93,32 @@ async function explorerImages() {
     layers: [base, { files: [{ path: "srv/other.txt", content: "other\n" }] }],
     config: { Cmd: ["/bin/bash"], Env: ["PATH=/usr/bin:/bin", "MODE=two"], Labels: {} },
   });
+  // An index whose arm64 entry says variant v8 while the config has none.
+  const amd = await buildImage({ layers: [{ files: [{ path: "amd.txt", content: "amd" }] }] });
+  const arm = await buildImage({
+    layers: [{ files: [{ path: "arm.txt", content: "arm" }] }],
+    platform: { os: "linux", architecture: "arm64" },
+  });
+  const index = await jsonBlob({
+    schemaVersion: 2,
+    mediaType: OCI_INDEX,
+    manifests: [
+      { ...amd.manifest.descriptor, platform: amd.platform },
+      {
+        ...arm.manifest.descriptor,
+        platform: { os: "linux", architecture: "arm64", variant: "v8" },
+      },
+    ],
+  }, OCI_INDEX);
   const tar = await tarOfFiles(layoutFiles(
     [
       { descriptor: image.manifest.descriptor, refName: "example.com/explore:1" },
       { descriptor: other.manifest.descriptor, refName: "example.com/other:1" },
+      { descriptor: index.descriptor, refName: "example.com/multi:1" },
     ],
-    [...blobsOf(image), ...blobsOf(other)],
+    [...blobsOf(image), ...blobsOf(other), index, ...blobsOf(amd), ...blobsOf(arm)],
   ));
-  return { image, other, tar };
+  return { image, other, arm, index, tar };
 }
 
 async function shot(page: Page, name: string, docs?: string) {
@@ -101,7 +126,7 @@ async function shot(page: Page, name: string, docs?: string) {
   await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
   if (DOCS && docs) {
     await Deno.mkdir(DOCS, { recursive: true });
-    await page.screenshot({ path: `${DOCS}/${docs}.png` });
+    await page.locator("#detail").screenshot({ path: `${DOCS}/${docs}.png` });
   }
 }
 
@@ -163,7 +188,7 @@ if (browserTestsEnabled("explorer tests in Chromium")) {
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on("pageerror", (e) => pageErrors.push(e.message));
-    const { image, tar } = await explorerImages();
+    const { image, arm, index, tar } = await explorerImages();
     try {
       await page.goto(url);
       await page.waitForSelector("body[data-ready=true]");
@@ -175,7 +200,7 @@ if (browserTestsEnabled("explorer tests in Chromium")) {
       });
       await page.waitForSelector(`body[data-tasks-done="${before + 1}"]`);
       await page.waitForSelector('#images tr[data-name="example.com/explore:1"]');
-      assertMatch(await page.textContent("#store-text") ?? "", /Store: 2 images, \d+ blobs/);
+      assertMatch(await page.textContent("#store-text") ?? "", /Store: 3 images, \d+ blobs/);
       assertStringIncludes(await page.textContent("#usage-text") ?? "", "estimate");
 
       await t.step(
@@ -190,9 +215,9 @@ if (browserTestsEnabled("explorer tests in Chromium")) {
           assertStringIncludes(rows[2], 'ENV MODE="one"');
           assertStringIncludes(rows[2], "no layer");
           assertStringIncludes(rows[3], "COPY data /app/data");
-          // Layer 0: 7 regular files (compressed and uncompressed sizes shown).
+          // Layer 0: 13 regular files (compressed and uncompressed sizes shown).
           const cells = await page.locator('#layers tr[data-layer="0"] td').allTextContents();
-          assertEquals(cells[4], "7");
+          assertEquals(cells[4], "13");
           assertMatch(cells[2], /\d+(\.\d)? (B|KiB)/);
           assertMatch(cells[3], /KiB/);
           // The digest of the manifest in the header.
@@ -200,7 +225,7 @@ if (browserTestsEnabled("explorer tests in Chromium")) {
             await page.getAttribute("#detail-digest code", "title"),
             image.manifest.descriptor.digest,
           );
-          await check(page, "layers", "explorer-layers");
+          await check(page, "layers");
         },
       );
 
@@ -261,7 +286,7 @@ if (browserTestsEnabled("explorer tests in Chromium")) {
           await page.click("#chip-unchanged");
           await page.selectOption("#tree-sort", "size");
           const first = await page.getAttribute("#tree tbody tr:first-child", "data-path");
-          assertEquals(first, "var");
+          assertEquals(first, "usr");
           await page.selectOption("#tree-sort", "name");
           await check(page, "filesystem");
         },
@@ -314,10 +339,12 @@ if (browserTestsEnabled("explorer tests in Chromium")) {
         await page.waitForSelector("#treemap svg rect");
         assert(await page.locator("#treemap svg rect").count() >= 5);
         const largest = await page.locator("#largest li").first().textContent();
-        assertStringIncludes(largest!, "/var/lib/dpkg/status");
-        await page.click('#treemap-list button:text("var/")');
-        await page.waitForSelector('#treemap-crumbs button:text("var/")');
+        assertStringIncludes(largest!, "/usr/lib/x86_64-linux-gnu/libc.so.6");
         await check(page, "sizes", "explorer-sizes");
+        await page.click('#treemap-list button:text("usr/")');
+        await page.waitForSelector('#treemap-crumbs button:text("usr/")');
+        await page.click('#treemap-list button:text("bin/")');
+        await page.waitForSelector('#treemap-crumbs button:text("bin/")');
       });
 
       await t.step("search across layers and a file's provenance", async () => {
@@ -331,7 +358,7 @@ if (browserTestsEnabled("explorer tests in Chromium")) {
         assertStringIncludes(old!, "gone at the end");
         await check(page, "search");
         await page.click('#search-results tr[data-path="app/data/old.txt"] button');
-        await page.waitForSelector("#viewer-provenance li");
+        await page.waitForSelector('#viewer-provenance h4:text("Provenance of /app/data/old.txt")');
         const story = await page.textContent("#viewer-provenance") ?? "";
         assertStringIncludes(story, "#0 added");
         assertStringIncludes(story, "#2 deleted");
@@ -408,6 +435,67 @@ if (browserTestsEnabled("explorer tests in Chromium")) {
         await page.waitForSelector(
           '#panel-layers:not([hidden]) #tree tr.selected[data-path="etc/passwd"]',
         );
+      });
+
+      await t.step(
+        "the platform selector keeps linux/arm64/v8 and the header both digests",
+        async () => {
+          await page.click('#images tr[data-name="example.com/multi:1"] button:text("Inspect")');
+          await page.waitForSelector("#platform option >> nth=1", { state: "attached" });
+          await page.selectOption("#platform", "linux/arm64/v8");
+          await page.waitForSelector('#tree tr[data-path="arm.txt"]');
+          assertEquals(await page.inputValue("#platform"), "linux/arm64/v8");
+          const titles = await page.locator("#detail-digest code").evaluateAll((els) =>
+            els.map((e) => e.getAttribute("title"))
+          );
+          assertEquals(titles, [index.descriptor.digest, arm.manifest.descriptor.digest]);
+          assertStringIncludes(new URL(page.url()).hash, "platform=linux%2Farm64%2Fv8");
+          await page.selectOption("#platform", "linux/amd64");
+          await page.waitForSelector('#tree tr[data-path="amd.txt"]');
+          // Back to arm64: the analysis is cached in the worker, the tree comes back.
+          await page.selectOption("#platform", "linux/arm64/v8");
+          await page.waitForSelector('#tree tr[data-path="arm.txt"]');
+        },
+      );
+
+      await t.step("keyboard: Tab reaches the controls of the explorer", async () => {
+        await page.click('#images tr[data-name="example.com/explore:1"] button:text("Inspect")');
+        await page.waitForSelector('#tree tr[data-path="etc"]');
+        await page.click('#tree tr[data-path="etc"] button');
+        await page.click('#tree tr[data-path="etc/passwd"] button');
+        await page.waitForSelector("#viewer-body pre .ln");
+        await page.focus("#pick-file");
+        const reached = new Set<string>();
+        for (let i = 0; i < 80; i++) {
+          await page.keyboard.press("Tab");
+          reached.add(
+            await page.evaluate(() => {
+              const a = (globalThis as unknown as {
+                document: { activeElement: { id: string; textContent: string | null } | null };
+              }).document.activeElement;
+              return a?.id || (a?.textContent ?? "").trim().slice(0, 20);
+            }),
+          );
+        }
+        for (
+          const id of [
+            "pick-dir",
+            "gc",
+            "detail-close",
+            "tab-layers",
+            "#1",
+            "mode-upto",
+            "chip-unchanged",
+            "chip-D",
+            "tree-sort",
+            "passwd",
+            "Download",
+          ]
+        ) assert(reached.has(id), `Tab never reached ${id}: ${[...reached].join(", ")}`);
+        // Arrow keys move between the explorer's tabs.
+        await page.focus("#tab-layers");
+        await page.keyboard.press("ArrowRight");
+        await page.waitForSelector('#tab-efficiency[aria-selected="true"]');
       });
 
       await t.step("delete asks in the page; cancel keeps, confirm deletes", async () => {

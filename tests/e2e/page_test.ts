@@ -27,6 +27,7 @@ const SHOTS = repoPath("artifacts/screenshots");
 
 // The functions given to page.evaluate run in the page; Deno's types have no DOM.
 declare const document: {
+  body?: { dataset: Record<string, string | undefined> };
   getElementById(id: string): { textContent: string | null } | null;
   activeElement: { id: string } | null;
 };
@@ -217,6 +218,10 @@ if (browserTestsEnabled("web page tests in Chromium")) {
         await task(page, async () => {
           await setFile(page, "big.tar", tar);
           await page.waitForSelector("#task:not([hidden])");
+          // Progress is what reached the store, never 100 % before the end.
+          await page.waitForFunction(() => Number(document.body?.dataset.progress || 0) > 0);
+          const progress = Number(await page.getAttribute("body", "data-progress"));
+          assert(progress > 0 && progress < 1, `progress ${progress}`);
           await page.click("#task-cancel");
         });
         // A cancel is neutral: a notice, not an error.
