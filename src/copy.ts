@@ -384,8 +384,10 @@ export async function copyGraph(
       });
     }
   }
-  // Largest first: the longest transfers start early.
+  // Largest first: the longest transfers start early. Announce them all first, so a
+  // progress display knows the total from the start.
   toSend.sort((a, b) => b.d.size - a.d.size);
+  for (const n of toSend) options.onProgress?.({ digest: n.d.digest, size: n.d.size, done: 0 });
   await inParallel(toSend, concurrency, async (n) => {
     const d = n.d;
     if (target.mount && await target.mount(d)) {

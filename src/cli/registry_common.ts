@@ -119,7 +119,8 @@ export class TransferProgress {
   #io: CliIO;
   #verb: string;
   #blobs = new Map<string, { size: number; done: number; finished: boolean }>();
-  #start = Date.now();
+  /** When the first bytes moved (the rate counts from there). */
+  #first?: number;
   #last = 0;
   #drawn = false;
 
@@ -132,9 +133,11 @@ export class TransferProgress {
   update(p: BlobProgress): void {
     if (!this.#io.stderrIsTerminal) return;
     const b = this.#blobs.get(p.digest) ?? { size: p.size, done: 0, finished: false };
+    if (p.done > 0 && this.#first === undefined) this.#first = Date.now();
     b.done = p.done;
     if (p.outcome) b.finished = true;
     this.#blobs.set(p.digest, b);
+    if (p.done === 0 && !p.outcome) return; // announced, not started
     const now = Date.now();
     if (now - this.#last < 100) return;
     this.#last = now;
@@ -148,7 +151,7 @@ export class TransferProgress {
       if (x.finished) finished++;
       else if (!current || x.size > current[1].size) current = [d, x];
     }
-    const seconds = (now - this.#start) / 1000;
+    const seconds = (now - (this.#first ?? now)) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
     const left = rate > 0 ? (total - done) / rate : Infinity;
     const blob = current
