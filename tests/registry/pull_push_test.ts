@@ -557,3 +557,18 @@ Deno.test("registryImageSource(): a repository read in the store's roles (resolv
   assert(await source.has(index.descriptor.digest));
   assert(!(await source.has(`sha256:${"0".repeat(64)}`)));
 });
+
+Deno.test("uploadBlob() in PATCH chunks: the registry assembles exactly the bytes", async () => {
+  if (!(await haveRegistry("chunked upload"))) return;
+  await using reg = await startRegistry();
+  await using proxy = await startFaultProxy(reg.url);
+  const img = await randomImage(50_000);
+  const layer = img.layers[0];
+  const c = clientOf(proxy);
+  await c.uploadBlob("u/a", layer.descriptor, () => Promise.resolve(layer.bytes), {
+    chunkSize: 16_384,
+  });
+  assertEquals(proxy.count({ kind: "upload", method: "PATCH" }), 4);
+  assertEquals(await blobBytes(reg, "u/a", layer.descriptor.digest), layer.bytes);
+  assert(await c.blobExists("u/a", layer.descriptor.digest));
+});
