@@ -13,6 +13,7 @@ import {
   buildImage,
   type BuiltImage,
   compress,
+  dockerArchiveFiles,
   jsonBlob,
   layoutFiles,
   tarOf,
@@ -135,6 +136,25 @@ async function zeroBomb(size: number, kind: "gzip" | "zstd") {
     at += p.byteLength;
   }
   return { bytes: out, diffId: `sha256:${hash.digest("hex")}` };
+}
+
+/** 20 uncompressed layers of ~3.9 MiB, each starting with a `nix/` directory member. */
+async function nixDockerArchive(): Promise<Uint8Array> {
+  const layers = [];
+  for (let i = 0; i < 20; i++) {
+    const body = new Uint8Array(3_900_000);
+    for (let j = 0; j < body.length; j += 4096) body[j] = (i * 31 + j) & 0xff;
+    layers.push({
+      rawTar: rawTar([
+        rawMember({ name: "nix/", type: "5", body: new Uint8Array(0) }),
+        rawMember({ name: `nix/store/${i}`, body }),
+      ]),
+      files: [],
+      compression: "none" as const,
+    });
+  }
+  const image = await buildImage({ docker: true, layers });
+  return await tarOfFiles(await dockerArchiveFiles([{ image, repoTags: ["example.com/nix:1"] }]));
 }
 
 const one = (bytes: Uint8Array) => Promise.resolve(new Map([["input", bytes]]));
@@ -272,6 +292,23 @@ export async function hostileCases(): Promise<HostileCase[]> {
       files: async () => one(await layoutWithManifestBytes(fractional, base)),
       args: ["import", "$W/input"],
       message: /must be an integer/,
+    },
+    // valid input the old JSON sniffer refused (defect 5): must import
+    {
+      name: "a manifest that starts with 16 spaces, from a tar (valid: imports)",
+      files: async () =>
+        one(await layoutWithManifestBytes(enc.encode(" ".repeat(16) + manifestText), base)),
+      args: ["import", "$W/input"],
+      code: 0,
+      accepted: true,
+    },
+    {
+      name:
+        "a Nix-style docker archive: 20 uncompressed layers whose first member is nix/ (valid: imports)",
+      files: async () => one(await nixDockerArchive()),
+      args: ["import", "$W/input"],
+      code: 0,
+      accepted: true,
     },
     // names
     ...[
