@@ -49,9 +49,11 @@ export type ProblemKind = "missing" | "size" | "digest" | "unreadable";
 
 /** One thing wrong with one blob. */
 export interface BlobProblem {
+  /** The blob. */
   readonly digest: Digest;
   /** From the descriptor that reached it (absent for `content verify`). */
   readonly mediaType?: string;
+  /** What is wrong: absent, wrong size, wrong digest, or unreadable. */
   readonly kind: ProblemKind;
   /** One line saying exactly what is wrong. */
   readonly message: string;
@@ -71,7 +73,9 @@ export interface PlatformStatus {
 
 /** The result of {@link checkImage}. */
 export interface ImageCheck {
+  /** The image name. */
   readonly name: string;
+  /** The digest the name points at. */
   readonly digest: Digest;
   /** No problem at all. */
   readonly ok: boolean;
@@ -288,7 +292,7 @@ export async function checkImage(
       }
     }
     try {
-      return { doc: parseDocument(d, bytes, { maxBytes }), bytes };
+      return { doc: parseDocument(d, bytes, { maxJsonBytes: maxBytes }), bytes };
     } catch (e) {
       return {
         problem: {

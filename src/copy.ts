@@ -108,7 +108,9 @@ export interface ContentTarget {
 
 /** Progress of one blob. */
 export interface BlobProgress {
+  /** The blob. */
   readonly digest: Digest;
+  /** Its size in bytes. */
   readonly size: number;
   /** Bytes done so far. */
   readonly done: number;
@@ -157,6 +159,7 @@ export interface CopyGraphResult {
   readonly digests: Digest[];
   /** The digests of the image manifests reached (not indexes). */
   readonly manifests: Digest[];
+  /** Blob counts and bytes moved. */
   readonly blobs: {
     /** Blobs and documents written to the target. */
     transferred: number;
@@ -300,7 +303,7 @@ export async function copyGraph(
     }
     const doc = mayHaveChildren(d)
       ? parseDocument(d, bytes, {
-        maxBytes: maxJson,
+        maxJsonBytes: maxJson,
         onWarning: options.onWarning,
         what: where,
       })

@@ -16,6 +16,7 @@
 
 /** Base class of every lading error. */
 export class LadingError extends Error {
+  /** An error with a message (and, optionally, its cause). */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -34,6 +35,7 @@ export class DigestMismatchError extends LadingError {
   readonly expected: string;
   /** The digest of the bytes actually read. */
   readonly actual: string;
+  /** An error naming the digest expected and the one found. */
   constructor(
     message: string,
     expected: string,
@@ -52,6 +54,7 @@ export class SizeMismatchError extends LadingError {
   readonly expected: number;
   /** The number of bytes actually read (may be a lower bound when reading stopped early). */
   readonly actual: number;
+  /** An error naming the size expected and the one found. */
   constructor(
     message: string,
     expected: number,
@@ -71,6 +74,7 @@ export class InvalidInputError extends LadingError {}
 export class MissingContentError extends LadingError {
   /** Each missing blob with what it belongs to. */
   readonly missing: readonly { digest: string; mediaType?: string; image?: string }[];
+  /** An error listing the blobs that are missing. */
   constructor(
     message: string,
     missing: readonly { digest: string; mediaType?: string; image?: string }[],
@@ -114,6 +118,7 @@ export class WorkerError extends LadingError {
 export class RegistryError extends LadingError {
   /** HTTP status, when there was a response. */
   readonly status?: number;
+  /** An error from a registry, with the HTTP status when there was one. */
   constructor(message: string, status?: number, options?: ErrorOptions) {
     super(message, options);
     this.status = status;

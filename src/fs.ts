@@ -21,8 +21,14 @@
  * ```
  * @module
  */
-export * from "./store/fs.ts";
+export { FsStore, type FsStoreOptions, openFsStore, type StaleFile } from "./store/fs.ts";
 export { fsHashing, type FsHashingOptions } from "./deno/fs_hashing.ts";
-export { writeArchiveFile } from "./deno/export_file.ts";
+export { exportArchiveFile, type ExportFileOptions, writeArchiveFile } from "./deno/export_file.ts";
 export { unpackImage, type UnpackOptions, type UnpackReport } from "./deno/unpack_fs.ts";
 export { directoryFiles, type DirectoryFilesOptions } from "./deno/layer_dir.ts";
+export {
+  checkLayout,
+  importFile,
+  type LayoutEntryCheck,
+  openArchivePath,
+} from "./deno/open_path.ts";

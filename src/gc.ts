@@ -71,7 +71,10 @@ async function mark(
   visit: (d: Descriptor, root: Descriptor) => void,
   options: { maxJsonBytes?: number; cache?: DocumentCache },
 ): Promise<void> {
-  const children = childrenHandler(store, { maxBytes: options.maxJsonBytes, cache: options.cache });
+  const children = childrenHandler(store, {
+    maxJsonBytes: options.maxJsonBytes,
+    cache: options.cache,
+  });
   await walk(roots, async (d, context) => {
     const root = context.parents[0] ?? d;
     visit(d, root);

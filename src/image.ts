@@ -257,8 +257,11 @@ export async function resolveImage(
 
 /** What `images ls` shows for one name. */
 export interface ImageSummary {
+  /** The image name. */
   readonly name: string;
+  /** The digest of what it points at. */
   readonly digest: Digest;
+  /** The media type of what it points at (index or manifest). */
   readonly mediaType: string;
   /** The target descriptor's size plus every reachable blob present in the store. */
   readonly size: number;

@@ -56,7 +56,7 @@ export type SchemaProfile = "lading" | "image-spec";
 /** Options of every parse function. */
 export interface ParseOptions {
   /** Refuse documents larger than this many bytes (default {@linkcode DEFAULT_JSON_LIMIT}). */
-  maxBytes?: number;
+  maxJsonBytes?: number;
   /** Names the document in messages, e.g. `manifest sha256:ab12… of docker.io/library/x:1`. */
   what?: string;
   /**
@@ -107,11 +107,11 @@ function fail(what: string, path: string, message: string): never {
 // JSON with a cap, strict UTF-8 and duplicate-key detection
 
 /**
- * Parses JSON bytes strictly: at most `maxBytes`, valid UTF-8 (no BOM), valid JSON and no
+ * Parses JSON bytes strictly: at most `maxJsonBytes`, valid UTF-8 (no BOM), valid JSON and no
  * duplicate object keys at any depth (JSON.parse would silently keep the last one, which
  * lets two readers see different documents).
  *
- * @throws {LimitExceededError} when the bytes exceed `maxBytes`.
+ * @throws {LimitExceededError} when the bytes exceed `maxJsonBytes`.
  * @throws {InvalidInputError} for invalid UTF-8, invalid JSON or a duplicate key.
  * @example
  * ```ts
@@ -127,7 +127,7 @@ function fail(what: string, path: string, message: string): never {
  */
 export function parseJson(bytes: Uint8Array, options: ParseOptions = {}): unknown {
   const what = options.what ?? "JSON document";
-  const maxBytes = options.maxBytes ?? DEFAULT_JSON_LIMIT;
+  const maxBytes = options.maxJsonBytes ?? DEFAULT_JSON_LIMIT;
   if (bytes.byteLength > maxBytes) {
     throw new LimitExceededError(
       `Cannot parse ${what}: ${bytes.byteLength} bytes exceed the limit of ${maxBytes} bytes`,
@@ -670,7 +670,7 @@ export function detectDocumentKind(value: unknown): DocumentKind | undefined {
  * refused (CVE-2021-41190); a same-kind media type difference is reported to `onWarning`.
  *
  * @throws {InvalidInputError} naming the bad field.
- * @throws {LimitExceededError} when the bytes exceed `maxBytes`.
+ * @throws {LimitExceededError} when the bytes exceed `maxJsonBytes`.
  * @example
  * ```ts
  * import { parseIndex } from "./schema.ts";
@@ -723,7 +723,7 @@ export function parseIndex(bytes: Uint8Array, options: DocumentOptions = {}): Im
  * (OCI manifest descriptor over a Docker v2 body) is reported to `onWarning`.
  *
  * @throws {InvalidInputError} naming the bad field.
- * @throws {LimitExceededError} when the bytes exceed `maxBytes`.
+ * @throws {LimitExceededError} when the bytes exceed `maxJsonBytes`.
  * @example
  * ```ts
  * import { parseManifest } from "./schema.ts";
@@ -785,7 +785,7 @@ export function parseManifest(bytes: Uint8Array, options: DocumentOptions = {}):
  * `os` and `rootfs` are required, `created` must be RFC 3339, each `Env` entry `NAME=value`.
  *
  * @throws {InvalidInputError} naming the bad field.
- * @throws {LimitExceededError} when the bytes exceed `maxBytes`.
+ * @throws {LimitExceededError} when the bytes exceed `maxJsonBytes`.
  * @example
  * ```ts
  * import { parseConfig } from "./schema.ts";

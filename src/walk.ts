@@ -102,7 +102,7 @@ export type Fetch = (descriptor: Descriptor) => Promise<Uint8Array>;
 /** Options for {@link parseDocument}. */
 export interface ParseDocumentOptions {
   /** JSON size cap. */
-  readonly maxBytes?: number;
+  readonly maxJsonBytes?: number;
   /** Receives same-kind media type differences. */
   readonly onWarning?: (message: string) => void;
   /** Label for messages. */
@@ -131,7 +131,7 @@ export function parseDocument(
   }
   // A descriptor without a known document type (for example the bare
   // application/vnd.oci.descriptor.v1+json some layouts use): sniff the body.
-  const value = parseJson(bytes, { maxBytes: options.maxBytes, what });
+  const value = parseJson(bytes, { maxJsonBytes: options.maxJsonBytes, what });
   const kind = detectDocumentKind(value);
   if (kind === "index") {
     return { kind, index: parseIndex(bytes, { ...opts, descriptor: undefined }) };
@@ -173,7 +173,7 @@ export function filterPlatforms(
 /** Options for reading documents out of a store. */
 export interface ReadOptions {
   /** JSON size cap (default 4 MiB). */
-  readonly maxBytes?: number;
+  readonly maxJsonBytes?: number;
   /** Receives warnings (same-kind media type differences). */
   readonly onWarning?: (message: string) => void;
 }
@@ -195,7 +195,7 @@ export function readDocument(
   options: ReadOptions & { readonly cache?: DocumentCache } = {},
 ): Promise<Document | undefined> {
   const read = async () => {
-    const bytes = await readBlobBytes(store, descriptor.digest, options.maxBytes);
+    const bytes = await readBlobBytes(store, descriptor.digest, options.maxJsonBytes);
     return parseDocument(descriptor, bytes, options);
   };
   const cache = options.cache;
@@ -215,7 +215,7 @@ export async function readConfig(
   descriptor: Descriptor,
   options: ReadOptions = {},
 ): Promise<ImageConfig> {
-  const bytes = await readBlobBytes(store, descriptor.digest, options.maxBytes);
+  const bytes = await readBlobBytes(store, descriptor.digest, options.maxJsonBytes);
   return parseConfig(bytes, { ...options, what: `config ${descriptor.digest}` });
 }
 

@@ -80,7 +80,7 @@ Deno.test("parseJson() refuses a document over the default 4 MiB cap", () => {
 
 Deno.test("parseJson() refuses a document over a custom cap and names it", () => {
   const e = assertThrows(
-    () => parseJson(enc('{"a":1}'), { maxBytes: 3, what: "manifest sha256:ab12… of x" }),
+    () => parseJson(enc('{"a":1}'), { maxJsonBytes: 3, what: "manifest sha256:ab12… of x" }),
     LimitExceededError,
   );
   assertMatch(e.message, /^Cannot parse manifest sha256:ab12… of x: 7 bytes/);
@@ -491,7 +491,7 @@ Deno.test("parseIndex() refuses duplicate keys and over-cap bodies", () => {
     InvalidInputError,
     "duplicate",
   );
-  assertThrows(() => parseIndex(enc(index()), { maxBytes: 10 }), LimitExceededError);
+  assertThrows(() => parseIndex(enc(index()), { maxJsonBytes: 10 }), LimitExceededError);
 });
 
 // --- parseManifest ----------------------------------------------------------------

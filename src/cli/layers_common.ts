@@ -59,7 +59,7 @@ export function parseSize(value: string, flag: string): number {
 export function readOptions(flags: Parsed["values"], io: CliIO): ReadLayersOptions {
   const max = flags["max-layer-size"] as string | undefined;
   return {
-    ...(max ? { maxBytes: parseSize(max, "max-layer-size") } : {}),
+    ...(max ? { maxLayerBytes: parseSize(max, "max-layer-size") } : {}),
     onWarning: (m) => io.err(`lading: warning: ${m}\n`),
   };
 }

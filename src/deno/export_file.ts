@@ -17,14 +17,19 @@
  * ```
  * @module
  */
+import { randomHex } from "../digest.ts";
+import { AlreadyExistsError } from "../errors.ts";
 import { getRuntime } from "../runtime/mod.ts";
+import { exists } from "../store/fs_files.ts";
 import { FsStore } from "../store/fs.ts";
-import type { BlobProvider } from "../store/types.ts";
+import type { BlobProvider, ImageSource } from "../store/types.ts";
 import {
   blobHasher,
   checkCopiedBlob,
   checkStoredBlob,
+  type ExportOptions,
   type ExportPlan,
+  planExport,
   type WriteOptions,
 } from "../export/mod.ts";
 
@@ -98,4 +103,107 @@ export async function writeArchiveFile(
   } finally {
     file.close();
   }
+}
+
+/**
+ * Runs `write` into a temporary file next to `path` (it must close the file),
+ * then renames the file into place. Without `force` an existing `path` is never replaced
+ * (checked again at the moment of the rename). On failure or Ctrl-C the temporary file
+ * is removed and `path` is untouched (Ctrl-C: with `removeOnInterrupt`, which also exits
+ * the process with 130, as a command line tool does).
+ */
+export async function writeFileAtomically(
+  path: string,
+  write: (file: Deno.FsFile) => Promise<void>,
+  options: { force?: boolean; removeOnInterrupt?: boolean } = {},
+): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
+  const base = path.slice(slash + 1);
+  const tmp = `${dir}.${base}.lading-${Deno.pid}-${randomHex(6)}.tmp`;
+  const cleanup = () => {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // already gone
+    }
+  };
+  const onSignal = () => {
+    cleanup();
+    Deno.exit(130);
+  };
+  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+  if (options.removeOnInterrupt) Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    await write(file);
+    if (options.force) {
+      await Deno.rename(tmp, path);
+    } else {
+      try {
+        await Deno.link(tmp, path); // never replaces
+      } catch (e) {
+        if (e instanceof Deno.errors.AlreadyExists) {
+          throw new AlreadyExistsError(
+            `Cannot export to ${path}: it appeared while the archive was written; use --force to replace it`,
+          );
+        }
+        if (await exists(path)) {
+          throw new AlreadyExistsError(`Cannot export to ${path}: it exists; use --force`);
+        }
+        await Deno.rename(tmp, path); // file systems without hard links
+      }
+      cleanup();
+    }
+  } catch (e) {
+    try {
+      file.close();
+    } catch {
+      // closed by write
+    }
+    cleanup();
+    throw e;
+  } finally {
+    if (options.removeOnInterrupt) Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+/** Options of {@link exportArchiveFile}. */
+export interface ExportFileOptions extends ExportOptions {
+  /** The archive file to write. */
+  readonly path: string;
+  /** Replace `path` when it exists (default: refuse, {@link AlreadyExistsError}). */
+  readonly force?: boolean;
+  /** Bytes written so far. */
+  readonly onProgress?: (bytes: number) => void;
+}
+
+/**
+ * Exports images into an archive file atomically: written under a temporary name next to
+ * `options.path` and renamed into place only when complete, so `path` is either the whole archive
+ * or untouched. From an fs store, blobs are copied at about `cp`'s speed.
+ *
+ * @returns the plan that was written (format, images, blobs, size).
+ * @example
+ * ```ts
+ * import { appendLayer, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * import { exportArchiveFile } from "@lading/oci/fs";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "example.com/a:1" });
+ * const path = `${await Deno.makeTempDir()}/a.tar`;
+ * const plan = await exportArchiveFile(store, ["example.com/a:1"], { path });
+ * console.log(plan.format, (await Deno.stat(path)).size === plan.size); // oci-archive true
+ * ```
+ */
+export async function exportArchiveFile(
+  store: ImageSource,
+  names: readonly string[],
+  options: ExportFileOptions,
+): Promise<ExportPlan> {
+  const plan = await planExport(store, names, options);
+  await writeFileAtomically(
+    options.path,
+    (file) => writeArchiveFile(plan, store, file, { onProgress: options.onProgress }),
+    { force: options.force },
+  );
+  return plan;
 }

@@ -280,7 +280,7 @@ async function writeTree(
       mediaType: d.mediaType,
       what: `layer ${layerIndex} ${shortDigest(d.digest)}`,
       runtime: options.runtime,
-      maxBytes: options.maxBytes,
+      maxLayerBytes: options.maxLayerBytes,
       hash: false,
     });
     let left = wanted.size;

@@ -101,6 +101,7 @@ export interface ExportedImage {
   readonly name: string;
   /** What the archive's entry points at (differs from the store's after a rewrite). */
   readonly digest: Digest;
+  /** The media type of what the name points at. */
   readonly mediaType: string;
   /** Platforms whose content is in the archive (formatted, sorted). */
   readonly platforms: readonly string[];
@@ -112,7 +113,9 @@ export interface ExportedImage {
 
 /** A planned export; {@link ExportPlan.stream} produces the bytes. */
 export interface ExportPlan {
+  /** `oci` or `docker`. */
   readonly format: ExportFormat;
+  /** The images written, in order. */
   readonly images: readonly ExportedImage[];
   /** Every blob copied from the store, sorted by digest. */
   readonly blobs: readonly Descriptor[];
@@ -315,13 +318,13 @@ async function planOci(
   const skipped = new Map<Digest, Descriptor>();
   const images: ExportedImage[] = [];
   const entries: Record<string, unknown>[] = [];
-  const docOptions = { maxBytes: options.maxJsonBytes, onWarning: options.onWarning };
+  const docOptions = { maxJsonBytes: options.maxJsonBytes, onWarning: options.onWarning };
   for (const { record, named } of await resolveRecords(store, names)) {
     const name = record.name;
     const selection: Selection = await selectPlatforms(store, record.target, platforms, {
       rewrite: !options.keepIndex,
       name,
-      maxBytes: options.maxJsonBytes,
+      maxJsonBytes: options.maxJsonBytes,
       runtime: options.runtime,
       onWarning: options.onWarning,
     });
@@ -429,7 +432,7 @@ async function resolveForDocker(
   platforms: readonly Platform[],
   options: ExportOptions,
 ): Promise<ResolvedImage> {
-  const readOptions = { maxBytes: options.maxJsonBytes, onWarning: options.onWarning };
+  const readOptions = { maxJsonBytes: options.maxJsonBytes, onWarning: options.onWarning };
   if (platforms.length === 0) return await resolveImage(store, name, readOptions);
   let first: unknown;
   for (const platform of platforms) {

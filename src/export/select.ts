@@ -84,7 +84,7 @@ export interface SelectOptions {
   /** Name used in messages. */
   readonly name?: string;
   /** JSON size cap. */
-  readonly maxBytes?: number;
+  readonly maxJsonBytes?: number;
   /** Hashing runtime (default: detected). */
   readonly runtime?: Runtime;
   /** Same-kind media type differences. */
@@ -137,11 +137,11 @@ export async function selectPlatforms(
         [{ digest: d.digest, mediaType: d.mediaType, image: name }],
       );
     }
-    const bytes = await readBlobBytes(store, d.digest, options.maxBytes);
+    const bytes = await readBlobBytes(store, d.digest, options.maxJsonBytes);
     return {
       bytes,
       doc: parseDocument(d, bytes, {
-        maxBytes: options.maxBytes,
+        maxJsonBytes: options.maxJsonBytes,
         onWarning: options.onWarning,
         what: `${d.mediaType} ${d.digest} of ${name}`,
       }),

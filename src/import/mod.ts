@@ -108,15 +108,21 @@ export interface ImportOptions extends NameOptions {
 
 /** One name the import created (or would create). */
 export interface ImportedImage {
+  /** The name recorded. */
   readonly name: string;
+  /** The digest of the index or manifest it points at. */
   readonly digest: Digest;
+  /** Its media type. */
   readonly mediaType: string;
+  /** Its size in bytes. */
   readonly size: number;
 }
 
 /** A blob an image needs that the input did not have. */
 export interface MissingBlob {
+  /** The blob. */
   readonly digest: Digest;
+  /** Its media type. */
   readonly mediaType: string;
   /** The image (name, or top-level digest) it belongs to. */
   readonly image: string;
@@ -128,22 +134,28 @@ export interface ImportResult {
   readonly format: "oci-layout" | "oci-archive" | "docker-archive";
   /** Compression of the archive (`none` for directories). */
   readonly compression: "none" | "gzip" | "zstd";
+  /** The names recorded (or, with `dryRun`, that would be). */
   readonly images: ImportedImage[];
   /**
    * Every top-level entry of the input (index.json entries, or one per image of a docker
    * archive), named or not, and whether the platform filter kept it.
    */
   readonly entries: ImportedEntry[];
+  /** Blobs written, blobs already present, and bytes written. */
   readonly blobs: { added: number; present: number; bytes: number };
   /** Only with `allowMissing`: what was absent. */
   readonly missing: MissingBlob[];
+  /** Non-fatal findings, also given to `onWarning`. */
   readonly warnings: string[];
 }
 
 /** A top-level entry of the input, see {@link ImportResult.entries}. */
 export interface ImportedEntry {
+  /** The digest of the entry's index or manifest. */
   readonly digest: Digest;
+  /** Its media type. */
   readonly mediaType: string;
+  /** Its size in bytes. */
   readonly size: number;
   /** The platform the entry's descriptor states (an index entry), if any. */
   readonly platform?: Platform;
@@ -159,8 +171,39 @@ interface Plan {
   readonly skipped: Set<Digest>;
 }
 
+/** What {@link importImages} reads: an {@link ImportSource}, a `Blob`/`File`, a `Response` or a byte stream. */
+export type ImportInput = ImportSource | Blob | Response | ReadableStream<Uint8Array>;
+
+/** The {@link ImportSource} for an input: a `Blob`, `Response` or stream becomes a stream source. */
+function importSource(input: ImportInput): ImportSource {
+  if (input instanceof ReadableStream) return { kind: "stream", label: "stream", stream: input };
+  if (typeof Blob !== "undefined" && input instanceof Blob) {
+    const name = (input as { name?: unknown }).name;
+    return {
+      kind: "stream",
+      label: typeof name === "string" && name ? name : "blob",
+      stream: input.stream() as ReadableStream<Uint8Array>,
+      size: input.size,
+    };
+  }
+  if (typeof Response !== "undefined" && input instanceof Response) {
+    if (!input.body) throw new TypeError("cannot import a Response without a body");
+    const length = Number(input.headers.get("content-length") ?? NaN);
+    return {
+      kind: "stream",
+      label: input.url || "response",
+      stream: input.body,
+      ...(Number.isSafeInteger(length) ? { size: length } : {}),
+    };
+  }
+  return input as ImportSource;
+}
+
 /**
- * Imports every image of `source` into `store`, all or nothing.
+ * Imports every image of `input` into `store`, all or nothing. Every top-level entry is
+ * reported in {@link ImportResult.entries} with its digest, also those that got no name
+ * (no `io.containerd.image.name` or `org.opencontainers.image.ref.name`, no `digests`):
+ * their content is stored, but no name protects it from gc.
  *
  * @throws {InvalidInputError} for malformed input; {@link MissingContentError} listing
  *   every absent blob; {@link DigestMismatchError} / {@link SizeMismatchError} naming the
@@ -168,9 +211,10 @@ interface Plan {
  */
 export async function importImages(
   store: ImportTarget,
-  source: ImportSource,
+  input: ImportInput,
   options: ImportOptions = {},
 ): Promise<ImportResult> {
+  const source = importSource(input);
   const runtime = options.runtime ?? await getRuntime();
   const maxJsonBytes = options.maxJsonBytes ?? DEFAULT_JSON_LIMIT;
   const warnings: string[] = [];
@@ -511,7 +555,7 @@ async function makePlan(
       if (!mayHaveChildren(d)) return [];
       bytes ??= await bytesOf(d, m);
       const doc = parseDocument(d, bytes, {
-        maxBytes: ctx.maxJsonBytes,
+        maxJsonBytes: ctx.maxJsonBytes,
         onWarning: ctx.warn,
         what: `${ctx.what}: ${where}`,
       });

@@ -19,6 +19,7 @@
 
 /** A tar archive (plain, gzip or zstd) read in one streaming pass. */
 export interface StreamSource {
+  /** Always `stream`. */
   readonly kind: "stream";
   /** For messages: a path, `stdin`, a file name. */
   readonly label: string;
@@ -30,6 +31,7 @@ export interface StreamSource {
 
 /** A directory read by random access; paths are relative and use `/`. */
 export interface DirectorySource {
+  /** Always `directory`. */
   readonly kind: "directory";
   /** For messages. */
   readonly label: string;

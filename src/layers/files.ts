@@ -12,7 +12,7 @@ import type { Platform } from "../types.ts";
 import { mergeImage } from "./image_layers.ts";
 
 /** One path of an image's merged filesystem. */
-export interface ImageFile {
+export interface ImageFileEntry {
   /** Path without a leading `/` (`etc/os-release`). */
   readonly path: string;
   /** `file`, `directory`, `symlink`, `hardlink`, devices, `fifo`. */
@@ -50,10 +50,10 @@ export async function listImageFiles(
   store: Store,
   name: string,
   options: { readonly platform?: Platform } = {},
-): Promise<ImageFile[]> {
+): Promise<ImageFileEntry[]> {
   const image = await resolveImage(store, name, options);
   const { fs } = await mergeImage(store, image, { trackChanges: false, trackVersions: false });
-  const out: ImageFile[] = [];
+  const out: ImageFileEntry[] = [];
   for (const { path, node } of fs.walk()) {
     out.push({
       path,

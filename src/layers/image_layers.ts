@@ -33,7 +33,7 @@ export interface ReadLayersOptions {
   /** Hashing and decompression (default: detected). */
   readonly runtime?: Runtime;
   /** Cap on the uncompressed bytes of one layer. */
-  readonly maxBytes?: number;
+  readonly maxLayerBytes?: number;
   /** Receives warnings (media type mismatches, duplicates, skipped blobs). */
   readonly onWarning?: (message: string) => void;
   /** Compare each layer's sha256 with `rootfs.diff_ids` (default true). */
@@ -142,7 +142,7 @@ export async function readImageLayers(
       mediaType: d.mediaType,
       what,
       runtime: options.runtime,
-      maxBytes: options.maxBytes,
+      maxLayerBytes: options.maxLayerBytes,
       onWarning: options.onWarning,
       hash: options.hash,
     });

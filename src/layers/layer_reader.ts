@@ -48,7 +48,7 @@ export interface OpenLayerOptions {
   /** Hashing and decompression (default: detected). */
   readonly runtime?: Runtime;
   /** Cap on uncompressed bytes (default {@link DEFAULT_MAX_LAYER_BYTES}). */
-  readonly maxBytes?: number;
+  readonly maxLayerBytes?: number;
   /** Receives non-fatal findings (media type mismatch, missing end-of-archive marker). */
   readonly onWarning?: (message: string) => void;
   /** Label for messages, e.g. `layer 2 sha256:ab12…`. */
@@ -183,6 +183,7 @@ export class LayerReader implements AsyncIterable<LayerEntry> {
     };
   }
 
+  /** The layer's entries in tar order; a layer can be read once. */
   async *[Symbol.asyncIterator](): AsyncGenerator<LayerEntry> {
     while (true) {
       const e = await this.next();
@@ -207,7 +208,7 @@ export class LayerReader implements AsyncIterable<LayerEntry> {
  * Opens a layer blob for reading. Compression comes from the first bytes; when the media
  * type names another one, `onWarning` hears about it.
  *
- * @throws {InvalidInputError} on corrupt compression or tar; {LimitExceededError} past `maxBytes`.
+ * @throws {InvalidInputError} on corrupt compression or tar; {LimitExceededError} past `maxLayerBytes`.
  */
 export async function openLayer(
   blob: ReadableStream<Uint8Array>,
@@ -215,7 +216,7 @@ export async function openLayer(
 ): Promise<LayerReader> {
   const runtime = options.runtime ?? await getRuntime();
   const what = options.what ?? "layer";
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_LAYER_BYTES;
+  const maxBytes = options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES;
   let compressed = 0;
   const { head, stream } = await peek(blob, 4, (c) => (compressed += c.byteLength));
   const compression = detectCompression(head);

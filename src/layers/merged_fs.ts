@@ -57,9 +57,13 @@ export interface FsNode {
   type: LayerEntryType;
   /** Permission bits with setuid/setgid/sticky. */
   mode: number;
+  /** Owner id. */
   uid: number;
+  /** Group id. */
   gid: number;
+  /** Owner name from the tar header (often empty). */
   uname: string;
+  /** Group name from the tar header (often empty). */
   gname: string;
   /** Bytes of a file (a hardlink reports its target's size). */
   size: number;
@@ -67,7 +71,9 @@ export interface FsNode {
   mtime: number;
   /** Symlink target as stored; for hardlinks, the normalized path linked to. */
   linkname: string;
+  /** Device major number (character and block devices). */
   devmajor: number;
+  /** Device minor number (character and block devices). */
   devminor: number;
   /** Extended attributes, when the layer had any. */
   xattrs?: Readonly<Record<string, Uint8Array>>;
@@ -196,6 +202,7 @@ export class MergedFilesystem {
   /** Bytes of every regular file entry of every layer applied. */
   fileBytes = 0;
 
+  /** An empty filesystem (just the root directory). */
   constructor(options: MergedFilesystemOptions = {}) {
     this.#onWarning = options.onWarning;
     this.#label = options.layerLabel ?? ((i) => `layer ${i}`);

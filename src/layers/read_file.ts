@@ -63,7 +63,7 @@ export async function openLayerEntry(
     mediaType: d.mediaType,
     what: `layer ${ref.layer} ${shortDigest(d.digest)}`,
     runtime: options.runtime,
-    maxBytes: options.maxBytes,
+    maxLayerBytes: options.maxLayerBytes,
     hash: false,
   });
   for (let e = await layer.next(); e; e = await layer.next()) {

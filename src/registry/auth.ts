@@ -95,9 +95,13 @@ interface CachedToken {
 
 /** Options of {@link TokenCache.token}. */
 export interface TokenRequest {
+  /** The token server (the challenge's `realm`). */
   readonly realm: string;
+  /** The challenge's `service`. */
   readonly service?: string;
+  /** The scopes asked for (`repository:library/alpine:pull`). */
   readonly scopes: readonly string[];
+  /** Credentials for the token server, when there are any. */
   readonly credentials?: Credentials;
 }
 
@@ -126,6 +130,7 @@ export class TokenCache {
   /** Realms whose oauth2 `POST` failed with 404/405: use `GET` from then on. */
   #noPost = new Set<string>();
 
+  /** A cache that fetches tokens with `fetch`; `now` is for tests. */
   constructor(options: { fetch: typeof fetch; now?: () => number }) {
     this.#fetch = options.fetch;
     this.#now = options.now ?? Date.now;

@@ -112,6 +112,7 @@ export class RegistryClient {
   #options: RegistryClientOptions;
   #runtime?: Runtime;
 
+  /** A client for the registry at `host` (`registry.example.com`, `127.0.0.1:5000`). */
   constructor(host: string, options: RegistryClientOptions = {}) {
     this.host = host;
     this.transport = new RegistryTransport(host, options);
@@ -247,7 +248,7 @@ export class RegistryClient {
     let mediaType = type;
     let body: unknown;
     if (!mediaType || !(isIndexMediaType(mediaType) || isManifestMediaType(mediaType))) {
-      body = parseJson(bytes, { what: `manifest ${name}`, maxBytes: cap });
+      body = parseJson(bytes, { what: `manifest ${name}`, maxJsonBytes: cap });
       const declared = (body as { mediaType?: unknown })?.mediaType;
       if (typeof declared === "string" && declared) mediaType = declared;
       else {

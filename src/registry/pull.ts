@@ -54,14 +54,19 @@ export interface PullOptions {
 export interface PullResult {
   /** The name recorded: the normalized reference, `…@sha256:…` for a digest reference. */
   readonly name: string;
+  /** The digest of the image pulled (index or manifest). */
   readonly digest: Digest;
+  /** Its media type. */
   readonly mediaType: string;
+  /** Its size in bytes. */
   readonly size: number;
   /** Platforms fetched (`linux/amd64`). */
   readonly platforms: string[];
   /** Every name recorded (the image, then referrers by digest). */
   readonly images: ImportedImage[];
+  /** Blobs fetched, already present, bytes fetched, and downloads resumed. */
   readonly blobs: { added: number; present: number; bytes: number; resumed: number };
+  /** Non-fatal findings. */
   readonly warnings: string[];
 }
 
@@ -226,10 +231,15 @@ export interface PushOptions {
 export interface PushResult {
   /** The remote reference written (normalized). */
   readonly ref: string;
+  /** The digest of the image pushed (index or manifest). */
   readonly digest: Digest;
+  /** Its media type. */
   readonly mediaType: string;
+  /** Its size in bytes. */
   readonly size: number;
+  /** Blobs uploaded, mounted from another repository, already present, and bytes sent. */
   readonly blobs: { uploaded: number; mounted: number; present: number; bytes: number };
+  /** Non-fatal findings. */
   readonly warnings: string[];
 }
 

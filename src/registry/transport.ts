@@ -62,10 +62,13 @@ export type RequestBody = Uint8Array | string | (() => BodyInit | Promise<BodyIn
 
 /** One request to the registry. */
 export interface RegistryRequest {
+  /** The HTTP method. */
   readonly method: string;
   /** A path on the registry (`/v2/...`) or an absolute URL it gave (an upload location). */
   readonly path: string;
+  /** Extra request headers. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** The body, when there is one. */
   readonly body?: RequestBody;
   /** The token scopes the request needs (`repository:x:pull`). */
   readonly scopes: readonly string[];
@@ -116,6 +119,7 @@ export class RegistryTransport {
   #challenge?: Challenge;
   #credentials?: Promise<Credentials | undefined>;
 
+  /** A transport to the registry at `host`. */
   constructor(host: string, options: TransportOptions = {}) {
     this.host = host;
     this.base = `${options.plainHttp ? "http" : "https"}://${apiHost(host)}`;

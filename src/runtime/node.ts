@@ -21,19 +21,29 @@ import { fzstdDecompress } from "./web.ts";
 
 /** The part of a Node zlib/transform stream this adapter uses. */
 export interface NodeStreamLike {
+  /** Output bytes. */
   on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
+  /** The end of the output. */
   on(event: "end", listener: () => void): unknown;
+  /** A failure. */
   on(event: "error", listener: (e: unknown) => void): unknown;
+  /** Room for more input. */
   once(event: "drain", listener: () => void): unknown;
+  /** Adds input; false asks the caller to wait for `drain`. */
   write(chunk: Uint8Array, callback?: (e?: unknown) => void): boolean;
+  /** Ends the input. */
   end(): unknown;
+  /** Stops and frees the stream. */
   destroy(): unknown;
+  /** Stops emitting `data`. */
   pause(): unknown;
+  /** Emits `data` again. */
   resume(): unknown;
 }
 
 /** The part of `node:crypto` this adapter uses. */
 export interface NodeCryptoLike {
+  /** A new incremental hash (`sha256`, `sha512`). */
   createHash(algorithm: string): {
     update(chunk: Uint8Array): unknown;
     digest(encoding: "hex"): string;
@@ -42,10 +52,15 @@ export interface NodeCryptoLike {
 
 /** The part of `node:zlib` this adapter uses; the zstd functions are optional. */
 export interface NodeZlibLike {
+  /** A gzip decompressor (multi-member). */
   createGunzip(options?: { chunkSize?: number }): NodeStreamLike;
+  /** A gzip compressor. */
   createGzip(options: { level: number }): NodeStreamLike;
+  /** A zstd decompressor (Deno, Node ≥ 22.15). */
   createZstdDecompress?: (options?: { chunkSize?: number }) => NodeStreamLike;
+  /** A zstd compressor (Deno, Node ≥ 22.15). */
   createZstdCompress?: (options?: { params?: Record<number, number> }) => NodeStreamLike;
+  /** zlib's constants (`ZSTD_c_compressionLevel`). */
   constants?: Record<string, number>;
 }
 

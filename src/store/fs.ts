@@ -115,6 +115,7 @@ export interface FsStoreOptions {
 export interface StaleFile {
   /** Path relative to the store. */
   readonly path: string;
+  /** Its size in bytes. */
   readonly size: number;
 }
 

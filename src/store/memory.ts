@@ -25,7 +25,7 @@ export class MemoryStore implements Store {
   #nextLease = 0;
   #lock: Promise<void> = Promise.resolve();
 
-  /** @param options.runtime hashing runtime (default: detected) */
+  /** An empty store; `options.runtime` hashes what is written (default: detected). */
   constructor(options: { runtime?: Runtime } = {}) {
     this.#runtime = options.runtime;
   }
@@ -137,6 +137,10 @@ export class MemoryStore implements Store {
     for (const [digest, blob] of [...this.#blobs]) yield { digest, size: blob.byteLength };
   }
 
+  /**
+   * The record of `name`.
+   * @throws {NotFoundError} when there is none.
+   */
   getImage(name: string): Promise<ImageRecord> {
     const record = this.#names.get(name);
     if (!record) return Promise.reject(new NotFoundError(`image ${name} not found`));

@@ -133,7 +133,10 @@ export interface ImageRecord {
 
 /** Role: reads image names (oras-go's `Resolver`). */
 export interface NameReader {
-  /** @throws {NotFoundError} */
+  /**
+   * The record of `name`.
+   * @throws {NotFoundError} when there is none.
+   */
   getImage(name: string): Promise<ImageRecord>;
   /** All names, sorted by name. */
   listImages(): Promise<ImageRecord[]>;

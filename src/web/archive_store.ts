@@ -45,7 +45,7 @@ import {
 import { readAllBytes } from "../store/blob.ts";
 import type { BlobInfo, BlobWriter, ImageRecord, Lease, Store } from "../store/types.ts";
 import type { Descriptor } from "../types.ts";
-import { resolveTarMember, type TarIndex } from "./tar_index.ts";
+import { indexTar, resolveTarMember, type TarIndex } from "./tar_index.ts";
 
 /** Files read by path, with random access. */
 export interface RandomAccessFiles {
@@ -148,16 +148,28 @@ function archivePath(root: string, p: string, what: string): string {
   return root + parts.join("/");
 }
 
+/** An uncompressed archive `Blob` (a `File`) indexed for random access. */
+async function blobFiles(blob: Blob): Promise<RandomAccessFiles> {
+  const name = (blob as { name?: unknown }).name;
+  const label = typeof name === "string" && name ? name : "archive";
+  return tarFiles(await indexTar(blob, { what: label }), label);
+}
+
 /**
- * Opens an archive or layout folder read-only.
+ * Opens an archive (a `Blob` or `File`, or files read by path) or a layout folder
+ * read-only, without copying: blobs are read in place (`File.slice`) and verified as they
+ * stream.
  *
  * @throws {InvalidInputError} when it is not an image archive or layout, or its documents
  *   are malformed.
  */
 export async function openArchive(
-  files: RandomAccessFiles,
+  input: Blob | RandomAccessFiles,
   options: OpenArchiveOptions = {},
 ): Promise<ArchiveView> {
+  const files = typeof Blob !== "undefined" && input instanceof Blob
+    ? await blobFiles(input)
+    : input as RandomAccessFiles;
   const runtime = options.runtime ?? await getRuntime();
   const max = options.maxJsonBytes ?? DEFAULT_JSON_LIMIT;
   const what = files.label;

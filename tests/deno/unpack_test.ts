@@ -356,7 +356,7 @@ Deno.test("unpack: names with invalid UTF-8 or NUL are refused", async () => {
 Deno.test("unpack: a gzip bomb stops at the output cap with a clear error", async () => {
   await unpackCase(() => ({
     layers: [{ files: [file("zeros", new Uint8Array(16 << 20) as unknown as string)] }],
-    options: { maxBytes: 4 << 20 },
+    options: { maxLayerBytes: 4 << 20 },
   }), async (out, r) => {
     assert(r instanceof LimitExceededError, String(r));
     assert(r.message.includes("expands to more than 4194304 bytes"), r.message);

@@ -90,7 +90,7 @@ Deno.test("openLayer() stops a gzip bomb at the output cap with a clear error", 
   const tar = await tarOf([{ path: "zeros", content: new Uint8Array(8 * 1024 * 1024) }]);
   const bomb = await compress(tar, "gzip");
   assert(bomb.byteLength < 64 * 1024);
-  const layer = await openLayer(streamOf(bomb), { maxBytes: 1024 * 1024, what: "layer 0" });
+  const layer = await openLayer(streamOf(bomb), { maxLayerBytes: 1024 * 1024, what: "layer 0" });
   const e = await assertRejects(async () => {
     for await (const entry of layer) for await (const _ of entry.chunks()) { /* read */ }
   }, LimitExceededError);
