@@ -24,7 +24,9 @@ export interface Hasher {
 
 /** A decoder: bytes written to `writable` come out decoded from `readable` (`pipeThrough`). */
 export interface Decoder {
+  /** Where the encoded bytes go. */
   readonly writable: WritableStream<Uint8Array>;
+  /** Where the decoded bytes come out. */
   readonly readable: ReadableStream<Uint8Array>;
 }
 
