@@ -179,6 +179,7 @@ export {
 export {
   childrenOf,
   type Document,
+  type DocumentCache,
   filterPlatforms,
   type Handler,
   readConfig,
