@@ -23,6 +23,9 @@ export class LadingError extends Error {
   }
 }
 
+/** Another writer held the store's lock longer than the caller was willing to wait. */
+export class LockTimeoutError extends LadingError {}
+
 /** A blob, image, platform or name does not exist. */
 export class NotFoundError extends LadingError {}
 

@@ -13,7 +13,7 @@ import {
   NotFoundError,
   UsageError,
 } from "../errors.ts";
-import { openFsStore } from "../store/fs.ts";
+import { type FsStoreOptions, openFsStore } from "../store/fs.ts";
 import type { BlobManager, Store } from "../store/types.ts";
 import { type Digest, parseDigest } from "../digest.ts";
 import { parsePlatform } from "../platform.ts";
@@ -82,6 +82,12 @@ export const GLOBAL_FLAGS: readonly FlagDef[] = [
     kind: "string",
     value: "DIR",
     help: "the store (default: $LADING_STORE, else $XDG_DATA_HOME/lading or ~/.local/share/lading)",
+  },
+  {
+    name: "lock-timeout",
+    kind: "string",
+    value: "SECONDS",
+    help: "give up when another writer holds the store's lock longer than this (default: wait)",
   },
   { name: "debug", help: "print the stack trace of an unexpected error" },
   { name: "help", short: "h", help: "show the help of the command" },
@@ -230,9 +236,13 @@ function parentOf(dir: string): string {
   return slash < 0 ? "." : slash === 0 ? "/" : trimmed.slice(0, slash);
 }
 
-async function openChecked(dir: string, create: boolean): Promise<Store> {
+async function openChecked(
+  dir: string,
+  create: boolean,
+  options: FsStoreOptions = {},
+): Promise<Store> {
   try {
-    return await openFsStore(dir, create ? {} : { create: false });
+    return await openFsStore(dir, create ? options : { ...options, create: false });
   } catch (e) {
     if (e instanceof InvalidInputError && /not an OCI image layout/.test(e.message)) {
       throw new InvalidInputError(
@@ -261,7 +271,33 @@ export async function openStore(flags: Parsed["values"], io: CliIO): Promise<Sto
       );
     }
   }
-  return await openChecked(dir, true);
+  return await openChecked(dir, true, lockOptions(flags, io, dir));
+}
+
+/** How a writing command waits for the store's lock: says so once on stderr; --lock-timeout. */
+function lockOptions(flags: Parsed["values"], io: CliIO, dir: string): FsStoreOptions {
+  const raw = flags["lock-timeout"];
+  let lockTimeoutMs: number | undefined;
+  if (typeof raw === "string") {
+    const seconds = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
+      throw new UsageError(`--lock-timeout takes a number of seconds, got ${JSON.stringify(raw)}`);
+    }
+    lockTimeoutMs = seconds * 1000;
+  }
+  let said = false;
+  return {
+    lockTimeoutMs,
+    onLockWait: (pid) => {
+      if (said) return;
+      said = true;
+      io.err(
+        `lading: waiting for another writer${pid ? ` (pid ${pid})` : ""} to release the lock of ${
+          printable(dir)
+        }${lockTimeoutMs === undefined ? "" : ` (at most ${lockTimeoutMs / 1000} s)`}\n`,
+      );
+    },
+  };
 }
 
 /**

@@ -17,7 +17,8 @@
  *
  * @example
  * ```ts
- * import { openFsStore } from "./fs.ts";
+ * import {
+  LockTimeoutError, openFsStore } from "./fs.ts";
  * import { writeBlob } from "./blob.ts";
  * const dir = await Deno.makeTempDir();
  * const store = await openFsStore(dir);
@@ -46,6 +47,7 @@ import {
   DigestMismatchError,
   InvalidInputError,
   LimitExceededError,
+  LockTimeoutError,
   NotFoundError,
   SizeMismatchError,
 } from "../errors.ts";
@@ -109,7 +111,17 @@ export interface FsStoreOptions {
   sync?: boolean;
   /** Remove files dead processes left in ingest/, leases/ and index.json.tmp-* (default true). */
   removeStale?: boolean;
+  /**
+   * Called once when the writer lock is held by another process (the pid it recorded in
+   * `lock`, if known) and this one starts waiting for it.
+   */
+  onLockWait?: (holderPid: number | undefined) => void;
+  /** Give up waiting for the writer lock after this many milliseconds ({@link LockTimeoutError}). */
+  lockTimeoutMs?: number;
 }
+
+/** How long a lock attempt may take before it counts as waiting for another writer. */
+const LOCK_WAIT_NOTICE_MS = 150;
 
 /** A file {@link FsStore.removeStaleFiles} removed (or, in a dry run, would remove). */
 export interface StaleFile {
@@ -279,6 +291,8 @@ export class FsStore implements Store {
   #sync: boolean;
   #mutex: Mutex;
   #madeDirs = new Set<string>();
+  #onLockWait?: (holderPid: number | undefined) => void;
+  #lockTimeoutMs?: number;
   /** The names in index.json (shared logic with the OPFS store). */
   #names: ImageNames;
 
@@ -288,6 +302,8 @@ export class FsStore implements Store {
     this.#runtime = options.runtime;
     this.#sync = options.sync ?? true;
     this.#mutex = mutexFor(options.lockKey ?? dir);
+    this.#onLockWait = options.onLockWait;
+    this.#lockTimeoutMs = options.lockTimeoutMs;
     this.#names = layoutImageNames({
       where: this.dir,
       read: () => this.#readIndex(),
@@ -698,7 +714,7 @@ export class FsStore implements Store {
     try {
       const file = await Deno.open(`${this.dir}/lock`, { read: true, write: true, create: true });
       try {
-        await file.lock(true);
+        await this.#lock(file);
         try {
           return await fn();
         } finally {
@@ -709,6 +725,52 @@ export class FsStore implements Store {
       }
     } finally {
       release();
+    }
+  }
+
+  /**
+   * Takes `flock` on the lock file. When another process holds it, says so once (with the
+   * pid that process wrote into the file) and gives up after the lock timeout, if any.
+   * The holder's pid is written into the file once the lock is ours.
+   */
+  async #lock(file: Deno.FsFile): Promise<void> {
+    const locked = file.lock(true);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const after = (ms: number) =>
+      new Promise<"later">((resolve) => (timer = setTimeout(() => resolve("later"), ms)));
+    try {
+      if ((await Promise.race([locked, after(LOCK_WAIT_NOTICE_MS)])) === "later") {
+        clearTimeout(timer);
+        let pid: number | undefined;
+        try {
+          const text = await Deno.readTextFile(`${this.dir}/lock`);
+          const n = Number(text.trim());
+          if (Number.isSafeInteger(n) && n > 0) pid = n;
+        } catch {
+          // no pid recorded
+        }
+        this.#onLockWait?.(pid);
+        const limit = this.#lockTimeoutMs;
+        if (limit !== undefined) {
+          const left = Math.max(0, limit - LOCK_WAIT_NOTICE_MS);
+          if ((await Promise.race([locked, after(left)])) === "later") {
+            locked.then(() => file.unlock(), () => {}).catch(() => {});
+            throw new LockTimeoutError(
+              `Cannot write to store ${this.dir}: another writer${
+                pid ? ` (pid ${pid})` : ""
+              } held its lock for more than ${limit / 1000} s`,
+            );
+          }
+        } else await locked;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    try {
+      await file.truncate(0);
+      await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+    } catch {
+      // The pid is only a courtesy to waiting writers.
     }
   }
 
