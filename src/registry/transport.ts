@@ -176,6 +176,7 @@ export class RegistryTransport {
     let scopes = [...req.scopes];
     let answeredChallenge = false;
     let widenedScope = false;
+    let freshToken = false;
     for (;;) {
       const authorization = await this.#authorization(scopes);
       const res = await this.#withRetries(req, authorization);
@@ -213,6 +214,13 @@ export class RegistryTransport {
           scopes,
           credentials: creds,
         });
+        // A cached token the registry no longer takes (revoked, expired early): one
+        // more try with a fresh one.
+        if (!answeredChallenge && !freshToken) {
+          freshToken = true;
+          await res.body?.cancel();
+          continue;
+        }
       }
       return this.#authFailure(res, req, !!creds);
     }

@@ -538,3 +538,27 @@ Deno.test("a registry that does not answer a request is retried after the timeou
   await c.resolve("a/b", "v1");
   assertEquals(seen.length, 2);
 });
+
+Deno.test("Bearer: a cached token the registry refuses is replaced once by a fresh one", async () => {
+  let revoked = "";
+  const base = tokenRegistry();
+  const { c, seen } = client((req, n) => {
+    const auth = req.headers.get("authorization") ?? "";
+    if (revoked && auth === revoked) {
+      return new Response(null, {
+        status: 401,
+        headers: {
+          "www-authenticate":
+            'Bearer realm="http://auth.test/token",service="reg",scope="repository:a/b:pull"',
+        },
+      });
+    }
+    return base(req);
+  });
+  await c.resolve("a/b", "v1");
+  revoked = seen.find((s) => s.headers.get("authorization")?.startsWith("Bearer"))!.headers.get(
+    "authorization",
+  )!;
+  await c.resolve("a/b", "v1");
+  assertEquals(seen.filter((s) => s.url.startsWith("http://auth.test/")).length, 2);
+});
