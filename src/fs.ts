@@ -1,8 +1,8 @@
 /**
  * `@lading/oci/fs` — Deno only: the filesystem store (an OCI image layout on disk, the one
  * the CLI uses) and what works on it outside the browser: multi-core blob hashing for
- * `verifyContent`, exports written straight into a file, and safe unpacking of an image's
- * root filesystem.
+ * `verifyContent`, exports written straight into a file, safe unpacking of an image's
+ * root filesystem, and registry credentials from the docker and containers config files.
  *
  * @example
  * ```ts
@@ -32,3 +32,10 @@ export {
   type LayoutEntryCheck,
   openArchivePath,
 } from "./deno/open_path.ts";
+export {
+  type CredentialEnv,
+  credentialHelper,
+  lookupCredentials,
+  removeLogin,
+  saveLogin,
+} from "./deno/registry_credentials.ts";

@@ -15,7 +15,7 @@ import {
   QUIET_FLAG,
   UsageError,
 } from "./common.ts";
-import { removeLogin, saveLogin } from "./credentials.ts";
+import { removeLogin, saveLogin } from "../deno/registry_credentials.ts";
 import { clientFlags, clientFor, REGISTRY_FLAGS } from "./registry_common.ts";
 
 function hostOf(arg: string): string {

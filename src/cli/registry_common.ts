@@ -9,7 +9,7 @@ import { InvalidInputError } from "../errors.ts";
 import type { Credentials } from "../registry/auth.ts";
 import { RegistryClient } from "../registry/client.ts";
 import { type CliIO, type FlagDef, formatBytes, type Parsed, UsageError } from "./common.ts";
-import { lookupCredentials } from "./credentials.ts";
+import { lookupCredentials } from "../deno/registry_credentials.ts";
 
 /** Flags every registry command takes. */
 export const REGISTRY_STRING_FLAGS = ["tlscacert", "user"] as const;

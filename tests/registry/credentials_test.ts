@@ -9,7 +9,7 @@ import {
   lookupCredentials,
   removeLogin,
   saveLogin,
-} from "../../src/cli/credentials.ts";
+} from "../../src/deno/registry_credentials.ts";
 import { InvalidInputError } from "../../src/errors.ts";
 import { buildImage } from "../helpers/images.ts";
 import { haveRegistry, pushBuiltImage, startRegistry } from "./_registry.ts";

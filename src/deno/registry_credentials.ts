@@ -1,5 +1,5 @@
 /**
- * Registry credentials on a Deno host, looked up in this order (first hit wins):
+ * Deno only: registry credentials on a host, looked up in this order (first hit wins):
  * 1. `--user USER:PASS`;
  * 2. `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`: `credHelpers[host]`,
  *    then `credsStore` (both through `docker-credential-<name> get`), then `auths[host]`
