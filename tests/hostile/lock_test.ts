@@ -14,8 +14,9 @@ const holder = new URL("./_hold_lock.ts", import.meta.url).pathname;
 
 async function firstLine(stream: ReadableStream<Uint8Array>, pattern: RegExp): Promise<string> {
   let text = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    text += chunk;
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    text += decoder.decode(chunk, { stream: true });
     const line = text.split("\n").find((l) => pattern.test(l));
     if (line) return line;
   }
