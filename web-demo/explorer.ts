@@ -797,9 +797,11 @@ export class Explorer {
   // ----- efficiency -----
 
   async #efficiency() {
-    let r: EfficiencyView;
+    const key = this.#treeKey(-1, "upto");
+    let r = this.#efficiencies.get(key);
     try {
-      r = await this.#client.call({ op: "efficiency", image: this.ref });
+      r ??= await this.#client.call({ op: "efficiency", image: this.ref });
+      this.#efficiencies.set(key, r);
     } catch (e) {
       this.#onError(e, "Cannot compute the efficiency");
       return;
@@ -882,6 +884,8 @@ export class Explorer {
   // ----- sizes -----
 
   #treemapRoot = "";
+  #svgs = new Map<string, SVGSVGElement>();
+  #efficiencies = new Map<string, EfficiencyView>();
 
   async #sizes() {
     let t;
@@ -910,12 +914,8 @@ export class Explorer {
     this.#drawn("sizes");
   }
 
-  #drawTreemap(f: Folders) {
-    if (!f.byPath.has(this.#treemapRoot) && this.#treemapRoot !== "") this.#treemapRoot = "";
-    const root = this.#treemapRoot;
-    const box = $("treemap");
-    const W = Math.max(300, Math.min(box.clientWidth || 1100, 1400));
-    const H = Math.round(Math.min(560, W * 0.55));
+  /** The treemap of folder `root` as an SVG (kept: showing it again is instant). */
+  #buildTreemap(f: Folders, root: string, W: number, H: number): SVGSVGElement {
     const svgNS = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(svgNS, "svg");
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
@@ -999,6 +999,22 @@ export class Explorer {
       });
     };
     draw(root, 0, 0, W, H, 0, 0);
+    return svg;
+  }
+
+  #drawTreemap(f: Folders) {
+    if (!f.byPath.has(this.#treemapRoot) && this.#treemapRoot !== "") this.#treemapRoot = "";
+    const root = this.#treemapRoot;
+    const box = $("treemap");
+    const W = Math.max(300, Math.min(box.clientWidth || 1100, 1400));
+    const H = Math.round(Math.min(560, W * 0.55));
+    const cacheKey = `${this.#treeKey(this.lastLayer, "upto")}|${root}|${W}`;
+    let svg = this.#svgs.get(cacheKey);
+    if (!svg) {
+      svg = this.#buildTreemap(f, root, W, H);
+      if (this.#svgs.size > 8) this.#svgs.delete(this.#svgs.keys().next().value!);
+      this.#svgs.set(cacheKey, svg);
+    }
     const parts = root ? root.split("/") : [];
     $("treemap-crumbs").replaceChildren(
       el("button", {

@@ -33,7 +33,7 @@ import type {
   SourceMessage,
   ToWorker,
 } from "../src/web/protocol.ts";
-import type { BlobWriter } from "../src/store/types.ts";
+import type { BlobProvider, BlobWriter } from "../src/store/types.ts";
 import {
   cancellableStore,
   type DirectoryHandleLike,
@@ -148,7 +148,7 @@ async function analysis(ref: ImageRef, signal: AbortSignal, progressId?: number)
     let last = 0;
     // The store verified every blob against its digest; hashing the uncompressed layers
     // again (diff_ids, `lading check --diff-ids`) would double the time to the first view.
-    p = indexImageLayers(v.store, image, {
+    p = indexImageLayers(slowProvider(v.store), image, {
       hash: false,
       signal,
       onBytes: progress
@@ -228,8 +228,6 @@ function importSource(
  */
 function throttled_(file: File): Blob & { name: string } {
   if (!THROTTLE) return file;
-  const wait = (bytes: number) =>
-    new Promise((r) => setTimeout(r, THROTTLE * Math.max(1, bytes / (1024 * 1024))));
   const slow = (blob: Blob): Blob =>
     ({
       size: blob.size,
@@ -239,17 +237,35 @@ function throttled_(file: File): Blob & { name: string } {
         await wait(blob.size);
         return await blob.arrayBuffer();
       },
-      stream: () =>
-        blob.stream().pipeThrough(
-          new TransformStream<Uint8Array, Uint8Array>({
-            async transform(chunk, controller) {
-              await wait(chunk.byteLength);
-              controller.enqueue(chunk);
-            },
-          }),
-        ),
+      stream: () => blob.stream().pipeThrough(slowStream()),
     }) as unknown as Blob;
   return Object.assign(slow(file), { name: file.name });
+}
+
+/** THROTTLE ms per MiB (at least once). */
+function wait(bytes: number) {
+  return new Promise((r) => setTimeout(r, THROTTLE * Math.max(1, bytes / (1024 * 1024))));
+}
+
+/** Passes chunks on, THROTTLE ms per MiB. */
+function slowStream() {
+  return new TransformStream<Uint8Array, Uint8Array>({
+    async transform(chunk, controller) {
+      await wait(chunk.byteLength);
+      controller.enqueue(chunk);
+    },
+  });
+}
+
+/** The store's blobs read slowly when the THROTTLE testing aid is on (layer reading). */
+function slowProvider(store: Store): BlobProvider {
+  if (!THROTTLE) return store;
+  const slow = Object.create(store) as BlobProvider;
+  slow.reader = async (digest, options) =>
+    (await store.reader(digest, options)).pipeThrough(slowStream());
+  slow.has = (d) => store.has(d);
+  slow.info = (d) => store.info(d);
+  return slow;
 }
 
 function totalOf(source: SourceMessage): number | undefined {

@@ -240,6 +240,22 @@ if (browserTestsEnabled("web page tests in Chromium")) {
           return n;
         });
         assertEquals(ingest, 0);
+      });
+
+      await t.step("reading layers shows byte progress and can be cancelled quietly", async () => {
+        // 1.5 s per chunk read from a layer blob: the progress is observable.
+        await page.goto(`${url}&throttle=1500`);
+        await page.waitForSelector("body[data-ready=true]");
+        await page.click('#images tr[data-name="example.com/demo:1"] button:text("Inspect")');
+        await page.waitForSelector("#layer-status:not([hidden])");
+        await page.waitForFunction(() =>
+          /Reading layers… .+ of .+/.test(
+            document.getElementById("layer-status-text")?.textContent ?? "",
+          )
+        );
+        await page.click("#layer-cancel");
+        await page.waitForSelector("#detail", { state: "hidden" });
+        assert(await page.isHidden("#error"));
         await page.goto(url);
         await page.waitForSelector("body[data-ready=true]");
       });
