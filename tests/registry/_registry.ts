@@ -624,17 +624,16 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
         create: true,
         truncate: true,
       });
+      // The registry logs to stderr (logrus and Go's http server). Drain it into the log
+      // file: an undrained pipe fills up and the registry stops answering.
       child = new Deno.Command(REGISTRY_BIN, {
         args: ["serve", `${dir}/config.yml`],
         stdin: "null",
-        stdout: "piped",
+        stdout: "null",
         stderr: "piped",
       }).spawn();
       const c = child;
-      const drained = Promise.all([
-        c.stdout.pipeTo(logFile.writable, { preventClose: true }).catch(() => {}),
-        c.stderr.pipeTo(logFile.writable, { preventClose: true }).catch(() => {}),
-      ]);
+      const drained = c.stderr.pipeTo(logFile.writable, { preventClose: true }).catch(() => {});
       let exited = false;
       c.status.then(() => (exited = true));
       let up = false;
@@ -1132,4 +1131,81 @@ export function utf8(s: string): Uint8Array {
 /** Decodes UTF-8 bytes. */
 export function text(b: Uint8Array): string {
   return dec.decode(b);
+}
+
+// ---------------------------------------------------------------------------------------
+// A TCP tap: which protocol did clients speak?
+// ---------------------------------------------------------------------------------------
+
+/** A TCP forwarder that records how each connection began. */
+export interface TcpTap {
+  /** `127.0.0.1:<port>` to connect to instead of the upstream. */
+  readonly host: string;
+  /** Per connection: `"tls"` (a TLS handshake) or the first line of plain text sent. */
+  readonly connections: string[];
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Forwards TCP connections to `127.0.0.1:upstreamPort` byte for byte and records whether
+ * each one started with a TLS handshake or with plain HTTP — to prove that a client never
+ * fell back to http.
+ */
+export function startTcpTap(upstreamPort: number): TcpTap {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const connections: string[] = [];
+  const open = new Set<Deno.Conn>();
+  const served = (async () => {
+    for await (const conn of listener) {
+      open.add(conn);
+      (async () => {
+        let upstream: Deno.Conn | undefined;
+        try {
+          const first = new Uint8Array(4096);
+          const n = await conn.read(first);
+          if (n === null) return;
+          connections.push(
+            first[0] === 0x16 ? "tls" : dec.decode(first.subarray(0, n)).split("\r\n")[0],
+          );
+          upstream = await Deno.connect({ hostname: "127.0.0.1", port: upstreamPort });
+          open.add(upstream);
+          await upstream.write(first.subarray(0, n));
+          await Promise.all([
+            conn.readable.pipeTo(upstream.writable).catch(() => {}),
+            upstream.readable.pipeTo(conn.writable).catch(() => {}),
+          ]);
+        } catch {
+          // a side went away
+        } finally {
+          for (const c of [conn, upstream]) {
+            if (!c) continue;
+            open.delete(c);
+            try {
+              c.close();
+            } catch {
+              // already closed by its stream
+            }
+          }
+        }
+      })();
+    }
+  })().catch(() => {});
+  const stop = async () => {
+    listener.close();
+    for (const c of open) {
+      try {
+        c.close();
+      } catch {
+        // already closed
+      }
+    }
+    await served;
+  };
+  return {
+    host: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    connections,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }

@@ -24,8 +24,10 @@ import {
   type Registry,
   startFaultProxy,
   startRegistry,
+  startTcpTap,
 } from "./_registry.ts";
 
+const TLS_WORDS = /certificate|tls|x509|unknown ?issuer|verify/i;
 const AUTH_WORDS = /auth|401|credential|unauthori[sz]ed|denied|password/i;
 
 async function writeDockerConfig(w: World, value: unknown): Promise<void> {
@@ -242,30 +244,37 @@ Deno.test("TLS: a private CA via --tlscacert; without it the certificate is refu
   if (!(await haveRegistry("tls", { tls: true }))) return;
   await withTempDir(async (dir) => {
     await using reg = await startRegistry({ tls: true });
+    // Clients talk to the registry through a tap that sees how each connection starts.
+    await using tap = startTcpTap(reg.port);
     const w = await world(dir);
     const image = await sampleImage([2000]);
     await importImage(w, "example.com/tls:1", image);
-    const ref = `${reg.host}/tls:1`;
+    const ref = `${tap.host}/tls:1`;
 
     const refused = await w.run(["push", ref, "example.com/tls:1"], { code: 1 });
-    assert(
-      /certificate|tls|x509|unknown ?issuer|verify/i.test(oneClearLine(refused)),
-      refused.stderr,
-    );
+    assert(TLS_WORDS.test(oneClearLine(refused)), refused.stderr);
     const b = w.other("b");
     const refusedPull = await b.run(["pull", ref], { code: 1 });
-    assert(/certificate|tls|x509|unknown ?issuer|verify/i.test(oneClearLine(refusedPull)));
-    assert(
-      !/HTTP request to an HTTPS server/i.test(await reg.log()),
-      "no plain-http request reached the TLS port",
+    assert(TLS_WORDS.test(oneClearLine(refusedPull)), refusedPull.stderr);
+    assert(tap.connections.length > 0, "lading connected");
+    assertEquals(
+      tap.connections.filter((c) => c !== "tls"),
+      [],
+      "every connection was TLS: no fallback to http",
     );
 
     await w.run(["push", "--tlscacert", reg.caFile!, "-q", ref, "example.com/tls:1"]);
     const pulled = await b.json<PullJson>(["pull", "--tlscacert", reg.caFile!, ref]);
     assertEquals(pulled.digest, image.manifest.descriptor.digest);
     assertEquals((await imagesOf(b)).get(ref), image.manifest.descriptor.digest);
+    assertEquals(tap.connections.filter((c) => c !== "tls"), []);
 
     const badCa = await b.run(["pull", "--tlscacert", `${dir}/no-such-ca.pem`, ref], { code: 1 });
     oneClearLine(badCa);
+
+    // --plain-http against a TLS registry fails: it does not upgrade silently either.
+    const plain = await b.other("c").run(["pull", "--plain-http", ref], { code: 1 });
+    oneClearLine(plain);
+    assert(tap.connections.some((c) => c.startsWith("GET /v2/")), "that one spoke plain http");
   });
 });
