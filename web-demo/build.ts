@@ -162,6 +162,7 @@ export async function buildDemo(outdir = repoPath("web-demo/dist")): Promise<str
       main: "web-demo/main.ts",
       worker: "web-demo/worker.ts",
       opfs_writer: "web-demo/opfs_writer.ts",
+      registry_worker: "web-demo/registry_worker.ts",
     },
     outdir,
     minify: true,

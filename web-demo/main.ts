@@ -10,6 +10,7 @@ import { Explorer, hashOf, stateFromHash, type ViewState } from "./explorer.ts";
 import type { ImageSummary } from "../src/image.ts";
 import { type Call, type SourceMessage, WorkerClient } from "../src/web/protocol.ts";
 import { relativeFiles } from "../src/web/sources.ts";
+import { mountRegistryPanel } from "./registry.ts";
 
 // `?throttle=MS` slows reading input, MS per MiB (a testing aid: makes cancel observable).
 const throttle = new URL(location.href).searchParams.get("throttle");
@@ -445,6 +446,14 @@ globalThis.addEventListener("popstate", () => restoreFromUrl());
 if ("serviceWorker" in navigator && !new URL(location.href).searchParams.has("nosw")) {
   navigator.serviceWorker.register("./sw.js").catch(() => {});
 }
+
+mountRegistryPanel({
+  after: $("add-title").closest("section")!,
+  onStoreChanged: async () => {
+    await refreshImages();
+    await refreshUsage();
+  },
+});
 
 (async () => {
   await client.ready;

@@ -1,7 +1,15 @@
 // The page works offline once loaded: this service worker keeps the page's own files
 // (network first, so a rebuilt page is picked up; the cache answers when offline).
 const CACHE = "lading-page-v1";
-const FILES = ["./", "./index.html", "./main.js", "./worker.js", "./opfs_writer.js", "./style.css"];
+const FILES = [
+  "./",
+  "./index.html",
+  "./main.js",
+  "./worker.js",
+  "./opfs_writer.js",
+  "./registry_worker.js",
+  "./style.css",
+];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES)).then(() => self.skipWaiting()));

@@ -1,0 +1,121 @@
+/**
+ * The page's registry card in a real browser (headless Chromium) against Debian's
+ * distribution registry with CORS headers (no auth): an image seeded into the registry is
+ * pulled into OPFS with its digest and appears in the images table; the page pushes it to
+ * another repository and the registry holds the exact bytes; a registry without CORS is
+ * reported as "blocked by CORS or unreachable".
+ * @module
+ */
+import type { Page } from "playwright-core";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { buildDemo, stopBundler } from "../../web-demo/build.ts";
+import { browserTestsEnabled, launchChromium, serveDir, started } from "./browser.ts";
+import { getManifest, haveRegistry, pushBuiltImage, startRegistry } from "../registry/_registry.ts";
+import { sampleImage } from "../registry/_cli.ts";
+
+// The functions given to page.evaluate run in the page; Deno's types have no DOM.
+declare const document: { cookie: string };
+
+/** The CORS a registry must answer for the page (see the README). */
+const CORS = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Allow-Methods": ["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS"],
+  "Access-Control-Allow-Headers": ["Authorization", "Accept", "Content-Type", "Range"],
+  "Access-Control-Expose-Headers": [
+    "Docker-Content-Digest",
+    "Location",
+    "WWW-Authenticate",
+    "OCI-Subject",
+    "Link",
+    "Content-Range",
+    "Content-Length",
+  ],
+};
+
+/** Clicks a registry button and waits until that task ended. */
+async function registryTask(page: Page, button: string) {
+  const done = Number(await page.getAttribute("#registry", "data-done") ?? 0);
+  await page.click(button);
+  await page.waitForSelector(`#registry[data-done="${done + 1}"]`, { timeout: 120_000 });
+}
+
+if (browserTestsEnabled("registry page test") && await haveRegistry("registry page test")) {
+  Deno.test("the page pulls from and pushes to a CORS registry, and says when CORS blocks it", async () => {
+    const dist = await Deno.makeTempDir({ prefix: "lading-registry-page-" });
+    await buildDemo(dist);
+    await stopBundler();
+    const server = serveDir(dist);
+    const url = `${await started(server)}?nosw`;
+    await using reg = await startRegistry({ headers: CORS });
+    await using closed = await startRegistry(); // no CORS headers
+    const image = await sampleImage([60_000, 2000]);
+    const digest = await pushBuiltImage(reg, "page/app", "1", image);
+    await pushBuiltImage(closed, "page/app", "1", image);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      if (Deno.env.get("LADING_DEBUG_PAGE")) {
+        page.on("console", (m) => console.log("console:", m.text()));
+        page.on(
+          "requestfailed",
+          (r) => console.log("failed:", r.method(), r.url(), r.failure()?.errorText),
+        );
+      }
+      await page.goto(url);
+      await page.waitForSelector('body[data-ready="true"]');
+      await page.waitForSelector('#registry[data-ready="true"]');
+
+      // Pull into OPFS.
+      await page.fill("#registry-remote", `http://${reg.host}/page/app:1`);
+      await registryTask(page, "#registry-pull");
+      assertEquals(
+        await page.isHidden("#registry-error"),
+        true,
+        await page.textContent("#registry-error") ?? "",
+      );
+      assertStringIncludes(
+        await page.textContent("#registry-status") ?? "",
+        `${reg.host}/page/app:1`,
+      );
+      const row = page.locator(`#images tr[data-name="${reg.host}/page/app:1"]`);
+      await row.waitFor();
+      assertStringIncludes(await row.textContent() ?? "", digest.slice(7, 19));
+
+      // Push it back under another name; the registry holds the exact bytes.
+      await page.fill("#registry-remote", `http://${reg.host}/page/pushed:2`);
+      await page.selectOption("#registry-local", `${reg.host}/page/app:1`);
+      await registryTask(page, "#registry-push");
+      assertEquals(
+        await page.isHidden("#registry-error"),
+        true,
+        await page.textContent("#registry-error") ?? "",
+      );
+      const pushed = await getManifest(reg, "page/pushed", "2");
+      assertEquals(pushed.bytes, image.manifest.bytes);
+
+      // A registry that does not answer CORS: plain words, nothing added.
+      await page.fill("#registry-remote", `http://${closed.host}/page/app:1`);
+      await registryTask(page, "#registry-pull");
+      const error = await page.textContent("#registry-error") ?? "";
+      assertStringIncludes(error, "blocked by CORS or unreachable");
+      assert(!(await page.isHidden("#registry-error")));
+      assertEquals(
+        await page.locator(`#images tr[data-name="${closed.host}/page/app:1"]`).count(),
+        0,
+      );
+
+      // Credentials typed into the page are not written to any storage.
+      await page.fill("#registry-user", "someone");
+      await page.fill("#registry-pass", "typed-secret");
+      const stored = await page.evaluate(() =>
+        JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) +
+        document.cookie
+      );
+      assert(!stored.includes("typed-secret"));
+    } finally {
+      await browser.close();
+      await server.close();
+      await Deno.remove(dist, { recursive: true }).catch(() => {});
+    }
+  });
+}
