@@ -123,7 +123,10 @@ export class RegistryTransport {
   constructor(host: string, options: TransportOptions = {}) {
     this.host = host;
     this.base = `${options.plainHttp ? "http" : "https"}://${apiHost(host)}`;
-    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    // Called as a plain function: a browser's own fetch passed in (`{ fetch }`) would throw
+    // "Illegal invocation" when called as this object's method.
+    const f = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#fetch = (input, init) => f(input, init);
     this.#options = options;
     this.#tokens = options.tokens ?? new TokenCache({ fetch: this.#fetch, now: options.now });
   }
