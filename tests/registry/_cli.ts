@@ -164,16 +164,11 @@ export async function storeDigests(w: World): Promise<Set<string>> {
 }
 
 /**
- * A listing of the store's visible state: index.json's bytes and every blob file name with
- * its size (ingest/ is not visible content).
+ * A listing of the store's visible state: its names ({@link namesFile}) and every blob file
+ * name with its size (ingest/ is not visible content).
  */
 export async function visibleState(store: string): Promise<string> {
-  const parts: string[] = [];
-  try {
-    parts.push(await Deno.readTextFile(`${store}/index.json`));
-  } catch {
-    parts.push("(no index.json)");
-  }
+  const parts: string[] = [await namesFile(store)];
   const walk = async (d: string) => {
     try {
       for await (const e of Deno.readDir(d)) {
@@ -241,9 +236,18 @@ export function sampleImage(
   });
 }
 
-/** The store's index.json (its names), or "(none)". */
+/**
+ * The store's index.json (its names); "(no names)" when there is none or it lists nothing
+ * (a store that does not exist yet and one created empty look the same).
+ */
 export async function namesFile(store: string): Promise<string> {
-  return await Deno.readTextFile(`${store}/index.json`).catch(() => "(none)");
+  const text = await Deno.readTextFile(`${store}/index.json`).catch(() => "");
+  try {
+    if (!text || JSON.parse(text).manifests?.length === 0) return "(no names)";
+  } catch {
+    // not JSON: compare the text itself
+  }
+  return text;
 }
 
 /** Size of the big layer of {@link imageBehindProxy}. */

@@ -69,7 +69,6 @@ Deno.test("basic auth: --user pushes and pulls; no or wrong credentials fail wit
     assertEquals((await getManifest(reg, "secure", "1")).digest, image.manifest.descriptor.digest);
 
     const b = w.other("b");
-    await b.run(["images", "ls"]); // creates the store
     const before = await visibleState(b.store);
     const denied = await b.run(["pull", "--plain-http", ref], { code: 1 });
     assert(AUTH_WORDS.test(oneClearLine(denied)), denied.stderr);

@@ -113,7 +113,6 @@ Deno.test("404 and 401 on a blob are not retried; the failure says what failed",
           },
         },
       });
-      await s.w.run(["images", "ls"]); // creates the store
       const before = await namesFile(s.w.store);
       const r = await s.w.run(["pull", ...s.flags, s.ref], { code: 1 });
       oneClearLine(r);
@@ -138,7 +137,6 @@ Deno.test("bytes that do not match their digest are refused naming the blob; the
       path: bigBlobPath(s.big.digest),
       action: { corrupt: true },
     });
-    await s.w.run(["images", "ls"]); // creates the store
     const before = await namesFile(s.w.store);
     const r = await s.w.run(["pull", ...s.flags, s.ref], { code: 1 });
     oneClearLine(r, s.big.digest.slice(0, 19));

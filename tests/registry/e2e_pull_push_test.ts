@@ -178,7 +178,6 @@ Deno.test("a digest reference is named by its digest, and bytes that do not hash
         },
       },
     });
-    await other.run(["images", "ls"]); // creates the store
     const before = await visibleState(other.store);
     const r = await other.run(["pull", "--plain-http", `${proxy.host}/by/digest@${digest}`], {
       code: 1,
@@ -242,7 +241,6 @@ Deno.test("schema 1 manifests are refused with a clear message", async () => {
       },
     });
     const w = await world(dir);
-    await w.run(["images", "ls"]); // creates the store
     const before = await visibleState(w.store);
     const r = await w.run(["pull", "--plain-http", `${proxy.host}/old/img:latest`], { code: 1 });
     oneClearLine(r, "schema 1");
@@ -289,7 +287,6 @@ Deno.test("pulling a tag that does not exist fails with one line and names nothi
   await withTempDir(async (dir) => {
     await using reg = await startRegistry();
     const w = await world(dir);
-    await w.run(["images", "ls"]); // creates the store
     const before = await visibleState(w.store);
     const r = await w.run(["pull", "--plain-http", `${reg.host}/nothing/here:1`], { code: 1 });
     oneClearLine(r, "not found");

@@ -23,7 +23,6 @@ Deno.test("a killed pull leaves no name and no unverified blob; the next run con
     const path = bigBlobPath(s.big.digest);
     // The big blob stops after 120 KB and the connection stays silent: kill lading there.
     s.proxy.add({ kind: "blob", method: "GET", path, action: { stallAfter: 120_000 } });
-    await s.w.run(["images", "ls"]); // creates the store
     const names = await namesFile(s.w.store);
     const child = s.w.spawn(["pull", ...s.flags, s.ref]);
     const stalled = () => s.proxy.seen.some((r) => path.test(r.path) && r.bytes >= 120_000);
