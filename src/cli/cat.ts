@@ -46,7 +46,12 @@ export const catCommand: Command = {
     }
     return await withImage(f.values, f.positionals[0], io, async (store, image) => {
       if (f.values.layer === undefined) {
-        const file = await readImageFile(store, image, f.positionals[1], readOptions(f.values, io));
+        const file = await readImageFile(
+          store,
+          image,
+          f.positionals[1],
+          readOptions(f.values, io, { index: true }),
+        );
         await file.stream.pipeTo(io.stdout, { preventClose: true });
         return 0;
       }

@@ -31,7 +31,7 @@ export const diffCommand: Command = {
     return await withImage(f.values, f.positionals[0], io, async (store, image) => {
       const index = chooseLayer(image, f.values.layer as string);
       const { fs } = await mergeImage(store, image, {
-        ...readOptions(f.values, io),
+        ...readOptions(f.values, io, { index: true }),
         trackVersions: false,
       });
       const changes = [...(fs.changes[index] ?? [])].sort((a, b) =>

@@ -5,7 +5,9 @@
  * @module
  */
 import { collectGarbage } from "../gc.ts";
+import type { Digest } from "../digest.ts";
 import { openFsStore } from "../store/fs.ts";
+import { pruneLayerCache } from "./layer_cache.ts";
 import {
   type CliIO,
   type Command,
@@ -45,6 +47,15 @@ export const gcCommand: Command = {
       const dryRun = !!f.values["dry-run"];
       const result = await collectGarbage(store, { dryRun });
       const stale = await store.removeStaleFiles({ dryRun });
+      // The layer index of blobs that are gone (or that this gc removes).
+      const gone = new Set(result.removed.map((b) => b.digest as string));
+      stale.push(
+        ...await pruneLayerCache(
+          store.dir,
+          async (d) => !gone.has(d) && await store.has(d as Digest),
+          { dryRun },
+        ),
+      );
       if (f.values.json) {
         io.out(json({
           dryRun,
@@ -67,7 +78,7 @@ export const gcCommand: Command = {
       io.err(
         `${dryRun ? "would free" : "freed"} ${formatBytes(result.bytes + staleBytes)}: ${
           count(result.removed.length, "blob")
-        } (${formatBytes(result.bytes)}) and ${count(stale.length, "stale ingest file")} (${
+        } (${formatBytes(result.bytes)}) and ${count(stale.length, "stale file")} (${
           formatBytes(staleBytes)
         }); kept ${count(result.kept, "blob")}${
           result.leased ? ` (${result.leased} held by imports in progress)` : ""

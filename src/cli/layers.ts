@@ -34,7 +34,7 @@ export const layersCommand: Command = {
     if (f.positionals.length !== 1) throw new UsageError("layers takes one image name");
     return await withImage(f.values, f.positionals[0], io, async (store, image) => {
       const layers = await summarizeLayers(store, image, {
-        ...readOptions(f.values, io),
+        ...readOptions(f.values, io, { index: true }),
         verifyDiffIds: false,
       });
       const bad = layers.filter((l) => l.verified === false);

@@ -18,8 +18,10 @@ import {
   PLATFORM_FLAG,
   Progress,
   QUIET_FLAG,
+  storeDir,
   UsageError,
 } from "./common.ts";
+import { storeLayerCache } from "./layer_cache.ts";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import type { Digest } from "../digest.ts";
@@ -56,9 +58,15 @@ export function parseSize(value: string, flag: string): number {
 }
 
 /** Read options from flags: size cap and warnings printed to stderr. */
-export function readOptions(flags: Parsed["values"], io: CliIO): ReadLayersOptions {
+export function readOptions(
+  flags: Parsed["values"],
+  io: CliIO,
+  options: { index?: boolean } = {},
+): ReadLayersOptions {
   const max = flags["max-layer-size"] as string | undefined;
   return {
+    // Listings come from the store's layer index after the first read (bytes never do).
+    ...(options.index ? { layerIndex: storeLayerCache(storeDir(flags, io)) } : {}),
     ...(max ? { maxLayerBytes: parseSize(max, "max-layer-size") } : {}),
     onWarning: (m) => io.err(`lading: warning: ${m}\n`),
   };

@@ -5,13 +5,12 @@
  */
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import type { ResolvedImage } from "../image.ts";
-import { mergeImage } from "../layers/image_layers.ts";
-import { openStoreLayer } from "../layers/layer_reader.ts";
+import { mergeImage, readImageLayers } from "../layers/image_layers.ts";
+import type { LayerEntry } from "../layers/layer_reader.ts";
 import { nodePath } from "../layers/merged_fs.ts";
 import { normalizeEntryPath, parentPath, ROOT } from "../layers/path.ts";
 import type { Store } from "../store/types.ts";
 import { DigestMismatchError } from "../errors.ts";
-import { shortDigest } from "../digest.ts";
 import { type CliIO, type Command, json, JSON_FLAG, parseCommand, UsageError } from "./common.ts";
 import {
   chooseLayer,
@@ -38,14 +37,25 @@ async function listLayer(
   io: CliIO,
 ): Promise<number> {
   const d = image.manifest.layers[index];
-  const opts = readOptions(flags as never, io);
-  const layer = await openStoreLayer(store, d, {
-    ...opts,
-    what: `layer ${index} ${shortDigest(d.digest)}`,
+  // One layer, through the store's layer index (its diff_id checked like any read).
+  const expected = image.config.rootfs?.diff_ids?.[index];
+  const one: ResolvedImage = {
+    ...image,
+    manifest: { ...image.manifest, layers: [d] },
+    config: {
+      ...image.config,
+      history: [],
+      rootfs: { type: "layers", diff_ids: expected ? [expected] : [] },
+    },
+  };
+  const entries: LayerEntry[] = [];
+  const [summary] = await readImageLayers(store, one, (_, e) => void entries.push(e), {
+    ...readOptions(flags as never, io, { index: true }),
+    verifyDiffIds: false,
   });
   const out = new OutputBuffer(io);
   const rows: unknown[] = [];
-  for await (const e of layer) {
+  for (const e of entries) {
     const shownPath = e.whiteout && e.whiteout.kind !== "meta" ? e.whiteout.path : e.path;
     if (shownPath === ROOT || !under(shownPath, prefix, !!flags.recursive)) {
       continue;
@@ -78,14 +88,12 @@ async function listLayer(
         (flags.long ? linkSuffix(e.type, e.linkname) : "") + wh,
     );
   }
-  const stats = await layer.finish();
-  const expected = image.config.rootfs?.diff_ids?.[index];
-  if (expected && stats.diffId !== expected) {
+  if (expected && summary.diffId !== expected) {
     out.flush();
     throw new DigestMismatchError(
-      `layer ${index} ${d.digest}: diff_id mismatch: expected ${expected}, actual ${stats.diffId}`,
+      `layer ${index} ${d.digest}: diff_id mismatch: expected ${expected}, actual ${summary.diffId}`,
       expected,
-      stats.diffId!,
+      summary.diffId!,
     );
   }
   if (flags.json) io.out(json(rows));
@@ -148,7 +156,7 @@ export const lsCommand: Command = {
         );
       }
       const { fs } = await mergeImage(store, image, {
-        ...readOptions(f.values, io),
+        ...readOptions(f.values, io, { index: true }),
         trackChanges: false,
         trackVersions: false,
       });

@@ -67,7 +67,7 @@ export const wasteCommand: Command = {
     if (!Number.isInteger(top) || top < 0) throw new UsageError("--top needs a whole number");
     return await withImage(f.values, f.positionals[0], io, async (store, image) => {
       const { fs } = await mergeImage(store, image, {
-        ...readOptions(f.values, io),
+        ...readOptions(f.values, io, { index: true }),
         trackChanges: false,
       });
       const r = analyzeWaste(fs, { limit: top });

@@ -45,6 +45,36 @@ export interface ReadLayersOptions {
   readonly hash?: boolean;
   /** Called after each layer is read. */
   readonly onLayer?: (summary: LayerSummary) => void;
+  /**
+   * A file index of layers kept between runs (the CLI keeps one in the store). A layer
+   * found there is not read again: its members are replayed from the index (metadata
+   * only: their `body()` throws) with the diff_id computed when it was indexed. Give it
+   * only for work that needs no bytes (listings, merged views, sizes); bytes always come
+   * from the verified blob.
+   */
+  readonly layerIndex?: LayerIndexCache;
+}
+
+/** What a full read of a layer found, without the bytes (see {@link LayerIndexCache}). */
+export interface CachedLayer {
+  readonly stats: LayerStats;
+  readonly files: number;
+  readonly whiteouts: number;
+  /** Every member's header, normalized path and whiteout, in tar order. */
+  readonly entries: readonly CachedEntry[];
+}
+
+/** A member as a {@link CachedLayer} keeps it. */
+export type CachedEntry = Omit<LayerEntry, "body" | "chunks">;
+
+/** Where {@link readImageLayers} keeps and finds layer indexes (keyed by the blob digest). */
+export interface LayerIndexCache {
+  get(layer: Descriptor): Promise<CachedLayer | undefined>;
+  put(layer: Descriptor, index: CachedLayer): Promise<void>;
+}
+
+function notFromIndex(): never {
+  throw new TypeError("a member replayed from the layer index has no bytes");
 }
 
 /** One layer of an image, after reading it. */
@@ -138,27 +168,46 @@ export async function readImageLayers(
       continue;
     }
     const what = `layer ${i} ${shortDigest(d.digest)}`;
-    const layer = await openLayer(await store.reader(d.digest), {
-      mediaType: d.mediaType,
-      what,
-      runtime: options.runtime,
-      maxLayerBytes: options.maxLayerBytes,
-      onWarning: options.onWarning,
-      hash: options.hash,
-    });
     let files = 0;
     let whiteouts = 0;
-    try {
-      for await (const entry of layer) {
-        if (entry.whiteout) whiteouts++;
-        else if (entry.type === "file") files++;
-        await onEntry(i, entry);
+    let stats: LayerStats;
+    const cached = await options.layerIndex?.get(d);
+    if (cached) {
+      for (const e of cached.entries) {
+        await onEntry(i, { ...e, body: notFromIndex, chunks: notFromIndex } as LayerEntry);
       }
-    } catch (e) {
-      await layer.cancel(e);
-      throw e;
+      stats = cached.stats;
+      files = cached.files;
+      whiteouts = cached.whiteouts;
+    } else {
+      const layer = await openLayer(await store.reader(d.digest), {
+        mediaType: d.mediaType,
+        what,
+        runtime: options.runtime,
+        maxLayerBytes: options.maxLayerBytes,
+        onWarning: options.onWarning,
+        hash: options.hash,
+      });
+      const kept: CachedEntry[] | undefined = options.layerIndex ? [] : undefined;
+      try {
+        for await (const entry of layer) {
+          if (entry.whiteout) whiteouts++;
+          else if (entry.type === "file") files++;
+          if (kept) {
+            const { body: _b, chunks: _c, ...header } = entry;
+            kept.push(header);
+          }
+          await onEntry(i, entry);
+        }
+      } catch (e) {
+        await layer.cancel(e);
+        throw e;
+      }
+      stats = await layer.finish();
+      if (kept && stats.diffId) {
+        await options.layerIndex!.put(d, { stats, files, whiteouts, entries: kept });
+      }
     }
-    const stats: LayerStats = await layer.finish();
     const exp = expected?.[i];
     const verified = exp === undefined || stats.diffId === undefined
       ? undefined

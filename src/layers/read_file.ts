@@ -55,7 +55,10 @@ export async function openLayerEntry(
   store: BlobProvider,
   image: ResolvedImage,
   ref: ContentRef,
-  options: ReadLayersOptions = {},
+  options: ReadLayersOptions & {
+    /** The member's path: checked, so that an out-of-date layer index cannot give another file's bytes. */
+    path?: string;
+  } = {},
 ): Promise<ReadableStream<Uint8Array>> {
   const d = image.manifest.layers[ref.layer];
   if (!d) throw new NotFoundError(`image ${image.name} has no layer ${ref.layer}`);
@@ -68,6 +71,14 @@ export async function openLayerEntry(
   });
   for (let e = await layer.next(); e; e = await layer.next()) {
     if (e.index !== ref.entry) continue;
+    if (options.path !== undefined && e.path !== options.path) {
+      await layer.cancel();
+      throw new InvalidInputError(
+        `layer ${ref.layer} of image ${image.name}: member ${ref.entry} is ${
+          JSON.stringify(e.path)
+        }, not ${JSON.stringify(options.path)} (an out-of-date layer index?)`,
+      );
+    }
     return iteratorStream(e.chunks(), (reason) => layer.cancel(reason));
   }
   throw new NotFoundError(
@@ -107,10 +118,14 @@ export async function readImageFile(
   const fs = options.fs ??
     (await mergeImage(store, image, { ...options, trackChanges: false, trackVersions: false })).fs;
   const node = findFile(fs, path);
-  const content = linkRoot(node).content!;
+  const root = linkRoot(node);
+  const content = root.content!;
   return {
     path: nodePath(node),
     node,
-    stream: await openLayerEntry(store, image, content, options),
+    stream: await openLayerEntry(store, image, content, {
+      ...options,
+      ...(options.layerIndex ? { path: nodePath(root) } : {}),
+    }),
   };
 }

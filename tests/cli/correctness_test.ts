@@ -274,7 +274,7 @@ Deno.test("gc reports what it freed, stale ingest files included; gc -q prints n
     assertEquals(r.code, 0, show(r));
     assertMatch(
       r.stderr,
-      /^freed [\d.]+ kB: 4 blobs \([\d.]+ kB\) and 1 stale ingest file \(1\.5 kB\)/,
+      /^freed [\d.]+ kB: 4 blobs \([\d.]+ kB\) and 1 stale file \(1\.5 kB\)/,
     );
     assertEquals(await exists(`${store}/ingest/999999999.1-00ff`), false);
     await lading(store, ["import", archive]);
