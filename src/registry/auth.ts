@@ -132,7 +132,9 @@ export class TokenCache {
 
   /** A cache that fetches tokens with `fetch`; `now` is for tests. */
   constructor(options: { fetch: typeof fetch; now?: () => number }) {
-    this.#fetch = options.fetch;
+    // Called as a plain function (a browser's own fetch throws "Illegal invocation" as a method).
+    const f = options.fetch;
+    this.#fetch = (input, init) => f(input, init);
     this.#now = options.now ?? Date.now;
   }
 
