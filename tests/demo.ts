@@ -28,14 +28,16 @@ image = await appendLayer(build, image, {
     { path: "etc/os-release", content: 'NAME="lading demo"\n' },
     { path: "bin/hello", content: "#!/bin/sh\necho hello\n", mode: 0o755 },
   ],
-}, { history: { createdBy: "ADD rootfs /" } });
+  history: { createdBy: "ADD rootfs /" },
+});
 image = addHistory(image, { createdBy: "ENV LANG=C.UTF-8" });
 image = await appendLayer(build, image, {
   files: [
     { path: "app/README", content: "built by lading's build API\n" },
     { path: "etc/.wh.os-release", content: "" },
   ],
-}, { history: { createdBy: "COPY app /app" } });
+  history: { createdBy: "COPY app /app" },
+});
 image = setConfig(image, {
   Cmd: ["/bin/hello"],
   Entrypoint: ["/bin/sh"],

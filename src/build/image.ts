@@ -142,7 +142,9 @@ function historyEntry(h: HistoryOptions, emptyLayer: boolean): History {
 
 /**
  * Writes a layer into the store and appends it to the image, with its diff_id and a
- * history entry (go-containerregistry's `mutate.AppendLayers`).
+ * history entry (go-containerregistry's `mutate.AppendLayers`). `layer` is what the layer
+ * is made of (`files` or `tar`) together with how it is written (`compression`, `mtime`…)
+ * and its `history`.
  *
  * @example
  * ```ts
@@ -150,7 +152,8 @@ function historyEntry(h: HistoryOptions, emptyLayer: boolean): History {
  * const store = new MemoryStore();
  * const image = await appendLayer(store, emptyImage(), {
  *   files: [{ path: "etc/motd", content: "hello\n" }, { path: "bin", type: "directory" }],
- * }, { history: { createdBy: "COPY motd /etc/motd" } });
+ *   history: { createdBy: "COPY motd /etc/motd" },
+ * });
  * console.log(image.config.rootfs.diff_ids.length, image.config.history?.[0].created_by);
  * // 1 COPY motd /etc/motd
  * ```
@@ -158,17 +161,16 @@ function historyEntry(h: HistoryOptions, emptyLayer: boolean): History {
 export async function appendLayer(
   store: BlobIngester,
   image: ImageDraft,
-  input: LayerInput,
-  options: LayerOptions & { readonly history?: HistoryOptions } = {},
+  layer: LayerInput & LayerOptions & { readonly history?: HistoryOptions },
 ): Promise<ImageDraft> {
-  const layer = await writeLayer(store, input, { docker: image.docker, ...options });
+  const written = await writeLayer(store, { docker: image.docker, ...layer });
   return {
     ...image,
-    layers: [...image.layers, layer.descriptor],
+    layers: [...image.layers, written.descriptor],
     config: {
       ...image.config,
-      rootfs: { type: "layers", diff_ids: [...image.config.rootfs.diff_ids, layer.diffId] },
-      history: [...(image.config.history ?? []), historyEntry(options.history ?? {}, false)],
+      rootfs: { type: "layers", diff_ids: [...image.config.rootfs.diff_ids, written.diffId] },
+      history: [...(image.config.history ?? []), historyEntry(layer.history ?? {}, false)],
     },
   };
 }

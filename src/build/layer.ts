@@ -49,7 +49,7 @@ export interface LayerFile {
   readonly mtime?: number;
 }
 
-/** What a layer is made from. */
+/** What a layer is made from (with {@link LayerOptions}, the argument of {@link writeLayer}). */
 export type LayerInput =
   | { readonly files: Iterable<LayerFile> | AsyncIterable<LayerFile> }
   | { readonly tar: ReadableStream<Uint8Array> | Uint8Array | Blob };
@@ -277,9 +277,10 @@ function layerMediaType(compression: "gzip" | "zstd" | "none", docker: boolean):
  */
 export async function writeLayer(
   store: BlobIngester,
-  input: LayerInput,
-  options: LayerOptions = {},
+  layer: LayerInput & LayerOptions,
 ): Promise<WrittenLayer> {
+  const input = layer;
+  const options: LayerOptions = layer;
   const runtime = options.runtime ?? await getRuntime();
   const compression = options.compression ?? "gzip";
   const mediaType = layerMediaType(compression, options.docker ?? false);

@@ -164,7 +164,8 @@ export const appendCommand: Command = {
             };
           } else input = { tar: (await Deno.open(layer)).readable };
         }
-        image = await appendLayer(store, image, input, {
+        image = await appendLayer(store, image, {
+          ...input,
           compression,
           history: {
             createdBy: (f.values["created-by"] as string | undefined) ?? `lading append ${layer}`,

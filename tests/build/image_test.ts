@@ -52,12 +52,14 @@ async function build(store: Store, dir: string): Promise<ImageDraft> {
       { path: "data/big.bin", content: new Blob([new Uint8Array(3 * 1024 * 1024).fill(7)]) },
       { path: "data", type: "directory" },
     ],
-  }, { history: { createdBy: "lading test: rootfs" } });
+    history: { createdBy: "lading test: rootfs" },
+  });
   const tar = await tarOf([
     { path: "app/", type: "directory" },
     { path: "app/README", content: "from a tar stream\n" },
   ]);
-  image = await appendLayer(store, image, { tar: new Blob([tar as BlobPart]).stream() }, {
+  image = await appendLayer(store, image, {
+    tar: new Blob([tar as BlobPart]).stream(),
     history: { createdBy: "lading test: tar" },
   });
   image = await appendLayer(store, image, { files: directoryFiles(dir, { prefix: "srv" }) });
@@ -156,10 +158,12 @@ Deno.test("zstd layers are stored with their media type and verified diff_ids", 
   const store = new MemoryStore();
   const image = await appendLayer(store, emptyImage(), {
     files: [{ path: "z", content: "zstd".repeat(1000) }],
-  }, { compression: "zstd" });
+    compression: "zstd",
+  });
   const again = await appendLayer(store, emptyImage(), {
     files: [{ path: "z", content: "zstd".repeat(1000) }],
-  }, { compression: "zstd" });
+    compression: "zstd",
+  });
   assertEquals(image.layers[0].mediaType, "application/vnd.oci.image.layer.v1.tar+zstd");
   assertEquals(image.layers[0].digest, again.layers[0].digest);
   await writeImage(store, image, { name: "example.com/zstd:1" });
@@ -193,16 +197,15 @@ Deno.test("rebaseImage() puts an image's own layers onto a new base", async () =
   const store = new MemoryStore();
   const oldBase = await appendLayer(store, emptyImage(), {
     files: [{ path: "base", content: "1" }],
-  }, {
     history: { createdBy: "old base" },
   });
   const newBase = await appendLayer(store, emptyImage(), {
     files: [{ path: "base", content: "2" }],
-  }, {
     history: { createdBy: "new base" },
   });
   const app = setConfig(
-    await appendLayer(store, oldBase, { files: [{ path: "app", content: "x" }] }, {
+    await appendLayer(store, oldBase, {
+      files: [{ path: "app", content: "x" }],
       history: { createdBy: "app" },
     }),
     { Cmd: ["/app"] },
