@@ -400,7 +400,7 @@ export class Explorer {
       el(
         "span",
         { className: "digest-item" },
-        `${label} `,
+        el("span", { className: "digest-label" }, label),
         el("code", { title: value, className: "digest-text" }, value),
       );
     $("detail-digest").replaceChildren(
