@@ -103,3 +103,24 @@ Deno.test("pushing an image pulled from another repository of the same registry 
     assertEquals(proxy.count({ kind: "upload", method: "PUT" }), 0);
   });
 });
+
+Deno.test("copy between repositories under token auth: one token covers both repositories and the blobs are mounted", async () => {
+  if (!(await haveRegistry("copy with token auth", { token: true }))) return;
+  await withTempDir(async (dir) => {
+    await using reg = await startRegistry({ auth: "token" });
+    const image = await sampleImage([20_000]);
+    await pushBuiltImage(reg, "team/src", "1", image);
+    const w = await world(dir);
+    const copied = await w.json<PushJson>([
+      "copy",
+      ...reg.cliFlags(),
+      `${reg.host}/team/src:1`,
+      `${reg.host}/team/dst:1`,
+    ]);
+    assertEquals(copied.blobs.mounted, 2, JSON.stringify(copied.blobs));
+    assertEquals((await getManifest(reg, "team/dst", "1")).bytes, image.manifest.bytes);
+    const granted = reg.tokens!.requests.flatMap((t) => t.granted);
+    assert(granted.includes("repository:team/src:pull"), JSON.stringify(reg.tokens!.requests));
+    assert(granted.some((g) => g.startsWith("repository:team/dst:") && g.includes("push")));
+  });
+});
