@@ -3,7 +3,10 @@
  * machine's files, then, in one run:
  * - `lading ls --layer 0` and `lading layers` against `tar -tzf` of the same blob (goal ≤ 1.3×),
  * - `lading unpack` against `umoci unpack --rootless` of the same image (goal ≤ 1.3×),
- * - peak RSS of `lading ls` (one layer, merged view) and `lading unpack` (goal ≤ 150 MiB), from `/usr/bin/time -v`.
+ * - peak RSS of `lading ls` (one layer, merged view) and `lading unpack` (goal ≤ 150 MiB), from `/usr/bin/time -v`,
+ * - the store's layer index: `lading ls -R` and `lading cat` of one file, first call (no
+ *   index: the layer is read and the index written) and second call (from the index; goal
+ *   ≤ 0.3 s whole process), against `tar -tzf`.
  *
  * Every lading measurement is the real CLI in a subprocess (`deno run -A cli.ts`), so
  * Deno's start-up is included. Each command runs once to warm caches, then `RUNS` times;
@@ -259,6 +262,52 @@ export async function benchLayers(workDir: string): Promise<BenchResult[]> {
   );
   const [lCmd, lArgs] = lading(store, "layers", NAME);
   await compare("layers (100 MB gzip layer)", () => timed(lCmd, lArgs), tarList, "tar -tzf");
+
+  // The store's layer index: first call (index removed first) and second call.
+  const dropIndex = () => Deno.remove(`${store}/lading-cache`, { recursive: true }).catch(() => {});
+  const files = (await Deno.readTextFile(`${workDir}/layers-bench/files.txt`)).split("\n");
+  const one = files[Math.floor(files.length / 2)];
+  const tarRef: number[] = [];
+  for (let i = 0; i < RUNS; i++) tarRef.push((await tarList()).seconds);
+  const reference = median(tarRef);
+  for (
+    const [label, args] of [
+      ["ls -R", ["ls", "-R", NAME]],
+      [`cat /${one.length > 40 ? "…" + one.slice(-40) : one}`, ["cat", NAME, `/${one}`]],
+    ] as const
+  ) {
+    const [cmd, cargs] = lading(store, ...args);
+    const first: number[] = [];
+    const second: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      await dropIndex();
+      first.push((await timed(cmd, cargs)).seconds);
+      second.push((await timed(cmd, cargs)).seconds);
+    }
+    const a = median(first);
+    const b = median(second);
+    log(
+      `${label}: first call ${a.toFixed(2)} s, second call ${b.toFixed(2)} s, tar -tzf ${
+        reference.toFixed(2)
+      } s`,
+    );
+    results.push({
+      name: `${label} first call (builds the index)`,
+      value: a,
+      reference,
+      ratio: a / reference,
+      referenceName: "tar -tzf",
+      goal: 1.3,
+    });
+    results.push({
+      name: `${label} second call (layer index)`,
+      value: b,
+      reference,
+      ratio: b / reference,
+      referenceName: "tar -tzf",
+      goal: { max: 0.3, of: "value" },
+    });
+  }
 
   const out = `${workDir}/layers-bench/out`;
   const clean = () => Deno.remove(out, { recursive: true }).catch(() => {});

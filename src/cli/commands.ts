@@ -28,6 +28,7 @@ export const commands: readonly CommandEntry[] = [
   { path: ["diff"], load: () => import("./diff.ts").then((m) => m.diffCommand) },
   { path: ["waste"], load: () => import("./waste.ts").then((m) => m.wasteCommand) },
   { path: ["unpack"], load: () => import("./unpack.ts").then((m) => m.unpackCommand) },
+  { path: ["flatten"], load: () => import("./flatten.ts").then((m) => m.flattenCommand) },
   { path: ["append"], load: () => import("./build.ts").then((m) => m.appendCommand) },
   { path: ["mutate"], load: () => import("./build.ts").then((m) => m.mutateCommand) },
   { path: ["content", "ls"], load: () => import("./content.ts").then((m) => m.contentLs) },

@@ -297,3 +297,30 @@ Deno.test("writing into a closed pipe (cat | head, content get | head) exits 141
     }
   });
 });
+
+Deno.test("flatten writes the merged filesystem as one tar: whiteouts applied, each path once, bytes from the layers", async () => {
+  await withDemo(async ({ dir, store, archive }) => {
+    await lading(store, ["import", archive]);
+    const r = await lading(store, ["flatten", "example.com/demo:1", "-o", `${dir}/rootfs.tar`]);
+    assertEquals(r.code, 0, show(r));
+    const list = await new Deno.Command("tar", { args: ["-tvf", `${dir}/rootfs.tar`] }).output();
+    assert(list.success);
+    const names = new TextDecoder().decode(list.stdout).trim().split("\n").map((l) =>
+      l.split(/\s+/).at(-1)
+    ).sort();
+    assertEquals(names, ["app/", "app/README", "bin/", "bin/hello", "etc/"]);
+    const hello = await new Deno.Command("tar", {
+      args: ["-xOf", `${dir}/rootfs.tar`, "bin/hello"],
+    }).output();
+    assertEquals(new TextDecoder().decode(hello.stdout), "#!/bin/sh\necho hello\n");
+    const perms = new TextDecoder().decode(list.stdout);
+    assertMatch(perms, /-rwxr-xr-x .* bin\/hello/);
+    // To stdout when it is not a terminal; refused on a terminal.
+    const piped = await lading(store, ["flatten", "example.com/demo:1"]);
+    assertEquals(piped.bytes, await Deno.readFile(`${dir}/rootfs.tar`));
+    assertEquals(
+      (await lading(store, ["flatten", "example.com/demo:1"], { terminal: true })).code,
+      1,
+    );
+  });
+});
