@@ -34,38 +34,19 @@
  * ```
  * @module
  */
+import { type Digest, isDigest, parseDigest, randomHex } from "../digest.ts";
 import {
-  checkDigestAndSize,
-  type Digest,
-  type DigestAlgorithm,
-  type Expectation,
-  isDigest,
-  parseDigest,
-  randomHex,
-} from "../digest.ts";
-import {
-  DigestMismatchError,
   InvalidInputError,
   LimitExceededError,
   LockTimeoutError,
   NotFoundError,
-  SizeMismatchError,
 } from "../errors.ts";
 import { OCI_INDEX } from "../media_types.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Hasher, Runtime } from "../runtime/types.ts";
-import type {
-  BlobInfo,
-  BlobWriter,
-  ImageNames,
-  ImageRecord,
-  Lease,
-  Store,
-  WriterOptions,
-} from "./types.ts";
+import type { BlobInfo, BlobWriter, ImageNames, Lease, Store, WriterOptions } from "./types.ts";
 import {
   exists,
-  isObject,
   mapNoSpace,
   type Mutex,
   mutexFor,
@@ -75,6 +56,8 @@ import {
   removeQuietly,
   writeAll,
 } from "./fs_files.ts";
+import { FsBlobWriter } from "./fs_writer.ts";
+import { ALGORITHMS, HEX_NAME, INDEX_TMP_PREFIX, isObject, LayoutNameRoles } from "./layout.ts";
 import {
   emptyLayoutIndex,
   INDEX_LIMIT,
@@ -83,13 +66,6 @@ import {
   parseLayoutIndex,
   serializeLayoutIndex,
 } from "./layout_index.ts";
-
-const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
-const HEX_NAME: Record<DigestAlgorithm, RegExp> = {
-  sha256: /^[0-9a-f]{64}$/,
-  sha512: /^[0-9a-f]{128}$/,
-};
-const INDEX_TMP_PREFIX = "index.json.tmp-";
 
 // ---------------------------------------------------------------------------------------
 // The store
@@ -284,7 +260,7 @@ async function hashExisting(file: Deno.FsFile, hasher: Hasher): Promise<number> 
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export class FsStore implements Store {
+export class FsStore extends LayoutNameRoles implements Store {
   /** The store directory, as given to {@link openFsStore}. */
   readonly dir: string;
   #runtime?: Runtime;
@@ -294,17 +270,18 @@ export class FsStore implements Store {
   #onLockWait?: (holderPid: number | undefined) => void;
   #lockTimeoutMs?: number;
   /** The names in index.json (shared logic with the OPFS store). */
-  #names: ImageNames;
+  protected readonly names: ImageNames;
 
   /** Use {@link openFsStore}; the constructor does not check or create the layout. */
   constructor(dir: string, options: FsStoreOptions & { lockKey?: string } = {}) {
+    super();
     this.dir = dir;
     this.#runtime = options.runtime;
     this.#sync = options.sync ?? true;
     this.#mutex = mutexFor(options.lockKey ?? dir);
     this.#onLockWait = options.onLockWait;
     this.#lockTimeoutMs = options.lockTimeoutMs;
-    this.#names = layoutImageNames({
+    this.names = layoutImageNames({
       where: this.dir,
       read: () => this.#readIndex(),
       write: (doc) => this.#writeIndex(doc),
@@ -611,33 +588,6 @@ export class FsStore implements Store {
     }
   }
 
-  /** The record of one name. @throws {NotFoundError} */
-  getImage(name: string): Promise<ImageRecord> {
-    return this.#names.getImage(name);
-  }
-
-  /**
-   * All names, sorted. Entries of index.json without a name are skipped (and kept when
-   * index.json is rewritten); `io.containerd.image.name` wins over
-   * `org.opencontainers.image.ref.name`.
-   */
-  listImages(): Promise<ImageRecord[]> {
-    return this.#names.listImages();
-  }
-
-  /** Inserts or replaces names in one atomic rewrite of index.json (under the writer lock). */
-  putImages(records: readonly ImageRecord[]): Promise<void> {
-    return this.#names.putImages(records);
-  }
-
-  /**
-   * Removes names in one atomic rewrite of index.json (under the writer lock).
-   * @throws {NotFoundError} when one is absent; then nothing is removed.
-   */
-  deleteImages(names: readonly string[]): Promise<void> {
-    return this.#names.deleteImages(names);
-  }
-
   // ----- Leases and locking -----
 
   /** A new lease file `leases/<owner>-<random>`; release it when the operation ends. */
@@ -777,197 +727,5 @@ export class FsStore implements Store {
   /** Nothing to release: handles are opened per operation. */
   close(): Promise<void> {
     return Promise.resolve();
-  }
-}
-
-/** An in-flight write into `ingest/`. */
-class FsBlobWriter implements BlobWriter {
-  #dir: string;
-  #blobPath: (digest: Digest) => string;
-  #file: Deno.FsFile;
-  #fileOpen = true;
-  #path: string;
-  #hasher: Hasher;
-  #runtime: Runtime;
-  #sync: boolean;
-  #ensureDir: (relative: string) => Promise<void>;
-  #size = 0;
-  #state: "open" | "committing" | "done" = "open";
-  #queue: Promise<void> = Promise.resolve();
-  #failure: unknown;
-  #committing?: Promise<unknown>;
-  #keepAs?: string;
-  /** Bytes a resumed write started with. */
-  readonly offset: number;
-
-  constructor(init: {
-    dir: string;
-    blobPath: (digest: Digest) => string;
-    file: Deno.FsFile;
-    path: string;
-    hasher: Hasher;
-    runtime: Runtime;
-    sync: boolean;
-    ensureDir: (relative: string) => Promise<void>;
-    offset?: number;
-    keepAs?: string;
-  }) {
-    this.offset = init.offset ?? 0;
-    this.#size = this.offset;
-    this.#keepAs = init.keepAs;
-    this.#dir = init.dir;
-    this.#blobPath = init.blobPath;
-    this.#file = init.file;
-    this.#path = init.path;
-    this.#hasher = init.hasher;
-    this.#runtime = init.runtime;
-    this.#sync = init.sync;
-    this.#ensureDir = init.ensureDir;
-  }
-
-  #closeFile(): void {
-    if (!this.#fileOpen) return;
-    this.#fileOpen = false;
-    try {
-      this.#file.close();
-    } catch {
-      // already closed
-    }
-  }
-
-  async #discard(): Promise<void> {
-    this.#state = "done";
-    this.#closeFile();
-    await removeQuietly(this.#path);
-  }
-
-  write(chunk: Uint8Array): Promise<void> {
-    if (this.#state !== "open") {
-      return Promise.reject(new TypeError("Cannot write: the blob writer is already finished"));
-    }
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#sha256) {
-      return Promise.reject(new TypeError("Cannot write: sha256() was already taken"));
-    }
-    // Hash, then write synchronously: a write of a network- or tar-sized chunk into the page
-    // cache is a memcpy, far cheaper than an async op's thread-pool round trip per chunk.
-    this.#hasher.update(chunk);
-    this.#size += chunk.byteLength;
-    try {
-      let at = 0;
-      while (at < chunk.byteLength) at += this.#file.writeSync(chunk.subarray(at));
-    } catch (e) {
-      this.#failure = mapNoSpace(e, `write blob to ${this.#path}`);
-      return this.#discard().then(() => Promise.reject(this.#failure));
-    }
-    return Promise.resolve();
-  }
-
-  #sha256?: Digest;
-
-  #sha256Now(): Digest {
-    this.#sha256 ??= `sha256:${this.#hasher.digest()}` as Digest;
-    return this.#sha256;
-  }
-
-  /** The sha256 of everything written (computed once; no writes after this). */
-  sha256(): Promise<Digest> {
-    return Promise.resolve(this.#sha256Now());
-  }
-
-  async #actualDigest(algorithm: DigestAlgorithm): Promise<string> {
-    if (algorithm === "sha256") return this.#sha256Now();
-    const hasher = await this.#runtime.createHasher(algorithm);
-    const file = await Deno.open(this.#path, { read: true });
-    for await (const chunk of file.readable) hasher.update(chunk);
-    return `${algorithm}:${hasher.digest()}`;
-  }
-
-  commit(expected: Expectation): Promise<{ added: boolean }> {
-    if (this.#state !== "open") {
-      return Promise.reject(
-        new TypeError("Cannot commit: the blob writer is already finished"),
-      );
-    }
-    this.#state = "committing";
-    const run = this.#commit(expected);
-    this.#committing = run.catch(() => {});
-    return run;
-  }
-
-  async #commit(expected: Expectation): Promise<{ added: boolean }> {
-    try {
-      await this.#queue;
-      if (this.#failure) throw this.#failure;
-      if (!isObject(expected)) throw new TypeError("commit() needs { digest, size }");
-      const { algorithm } = parseDigest(expected.digest); // before any path is built
-      const target = this.#blobPath(expected.digest as Digest);
-      try {
-        const actual = this.#size === expected.size ? await this.#actualDigest(algorithm) : "";
-        checkDigestAndSize(expected, actual, this.#size);
-      } catch (e) {
-        if (e instanceof SizeMismatchError) {
-          throw new SizeMismatchError(`Cannot commit ${e.message}`, e.expected, e.actual, {
-            cause: e,
-          });
-        }
-        if (e instanceof DigestMismatchError) {
-          throw new DigestMismatchError(`Cannot commit ${e.message}`, e.expected, e.actual, {
-            cause: e,
-          });
-        }
-        throw e;
-      }
-      if (this.#sync) await this.#file.syncData();
-      this.#closeFile();
-      try {
-        await Deno.chmod(this.#path, 0o444);
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotSupported)) throw e;
-      }
-      await this.#ensureDir(`blobs/${algorithm}`);
-      let added: boolean;
-      try {
-        // link() never replaces an existing blob, so `added` is exact under races.
-        await Deno.link(this.#path, target);
-        added = true;
-      } catch (e) {
-        if (e instanceof Deno.errors.AlreadyExists) {
-          added = false;
-        } else if (await exists(target)) {
-          added = false;
-        } else {
-          // Hard links unsupported on this file system: rename instead.
-          await Deno.rename(this.#path, target);
-          added = true;
-        }
-      }
-      await this.#discard();
-      return { added };
-    } catch (e) {
-      await this.#discard();
-      throw mapNoSpace(e, `commit blob ${String(expected?.digest)} in ${this.#dir}`);
-    }
-  }
-
-  async abort(options: { discard?: boolean } = {}): Promise<void> {
-    if (this.#committing) {
-      await this.#committing; // commit cleans up after itself
-      return;
-    }
-    if (this.#state === "done") return;
-    this.#state = "done";
-    await this.#queue;
-    if (this.#keepAs && !options.discard && !this.#failure) {
-      // Keep the partial bytes for the next write of this digest.
-      this.#closeFile();
-      try {
-        await Deno.rename(this.#path, this.#keepAs);
-        return;
-      } catch {
-        // fall through: discard
-      }
-    }
-    await this.#discard();
   }
 }

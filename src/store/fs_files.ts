@@ -12,12 +12,6 @@ export const OWNED_NAME = /^(\d+)\.(\d+)-[0-9a-f]+$/;
 // ---------------------------------------------------------------------------------------
 // Small helpers
 
-export type JsonObject = Record<string, unknown>;
-
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 export function errorCode(e: unknown): string | undefined {
   const code = (e as { code?: unknown })?.code;
   return typeof code === "string" ? code : undefined;

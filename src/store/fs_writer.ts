@@ -1,0 +1,190 @@
+/**
+ * Deno only: the fs store's blob writer — bytes go to an ingest file, hashed as they
+ * arrive; `commit()` verifies size and digest and links the file into `blobs/` (so `added`
+ * is exact under races); `abort()` discards it, or keeps a resumable partial write.
+ * @module
+ */
+import type { Digest, DigestAlgorithm, Expectation } from "../digest.ts";
+import type { Hasher, Runtime } from "../runtime/types.ts";
+import type { BlobWriter } from "./types.ts";
+import { exists, mapNoSpace, removeQuietly } from "./fs_files.ts";
+import { checkCommit } from "./layout.ts";
+
+/** An in-flight write into `ingest/`. */
+export class FsBlobWriter implements BlobWriter {
+  #dir: string;
+  #blobPath: (digest: Digest) => string;
+  #file: Deno.FsFile;
+  #fileOpen = true;
+  #path: string;
+  #hasher: Hasher;
+  #runtime: Runtime;
+  #sync: boolean;
+  #ensureDir: (relative: string) => Promise<void>;
+  #size = 0;
+  #state: "open" | "committing" | "done" = "open";
+  #queue: Promise<void> = Promise.resolve();
+  #failure: unknown;
+  #committing?: Promise<unknown>;
+  #keepAs?: string;
+  /** Bytes a resumed write started with. */
+  readonly offset: number;
+
+  constructor(init: {
+    dir: string;
+    blobPath: (digest: Digest) => string;
+    file: Deno.FsFile;
+    path: string;
+    hasher: Hasher;
+    runtime: Runtime;
+    sync: boolean;
+    ensureDir: (relative: string) => Promise<void>;
+    offset?: number;
+    keepAs?: string;
+  }) {
+    this.offset = init.offset ?? 0;
+    this.#size = this.offset;
+    this.#keepAs = init.keepAs;
+    this.#dir = init.dir;
+    this.#blobPath = init.blobPath;
+    this.#file = init.file;
+    this.#path = init.path;
+    this.#hasher = init.hasher;
+    this.#runtime = init.runtime;
+    this.#sync = init.sync;
+    this.#ensureDir = init.ensureDir;
+  }
+
+  #closeFile(): void {
+    if (!this.#fileOpen) return;
+    this.#fileOpen = false;
+    try {
+      this.#file.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  async #discard(): Promise<void> {
+    this.#state = "done";
+    this.#closeFile();
+    await removeQuietly(this.#path);
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.#state !== "open") {
+      return Promise.reject(new TypeError("Cannot write: the blob writer is already finished"));
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#sha256) {
+      return Promise.reject(new TypeError("Cannot write: sha256() was already taken"));
+    }
+    // Hash, then write synchronously: a write of a network- or tar-sized chunk into the page
+    // cache is a memcpy, far cheaper than an async op's thread-pool round trip per chunk.
+    this.#hasher.update(chunk);
+    this.#size += chunk.byteLength;
+    try {
+      let at = 0;
+      while (at < chunk.byteLength) at += this.#file.writeSync(chunk.subarray(at));
+    } catch (e) {
+      this.#failure = mapNoSpace(e, `write blob to ${this.#path}`);
+      return this.#discard().then(() => Promise.reject(this.#failure));
+    }
+    return Promise.resolve();
+  }
+
+  #sha256?: Digest;
+
+  #sha256Now(): Digest {
+    this.#sha256 ??= `sha256:${this.#hasher.digest()}` as Digest;
+    return this.#sha256;
+  }
+
+  /** The sha256 of everything written (computed once; no writes after this). */
+  sha256(): Promise<Digest> {
+    return Promise.resolve(this.#sha256Now());
+  }
+
+  async #actualDigest(algorithm: DigestAlgorithm): Promise<string> {
+    if (algorithm === "sha256") return this.#sha256Now();
+    const hasher = await this.#runtime.createHasher(algorithm);
+    const file = await Deno.open(this.#path, { read: true });
+    for await (const chunk of file.readable) hasher.update(chunk);
+    return `${algorithm}:${hasher.digest()}`;
+  }
+
+  commit(expected: Expectation): Promise<{ added: boolean }> {
+    if (this.#state !== "open") {
+      return Promise.reject(
+        new TypeError("Cannot commit: the blob writer is already finished"),
+      );
+    }
+    this.#state = "committing";
+    const run = this.#commit(expected);
+    this.#committing = run.catch(() => {});
+    return run;
+  }
+
+  async #commit(expected: Expectation): Promise<{ added: boolean }> {
+    try {
+      await this.#queue;
+      if (this.#failure) throw this.#failure;
+      const { algorithm } = await checkCommit(
+        expected,
+        this.#size,
+        (algorithm) => this.#actualDigest(algorithm),
+      );
+      const target = this.#blobPath(expected.digest as Digest);
+      if (this.#sync) await this.#file.syncData();
+      this.#closeFile();
+      try {
+        await Deno.chmod(this.#path, 0o444);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotSupported)) throw e;
+      }
+      await this.#ensureDir(`blobs/${algorithm}`);
+      let added: boolean;
+      try {
+        // link() never replaces an existing blob, so `added` is exact under races.
+        await Deno.link(this.#path, target);
+        added = true;
+      } catch (e) {
+        if (e instanceof Deno.errors.AlreadyExists) {
+          added = false;
+        } else if (await exists(target)) {
+          added = false;
+        } else {
+          // Hard links unsupported on this file system: rename instead.
+          await Deno.rename(this.#path, target);
+          added = true;
+        }
+      }
+      await this.#discard();
+      return { added };
+    } catch (e) {
+      await this.#discard();
+      throw mapNoSpace(e, `commit blob ${String(expected?.digest)} in ${this.#dir}`);
+    }
+  }
+
+  async abort(options: { discard?: boolean } = {}): Promise<void> {
+    if (this.#committing) {
+      await this.#committing; // commit cleans up after itself
+      return;
+    }
+    if (this.#state === "done") return;
+    this.#state = "done";
+    await this.#queue;
+    if (this.#keepAs && !options.discard && !this.#failure) {
+      // Keep the partial bytes for the next write of this digest.
+      this.#closeFile();
+      try {
+        await Deno.rename(this.#path, this.#keepAs);
+        return;
+      } catch {
+        // fall through: discard
+      }
+    }
+    await this.#discard();
+  }
+}

@@ -1,0 +1,112 @@
+// This module is browser compatible.
+/**
+ * What the filesystem and OPFS stores share about their OCI image layout: the blob file
+ * names they accept, the temporary index.json prefix, the size and digest check of a
+ * commit, and the name roles over `index.json` ({@link LayoutNameRoles}).
+ *
+ * @example
+ * ```ts
+ * import { HEX_NAME } from "./layout.ts";
+ * console.log(HEX_NAME.sha256.test("ab")); // false
+ * ```
+ * @module
+ */
+import {
+  checkDigestAndSize,
+  type DigestAlgorithm,
+  type Expectation,
+  parseDigest,
+} from "../digest.ts";
+import { DigestMismatchError, SizeMismatchError } from "../errors.ts";
+import type { ImageNames, ImageRecord } from "./types.ts";
+
+/** The digest algorithms a layout store keeps blobs of (`blobs/<alg>/`). */
+export const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
+
+/** The file names a blob of each algorithm may have under `blobs/<alg>/`. */
+export const HEX_NAME: Record<DigestAlgorithm, RegExp> = {
+  sha256: /^[0-9a-f]{64}$/,
+  sha512: /^[0-9a-f]{128}$/,
+};
+
+/** The prefix of the next index.json, written whole and moved over the old one. */
+export const INDEX_TMP_PREFIX = "index.json.tmp-";
+
+/** A parsed JSON object. */
+export type JsonObject = Record<string, unknown>;
+
+/** True for a JSON object (not an array, not null). */
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The check of a commit: `expected` must be `{ digest, size }`; `written` bytes must be
+ * `expected.size`, and `digestOf(algorithm)` (asked only when the size matches) must be
+ * `expected.digest`. Returns the digest's algorithm and encoded part (checked before any
+ * path is built).
+ *
+ * @throws {TypeError} for a malformed expectation; {SizeMismatchError} /
+ *   {DigestMismatchError} whose message starts with `Cannot commit`.
+ */
+export async function checkCommit(
+  expected: Expectation,
+  written: number,
+  digestOf: (algorithm: DigestAlgorithm) => Promise<string>,
+): Promise<{ algorithm: DigestAlgorithm; encoded: string }> {
+  if (!isObject(expected)) throw new TypeError("commit() needs { digest, size }");
+  const { algorithm, encoded } = parseDigest(expected.digest);
+  try {
+    const actual = written === expected.size ? await digestOf(algorithm) : "";
+    checkDigestAndSize(expected, actual, written);
+  } catch (e) {
+    if (e instanceof SizeMismatchError) {
+      throw new SizeMismatchError(`Cannot commit ${e.message}`, e.expected, e.actual, {
+        cause: e,
+      });
+    }
+    if (e instanceof DigestMismatchError) {
+      throw new DigestMismatchError(`Cannot commit ${e.message}`, e.expected, e.actual, {
+        cause: e,
+      });
+    }
+    throw e;
+  }
+  return { algorithm, encoded };
+}
+
+/**
+ * The name roles of a layout store, over `index.json` (see `layoutImageNames` in
+ * `layout_index.ts`): a store sets {@link LayoutNameRoles.names} in its constructor.
+ */
+export abstract class LayoutNameRoles implements ImageNames {
+  /** index.json's names, read and written by the store's own file operations. */
+  protected abstract readonly names: ImageNames;
+
+  /** The record of one name. @throws {NotFoundError} */
+  getImage(name: string): Promise<ImageRecord> {
+    return this.names.getImage(name);
+  }
+
+  /**
+   * All names, sorted. Entries of index.json without a name are skipped (and kept when
+   * index.json is rewritten); `io.containerd.image.name` wins over
+   * `org.opencontainers.image.ref.name`.
+   */
+  listImages(): Promise<ImageRecord[]> {
+    return this.names.listImages();
+  }
+
+  /** Inserts or replaces names in one atomic rewrite of index.json (under the writer lock). */
+  putImages(records: readonly ImageRecord[]): Promise<void> {
+    return this.names.putImages(records);
+  }
+
+  /**
+   * Removes names in one atomic rewrite of index.json (under the writer lock).
+   * @throws {NotFoundError} when one is absent; then nothing is removed.
+   */
+  deleteImages(names: readonly string[]): Promise<void> {
+    return this.names.deleteImages(names);
+  }
+}
