@@ -117,6 +117,8 @@ export interface BundleOptions {
   minify?: boolean;
   /** Source maps (default true: "linked"). */
   sourcemap?: boolean;
+  /** `browser` (default) or `node` (for the library's Node test). */
+  platform?: "browser" | "node";
 }
 
 /** Bundles entry points as browser ES modules. */
@@ -133,7 +135,7 @@ export async function bundle(options: BundleOptions): Promise<void> {
     outdir: options.outdir,
     bundle: true,
     format: "esm",
-    platform: "browser",
+    platform: options.platform ?? "browser",
     target: "es2022",
     minify: options.minify ?? false,
     sourcemap: options.sourcemap === false ? false : "linked",
