@@ -5,9 +5,9 @@
  *
  * @example
  * ```ts
- * import { verifyContent } from "./check.ts";
- * import { MemoryStore } from "./store/memory.ts";
- * import { writeBlob } from "./store/blob.ts";
+ * import { verifyContent } from "@lading/oci";
+ * import { MemoryStore } from "@lading/oci";
+ * import { writeBlob } from "@lading/oci";
  * const store = new MemoryStore();
  * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
  * await writeBlob(store, new TextEncoder().encode("{}"), { digest, size: 2 });
@@ -445,8 +445,8 @@ export interface ContentReport {
  *
  * @example
  * ```ts
- * import { verifyContent } from "./check.ts";
- * import { MemoryStore } from "./store/memory.ts";
+ * import { verifyContent } from "@lading/oci";
+ * import { MemoryStore } from "@lading/oci";
  * console.log((await verifyContent(new MemoryStore())).blobs); // 0
  * ```
  */

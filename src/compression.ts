@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { detectCompression } from "./compression.ts";
+ * import { detectCompression } from "@lading/oci";
  * console.log(detectCompression(new Uint8Array([0x1f, 0x8b, 8, 0]))); // gzip
  * ```
  * @module

@@ -13,9 +13,9 @@
  *
  * @example
  * ```ts
- * import { copyGraph, storeSource, storeTarget } from "./copy.ts";
- * import { MemoryStore } from "./store/memory.ts";
- * import { writeBlob } from "./store/blob.ts";
+ * import { copyGraph, storeSource, storeTarget } from "@lading/oci";
+ * import { MemoryStore } from "@lading/oci";
+ * import { writeBlob } from "@lading/oci";
  * const from = new MemoryStore();
  * const to = new MemoryStore();
  * const d = {

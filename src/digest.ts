@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { parseDigest } from "./digest.ts";
+ * import { parseDigest } from "@lading/oci";
  * const d = parseDigest("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
  * console.log(d.algorithm, d.encoded.length); // sha256 64
  * ```
@@ -46,7 +46,7 @@ function show(value: unknown): string {
  * @throws {InvalidInputError} for anything else (`sha256:../../x`, uppercase, wrong length, `md5:…`).
  * @example
  * ```ts
- * import { parseDigest } from "./digest.ts";
+ * import { parseDigest } from "@lading/oci";
  * try { parseDigest("sha256:../../etc/passwd"); } catch (e) { console.log((e as Error).name); }
  * ```
  */
@@ -116,8 +116,8 @@ export function randomHex(bytes = 8): string {
  *
  * @example
  * ```ts
- * import { digestBytes } from "./digest.ts";
- * import { getRuntime } from "./runtime/mod.ts";
+ * import { digestBytes } from "@lading/oci";
+ * import { getRuntime } from "@lading/oci";
  * const d = await digestBytes(await getRuntime(), new TextEncoder().encode("{}"));
  * console.log(d); // sha256:44136fa3…
  * ```
@@ -148,8 +148,8 @@ export interface Expectation {
  *
  * @example
  * ```ts
- * import { verifyingStream } from "./digest.ts";
- * import { getRuntime } from "./runtime/mod.ts";
+ * import { verifyingStream } from "@lading/oci";
+ * import { getRuntime } from "@lading/oci";
  * const bytes = new TextEncoder().encode("{}");
  * const check = await verifyingStream(await getRuntime(), {
  *   digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",

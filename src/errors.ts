@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { NotFoundError } from "./errors.ts";
+ * import { NotFoundError } from "@lading/oci";
  * try {
  *   throw new NotFoundError("image docker.io/library/x:latest not found");
  * } catch (e) {

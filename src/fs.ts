@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts
- * import { verifyContent } from "../mod.ts";
- * import { fsHashing, openFsStore } from "./fs.ts";
+ * import { verifyContent } from "@lading/oci";
+ * import { fsHashing, openFsStore } from "@lading/oci/fs";
  * const dir = await Deno.makeTempDir();
  * const store = await openFsStore(dir);
  * const hashing = fsHashing(store);

@@ -10,9 +10,9 @@
  *
  * @example
  * ```ts
- * import { collectGarbage } from "./gc.ts";
- * import { MemoryStore } from "./store/memory.ts";
- * import { writeBlob } from "./store/blob.ts";
+ * import { collectGarbage } from "@lading/oci";
+ * import { MemoryStore } from "@lading/oci";
+ * import { writeBlob } from "@lading/oci";
  * const store = new MemoryStore();
  * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
  * await writeBlob(store, new TextEncoder().encode("{}"), { digest, size: 2 });
@@ -154,8 +154,8 @@ async function reachableSet(
  *
  * @example
  * ```ts
- * import { collectGarbage } from "./gc.ts";
- * import { MemoryStore } from "./store/memory.ts";
+ * import { collectGarbage } from "@lading/oci";
+ * import { MemoryStore } from "@lading/oci";
  * const result = await collectGarbage(new MemoryStore(), { dryRun: true });
  * console.log(result.removed.length, result.dryRun); // 0 true
  * ```

@@ -5,8 +5,8 @@
  *
  * @example
  * ```ts
- * import { MemoryStore } from "./store/memory.ts";
- * import { listImageSummaries } from "./image.ts";
+ * import { MemoryStore } from "@lading/oci";
+ * import { listImageSummaries } from "@lading/oci";
  * console.log(await listImageSummaries(new MemoryStore())); // []
  * ```
  * @module

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { parseJson } from "./json.ts";
+ * import { parseJson } from "@lading/oci/schema";
  * console.log(parseJson(new TextEncoder().encode("[1]"))); // [ 1 ]
  * ```
  * @module
@@ -53,7 +53,7 @@ export function fail(what: string, path: string, message: string): never {
  * @throws {InvalidInputError} for invalid UTF-8, invalid JSON or a duplicate key.
  * @example
  * ```ts
- * import { parseJson } from "./json.ts";
+ * import { parseJson } from "@lading/oci/schema";
  * const value = parseJson(new TextEncoder().encode('{"a":[1,{"b":2}]}'));
  * console.log(value); // { a: [ 1, { b: 2 } ] }
  * try {

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { isIndexMediaType, OCI_INDEX } from "./media_types.ts";
+ * import { isIndexMediaType, OCI_INDEX } from "@lading/oci";
  * console.log(isIndexMediaType(OCI_INDEX)); // true
  * ```
  * @module

@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { formatPlatform, normalizePlatform } from "./platform.ts";
+ * import { formatPlatform, normalizePlatform } from "@lading/oci";
  * console.log(formatPlatform(normalizePlatform({ os: "Linux", architecture: "aarch64" }))); // linux/arm64
  * ```
  * @module
@@ -23,7 +23,7 @@ const COMPONENT = /^[A-Za-z0-9_-]+$/;
  * @throws {InvalidInputError} for any other shape.
  * @example
  * ```ts
- * import { parsePlatform } from "./platform.ts";
+ * import { parsePlatform } from "@lading/oci";
  * console.log(parsePlatform("linux/arm/v7")); // { os: "linux", architecture: "arm", variant: "v7" }
  * console.log(parsePlatform("linux/arm64/v8")); // { os: "linux", architecture: "arm64" }
  * ```
@@ -44,7 +44,7 @@ export function parsePlatform(s: string): Platform {
  *
  * @example
  * ```ts
- * import { formatPlatform } from "./platform.ts";
+ * import { formatPlatform } from "@lading/oci";
  * console.log(formatPlatform({ os: "linux", architecture: "arm", variant: "v7" })); // linux/arm/v7
  * console.log(formatPlatform({ os: "linux", architecture: "amd64" })); // linux/amd64
  * ```
@@ -90,7 +90,7 @@ function normalizeArch(arch: string, variant: string): [string, string] {
  *
  * @example
  * ```ts
- * import { normalizePlatform } from "./platform.ts";
+ * import { normalizePlatform } from "@lading/oci";
  * console.log(normalizePlatform({ os: "linux", architecture: "armhf" })); // { os: "linux", architecture: "arm", variant: "v7" }
  * console.log(normalizePlatform({ os: "linux", architecture: "x86_64" })); // { os: "linux", architecture: "amd64" }
  * ```
@@ -111,7 +111,7 @@ export function normalizePlatform(p: Platform): Platform {
  *
  * @example
  * ```ts
- * import { platformMatches } from "./platform.ts";
+ * import { platformMatches } from "@lading/oci";
  * console.log(platformMatches(
  *   { os: "linux", architecture: "arm64" },
  *   { os: "linux", architecture: "aarch64", variant: "v8" },
@@ -196,7 +196,7 @@ export function hostPlatform(): Platform {
  *
  * @example
  * ```ts
- * import { isAttestation } from "./platform.ts";
+ * import { isAttestation } from "@lading/oci";
  * console.log(isAttestation({
  *   mediaType: "application/vnd.oci.image.manifest.v1+json",
  *   digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
@@ -218,7 +218,7 @@ export function isAttestation(d: Descriptor): boolean {
  *
  * @example
  * ```ts
- * import { choosePlatformManifest } from "./platform.ts";
+ * import { choosePlatformManifest } from "@lading/oci";
  * const d = (arch: string, digit: string) => ({
  *   mediaType: "application/vnd.oci.image.manifest.v1+json",
  *   digest: `sha256:${digit.repeat(64)}` as const,

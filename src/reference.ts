@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { familiarName, normalizeReference } from "./reference.ts";
+ * import { familiarName, normalizeReference } from "@lading/oci";
  * console.log(normalizeReference("busybox")); // docker.io/library/busybox:latest
  * console.log(familiarName("docker.io/library/busybox:latest")); // busybox:latest
  * ```
@@ -51,7 +51,7 @@ function invalid(s: string, reason: string): never {
  * @throws {InvalidInputError} with the reason (uppercase repository, bad tag, bad digest, ...).
  * @example
  * ```ts
- * import { parseReference } from "./reference.ts";
+ * import { parseReference } from "@lading/oci";
  * console.log(parseReference("busybox:1.36")); // { domain: "docker.io", path: "library/busybox", tag: "1.36" }
  * console.log(parseReference("localhost:5000/team/app").domain); // localhost:5000
  * ```
@@ -120,7 +120,7 @@ export function parseReference(s: string): Reference {
  *
  * @example
  * ```ts
- * import { formatReference } from "./reference.ts";
+ * import { formatReference } from "@lading/oci";
  * console.log(formatReference({ domain: "docker.io", path: "library/busybox", tag: "latest" })); // docker.io/library/busybox:latest
  * ```
  */
@@ -137,7 +137,7 @@ export function formatReference(r: Reference): string {
  * @throws {InvalidInputError} when the reference is invalid.
  * @example
  * ```ts
- * import { normalizeReference } from "./reference.ts";
+ * import { normalizeReference } from "@lading/oci";
  * console.log(normalizeReference("index.docker.io/nginx")); // docker.io/library/nginx:latest
  * console.log(normalizeReference("ghcr.io/o/app", { defaultTag: "main" })); // ghcr.io/o/app:main
  * ```
@@ -157,7 +157,7 @@ export function normalizeReference(s: string, options: { defaultTag?: string } =
  *
  * @example
  * ```ts
- * import { tryNormalizeReference } from "./reference.ts";
+ * import { tryNormalizeReference } from "@lading/oci";
  * console.log(tryNormalizeReference("Busybox")); // undefined
  * console.log(tryNormalizeReference("busybox")); // docker.io/library/busybox:latest
  * ```
@@ -177,7 +177,7 @@ export function tryNormalizeReference(s: string): string | undefined {
  *
  * @example
  * ```ts
- * import { familiarName } from "./reference.ts";
+ * import { familiarName } from "@lading/oci";
  * console.log(familiarName("docker.io/library/busybox:latest")); // busybox:latest
  * console.log(familiarName("ghcr.io/o/app:1")); // ghcr.io/o/app:1
  * ```

@@ -19,7 +19,7 @@
  *
  * @example
  * ```ts
- * import { parseManifest } from "./schema.ts";
+ * import { parseManifest } from "@lading/oci/schema";
  * const bytes = new TextEncoder().encode(JSON.stringify({
  *   schemaVersion: 2,
  *   mediaType: "application/vnd.oci.image.manifest.v1+json",
@@ -418,7 +418,7 @@ function describeWhat(kind: string, options: DocumentOptions): string {
  * @throws {InvalidInputError} naming the bad field.
  * @example
  * ```ts
- * import { parseDescriptor } from "./schema.ts";
+ * import { parseDescriptor } from "@lading/oci/schema";
  * const d = parseDescriptor({
  *   mediaType: "application/vnd.oci.empty.v1+json",
  *   digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
@@ -443,7 +443,7 @@ export function parseDescriptor(
  * @throws {InvalidInputError} when `data` is not base64 or differs from `bytes`.
  * @example
  * ```ts
- * import { checkDescriptorData } from "./schema.ts";
+ * import { checkDescriptorData } from "@lading/oci/schema";
  * checkDescriptorData({
  *   mediaType: "application/vnd.oci.empty.v1+json",
  *   digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
@@ -474,7 +474,7 @@ export function checkDescriptorData(descriptor: Descriptor, bytes: Uint8Array): 
  *
  * @example
  * ```ts
- * import { detectDocumentKind } from "./schema.ts";
+ * import { detectDocumentKind } from "@lading/oci/schema";
  * console.log(detectDocumentKind({ manifests: [] })); // index
  * console.log(detectDocumentKind({ layers: [] })); // manifest
  * console.log(detectDocumentKind({ architecture: "amd64" })); // undefined
@@ -500,7 +500,7 @@ export function detectDocumentKind(value: unknown): DocumentKind | undefined {
  * @throws {LimitExceededError} when the bytes exceed `maxJsonBytes`.
  * @example
  * ```ts
- * import { parseIndex } from "./schema.ts";
+ * import { parseIndex } from "@lading/oci/schema";
  * const bytes = new TextEncoder().encode(
  *   '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":null}',
  * );
@@ -553,7 +553,7 @@ export function parseIndex(bytes: Uint8Array, options: DocumentOptions = {}): Im
  * @throws {LimitExceededError} when the bytes exceed `maxJsonBytes`.
  * @example
  * ```ts
- * import { parseManifest } from "./schema.ts";
+ * import { parseManifest } from "@lading/oci/schema";
  * const warnings: string[] = [];
  * const bytes = new TextEncoder().encode(JSON.stringify({
  *   schemaVersion: 2,
@@ -615,7 +615,7 @@ export function parseManifest(bytes: Uint8Array, options: DocumentOptions = {}):
  * @throws {LimitExceededError} when the bytes exceed `maxJsonBytes`.
  * @example
  * ```ts
- * import { parseConfig } from "./schema.ts";
+ * import { parseConfig } from "@lading/oci/schema";
  * const config = parseConfig(new TextEncoder().encode(JSON.stringify({
  *   architecture: "arm64",
  *   os: "linux",
@@ -644,7 +644,7 @@ export function parseConfig(bytes: Uint8Array, options: ParseOptions = {}): Imag
  * @throws {InvalidInputError} for `null` ("no valid manifest.json") or a bad entry.
  * @example
  * ```ts
- * import { parseDockerArchiveManifest } from "./schema.ts";
+ * import { parseDockerArchiveManifest } from "@lading/oci/schema";
  * const entries = parseDockerArchiveManifest(new TextEncoder().encode(
  *   '[{"Config":"abc.json","RepoTags":["busybox:latest"],"Layers":["l/layer.tar"]}]',
  * ));
@@ -669,7 +669,7 @@ export function parseDockerArchiveManifest(
  * @throws {InvalidInputError} when `imageLayoutVersion` is missing or not a string.
  * @example
  * ```ts
- * import { parseImageLayout } from "./schema.ts";
+ * import { parseImageLayout } from "@lading/oci/schema";
  * const layout = parseImageLayout(new TextEncoder().encode('{"imageLayoutVersion":"1.0.0"}'));
  * console.log(layout.imageLayoutVersion); // 1.0.0
  * ```

@@ -16,7 +16,7 @@
  *
  * @example
  * ```ts
- * import { TarReader } from "./tar.ts";
+ * import { TarReader } from "@lading/oci/tar";
  * import { packTar } from "modern-tar";
  * const bytes = await packTar([{ header: { name: "a.txt", size: 2 }, body: "hi" }]);
  * const tar = new TarReader(new Blob([bytes]).stream());
@@ -606,7 +606,7 @@ export interface TarEntry extends TarHeader {
  *
  * @example
  * ```ts
- * import { readTar } from "./tar.ts";
+ * import { readTar } from "@lading/oci/tar";
  * import { packTar } from "modern-tar";
  * const bytes = await packTar([{ header: { name: "a.txt", size: 2 }, body: "hi" }]);
  * for await (const entry of readTar(new Blob([bytes]).stream())) {

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { walk } from "./walk.ts";
+ * import { walk } from "@lading/oci";
  * import type { Descriptor } from "./types.ts";
  * const root: Descriptor = {
  *   mediaType: "application/vnd.oci.empty.v1+json",

@@ -11,9 +11,9 @@
  *
  * @example
  * ```ts
- * import { planExport } from "./mod.ts";
- * import { MemoryStore } from "../store/memory.ts";
- * import { writeBlob } from "../store/blob.ts";
+ * import { planExport } from "@lading/oci";
+ * import { MemoryStore } from "@lading/oci";
+ * import { writeBlob } from "@lading/oci";
  * const store = new MemoryStore();
  * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
  * await writeBlob(store, new TextEncoder().encode("{}"), { digest, size: 2 });

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { selectPlatforms } from "./select.ts";
- * import { MemoryStore } from "../store/memory.ts";
+ * import { MemoryStore } from "@lading/oci";
  * const store = new MemoryStore();
  * const target = {
  *   mediaType: "application/vnd.oci.empty.v1+json",

@@ -7,8 +7,8 @@
  *
  * @example
  * ```ts
- * import { importImages } from "./mod.ts";
- * import { MemoryStore } from "../store/memory.ts";
+ * import { importImages } from "@lading/oci";
+ * import { MemoryStore } from "@lading/oci";
  * import { packTar } from "modern-tar";
  * const layout = '{"imageLayoutVersion":"1.0.0"}';
  * const index = '{"schemaVersion":2,"manifests":[]}';

@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts
- * import { MemoryStore } from "../store/memory.ts";
- * import { checkDiffIds } from "./diff_ids.ts";
+ * import { MemoryStore } from "@lading/oci";
+ * import { checkDiffIds } from "@lading/oci";
  * try {
  *   await checkDiffIds(new MemoryStore(), "missing:latest");
  * } catch (e) {

@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts
- * import { MemoryStore } from "../store/memory.ts";
- * import { summarizeLayers } from "./image_layers.ts";
+ * import { MemoryStore } from "@lading/oci";
+ * import { summarizeLayers } from "@lading/oci/layers";
  * import type { ResolvedImage } from "../image.ts";
  * // An image with no layers has no summaries.
  * const image = {

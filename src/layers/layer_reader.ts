@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { openLayer } from "./layer_reader.ts";
+ * import { openLayer } from "@lading/oci/layers";
  * import { packTar } from "modern-tar";
  * const tar = await packTar([{ header: { name: "./etc/motd", size: 3 }, body: "hi\n" }]);
  * const layer = await openLayer(new Blob([tar]).stream(), {

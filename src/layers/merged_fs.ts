@@ -21,7 +21,7 @@
  *
  * @example
  * ```ts
- * import { MergedFilesystem } from "./merged_fs.ts";
+ * import { MergedFilesystem } from "@lading/oci/layers";
  * const fs = new MergedFilesystem();
  * const base = { mode: 0o644, uid: 0, gid: 0, uname: "", gname: "", mtime: 0, linkname: "",
  *   devmajor: 0, devminor: 0, offset: 0, size: 0 };

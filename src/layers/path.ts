@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { normalizeEntryPath, parseWhiteout } from "./path.ts";
+ * import { normalizeEntryPath, parseWhiteout } from "@lading/oci/layers";
  * console.log(normalizeEntryPath("./usr//bin/")); // usr/bin
  * console.log(normalizeEntryPath("/")); // .
  * console.log(parseWhiteout("etc/.wh.passwd")); // { kind: "whiteout", path: "etc/passwd" }

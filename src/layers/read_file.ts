@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts
- * import { MemoryStore } from "../store/memory.ts";
- * import { readImageFile } from "./read_file.ts";
+ * import { MemoryStore } from "@lading/oci";
+ * import { readImageFile } from "@lading/oci";
  * import type { ResolvedImage } from "../image.ts";
  * const image = {
  *   name: "empty",

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { MemoryStore } from "../store/memory.ts";
+ * import { MemoryStore } from "@lading/oci";
  * import { verifyImagesDiffIds } from "./verify.ts";
  * await verifyImagesDiffIds(new MemoryStore(), []); // nothing to check
  * ```

@@ -10,8 +10,8 @@
  *
  * @example
  * ```ts
- * import { MergedFilesystem } from "./merged_fs.ts";
- * import { analyzeWaste } from "./waste.ts";
+ * import { MergedFilesystem } from "@lading/oci/layers";
+ * import { analyzeWaste } from "@lading/oci";
  * const fs = new MergedFilesystem();
  * const e = { mode: 0o644, uid: 0, gid: 0, uname: "", gname: "", mtime: 0, linkname: "",
  *   devmajor: 0, devminor: 0, offset: 0, type: "file" as const, name: "big", path: "big" };

@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { parseChallenges } from "./auth.ts";
+ * import { parseChallenges } from "@lading/oci";
  * const [c] = parseChallenges(
  *   'Bearer realm="https://auth.example/token",service="registry",scope="repository:a:pull"',
  * );
@@ -39,7 +39,7 @@ export interface Challenge {
  *
  * @example
  * ```ts
- * import { parseChallenges } from "./auth.ts";
+ * import { parseChallenges } from "@lading/oci";
  * console.log(parseChallenges('Basic realm="Registry Realm"')[0].params.realm); // Registry Realm
  * ```
  */

@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { RegistryClient } from "./client.ts";
+ * import { RegistryClient } from "@lading/oci";
  * const client = new RegistryClient("127.0.0.1:5000", {
  *   plainHttp: true,
  *   fetch: () => Promise.resolve(new Response(null, { status: 404 })),

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { pullImage } from "./pull.ts";
+ * import { pullImage } from "@lading/oci";
  * console.log(typeof pullImage); // function
  * ```
  * @module

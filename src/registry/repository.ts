@@ -5,8 +5,8 @@
  *
  * @example
  * ```ts
- * import { RegistryClient } from "./client.ts";
- * import { registrySource } from "./repository.ts";
+ * import { RegistryClient } from "@lading/oci";
+ * import { registrySource } from "@lading/oci";
  * const client = new RegistryClient("127.0.0.1:5000", { plainHttp: true });
  * console.log(registrySource(client, "team/app").label); // 127.0.0.1:5000/team/app
  * ```
@@ -193,8 +193,8 @@ export async function addToReferrersFallback(
  *
  * @example
  * ```ts
- * import { RegistryClient } from "./client.ts";
- * import { registryImageSource } from "./repository.ts";
+ * import { RegistryClient } from "@lading/oci";
+ * import { registryImageSource } from "@lading/oci";
  * const source = registryImageSource(
  *   new RegistryClient("127.0.0.1:5000", { plainHttp: true }),
  *   "team/app",

@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { RegistryTransport } from "./transport.ts";
+ * import { RegistryTransport } from "@lading/oci";
  * const t = new RegistryTransport("127.0.0.1:5000", {
  *   plainHttp: true,
  *   fetch: () => Promise.resolve(new Response("{}", { status: 200 })),

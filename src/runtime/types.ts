@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { getRuntime } from "./mod.ts";
+ * import { getRuntime } from "@lading/oci";
  * const rt = await getRuntime();
  * const h = await rt.createHasher("sha256");
  * h.update(new Uint8Array([1, 2, 3]));

@@ -27,7 +27,7 @@
  *
  * @example
  * ```ts
- * import { webRuntime } from "./web.ts";
+ * import { webRuntime } from "@lading/oci";
  * const h = await webRuntime.createHasher("sha256");
  * h.update(new Uint8Array(0));
  * console.log(h.digest().slice(0, 8)); // e3b0c442

@@ -5,8 +5,8 @@
  *
  * @example
  * ```ts
- * import { MemoryStore } from "./memory.ts";
- * import { readBlobBytes, writeBlob } from "./blob.ts";
+ * import { MemoryStore } from "@lading/oci";
+ * import { readBlobBytes, writeBlob } from "@lading/oci";
  * const store = new MemoryStore();
  * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
  * await writeBlob(store, new TextEncoder().encode("{}"), { digest, size: 2 });

@@ -17,9 +17,8 @@
  *
  * @example
  * ```ts
- * import {
-  LockTimeoutError, openFsStore } from "./fs.ts";
- * import { writeBlob } from "./blob.ts";
+ * import { writeBlob } from "@lading/oci";
+ * import { openFsStore } from "@lading/oci/fs";
  * const dir = await Deno.makeTempDir();
  * const store = await openFsStore(dir);
  * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
@@ -117,7 +116,7 @@ export interface StaleFile {
  *   `create` is not true), or its `oci-layout` file is malformed.
  * @example
  * ```ts
- * import { openFsStore } from "./fs.ts";
+ * import { openFsStore } from "@lading/oci/fs";
  * const dir = await Deno.makeTempDir();
  * const store = await openFsStore(`${dir}/store`);
  * console.log(await Deno.readTextFile(`${dir}/store/oci-layout`)); // {"imageLayoutVersion":"1.0.0"}
@@ -249,7 +248,7 @@ async function hashExisting(file: Deno.FsFile, hasher: Hasher): Promise<number> 
  *
  * @example
  * ```ts
- * import { openFsStore } from "./fs.ts";
+ * import { openFsStore } from "@lading/oci/fs";
  * const dir = await Deno.makeTempDir();
  * const store = await openFsStore(dir);
  * const lease = await store.lease();

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { MemoryStore } from "./memory.ts";
+ * import { MemoryStore } from "@lading/oci";
  * const store = new MemoryStore();
  * console.log((await store.listImages()).length); // 0
  * ```

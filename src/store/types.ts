@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts
- * import { MemoryStore } from "./memory.ts";
- * import { writeBlob } from "./blob.ts";
+ * import { MemoryStore } from "@lading/oci";
+ * import { writeBlob } from "@lading/oci";
  * const store = new MemoryStore();
  * const bytes = new TextEncoder().encode("{}");
  * const { added } = await writeBlob(store, bytes, {
