@@ -3,7 +3,7 @@
  * 130 Ctrl-C, 141 closed stdout). Global flags may come before or after the command words.
  * @module
  */
-import { type CliIO, type Command, reportError, UsageError } from "./common.ts";
+import { type CliIO, type Command, GLOBAL_FLAGS, reportError, UsageError } from "./common.ts";
 import { type CommandEntry, commands } from "./commands.ts";
 import { commandHelp, groupHelp, mainHelp } from "./help.ts";
 import denoJson from "../../deno.json" with { type: "json" };
@@ -27,8 +27,16 @@ export function findCommand(
 }
 
 /** Global flags that may come before the command words (`lading --store S images ls`). */
-const LEADING_VALUE = new Set(["--store"]);
-const LEADING_BOOLEAN = new Set(["--debug", "--json", "--quiet", "-q"]);
+const LEADING_VALUE = new Set(
+  GLOBAL_FLAGS.filter((f) => f.kind && f.kind !== "boolean").map((f) => `--${f.name}`),
+);
+const LEADING_BOOLEAN = new Set([
+  ...GLOBAL_FLAGS.filter((f) => (f.kind ?? "boolean") === "boolean" && f.name !== "help")
+    .map((f) => `--${f.name}`),
+  "--json",
+  "--quiet",
+  "-q",
+]);
 
 function splitLeading(argv: string[]): { leading: string[]; words: string[] } {
   const leading: string[] = [];
@@ -45,9 +53,13 @@ function splitLeading(argv: string[]): { leading: string[]; words: string[] } {
         leading.push(argv[++i]);
       }
     } else if (LEADING_BOOLEAN.has(a)) leading.push(a);
-    else {throw new UsageError(
-        `unknown global option '${a}' (global options: --store DIR, --json, -q, --debug)`,
-      );}
+    else {
+      throw new UsageError(
+        `unknown global option '${a}' (global options: ${
+          [...LEADING_VALUE, ...LEADING_BOOLEAN].join(", ")
+        })`,
+      );
+    }
   }
   return { leading, words: argv.slice(i) };
 }
