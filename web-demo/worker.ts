@@ -33,9 +33,8 @@ import type {
   SourceMessage,
   ToWorker,
 } from "../src/web/protocol.ts";
-import type { BlobProvider, BlobWriter } from "../src/store/types.ts";
+import type { BlobProvider, BlobWriter, ImageSource } from "../src/store/types.ts";
 import {
-  cancellableStore,
   type DirectoryHandleLike,
   directoryHandleSource,
   fileListSource,
@@ -50,7 +49,8 @@ const THROTTLE = Number(new URL(location.href).searchParams.get("throttle") ?? 0
 const SCRATCH_PATH = "lading-scratch";
 
 interface View {
-  store: Store;
+  /** What the view reads: an opened archive or layout, or the scratch store. */
+  store: ImageSource;
   label: string;
   format?: string;
   /** Analyses by manifest digest: each image's layers are read once. */
@@ -258,7 +258,7 @@ function slowStream() {
 }
 
 /** The store's blobs read slowly when the THROTTLE testing aid is on (layer reading). */
-function slowProvider(store: Store): BlobProvider {
+function slowProvider(store: BlobProvider): BlobProvider {
   if (!THROTTLE) return store;
   const slow = Object.create(store) as BlobProvider;
   slow.reader = async (digest, options) =>
@@ -309,14 +309,14 @@ async function handle(id: number, request: Request, signal: AbortSignal): Promis
         signal,
         compressed ? progress : { add() {}, set() {} } as unknown as typeof progress,
       );
-      const target = cancellableStore(store, signal);
       const result = await importImages(
         compressed || total === undefined
-          ? target
-          : countingWrites(target, (n) => stored.add(n, "storing")),
+          ? store
+          : countingWrites(store, (n) => stored.add(n, "storing")),
         source,
         {
           ...NAMES,
+          signal,
           onProgress: source.kind === "directory" && total === undefined
             ? (n) => progress.set(n, "reading")
             : undefined,

@@ -27,6 +27,7 @@
  */
 import { type Digest, digestBytes, parseDigest, shortDigest } from "../digest.ts";
 import {
+  CancelledError,
   InvalidInputError,
   LimitExceededError,
   MissingContentError,
@@ -83,6 +84,12 @@ export type ImportTarget = ImageTarget & ImageSource & BlobManager & Leases;
 
 /** Options of {@link importImages}, mirroring `ctr images import`. */
 export interface ImportOptions extends NameOptions {
+  /**
+   * Cancels the import: once it aborts, the next blob write, commit or name update fails
+   * with {@link CancelledError} and what the import added is removed (the store is as it
+   * was).
+   */
+  readonly signal?: AbortSignal;
   /** Store only these platforms' content (the index itself is kept). Empty: all. */
   readonly platforms?: readonly Platform[];
   /** Also name the index (index.json, or the one built for a docker archive). */
@@ -223,6 +230,7 @@ export async function importImages(
     options.onWarning?.(m);
   };
   const what = source.label;
+  const cancelled = cancellation(options.signal, what);
   const lease: Lease | undefined = options.dryRun ? undefined : await store.lease();
   let staging: (Staging & { load?: (p: string) => Promise<Member | undefined> }) | undefined;
   const added: Digest[] = [];
@@ -237,6 +245,7 @@ export async function importImages(
         dryRun: options.dryRun,
         onProgress: options.onProgress,
         lease,
+        cancelled,
       });
       const r = layoutRoot(staging.members.keys());
       if (r === undefined) {
@@ -251,6 +260,7 @@ export async function importImages(
         dryRun: options.dryRun,
         onProgress: options.onProgress,
         lease,
+        cancelled,
       });
       if (!(await staging.load!("oci-layout")) && !(await staging.load!("manifest.json"))) {
         throw new InvalidInputError(
@@ -370,6 +380,7 @@ export async function importImages(
     }
     if (!options.dryRun) {
       for (const { d, m, extra } of toCommit) {
+        cancelled();
         const expected = { digest: d.digest, size: d.size, what: d.mediaType };
         let result: { added: boolean };
         if (extra) result = await writeBlob(store, extra, expected);
@@ -388,6 +399,7 @@ export async function importImages(
         } else present++;
       }
       await options.beforeNaming?.(store, records);
+      cancelled();
       await store.putImages(records);
     } else {
       for (const { d } of toCommit) {
@@ -428,6 +440,15 @@ export async function importImages(
     else await lease?.release().catch(() => {});
     throw e;
   }
+}
+
+/** A check that throws {@link CancelledError} once `signal` aborted. */
+function cancellation(signal: AbortSignal | undefined, what: string): () => void {
+  return () => {
+    if (signal?.aborted) {
+      throw new CancelledError(`Cannot import ${what}: cancelled`, { cause: signal.reason });
+    }
+  };
 }
 
 /** Removes the blobs this import added that no other operation holds a lease on. */

@@ -43,6 +43,8 @@ export interface StagingOptions {
   readonly onProgress?: (bytes: number) => void;
   /** Protects digests from gc before they are checked for presence. */
   readonly lease?: Lease;
+  /** Throws when the import was cancelled (checked before every write). */
+  readonly cancelled?: () => void;
 }
 
 /** Blob writes that may run while the next chunks are read. */
@@ -196,6 +198,7 @@ export async function stageTar(
           }
           hasher?.update(chunk);
           if (writer) {
+            options.cancelled?.();
             const w = writer.write(chunk);
             w.catch(() => {}); // awaited below
             inFlight.push(w);
@@ -376,6 +379,7 @@ export function stageDirectory(
       const writer = options.dryRun ? undefined : await store.writer();
       let size = 0;
       try {
+        options.cancelled?.();
         if (m.bytes) {
           hasher.update(m.bytes);
           await writer?.write(m.bytes);
@@ -383,6 +387,7 @@ export function stageDirectory(
         } else {
           for await (const chunk of await dir.open(blobPath(expected))) {
             hasher.update(chunk);
+            options.cancelled?.();
             await writer?.write(chunk);
             size += chunk.byteLength;
             read += chunk.byteLength;

@@ -1,6 +1,6 @@
 // This module is browser compatible.
 /**
- * "Open" without importing: a read-only {@link Store} over an archive's members (indexed
+ * "Open" without importing: an {@link ImageSource} over an archive's members (indexed
  * with {@link indexTar}) or over an OCI layout folder. Names come from the importer's own
  * naming rules, docker archives get the importer's own synthesized manifests, and every
  * blob read from offset 0 is verified against its digest as it streams — so the library's
@@ -43,7 +43,7 @@ import {
   parseIndex,
 } from "../schema.ts";
 import { readAllBytes } from "../store/blob.ts";
-import type { BlobInfo, BlobWriter, ImageRecord, Lease, Store } from "../store/types.ts";
+import type { BlobInfo, BlobManager, ImageRecord, ImageSource } from "../store/types.ts";
 import type { Descriptor } from "../types.ts";
 import { indexTar, resolveTarMember, type TarIndex } from "./tar_index.ts";
 
@@ -109,10 +109,16 @@ function skipBytes(n: number): TransformStream<Uint8Array, Uint8Array> {
   });
 }
 
+/**
+ * An opened archive or layout: an {@link ImageSource} (what `resolveImage`, `exportArchive`,
+ * `checkImages` and the page's inspection read) that can also list its blobs.
+ */
+export type ArchiveSource = ImageSource & Pick<BlobManager, "list">;
+
 /** What {@link openArchive} found. */
 export interface ArchiveView {
-  /** The read-only store over the input. */
-  readonly store: Store;
+  /** The input as an image source (read in place, verified as it streams). */
+  readonly store: ArchiveSource;
   /** The input's shape (as the importer names it). */
   readonly format: "oci-layout" | "oci-archive" | "docker-archive";
   /** The names, as an import with `digests` (for unnamed entries) would record them. */
@@ -298,12 +304,11 @@ async function openDocker(
   return { entries: docker.entries, extras: docker.extras, blobs };
 }
 
-function readOnly(what: string): TypeError {
-  return new TypeError(`${what} is opened read-only; import it to change it`);
-}
-
-/** The read-only store {@link openArchive} returns. */
-class ArchiveStore implements Store {
+/**
+ * The image source {@link openArchive} returns: blobs and names of the input, read in
+ * place (nothing to write, lease or close), plus the list of its blobs.
+ */
+class ArchiveStore implements ArchiveSource {
   #files: RandomAccessFiles;
   #root?: string;
   #blobs: Map<Digest, { path: string; size: number }>;
@@ -370,14 +375,6 @@ class ArchiveStore implements Store {
     );
   }
 
-  writer(): Promise<BlobWriter> {
-    return Promise.reject(readOnly(this.#files.label));
-  }
-
-  delete(): Promise<void> {
-    return Promise.reject(readOnly(this.#files.label));
-  }
-
   async *list(): AsyncIterable<BlobInfo> {
     for (const [digest, b] of this.#extras) yield { digest, size: b.byteLength };
     for (const [digest, b] of this.#blobs) yield { digest, size: b.size };
@@ -409,33 +406,5 @@ class ArchiveStore implements Store {
     return Promise.resolve(
       [...this.#images.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     );
-  }
-
-  putImages(): Promise<void> {
-    return Promise.reject(readOnly(this.#files.label));
-  }
-
-  deleteImages(): Promise<void> {
-    return Promise.reject(readOnly(this.#files.label));
-  }
-
-  lease(): Promise<Lease> {
-    return Promise.resolve({
-      id: "read-only",
-      add: () => Promise.resolve(),
-      release: () => Promise.resolve(),
-    });
-  }
-
-  leasedDigests(): Promise<Set<Digest>> {
-    return Promise.resolve(new Set());
-  }
-
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return fn();
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }

@@ -16,7 +16,6 @@
  */
 import { CancelledError, NotFoundError } from "../errors.ts";
 import type { DirectorySource, StreamSource } from "../import/source.ts";
-import type { BlobWriter, ImageRecord, Store } from "../store/types.ts";
 
 function cancelledError(signal: AbortSignal, what: string): CancelledError {
   return new CancelledError(`${what}: cancelled`, { cause: signal.reason });
@@ -235,49 +234,4 @@ export function fileListSource(
       );
     },
   };
-}
-
-/**
- * A view of `store` whose writes and name updates fail with {@link CancelledError} once
- * `signal` aborts, so an import can be cancelled in any phase (after reading, while
- * committing): the importer then rolls back what it added.
- */
-export function cancellableStore(store: Store, signal: AbortSignal, what = "import"): Store {
-  const check = () => {
-    if (signal.aborted) throw cancelledError(signal, what);
-  };
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === "writer") {
-        return async (): Promise<BlobWriter> => {
-          check();
-          const w = await target.writer();
-          return {
-            write: (chunk) => {
-              check();
-              return w.write(chunk);
-            },
-            commit: async (expected) => {
-              if (signal.aborted) {
-                await w.abort();
-                check();
-              }
-              return await w.commit(expected);
-            },
-            abort: () => w.abort(),
-            // Keep the store's own digest, so the importer does not hash the bytes again.
-            ...(w.sha256 ? { sha256: () => w.sha256!() } : {}),
-          };
-        };
-      }
-      if (prop === "putImages") {
-        return (records: readonly ImageRecord[]) => {
-          check();
-          return target.putImages(records);
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
 }
