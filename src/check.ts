@@ -145,7 +145,16 @@ async function hashStream(
   return { digest: `${algorithm}:${hasher.digest()}`, size };
 }
 
-/** The default {@link BlobHashing}: the store's reader, hashed in this thread, one at a time. */
+/**
+ * The default {@link BlobHashing}: the store's reader, hashed in this thread, one at a time.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore, streamHashing, verifyContent } from "@lading/oci";
+ * const store = new MemoryStore();
+ * console.log((await verifyContent(store, { hashing: streamHashing(store) })).blobs); // 0
+ * ```
+ */
 export function streamHashing(store: BlobProvider, runtime?: Runtime): BlobHashing {
   return {
     concurrency: 1,
@@ -203,6 +212,14 @@ function label(b: { digest: string; mediaType?: string }): string {
  * Checks one image: every blob its name reaches is present with the size its descriptor
  * says, hashes to its digest (unless `verify` is false), and every document parses.
  * Problems are attributed to the platform (manifest) they belong to.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, checkImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * console.log((await checkImage(store, await store.getImage("example.com/a:1"))).ok); // true
+ * ```
  */
 export async function checkImage(
   store: BlobProvider,
@@ -406,6 +423,15 @@ function platformLabel(d: Descriptor): string {
 /**
  * Checks the given images (all names when `records` is omitted), sharing blob results so
  * that layers common to several images are hashed once.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, checkImages, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const [check] = await checkImages(store);
+ * console.log(check.name, check.ok, check.blobs); // example.com/a:1 true 3
+ * ```
  */
 export async function checkImages(
   store: ImageSource,

@@ -16,7 +16,15 @@ import { peek } from "./streams.ts";
 
 export type { Compression };
 
-/** The compression the magic bytes say. */
+/**
+ * The compression the magic bytes say.
+ *
+ * @example
+ * ```ts
+ * import { detectCompression } from "@lading/oci";
+ * console.log(detectCompression(new Uint8Array([0x28, 0xb5, 0x2f, 0xfd]))); // zstd
+ * ```
+ */
 export function detectCompression(head: Uint8Array): Compression {
   if (head.byteLength >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
   if (head.byteLength < 4) return "none";

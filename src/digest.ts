@@ -83,7 +83,15 @@ export function parseDigest(value: unknown, what = "digest"): ParsedDigest {
   return { algorithm, encoded, digest: value as Digest };
 }
 
-/** True when `value` is a valid digest string. */
+/**
+ * True when `value` is a valid digest string.
+ *
+ * @example
+ * ```ts
+ * import { isDigest } from "@lading/oci";
+ * console.log(isDigest(`sha256:${"a".repeat(64)}`), isDigest("sha256:../x")); // true false
+ * ```
+ */
 export function isDigest(value: unknown): value is Digest {
   try {
     parseDigest(value);
@@ -93,7 +101,15 @@ export function isDigest(value: unknown): value is Digest {
   }
 }
 
-/** Shortens a digest for messages: `sha256:ab12cd34ef56…`. */
+/**
+ * Shortens a digest for messages: `sha256:ab12cd34ef56…`.
+ *
+ * @example
+ * ```ts
+ * import { shortDigest } from "@lading/oci";
+ * console.log(shortDigest(`sha256:${"ab".repeat(32)}`)); // sha256:ababababab
+ * ```
+ */
 export function shortDigest(digest: string): string {
   const colon = digest.indexOf(":");
   return colon < 0 ? digest : digest.slice(0, colon + 13);

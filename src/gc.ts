@@ -118,6 +118,14 @@ async function rootsOf(
  *
  * @throws {InvalidInputError} when a named document cannot be parsed: its children are
  *   unknown, and nothing it might reach may be removed (fix or remove the name first).
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, reachableDigests, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * console.log((await reachableDigests(store)).size); // 3
+ * ```
  */
 export async function reachableDigests(
   store: ImageSource,

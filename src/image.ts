@@ -112,6 +112,14 @@ export async function matchImages(
  * whose index or manifest is in the store gives a record named by the digest.
  *
  * @throws {NotFoundError} when nothing matches.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, findImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * console.log((await findImage(store, "example.com/a:1")).target.mediaType); // application/vnd.oci.image.manifest.v1+json
+ * ```
  */
 export async function findImage(
   store: ImageSource,
@@ -227,6 +235,15 @@ export async function resolveManifest(
  * @throws {NotFoundError} when the name, the platform, or a needed blob is absent.
  * @throws {InvalidInputError} when the manifest is an OCI artifact (its config is not an
  *   image config), so it has no filesystem.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, resolveImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const image = await resolveImage(store, "example.com/a:1", { platform: { os: "linux", architecture: "amd64" } });
+ * console.log(image.manifest.layers.length, image.config.os); // 1 linux
+ * ```
  */
 export async function resolveImage(
   store: ImageSource,
@@ -276,6 +293,15 @@ export interface ImageSummary {
 /**
  * Summarizes one record: size of all reachable content present, platforms present and
  * absent, and the missing blobs.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, summarizeImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const summary = await summarizeImage(store, await store.getImage("example.com/a:1"));
+ * console.log(summary.size > 0); // true
+ * ```
  */
 export async function summarizeImage(
   store: ImageSource,
@@ -337,7 +363,18 @@ export async function summarizeImage(
   };
 }
 
-/** Summaries of every image in the store, sorted by name. */
+/**
+ * Summaries of every image in the store, sorted by name.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, listImageSummaries, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const [s] = await listImageSummaries(store);
+ * console.log(s.name, s.platforms); // example.com/a:1 [ "linux/amd64" ]
+ * ```
+ */
 export async function listImageSummaries(
   store: ImageSource,
   options: ReadOptions = {},

@@ -60,17 +60,41 @@ export const CONTAINERD_NAME = "io.containerd.image.name";
 /** The OCI reference name annotation (meaningful in index.json only). */
 export const OCI_REF_NAME = "org.opencontainers.image.ref.name";
 
-/** True for an OCI index or a Docker manifest list. */
+/**
+ * True for an OCI index or a Docker manifest list.
+ *
+ * @example
+ * ```ts
+ * import { isIndexMediaType } from "@lading/oci";
+ * console.log(isIndexMediaType("application/vnd.docker.distribution.manifest.list.v2+json")); // true
+ * ```
+ */
 export function isIndexMediaType(mediaType: string | undefined): boolean {
   return mediaType === OCI_INDEX || mediaType === DOCKER_MANIFEST_LIST;
 }
 
-/** True for an OCI image manifest or a Docker schema 2 manifest. */
+/**
+ * True for an OCI image manifest or a Docker schema 2 manifest.
+ *
+ * @example
+ * ```ts
+ * import { isManifestMediaType } from "@lading/oci";
+ * console.log(isManifestMediaType("application/vnd.oci.image.manifest.v1+json")); // true
+ * ```
+ */
 export function isManifestMediaType(mediaType: string | undefined): boolean {
   return mediaType === OCI_MANIFEST || mediaType === DOCKER_MANIFEST;
 }
 
-/** True for an OCI or Docker image config. */
+/**
+ * True for an OCI or Docker image config.
+ *
+ * @example
+ * ```ts
+ * import { isConfigMediaType } from "@lading/oci";
+ * console.log(isConfigMediaType("application/vnd.oci.image.config.v1+json")); // true
+ * ```
+ */
 export function isConfigMediaType(mediaType: string | undefined): boolean {
   return mediaType === OCI_CONFIG || mediaType === DOCKER_CONFIG;
 }
@@ -81,6 +105,12 @@ export type Compression = "none" | "gzip" | "zstd";
 /**
  * The compression a layer media type names, or `undefined` when it is not a known layer
  * type (an artifact blob). Suffixes `+gzip`, `+zstd`, `.gzip` are recognised.
+ *
+ * @example
+ * ```ts
+ * import { layerCompression } from "@lading/oci";
+ * console.log(layerCompression("application/vnd.oci.image.layer.v1.tar+gzip")); // gzip
+ * ```
  */
 export function layerCompression(mediaType: string): Compression | undefined {
   if (mediaType.endsWith("+gzip") || mediaType.endsWith(".tar.gzip")) return "gzip";
@@ -91,13 +121,29 @@ export function layerCompression(mediaType: string): Compression | undefined {
   return undefined;
 }
 
-/** True for layer media types that hold a filesystem changeset (tar, maybe compressed). */
+/**
+ * True for layer media types that hold a filesystem changeset (tar, maybe compressed).
+ *
+ * @example
+ * ```ts
+ * import { isLayerMediaType } from "@lading/oci";
+ * console.log(isLayerMediaType("application/vnd.oci.image.layer.v1.tar+zstd")); // true
+ * ```
+ */
 export function isLayerMediaType(mediaType: string): boolean {
   return mediaType.startsWith("application/vnd.oci.image.layer.") ||
     mediaType.startsWith("application/vnd.docker.image.rootfs.");
 }
 
-/** True for non-distributable / foreign layers. */
+/**
+ * True for non-distributable / foreign layers.
+ *
+ * @example
+ * ```ts
+ * import { isNonDistributable } from "@lading/oci";
+ * console.log(isNonDistributable("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip")); // true
+ * ```
+ */
 export function isNonDistributable(mediaType: string): boolean {
   return mediaType.includes(".nondistributable.") || mediaType.includes(".foreign.");
 }

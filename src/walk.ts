@@ -57,6 +57,19 @@ export interface WalkOptions {
 /**
  * Walks depth-first from `roots`, visiting each digest once. A descriptor that is its
  * own ancestor is an index cycle and is refused; so is nesting deeper than `maxDepth`.
+ *
+ * @example
+ * ```ts
+ * import { childrenOf, emptyImage, isConfigMediaType, MemoryStore, readDocument, walk, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * const { descriptor } = await writeImage(store, emptyImage());
+ * const seen: string[] = [];
+ * await walk([descriptor], async (d) => {
+ *   seen.push(d.mediaType);
+ *   return isConfigMediaType(d.mediaType) ? [] : childrenOf(await readDocument(store, d));
+ * });
+ * console.log(seen.length); // 2
+ * ```
  */
 export async function walk(
   roots: readonly Descriptor[],
@@ -142,7 +155,17 @@ export function parseDocument(
   return undefined;
 }
 
-/** The children of a parsed document: index → manifests; manifest → config, layers. */
+/**
+ * The children of a parsed document: index → manifests; manifest → config, layers.
+ *
+ * @example
+ * ```ts
+ * import { childrenOf, emptyImage, MemoryStore, readDocument, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * const { descriptor } = await writeImage(store, emptyImage());
+ * console.log(childrenOf(await readDocument(store, descriptor)).length); // 1 (the config)
+ * ```
+ */
 export function childrenOf(doc: Document | undefined): readonly Descriptor[] {
   if (!doc) return [];
   if (doc.kind === "index") return doc.index.manifests;
@@ -159,6 +182,13 @@ export function mayHaveChildren(d: Descriptor): boolean {
 /**
  * Keeps only the index entries whose platform matches one of `platforms` (entries
  * without a platform, such as nested indexes, are kept). An empty list keeps all.
+ *
+ * @example
+ * ```ts
+ * import { filterPlatforms } from "@lading/oci";
+ * const d = (architecture: string) => ({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${"a".repeat(64)}` as const, size: 1, platform: { os: "linux", architecture } });
+ * console.log(filterPlatforms([d("amd64"), d("arm64")], [{ os: "linux", architecture: "arm64" }]).length); // 1
+ * ```
  */
 export function filterPlatforms(
   children: readonly Descriptor[],
@@ -188,6 +218,14 @@ export type DocumentCache = Map<Digest, Promise<Document | undefined>>;
 /**
  * Reads and parses the index or manifest a descriptor points at (`undefined` for a blob
  * that is neither). With `cache`, each digest is read once.
+ *
+ * @example
+ * ```ts
+ * import { emptyImage, MemoryStore, readDocument, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * const { descriptor } = await writeImage(store, emptyImage());
+ * console.log((await readDocument(store, descriptor))?.kind); // manifest
+ * ```
  */
 export function readDocument(
   store: BlobProvider,
@@ -209,7 +247,18 @@ export function readDocument(
   return doc;
 }
 
-/** Reads and parses an image config. */
+/**
+ * Reads and parses an image config.
+ *
+ * @example
+ * ```ts
+ * import { emptyImage, MemoryStore, readConfig, readDocument, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * const { descriptor } = await writeImage(store, emptyImage());
+ * const doc = await readDocument(store, descriptor);
+ * if (doc?.kind === "manifest") console.log((await readConfig(store, doc.manifest.config)).os); // linux
+ * ```
+ */
 export async function readConfig(
   store: BlobProvider,
   descriptor: Descriptor,

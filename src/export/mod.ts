@@ -209,6 +209,15 @@ function isNamed(record: ImageRecord, asked: string): boolean {
  * @throws {NotFoundError} for an unknown name or a platform an image does not have;
  *   {@link MissingContentError} listing every needed blob that is absent;
  *   {@link SizeMismatchError} when a stored blob's size differs from its descriptor.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, planExport, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const plan = await planExport(store, ["example.com/a:1"]);
+ * console.log(plan.format, plan.blobs.length); // oci 3
+ * ```
  */
 export async function planExport(
   store: ImageSource,
@@ -262,7 +271,18 @@ export async function planExport(
   };
 }
 
-/** Plans and streams in one call; see {@link planExport}. */
+/**
+ * Plans and streams in one call; see {@link planExport}.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, exportArchive, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const tar = await new Response(await exportArchive(store, ["example.com/a:1"], { format: "docker" })).arrayBuffer();
+ * console.log(tar.byteLength % 512); // 0
+ * ```
+ */
 export async function exportArchive(
   store: ImageSource,
   names: readonly string[],

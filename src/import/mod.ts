@@ -215,6 +215,17 @@ function importSource(input: ImportInput): ImportSource {
  * @throws {InvalidInputError} for malformed input; {@link MissingContentError} listing
  *   every absent blob; {@link DigestMismatchError} / {@link SizeMismatchError} naming the
  *   blob. On any error the store is as it was.
+ *
+ * @example
+ * ```ts
+ * import { emptyImage, exportArchive, importImages, MemoryStore, writeImage } from "@lading/oci";
+ * const built = new MemoryStore();
+ * await writeImage(built, emptyImage(), { name: "example.com/empty:1" });
+ * // Any archive: a File from an <input>, a fetch() Response, a ReadableStream.
+ * const file = new Blob([await new Response(await exportArchive(built, ["example.com/empty:1"])).arrayBuffer()]);
+ * const result = await importImages(new MemoryStore(), file);
+ * console.log(result.format, result.images.map((i) => i.name)); // oci-archive [ "example.com/empty:1" ]
+ * ```
  */
 export async function importImages(
   store: ImportTarget,

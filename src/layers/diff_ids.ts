@@ -71,6 +71,15 @@ export interface DiffIdReport {
  * content and attestation manifests are reported as skipped.
  *
  * @throws {NotFoundError} when the name is unknown.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, checkDiffIds, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const report = await checkDiffIds(store, "example.com/a:1");
+ * console.log(report.ok, report.manifests[0].layers[0].verified); // true true
+ * ```
  */
 export async function checkDiffIds(
   store: ImageSource,

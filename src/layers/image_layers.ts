@@ -138,6 +138,16 @@ export function isReadableLayer(d: Descriptor): boolean {
  * Reads every layer of `image` once, calling `onEntry` for each member, and returns the
  * per-layer summaries. Layers whose media type is not a layer are skipped (with a
  * warning). A diff_id mismatch throws {@link DigestMismatchError} naming the layer.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, readImageLayers, resolveImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const paths: string[] = [];
+ * const layers = await readImageLayers(store, await resolveImage(store, "example.com/a:1"), (_, e) => void paths.push(e.path));
+ * console.log(layers[0].verified, paths); // true [ "etc", "etc/motd" ]
+ * ```
  */
 export async function readImageLayers(
   store: BlobProvider,
@@ -259,6 +269,15 @@ export interface MergedImage {
  *
  * @throws {InvalidInputError} for unsafe or malformed layers, {DigestMismatchError} for a
  * layer that does not match its diff_id.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, mergeImage, resolveImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const { fs } = await mergeImage(store, await resolveImage(store, "example.com/a:1"));
+ * console.log(fs.lookup("etc/motd")?.size); // 2
+ * ```
  */
 export async function mergeImage(
   store: BlobProvider,

@@ -108,6 +108,15 @@ export function findFile(fs: MergedFilesystem, path: string): FsNode {
  *
  * @throws {NotFoundError} when the path does not exist; {InvalidInputError} when it is not a
  * regular file (or a symlink to one inside the image).
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, readImageFile, resolveImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const file = await readImageFile(store, await resolveImage(store, "example.com/a:1"), "/etc/motd");
+ * console.log(await new Response(file.stream).text()); // hi
+ * ```
  */
 export async function readImageFile(
   store: BlobProvider,

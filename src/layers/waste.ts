@@ -54,7 +54,19 @@ export interface WasteReport {
   readonly paths: WastedPath[];
 }
 
-/** Computes the waste report of a merged filesystem; `limit` caps the path list. */
+/**
+ * Computes the waste report of a merged filesystem; `limit` caps the path list.
+ *
+ * @example
+ * ```ts
+ * import { analyzeWaste, appendLayer, mergeImage, resolveImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const image = await resolveImage(store, "example.com/a:1");
+ * const { fs } = await mergeImage(store, image);
+ * console.log(analyzeWaste(fs).efficiency); // 1
+ * ```
+ */
 export function analyzeWaste(
   fs: MergedFilesystem,
   options: { limit?: number } = {},

@@ -25,6 +25,14 @@ export const DEFAULT_DOCUMENT_LIMIT = 4 * 1024 * 1024;
 /**
  * Streams `source` into the store, verifying size and digest; the blob becomes visible
  * only when both match. On any error nothing is left behind.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore, writeBlob } from "@lading/oci";
+ * const store = new MemoryStore();
+ * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+ * console.log(await writeBlob(store, new TextEncoder().encode("{}"), { digest, size: 2 })); // { added: true }
+ * ```
  */
 export async function writeBlob(
   store: BlobIngester,
@@ -67,7 +75,18 @@ export async function readAllBytes(
   return concatBytes(chunks, total);
 }
 
-/** Reads a committed blob whole (for JSON documents), refusing more than `limit` bytes. */
+/**
+ * Reads a committed blob whole (for JSON documents), refusing more than `limit` bytes.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore, readBlobBytes, writeBlob } from "@lading/oci";
+ * const store = new MemoryStore();
+ * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+ * await writeBlob(store, new TextEncoder().encode("{}"), { digest, size: 2 });
+ * console.log(new TextDecoder().decode(await readBlobBytes(store, digest))); // {}
+ * ```
+ */
 export async function readBlobBytes(
   store: BlobProvider,
   digest: Digest,

@@ -16,7 +16,16 @@ import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime } from "../runtime/types.ts";
 import type { BlobInfo, BlobWriter, ImageRecord, Lease, Store } from "./types.ts";
 
-/** A store that keeps everything in memory. */
+/**
+ * A store that keeps everything in memory.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "@lading/oci";
+ * const store = new MemoryStore();
+ * console.log((await store.listImages()).length); // 0
+ * ```
+ */
 export class MemoryStore implements Store {
   /** Blobs as the chunks they were written in: never concatenated (a 115 MB archive stays ~115 MB). */
   #blobs = new Map<Digest, StoredBlob>();

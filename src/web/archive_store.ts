@@ -168,6 +168,16 @@ async function blobFiles(blob: Blob): Promise<RandomAccessFiles> {
  *
  * @throws {InvalidInputError} when it is not an image archive or layout, or its documents
  *   are malformed.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, exportArchive, listImageFiles, openArchive, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const file = new Blob([await new Response(await exportArchive(store, ["example.com/a:1"])).arrayBuffer()]);
+ * const view = await openArchive(file); // read in place, nothing copied
+ * console.log((await listImageFiles(view.store, view.images[0].name)).length); // 2
+ * ```
  */
 export async function openArchive(
   input: Blob | RandomAccessFiles,
