@@ -320,3 +320,26 @@ Deno.test("Ctrl-C during an import removes its ingest files and lease, exit 130"
     assertEquals([ingest(), leases()], [0, 0]);
   });
 });
+
+Deno.test("operating-system errors are one line, never a stack trace: no such file, not a directory, a file as the store", async () => {
+  await withDemo(async ({ dir, store, archive }) => {
+    await lading(store, ["import", archive]);
+    await Deno.writeTextFile(`${dir}/file`, "x");
+    for (
+      const [s, args] of [
+        [store, ["import", `${dir}/missing.tar`]],
+        [`${dir}/file`, ["images", "ls"]],
+        [`${dir}/file`, ["import", archive]],
+        [`${dir}/file/store`, ["import", archive]],
+        [store, ["export", "-o", `${dir}/file/x.tar`, "example.com/demo:1"]],
+        [store, ["unpack", "example.com/demo:1", `${dir}/file/out`]],
+        [store, ["flatten", "example.com/demo:1", "-o", `${dir}/file/x.tar`]],
+      ] as const
+    ) {
+      const r = await lading(s, [...args]);
+      assertEquals(r.code, 1, `${args.join(" ")}: ${show(r)}`);
+      const line = oneLine(r.stderr);
+      assert(!/\bat \S+:\d+:\d+/.test(line) && !line.includes("internal error"), line);
+    }
+  });
+});
