@@ -161,6 +161,7 @@ export {
 export type { NameOptions } from "./src/import/names.ts";
 export type { DirectorySource, ImportSource, StreamSource } from "./src/import/source.ts";
 export {
+  type ArchiveSource,
   type ArchiveView,
   openArchive,
   type OpenArchiveOptions,
@@ -192,6 +193,9 @@ export {
 export { type ImageFileEntry, listImageFiles } from "./src/layers/files.ts";
 export { type ImageFile, readImageFile } from "./src/layers/read_file.ts";
 export {
+  type CachedEntry,
+  type CachedLayer,
+  type LayerIndexCache,
   type LayerSummary,
   type MergedImage,
   mergeImage,

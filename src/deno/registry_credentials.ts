@@ -15,6 +15,7 @@ import { InvalidInputError } from "../errors.ts";
 
 /** Where credentials are looked up (the environment, injectable for tests). */
 export interface CredentialEnv {
+  /** The value of an environment variable, or undefined. */
   env(name: string): string | undefined;
 }
 

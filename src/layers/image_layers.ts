@@ -57,8 +57,11 @@ export interface ReadLayersOptions {
 
 /** What a full read of a layer found, without the bytes (see {@link LayerIndexCache}). */
 export interface CachedLayer {
+  /** Sizes and digests of the layer as read. */
   readonly stats: LayerStats;
+  /** Regular files. */
   readonly files: number;
+  /** Whiteouts and opaque markers. */
   readonly whiteouts: number;
   /** Every member's header, normalized path and whiteout, in tar order. */
   readonly entries: readonly CachedEntry[];
@@ -69,7 +72,9 @@ export type CachedEntry = Omit<LayerEntry, "body" | "chunks">;
 
 /** Where {@link readImageLayers} keeps and finds layer indexes (keyed by the blob digest). */
 export interface LayerIndexCache {
+  /** The index of a layer, when kept. */
   get(layer: Descriptor): Promise<CachedLayer | undefined>;
+  /** Keeps the index of a layer. */
   put(layer: Descriptor, index: CachedLayer): Promise<void>;
 }
 

@@ -68,3 +68,4 @@ export {
   type WorkerLike,
 } from "./opfs/store.ts";
 export { serveOpfsWriter } from "./opfs/helper_server.ts";
+export { LayoutNameRoles } from "./layout.ts";

@@ -17,6 +17,7 @@ import {
   WEBCRYPTO_MAX,
 } from "./helper_client.ts";
 
+/** Serves the OPFS store's write requests inside its helper worker (`scope` is the worker's global). */
 export function serveOpfsWriter(
   scope: {
     postMessage(m: unknown, transfer?: Transferable[]): void;
