@@ -47,6 +47,18 @@ function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
  *
  * @throws what {@link ExportPlan.writeTo} throws: a blob that vanished, changed size or
  *   (with `verify`) no longer hashes to its digest, and the file's write errors.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, planExport, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * import { writeArchiveFile } from "@lading/oci/fs";
+ * const path = `${await Deno.makeTempDir()}/a.tar`;
+ * const plan = await planExport(store, ["example.com/a:1"]);
+ * await writeArchiveFile(plan, store, await Deno.open(path, { write: true, createNew: true }));
+ * console.log((await Deno.stat(path)).size === plan.size); // true
+ * ```
  */
 export async function writeArchiveFile(
   plan: ExportPlan,

@@ -46,7 +46,20 @@ interface Job {
   readonly reject: (error: Error) => void;
 }
 
-/** Worker-thread hashing for `store`; call `close()` when done (live workers keep Deno running). */
+/**
+ * Worker-thread hashing for `store`; call `close()` when done (live workers keep Deno running).
+ *
+ * @example
+ * ```ts
+ * import { verifyContent } from "@lading/oci";
+ * import { fsHashing, openFsStore } from "@lading/oci/fs";
+ * const store = await openFsStore(await Deno.makeTempDir());
+ * const hashing = fsHashing(store);
+ * console.log((await verifyContent(store, { hashing })).blobs); // 0
+ * hashing.close();
+ * await store.close();
+ * ```
+ */
 export function fsHashing(
   store: FsStore,
   options: FsHashingOptions = {},

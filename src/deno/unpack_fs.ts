@@ -146,6 +146,17 @@ function removeUnpacked(base: string, created: boolean): void {
  * {AlreadyExistsError} when `dir` is not empty. A failure while writing (a layer that
  * vanished or changed since it was read, a full disk) removes what was written: `dir` is
  * left empty, or removed when this call created it.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, resolveImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * import { unpackImage } from "@lading/oci/fs";
+ * const dir = await Deno.makeTempDir();
+ * await unpackImage(store, await resolveImage(store, "example.com/a:1"), `${dir}/rootfs`);
+ * console.log(await Deno.readTextFile(`${dir}/rootfs/etc/motd`)); // hi
+ * ```
  */
 export async function unpackImage(
   store: BlobProvider,

@@ -116,6 +116,13 @@ export interface LayerSummary {
  * The history entries that produced layers, aligned with the manifest's layers
  * (`empty_layer` entries skipped). When history is missing or too short, the missing
  * ones are `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { layerHistory } from "@lading/oci/layers";
+ * const config = { os: "linux", architecture: "amd64", rootfs: { type: "layers", diff_ids: [] }, history: [{ created_by: "ENV A=1", empty_layer: true }, { created_by: "COPY . /" }] };
+ * console.log(layerHistory(config, 1)[0]?.created_by); // COPY . /
+ * ```
  */
 export function layerHistory(config: ImageConfig, layerCount: number): (History | undefined)[] {
   const produced = (config.history ?? []).filter((h) => !h.empty_layer);
@@ -134,7 +141,15 @@ function expectedDiffIds(image: ResolvedImage): readonly Digest[] | undefined {
   return ids;
 }
 
-/** True when a descriptor's blob is a tar changeset we can read. */
+/**
+ * True when a descriptor's blob is a tar changeset we can read.
+ *
+ * @example
+ * ```ts
+ * import { isReadableLayer } from "@lading/oci/layers";
+ * console.log(isReadableLayer({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: `sha256:${"a".repeat(64)}`, size: 1 })); // true
+ * ```
+ */
 export function isReadableLayer(d: Descriptor): boolean {
   return isLayerMediaType(d.mediaType) || layerCompression(d.mediaType) !== undefined;
 }

@@ -209,6 +209,14 @@ export class LayerReader implements AsyncIterable<LayerEntry> {
  * type names another one, `onWarning` hears about it.
  *
  * @throws {InvalidInputError} on corrupt compression or tar; {LimitExceededError} past `maxLayerBytes`.
+ *
+ * @example
+ * ```ts
+ * import { openLayer } from "@lading/oci/layers";
+ * import { packTar } from "modern-tar";
+ * const tar = await packTar([{ header: { name: "etc/motd", size: 2 }, body: "hi" }]);
+ * for await (const entry of await openLayer(new Blob([tar]).stream())) console.log(entry.path); // etc/motd
+ * ```
  */
 export async function openLayer(
   blob: ReadableStream<Uint8Array>,
@@ -259,7 +267,19 @@ export async function openLayer(
   });
 }
 
-/** Opens the layer a descriptor names, from a store. */
+/**
+ * Opens the layer a descriptor names, from a store.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, resolveImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * import { openStoreLayer } from "@lading/oci/layers";
+ * const image = await resolveImage(store, "example.com/a:1");
+ * for await (const e of await openStoreLayer(store, image.manifest.layers[0])) console.log(e.path); // etc, etc/motd
+ * ```
+ */
 export async function openStoreLayer(
   store: BlobProvider,
   descriptor: Descriptor,

@@ -155,14 +155,38 @@ export interface MergedFilesystemOptions {
 const MAX_SYMLINK_HOPS = 40;
 const NONE: readonly number[] = Object.freeze([]);
 
-/** The path of a node (`.` for the root). */
+/**
+ * The path of a node (`.` for the root).
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, mergeImage, resolveImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const { fs } = await mergeImage(store, await resolveImage(store, "example.com/a:1"));
+ * import { nodePath } from "@lading/oci/layers";
+ * console.log(nodePath(fs.lookup("etc/motd")!)); // etc/motd
+ * ```
+ */
 export function nodePath(node: FsNode): string {
   const parts: string[] = [];
   for (let n: FsNode | undefined = node; n && n.parent; n = n.parent) parts.push(n.name);
   return parts.length === 0 ? ROOT : parts.reverse().join("/");
 }
 
-/** Bytes of every regular file in a subtree. */
+/**
+ * Bytes of every regular file in a subtree.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, mergeImage, resolveImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const { fs } = await mergeImage(store, await resolveImage(store, "example.com/a:1"));
+ * import { subtreeBytes } from "@lading/oci/layers";
+ * console.log(subtreeBytes(fs.root)); // 2
+ * ```
+ */
 export function subtreeBytes(node: FsNode): number {
   if (node.type === "file") return node.size;
   let total = 0;
@@ -170,7 +194,19 @@ export function subtreeBytes(node: FsNode): number {
   return total;
 }
 
-/** The node a hardlink chain ends at (the inode's first name). */
+/**
+ * The node a hardlink chain ends at (the inode's first name).
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, mergeImage, resolveImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const { fs } = await mergeImage(store, await resolveImage(store, "example.com/a:1"));
+ * import { linkRoot } from "@lading/oci/layers";
+ * console.log(linkRoot(fs.lookup("etc/motd")!).size); // 2
+ * ```
+ */
 export function linkRoot(node: FsNode): FsNode {
   let n = node;
   for (let i = 0; n.target && i < 1000; i++) n = n.target;
@@ -624,7 +660,15 @@ function parentPathJoin(parent: FsNode, name: string): string {
   return p === ROOT ? name : `${p}/${name}`;
 }
 
-/** Byte-wise order of names (what `ls` with LC_ALL=C shows). */
+/**
+ * Byte-wise order of names (what `ls` with LC_ALL=C shows).
+ *
+ * @example
+ * ```ts
+ * import { compareNames } from "@lading/oci/layers";
+ * console.log(["b", "B", "a"].sort(compareNames)); // [ "B", "a", "b" ]
+ * ```
+ */
 export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

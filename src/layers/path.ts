@@ -30,6 +30,12 @@ export const WHITEOUT_META_PREFIX = ".wh..wh.";
  * (`a/../b`), because with symlinks it does not mean what it says.
  *
  * @throws {InvalidInputError} for `..` components, NUL bytes and empty names.
+ *
+ * @example
+ * ```ts
+ * import { normalizeEntryPath } from "@lading/oci/layers";
+ * console.log(normalizeEntryPath("./etc//motd")); // etc/motd
+ * ```
  */
 export function normalizeEntryPath(name: string, what = "member"): string {
   if (name.includes("\0")) {
@@ -52,23 +58,55 @@ export function normalizeEntryPath(name: string, what = "member"): string {
   return parts.join("/");
 }
 
-/** The components of a normalized path (`[]` for the root). */
+/**
+ * The components of a normalized path (`[]` for the root).
+ *
+ * @example
+ * ```ts
+ * import { pathComponents } from "@lading/oci/layers";
+ * console.log(pathComponents("usr/local/bin")); // [ "usr", "local", "bin" ]
+ * ```
+ */
 export function pathComponents(path: string): string[] {
   return path === ROOT || path === "" ? [] : path.split("/");
 }
 
-/** Joins a directory path and a name. */
+/**
+ * Joins a directory path and a name.
+ *
+ * @example
+ * ```ts
+ * import { joinPath } from "@lading/oci/layers";
+ * console.log(joinPath("etc", "motd")); // etc/motd
+ * ```
+ */
 export function joinPath(dir: string, name: string): string {
   return dir === ROOT || dir === "" ? name : `${dir}/${name}`;
 }
 
-/** The parent directory of a normalized path (`.` for top-level names). */
+/**
+ * The parent directory of a normalized path (`.` for top-level names).
+ *
+ * @example
+ * ```ts
+ * import { parentPath } from "@lading/oci/layers";
+ * console.log(parentPath("etc/motd")); // etc
+ * ```
+ */
 export function parentPath(path: string): string {
   const slash = path.lastIndexOf("/");
   return slash < 0 ? ROOT : path.slice(0, slash);
 }
 
-/** The last component of a normalized path. */
+/**
+ * The last component of a normalized path.
+ *
+ * @example
+ * ```ts
+ * import { baseName } from "@lading/oci/layers";
+ * console.log(baseName("etc/motd")); // motd
+ * ```
+ */
 export function baseName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
@@ -88,6 +126,12 @@ export type Whiteout =
  *
  * @throws {InvalidInputError} for whiteouts without a usable target: a bare `.wh.`,
  * `.wh..` and `.wh...` (they would delete the directory itself or its parent).
+ *
+ * @example
+ * ```ts
+ * import { parseWhiteout } from "@lading/oci/layers";
+ * console.log(parseWhiteout("etc/.wh.motd")); // { kind: "whiteout", path: "etc/motd" }
+ * ```
  */
 export function parseWhiteout(path: string): Whiteout | undefined {
   const base = baseName(path);

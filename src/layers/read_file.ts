@@ -86,7 +86,19 @@ export async function openLayerEntry(
   );
 }
 
-/** Finds a regular file in a merged filesystem, following symlinks within the image. */
+/**
+ * Finds a regular file in a merged filesystem, following symlinks within the image.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, mergeImage, resolveImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const { fs } = await mergeImage(store, await resolveImage(store, "example.com/a:1"));
+ * import { findFile } from "@lading/oci/layers";
+ * console.log(findFile(fs, "/etc/motd").size); // 2
+ * ```
+ */
 export function findFile(fs: MergedFilesystem, path: string): FsNode {
   const node = fs.lookup(path, { follow: true });
   if (!node) throw new NotFoundError(`${JSON.stringify(path)}: no such file in the image`);
