@@ -233,224 +233,331 @@ export async function importImages(
   options: ImportOptions = {},
 ): Promise<ImportResult> {
   const source = importSource(input);
-  const runtime = options.runtime ?? await getRuntime();
-  const maxJsonBytes = options.maxJsonBytes ?? DEFAULT_JSON_LIMIT;
   const warnings: string[] = [];
-  const warn = (m: string) => {
-    warnings.push(m);
-    options.onWarning?.(m);
+  const run: ImportRun = {
+    store,
+    options,
+    runtime: options.runtime ?? await getRuntime(),
+    maxJsonBytes: options.maxJsonBytes ?? DEFAULT_JSON_LIMIT,
+    what: source.label,
+    warnings,
+    warn: (m) => {
+      warnings.push(m);
+      options.onWarning?.(m);
+    },
+    cancelled: cancellation(options.signal, source.label),
+    lease: options.dryRun ? undefined : await store.lease(),
+    added: [],
   };
-  const what = source.label;
-  const cancelled = cancellation(options.signal, what);
-  const lease: Lease | undefined = options.dryRun ? undefined : await store.lease();
-  let staging: (Staging & { load?: (p: string) => Promise<Member | undefined> }) | undefined;
-  const added: Digest[] = [];
   try {
-    let compression: ImportResult["compression"] = "none";
-    let root = "";
-    if (source.kind === "stream") {
-      const d = await decompress(runtime, source.stream);
-      compression = d.compression;
-      staging = await stageTar(store, runtime, d.stream, what, {
-        maxJsonBytes,
-        dryRun: options.dryRun,
-        onProgress: options.onProgress,
-        lease,
-        cancelled,
-      });
-      const r = layoutRoot(staging.members.keys());
-      if (r === undefined) {
-        throw new InvalidInputError(
-          `Cannot import ${what}: not an image archive (no oci-layout or manifest.json in it)`,
-        );
-      }
-      root = r;
-    } else {
-      staging = stageDirectory(store, runtime, source, { root: "" }, {
-        maxJsonBytes,
-        dryRun: options.dryRun,
-        onProgress: options.onProgress,
-        lease,
-        cancelled,
-      });
-      if (!(await staging.load!("oci-layout")) && !(await staging.load!("manifest.json"))) {
-        throw new InvalidInputError(
-          `Cannot import ${what}: not an OCI image layout (no oci-layout file)`,
-        );
-      }
-    }
-    const member = async (path: string): Promise<Member | undefined> =>
-      staging!.load ? await staging!.load(root + path) : staging!.members.get(root + path);
+    const opened = await stageInput(run, source);
+    const listed = await readEntries(run, opened);
+    const planned = await planImport(run, opened, listed);
+    const counts = await commitBlobs(run, opened, listed, planned);
+    if (!options.dryRun) await nameImages(run, planned.records);
+    await opened.staging.abortAll();
+    await run.lease?.release();
+    return importResult(run, opened, listed, planned, counts);
+  } catch (e) {
+    await run.staging?.abortAll().catch(() => {});
+    if (!options.dryRun && run.added.length) await rollback(store, run.added, run.lease);
+    else await run.lease?.release().catch(() => {});
+    throw e;
+  }
+}
 
-    const layoutMember = await member("oci-layout");
-    const indexMember = layoutMember ? await member("index.json") : undefined;
-    const manifestMember = await member("manifest.json");
-    let entries: Descriptor[];
-    let extras = new Map<Digest, Uint8Array>();
-    let indexDescriptor: Descriptor | undefined;
-    let format: ImportResult["format"] = source.kind === "stream" ? "oci-archive" : "oci-layout";
-    let useDocker = !layoutMember;
-    if (layoutMember) {
-      const layout = parseImageLayout(await staging.bytes(layoutMember, maxJsonBytes), {
-        what: `${what}: oci-layout`,
-      });
-      if (layout.imageLayoutVersion !== "1.0.0") {
-        throw new InvalidInputError(
-          `Cannot import ${what}: unsupported imageLayoutVersion ${
-            JSON.stringify(layout.imageLayoutVersion)
-          } (1.0.0 is supported)`,
-        );
-      }
-      if (!indexMember) throw new InvalidInputError(`Cannot import ${what}: index.json is missing`);
-      const indexBytes = await staging.bytes(indexMember, maxJsonBytes);
-      const index = parseIndex(indexBytes, { what: `${what}: index.json`, onWarning: warn });
-      entries = [...index.manifests];
-      indexDescriptor = {
+/** One import in progress: what every step reads, and what a rollback needs. */
+interface ImportRun {
+  readonly store: ImportTarget;
+  readonly options: ImportOptions;
+  readonly runtime: Runtime;
+  readonly maxJsonBytes: number;
+  /** The input's label, for messages. */
+  readonly what: string;
+  readonly warnings: string[];
+  warn(message: string): void;
+  /** Throws {@link CancelledError} once the import's signal aborted. */
+  cancelled(): void;
+  readonly lease?: Lease;
+  /** The staged input, as soon as there is one (its writers are aborted on failure). */
+  staging?: Staging;
+  /** Blobs this import added (removed again on failure). */
+  readonly added: Digest[];
+}
+
+/** The input, staged: its members by path (below the layout root) and how it came. */
+interface StagedInput {
+  readonly staging: Staging & { load?: (p: string) => Promise<Member | undefined> };
+  readonly compression: ImportResult["compression"];
+  readonly kind: ImportSource["kind"];
+  /** The folder holding oci-layout or manifest.json (`""`: the top). */
+  readonly root: string;
+  /** A member by path relative to that root. */
+  member(path: string): Promise<Member | undefined>;
+}
+
+/**
+ * Detect and stage: a stream is decompressed, read once and staged (every blob hashed and
+ * written uncommitted); a directory is staged on demand. Either must hold an OCI layout or
+ * a docker-save `manifest.json` (at the top or in one folder).
+ */
+async function stageInput(run: ImportRun, source: ImportSource): Promise<StagedInput> {
+  const { store, runtime, what, options } = run;
+  const stagingOptions = {
+    maxJsonBytes: run.maxJsonBytes,
+    dryRun: options.dryRun,
+    onProgress: options.onProgress,
+    lease: run.lease,
+    cancelled: run.cancelled,
+  };
+  if (source.kind === "stream") {
+    const d = await decompress(runtime, source.stream);
+    const staging = await stageTar(store, runtime, d.stream, what, stagingOptions);
+    run.staging = staging;
+    const root = layoutRoot(staging.members.keys());
+    if (root === undefined) {
+      throw new InvalidInputError(
+        `Cannot import ${what}: not an image archive (no oci-layout or manifest.json in it)`,
+      );
+    }
+    return {
+      staging,
+      compression: d.compression,
+      kind: source.kind,
+      root,
+      member: (path) => Promise.resolve(staging.members.get(root + path)),
+    };
+  }
+  const staging = stageDirectory(store, runtime, source, { root: "" }, stagingOptions);
+  run.staging = staging;
+  if (!(await staging.load!("oci-layout")) && !(await staging.load!("manifest.json"))) {
+    throw new InvalidInputError(
+      `Cannot import ${what}: not an OCI image layout (no oci-layout file)`,
+    );
+  }
+  return {
+    staging,
+    compression: "none",
+    kind: source.kind,
+    root: "",
+    member: (p) => staging.load!(p),
+  };
+}
+
+/** The input's top-level entries: index.json's, or those synthesized from manifest.json. */
+interface ListedEntries {
+  readonly format: ImportResult["format"];
+  readonly entries: readonly Descriptor[];
+  /** Documents that are not members of the input (index.json, synthesized manifests). */
+  readonly extras: Map<Digest, Uint8Array>;
+  /** The input's own index (named only with `indexName`). */
+  readonly index?: Descriptor;
+}
+
+/** Reads index.json (checking oci-layout), or synthesizes docker-save's manifests. */
+async function readEntries(run: ImportRun, input: StagedInput): Promise<ListedEntries> {
+  const { what, maxJsonBytes, runtime } = run;
+  const { staging } = input;
+  const layoutMember = await input.member("oci-layout");
+  const manifestMember = await input.member("manifest.json");
+  if (layoutMember) {
+    const layout = parseImageLayout(await staging.bytes(layoutMember, maxJsonBytes), {
+      what: `${what}: oci-layout`,
+    });
+    if (layout.imageLayoutVersion !== "1.0.0") {
+      throw new InvalidInputError(
+        `Cannot import ${what}: unsupported imageLayoutVersion ${
+          JSON.stringify(layout.imageLayoutVersion)
+        } (1.0.0 is supported)`,
+      );
+    }
+    const indexMember = await input.member("index.json");
+    if (!indexMember) throw new InvalidInputError(`Cannot import ${what}: index.json is missing`);
+    const indexBytes = await staging.bytes(indexMember, maxJsonBytes);
+    const index = parseIndex(indexBytes, { what: `${what}: index.json`, onWarning: run.warn });
+    if (index.manifests.length > 0 || !manifestMember) {
+      const descriptor = {
         mediaType: OCI_INDEX,
         digest: await digestBytes(runtime, indexBytes),
         size: indexBytes.byteLength,
       };
-      extras.set(indexDescriptor.digest, indexBytes);
-      if (entries.length === 0 && manifestMember) useDocker = true;
-    } else entries = [];
-    if (useDocker) {
-      if (!manifestMember) {
-        throw new InvalidInputError(`Cannot import ${what}: no manifest.json in the archive`);
-      }
-      format = "docker-archive";
-      const docker = await synthesizeDockerImages(
-        runtime,
-        staging,
-        root,
-        await staging.bytes(manifestMember, maxJsonBytes),
-        { what, maxJsonBytes },
-      );
-      entries = docker.entries;
-      extras = docker.extras;
-      indexDescriptor = docker.index;
+      return {
+        format: input.kind === "stream" ? "oci-archive" : "oci-layout",
+        entries: [...index.manifests],
+        extras: new Map([[descriptor.digest, indexBytes]]),
+        index: descriptor,
+      };
     }
-
-    const blobPath = (d: Digest) => {
-      const { algorithm, encoded } = parseDigest(d);
-      return `blobs/${algorithm}/${encoded}`;
-    };
-    const find = async (d: Digest): Promise<Member | undefined> => {
-      if (format === "docker-archive") return staging!.byDigest(d);
-      return await member(blobPath(d));
-    };
-
-    const plan = await makePlan(store, entries, {
-      find,
-      extras,
-      staging,
-      platforms: options.platforms ?? [],
-      maxJsonBytes,
-      what,
-      warn,
-      nameOf: (e) => entryName(e.annotations, options) ?? e.digest,
-      runtime,
-      lease,
-    });
-    if (plan.missing.length && !options.allowMissing) {
-      const lines = plan.missing.map((m) => `  ${m.digest} (${m.mediaType}) of ${m.image}`);
-      throw new MissingContentError(
-        `Cannot import ${what}: ${plan.missing.length} blob${
-          plan.missing.length === 1 ? " is" : "s are"
-        } missing:\n${lines.join("\n")}`,
-        plan.missing,
-      );
-    }
-
-    const kept = entries.filter((e) => !plan.skipped.has(e.digest));
-    const records: ImageRecord[] = importNames(kept, options);
-    if (options.indexName && indexDescriptor) {
-      records.push({ name: options.indexName, target: indexDescriptor });
-      plan.reachable.set(indexDescriptor.digest, indexDescriptor);
-    }
-
-    // Stage, then commit, every reachable blob.
-    let present = 0;
-    let bytes = 0;
-    const toCommit: { d: Descriptor; m?: Member; extra?: Uint8Array }[] = [];
-    await lease?.add([...plan.reachable.keys()]);
-    for (const d of plan.reachable.values()) {
-      const extra = extras.get(d.digest);
-      const m = extra ? undefined : await find(d.digest);
-      if (await store.has(d.digest)) {
-        present++;
-        continue;
-      }
-      if (!extra && !m) {
-        if (plan.missing.some((x) => x.digest === d.digest)) continue; // allowed missing
-        throw new NotFoundError(
-          `Cannot import ${what}: blob ${d.digest} disappeared from the store during the import; run the import again`,
-        );
-      }
-      if (m) await staging.stage(m, d.digest);
-      toCommit.push({ d, m, extra });
-    }
-    if (!options.dryRun) {
-      for (const { d, m, extra } of toCommit) {
-        cancelled();
-        const expected = { digest: d.digest, size: d.size, what: d.mediaType };
-        let result: { added: boolean };
-        if (extra) result = await writeBlob(store, extra, expected);
-        else if (m?.writer) {
-          result = await m.writer.commit(expected);
-          m.writer = undefined;
-        } else if (await store.has(d.digest)) result = { added: false };
-        else {
-          throw new NotFoundError(
-            `Cannot import ${what}: blob ${d.digest} disappeared from the store during the import; run the import again`,
-          );
-        }
-        if (result.added) {
-          added.push(d.digest);
-          bytes += d.size;
-        } else present++;
-      }
-      await options.beforeNaming?.(store, records);
-      cancelled();
-      await store.putImages(records);
-    } else {
-      for (const { d } of toCommit) {
-        added.push(d.digest);
-        bytes += d.size;
-      }
-    }
-    await staging.abortAll();
-    await lease?.release();
-    const missing = options.allowMissing ? plan.missing : [];
-    if (missing.length) {
-      warn(`${missing.length} blob(s) missing from ${what}; the image is incomplete`);
-    }
-    return {
-      format,
-      compression,
-      images: records.map((r) => ({
-        name: r.name,
-        digest: r.target.digest,
-        mediaType: r.target.mediaType,
-        size: r.target.size,
-      })),
-      entries: entries.map((e) => ({
-        digest: e.digest,
-        mediaType: e.mediaType,
-        size: e.size,
-        ...(e.platform ? { platform: e.platform } : {}),
-        names: records.filter((r) => r.target.digest === e.digest).map((r) => r.name),
-        imported: !plan.skipped.has(e.digest),
-      })),
-      blobs: { added: added.length, present, bytes },
-      missing,
-      warnings,
-    };
-  } catch (e) {
-    await staging?.abortAll().catch(() => {});
-    if (!options.dryRun && added.length) await rollback(store, added, lease);
-    else await lease?.release().catch(() => {});
-    throw e;
   }
+  if (!manifestMember) {
+    throw new InvalidInputError(`Cannot import ${what}: no manifest.json in the archive`);
+  }
+  const docker = await synthesizeDockerImages(
+    runtime,
+    staging,
+    input.root,
+    await staging.bytes(manifestMember, maxJsonBytes),
+    { what, maxJsonBytes },
+  );
+  return {
+    format: "docker-archive",
+    entries: docker.entries,
+    extras: docker.extras,
+    index: docker.index,
+  };
+}
+
+/** What the plan decided, and the names the import will record. */
+interface PlannedImport {
+  readonly plan: Plan;
+  readonly records: ImageRecord[];
+  /** A blob of the input by digest. */
+  find(d: Digest): Promise<Member | undefined>;
+}
+
+/**
+ * Plan: walk every entry (documents parsed, sizes and presence checked, platforms
+ * filtered), refuse missing content unless allowed, and work out the names.
+ */
+async function planImport(
+  run: ImportRun,
+  input: StagedInput,
+  listed: ListedEntries,
+): Promise<PlannedImport> {
+  const { what, options } = run;
+  const find = (d: Digest): Promise<Member | undefined> => {
+    if (listed.format === "docker-archive") return Promise.resolve(input.staging.byDigest(d));
+    const { algorithm, encoded } = parseDigest(d);
+    return input.member(`blobs/${algorithm}/${encoded}`);
+  };
+  const plan = await makePlan(run.store, listed.entries, {
+    find,
+    extras: listed.extras,
+    staging: input.staging,
+    platforms: options.platforms ?? [],
+    maxJsonBytes: run.maxJsonBytes,
+    what,
+    warn: run.warn,
+    nameOf: (e) => entryName(e.annotations, options) ?? e.digest,
+    runtime: run.runtime,
+    lease: run.lease,
+  });
+  if (plan.missing.length && !options.allowMissing) {
+    const lines = plan.missing.map((m) => `  ${m.digest} (${m.mediaType}) of ${m.image}`);
+    throw new MissingContentError(
+      `Cannot import ${what}: ${plan.missing.length} blob${
+        plan.missing.length === 1 ? " is" : "s are"
+      } missing:\n${lines.join("\n")}`,
+      plan.missing,
+    );
+  }
+  const kept = listed.entries.filter((e) => !plan.skipped.has(e.digest));
+  const records: ImageRecord[] = importNames(kept, options);
+  if (options.indexName && listed.index) {
+    records.push({ name: options.indexName, target: listed.index });
+    plan.reachable.set(listed.index.digest, listed.index);
+  }
+  return { plan, records, find };
+}
+
+/**
+ * Commit: stage what is not staged yet (a directory's blobs), then commit every reachable
+ * blob the store does not have, each verified by its writer. A dry run only counts.
+ */
+async function commitBlobs(
+  run: ImportRun,
+  input: StagedInput,
+  listed: ListedEntries,
+  planned: PlannedImport,
+): Promise<{ present: number; bytes: number }> {
+  const { store, what } = run;
+  const { plan, find } = planned;
+  const disappeared = (d: Descriptor) =>
+    new NotFoundError(
+      `Cannot import ${what}: blob ${d.digest} disappeared from the store during the import; run the import again`,
+    );
+  let present = 0;
+  let bytes = 0;
+  const toCommit: { d: Descriptor; m?: Member; extra?: Uint8Array }[] = [];
+  await run.lease?.add([...plan.reachable.keys()]);
+  for (const d of plan.reachable.values()) {
+    const extra = listed.extras.get(d.digest);
+    const m = extra ? undefined : await find(d.digest);
+    if (await store.has(d.digest)) {
+      present++;
+      continue;
+    }
+    if (!extra && !m) {
+      if (plan.missing.some((x) => x.digest === d.digest)) continue; // allowed missing
+      throw disappeared(d);
+    }
+    if (m) await input.staging.stage(m, d.digest);
+    toCommit.push({ d, m, extra });
+  }
+  for (const { d, m, extra } of toCommit) {
+    if (run.options.dryRun) {
+      run.added.push(d.digest);
+      bytes += d.size;
+      continue;
+    }
+    run.cancelled();
+    const expected = { digest: d.digest, size: d.size, what: d.mediaType };
+    let result: { added: boolean };
+    if (extra) result = await writeBlob(store, extra, expected);
+    else if (m?.writer) {
+      result = await m.writer.commit(expected);
+      m.writer = undefined;
+    } else if (await store.has(d.digest)) result = { added: false };
+    else throw disappeared(d);
+    if (result.added) {
+      run.added.push(d.digest);
+      bytes += d.size;
+    } else present++;
+  }
+  return { present, bytes };
+}
+
+/** Name: record the names last, after every blob they reach is present. */
+async function nameImages(run: ImportRun, records: ImageRecord[]): Promise<void> {
+  await run.options.beforeNaming?.(run.store, records);
+  run.cancelled();
+  await run.store.putImages(records);
+}
+
+/** The report of a finished import. */
+function importResult(
+  run: ImportRun,
+  input: StagedInput,
+  listed: ListedEntries,
+  planned: PlannedImport,
+  counts: { present: number; bytes: number },
+): ImportResult {
+  const { plan, records } = planned;
+  const missing = run.options.allowMissing ? plan.missing : [];
+  if (missing.length) {
+    run.warn(`${missing.length} blob(s) missing from ${run.what}; the image is incomplete`);
+  }
+  return {
+    format: listed.format,
+    compression: input.compression,
+    images: records.map((r) => ({
+      name: r.name,
+      digest: r.target.digest,
+      mediaType: r.target.mediaType,
+      size: r.target.size,
+    })),
+    entries: listed.entries.map((e) => ({
+      digest: e.digest,
+      mediaType: e.mediaType,
+      size: e.size,
+      ...(e.platform ? { platform: e.platform } : {}),
+      names: records.filter((r) => r.target.digest === e.digest).map((r) => r.name),
+      imported: !plan.skipped.has(e.digest),
+    })),
+    blobs: { added: run.added.length, present: counts.present, bytes: counts.bytes },
+    missing,
+    warnings: run.warnings,
+  };
 }
 
 /** A check that throws {@link CancelledError} once `signal` aborted. */
