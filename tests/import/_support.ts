@@ -43,7 +43,8 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
   const visit = async (rel: string) => {
     for await (const e of Deno.readDir(`${dir}/${rel}`)) {
       const path = rel ? `${rel}/${e.name}` : e.name;
-      if (path === "lock") continue;
+      // The lock, and the layer index the layer commands keep (not content: rebuilt at will).
+      if (path === "lock" || path === "lading-cache") continue;
       if (e.isDirectory) {
         out[`${path}/`] = "dir";
         await visit(path);
