@@ -372,6 +372,23 @@ export function refuseTerminal(io: CliIO, what: string): void {
 }
 
 const cleanups = new Set<() => void>();
+
+/**
+ * True when a few file descriptors are free: Deno 2.9 panics (instead of throwing) when
+ * it cannot get one for a signal listener, so under `ulimit -n` exhaustion lading does
+ * without the Ctrl-C cleanup rather than crash.
+ */
+function haveSpareDescriptors(): boolean {
+  const opened: Deno.FsFile[] = [];
+  try {
+    for (let i = 0; i < 8; i++) opened.push(Deno.openSync("/dev/null"));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    for (const f of opened) f.close();
+  }
+}
 let listening = false;
 
 function onSignal(): void {
@@ -391,7 +408,7 @@ function onSignal(): void {
  */
 export function atInterrupt(cleanup: () => void): () => void {
   cleanups.add(cleanup);
-  if (!listening && Deno.build.os !== "windows") {
+  if (!listening && Deno.build.os !== "windows" && haveSpareDescriptors()) {
     listening = true;
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
