@@ -15,7 +15,6 @@
  */
 import type { Runtime } from "./types.ts";
 import { type NodeCryptoLike, nodeRuntime, type NodeZlibLike } from "./node.ts";
-import { webRuntime } from "./web.ts";
 
 let cached: Promise<Runtime> | undefined;
 
@@ -27,8 +26,12 @@ interface HostGlobals {
   };
 }
 
-/** The adapter for this host: `deno`, `node` or `web`. */
-function detect(): Runtime {
+/**
+ * The adapter for this host: `deno`, `node` or `web`. The web adapter (hash-wasm, fflate,
+ * fzstd) is loaded with a literal `import()` only where it is the one chosen, so a Deno or
+ * Node process does not open those modules at start-up.
+ */
+async function detect(): Promise<Runtime> {
   const g = globalThis as HostGlobals;
   const builtin = g.process?.getBuiltinModule;
   if (typeof builtin === "function") {
@@ -39,7 +42,7 @@ function detect(): Runtime {
       return nodeRuntime(name, crypto, zlib);
     }
   }
-  return webRuntime;
+  return (await import("./web.ts")).webRuntime;
 }
 
 /**

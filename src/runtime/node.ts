@@ -13,11 +13,10 @@
  *
  * @module
  */
-import type { Hasher, Runtime } from "./types.ts";
+import type { Decoder, Hasher, Runtime } from "./types.ts";
 import { checkFrame, type FrameHasher, frameHasher, ZstdFrameSplitter } from "./zstd_frames.ts";
 import { decoderPair } from "./outlet.ts";
 import { InvalidInputError } from "../errors.ts";
-import { fzstdDecompress } from "./web.ts";
 
 /** The part of a Node zlib/transform stream this adapter uses. */
 export interface NodeStreamLike {
@@ -207,6 +206,22 @@ function nodeDecoder(format: string, make: () => NodeStreamLike, frames?: ZstdFr
 }
 
 /**
+ * A decoder loaded on first use (a literal `import()`, followed by bundlers): the web
+ * adapter's npm decoders stay unloaded in Deno and Node unless needed.
+ */
+function lazyDecoder(load: () => Promise<Decoder>): Decoder {
+  const input = new TransformStream<Uint8Array, Uint8Array>();
+  const output = new TransformStream<Uint8Array, Uint8Array>();
+  load().then((decoder) => input.readable.pipeThrough(decoder).pipeTo(output.writable)).catch(
+    (e) => {
+      output.writable.abort(e).catch(() => {});
+      input.readable.cancel(e).catch(() => {});
+    },
+  );
+  return { writable: input.writable, readable: output.readable };
+}
+
+/**
  * A runtime over Node's `crypto` and `zlib` modules, named `name` (`deno`, `node`).
  *
  * @example
@@ -240,7 +255,7 @@ export function nodeRuntime(name: string, crypto: NodeCryptoLike, zlib: NodeZlib
       return nodeDecoder("gzip", () => zlib.createGunzip({ chunkSize: DECODE_CHUNK }));
     },
     zstdDecompress() {
-      if (!zstdDecode) return fzstdDecompress();
+      if (!zstdDecode) return lazyDecoder(async () => (await import("./web.ts")).fzstdDecompress());
       return nodeDecoder(
         "zstd",
         () => zstdDecode({ chunkSize: DECODE_CHUNK }),
