@@ -65,7 +65,7 @@ export {
   OpfsStore,
   type OpfsStoreOptions,
   removeOpfsStore,
-  type WorkerLike,
 } from "./opfs/store.ts";
 export { serveOpfsWriter } from "./opfs/helper_server.ts";
+export type { WorkerLike } from "./opfs/helper_client.ts";
 export { LayoutNameRoles } from "./layout.ts";

@@ -6,7 +6,18 @@
 import { toHex } from "../../digest.ts";
 import { IoError, WorkerError } from "../../errors.ts";
 import type { OpfsFileHandle } from "./dom.ts";
-import type { WorkerLike } from "./store.ts";
+
+/** The parts of a `Worker` (or `MessagePort`) the offloaded writer uses. */
+export interface WorkerLike {
+  /** Sends a message. */
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  /** Receives messages. */
+  addEventListener(type: "message", listener: (e: MessageEvent) => void): void;
+  /** The worker failed (its script did not load, or threw): writes fail instead of waiting. */
+  addEventListener(type: "error", listener: (e: { message?: string }) => void): void;
+  /** Called by {@link OpfsStore.close} when present. */
+  terminate?(): void;
+}
 
 //
 // The helper writes (sync access handle, flush) while the store's own thread goes on

@@ -45,7 +45,7 @@ import {
   writeAll,
   writeSmallFile,
 } from "./files.ts";
-import { OffloadClient, type OffloadedWrite } from "./helper_client.ts";
+import { OffloadClient, type OffloadedWrite, type WorkerLike } from "./helper_client.ts";
 import { OpfsBlobWriter } from "./writer.ts";
 
 /** Options for {@link openOpfsStore}. */
@@ -70,18 +70,6 @@ export interface OpfsStoreOptions {
    * the import speed on two cores.
    */
   writerWorker?: () => WorkerLike;
-}
-
-/** The parts of a `Worker` (or `MessagePort`) the offloaded writer uses. */
-export interface WorkerLike {
-  /** Sends a message. */
-  postMessage(message: unknown, transfer?: Transferable[]): void;
-  /** Receives messages. */
-  addEventListener(type: "message", listener: (e: MessageEvent) => void): void;
-  /** The worker failed (its script did not load, or threw): writes fail instead of waiting. */
-  addEventListener(type: "error", listener: (e: { message?: string }) => void): void;
-  /** Called by {@link OpfsStore.close} when present. */
-  terminate?(): void;
 }
 
 /** The OPFS root directory of this origin. @throws {TypeError} where there is no OPFS. */
