@@ -7,7 +7,7 @@
  */
 import { resolveImage } from "../image.ts";
 import type { LayerEntryType } from "../tar.ts";
-import type { Store } from "../store/types.ts";
+import type { ImageSource } from "../store/types.ts";
 import type { Platform } from "../types.ts";
 import { mergeImage } from "./image_layers.ts";
 
@@ -47,7 +47,7 @@ export interface ImageFileEntry {
  * ```
  */
 export async function listImageFiles(
-  store: Store,
+  store: ImageSource,
   name: string,
   options: { readonly platform?: Platform } = {},
 ): Promise<ImageFileEntry[]> {
