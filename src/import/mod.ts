@@ -483,7 +483,8 @@ async function commitBlobs(
   for (const d of plan.reachable.values()) {
     const extra = listed.extras.get(d.digest);
     const m = extra ? undefined : await find(d.digest);
-    if (await store.has(d.digest)) {
+    // Present means the right size: a damaged blob under the name is written again.
+    if ((await blobPresence(store, d)) === "present") {
       present++;
       continue;
     }

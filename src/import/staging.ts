@@ -11,6 +11,7 @@ import { type Digest, parseDigest, shortDigest } from "../digest.ts";
 import { DigestMismatchError, InvalidInputError, LimitExceededError } from "../errors.ts";
 import type { Runtime } from "../runtime/types.ts";
 import type { BlobIngester, BlobProvider, BlobWriter, Lease } from "../store/types.ts";
+import { blobPresence } from "../walk.ts";
 import { readTar } from "../tar.ts";
 import { concatBytes } from "../streams.ts";
 import { digestOfBlobPath, normalizeMemberPath, symlinkTarget } from "./detect.ts";
@@ -79,6 +80,14 @@ function mayBeJsonDocument(chunk: Uint8Array): boolean {
     return b === 0x7b || b === 0x5b; // { [
   }
   return true; // only whitespace so far: keep deciding as a document
+}
+
+/**
+ * A blob counts as present only when the store has it at the right size (a truncated or
+ * damaged blob left by something else is written again, and the commit repairs it).
+ */
+async function presentWithSize(store: BlobProvider, digest: Digest, size: number) {
+  return (await blobPresence(store, { mediaType: "", digest, size })) === "present";
 }
 
 /** Aborts all writers of these members. */
@@ -177,7 +186,7 @@ export async function stageTar(
       const named = digestOfBlobPath(path, what);
       const algorithm = named ? parseDigest(named).algorithm : "sha256";
       if (named) await options.lease?.add([named]);
-      const present = named ? await store.has(named) : false;
+      const present = named ? await presentWithSize(store, named, entry.size) : false;
       const writer = options.dryRun || present ? undefined : await store.writer();
       // A writer that hashes sha256 as it goes spares us hashing every byte twice.
       const writerHashes = writer?.sha256 !== undefined && algorithm === "sha256";
@@ -373,7 +382,7 @@ export function stageDirectory(
     async stage(m, expected) {
       if (m.writer || options.dryRun && m.bytes) return;
       await options.lease?.add([expected]);
-      if (await store.has(expected)) return;
+      if (await presentWithSize(store, expected, m.size)) return;
       const { algorithm } = parseDigest(expected);
       const hasher = await runtime.createHasher(algorithm);
       const writer = options.dryRun ? undefined : await store.writer();

@@ -155,10 +155,40 @@ export async function openFsStore(dir: string, options: FsStoreOptions = {}): Pr
     }
     await initLayout(dir, options.sync ?? true);
   }
+  await checkStoreDirectories(dir);
   const real = await Deno.realPath(dir);
   const store = new FsStore(dir, { ...options, lockKey: real });
   if (options.removeStale ?? true) await store.removeStaleFiles();
   return store;
+}
+
+/**
+ * Refuses a store whose `blobs/`, `blobs/<alg>/`, `ingest/` or `leases/` is not a real
+ * directory: lading never follows a symlink inside a store (a linked `blobs/sha256` would
+ * make imports write, and gc delete, 64-hex-named files elsewhere).
+ */
+async function checkStoreDirectories(dir: string): Promise<void> {
+  const check = async (relative: string) => {
+    let st: Deno.FileInfo;
+    try {
+      st = await Deno.lstat(`${dir}/${relative}`);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+    if (!st.isDirectory) {
+      throw new InvalidInputError(
+        `Cannot open store ${dir}: ${relative} is ${
+          st.isSymlink ? "a symbolic link" : "not a directory"
+        } (lading never follows links inside a store; make it a real directory)`,
+      );
+    }
+    return true;
+  };
+  for (const relative of ["ingest", "leases"]) await check(relative);
+  if (await check("blobs")) {
+    for await (const e of Deno.readDir(`${dir}/blobs`)) await check(`blobs/${e.name}`);
+  }
 }
 
 async function checkLayoutFile(dir: string): Promise<void> {

@@ -149,10 +149,16 @@ export class FsBlobWriter implements BlobWriter {
         await Deno.link(this.#path, target);
         added = true;
       } catch (e) {
-        if (e instanceof Deno.errors.AlreadyExists) {
-          added = false;
-        } else if (await exists(target)) {
-          added = false;
+        if (e instanceof Deno.errors.AlreadyExists || await exists(target)) {
+          // Present means a regular file of the right size: anything else under the
+          // blob's name (truncated, a symlink, a FIFO) is replaced by the verified bytes.
+          const have = await Deno.lstat(target).catch(() => undefined);
+          const want = (await Deno.lstat(this.#path)).size;
+          if (have?.isFile && have.size === want) added = false;
+          else {
+            await Deno.rename(this.#path, target);
+            added = true;
+          }
         } else {
           // Hard links unsupported on this file system: rename instead.
           await Deno.rename(this.#path, target);

@@ -45,6 +45,8 @@ export interface HostileCase {
   accepted?: boolean;
   /** Import `$W/input` into the store before (the command reads a stored image). */
   importFirst?: boolean;
+  /** More assertions after the command (the store and work directory). */
+  after?: (store: string, work: string) => Promise<void>;
   /** A shell prefix (ulimit). */
   shellPrefix?: string;
 }
@@ -359,6 +361,58 @@ export async function hostileCases(): Promise<HostileCase[]> {
       files: () => one(good),
       args: ["import", "$W/input"],
     },
+    // present means a regular file of the right size; damaged blobs are repaired
+    ...(["truncated", "a symlink", "a FIFO"] as const).map((how): HostileCase => ({
+      name: `re-import repairs a stored blob that is ${how}`,
+      files: () => one(good),
+      importFirst: true,
+      prepareStore: async (s) => {
+        const path = `${s}/blobs/sha256/${base.layers[0].descriptor.digest.slice(7)}`;
+        if (how === "truncated") {
+          await Deno.chmod(path, 0o644);
+          await Deno.truncate(path, 3);
+          return;
+        }
+        const saved = `${s}/../saved-layer`;
+        await Deno.rename(path, saved);
+        if (how === "a symlink") await Deno.symlink(saved, path);
+        else {
+          const r = await new Deno.Command("mkfifo", { args: [path] }).output();
+          if (!r.success) throw new Error("mkfifo failed");
+        }
+      },
+      args: ["import", "$W/input"],
+      code: 0,
+      accepted: true,
+      after: async (s) => {
+        const path = `${s}/blobs/sha256/${base.layers[0].descriptor.digest.slice(7)}`;
+        const st = await Deno.lstat(path);
+        if (!st.isFile || st.size !== base.layers[0].descriptor.size) {
+          throw new Error(`blob not repaired: ${JSON.stringify(st)}`);
+        }
+      },
+    })),
+    // never follow a symlink inside the store
+    ...(["blobs/sha256", "ingest", "leases"] as const).flatMap((sub) =>
+      (sub === "blobs/sha256" ? ["import", "gc"] : ["import"]).map((cmd): HostileCase => ({
+        name: `${cmd} refuses a store whose ${sub} is a symlink (nothing outside changes)`,
+        files: () => one(good),
+        prepareStore: async (s) => {
+          const outside = `${s}/../outside`;
+          await Deno.mkdir(outside);
+          await Deno.writeFile(`${outside}/${"ab".repeat(32)}`, enc.encode("not a blob"));
+          if (sub === "blobs/sha256") {
+            for await (const e of Deno.readDir(`${s}/${sub}`)) {
+              await Deno.rename(`${s}/${sub}/${e.name}`, `${outside}/${e.name}`);
+            }
+          }
+          await Deno.remove(`${s}/${sub}`, { recursive: true });
+          await Deno.symlink(outside, `${s}/${sub}`);
+        },
+        args: cmd === "gc" ? ["gc"] : ["import", "$W/input"],
+        message: /symbolic link/,
+      }))
+    ),
     {
       name: "too few file descriptors (EMFILE)",
       files: () => one(good),

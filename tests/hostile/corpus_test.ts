@@ -54,6 +54,7 @@ for (const c of await hostileCases()) {
       }
       await c.prepareStore?.(store);
       const before = await snapshot(store).catch((e) => String(e));
+      const outsideBefore = await snapshot(`${dir}/outside`).catch(() => undefined);
       const args = c.args.map((a) => a.replaceAll("$W", dir).replaceAll("$S", store));
       const r = await runDeno(cli, [...args, "--store", store], { shellPrefix: c.shellPrefix });
       const code = c.code ?? 1;
@@ -74,6 +75,10 @@ for (const c of await hostileCases()) {
         const after = await snapshot(store).catch((e) => String(e));
         assertEquals(after, before, "the store changed");
       }
+      if (outsideBefore) {
+        assertEquals(await snapshot(`${dir}/outside`), outsideBefore, "files outside changed");
+      }
+      await c.after?.(store, dir);
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }

@@ -50,6 +50,8 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
         await visit(path);
       } else if (e.isSymlink) {
         out[path] = `-> ${await Deno.readLink(`${dir}/${path}`)}`;
+      } else if (!e.isFile) {
+        out[path] = "not a regular file"; // a FIFO: never opened
       } else {
         const bytes = await Deno.readFile(`${dir}/${path}`);
         out[path] = createHash("sha256").update(bytes).digest("hex");
