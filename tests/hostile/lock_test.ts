@@ -92,15 +92,25 @@ Deno.test("import waiting for a held lock says so once, then finishes when the h
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const [forLine, rest] = child.stderr.tee();
-    const line = await firstLine(forLine, /waiting/);
+    const reader = child.stderr.getReader();
+    const decoder = new TextDecoder();
+    let err = "";
+    while (!/waiting/.test(err)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += decoder.decode(value, { stream: true });
+    }
     assertMatch(
-      line,
+      err,
       new RegExp(`^lading: waiting for another writer \\(pid ${pid}\\) to release the lock`),
     );
     Deno.kill(pid, "SIGKILL");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += decoder.decode(value, { stream: true });
+    }
     const status = await child.status;
-    const err = await new Response(rest).text();
     await child.stdout.cancel().catch(() => {});
     assertEquals(status.code, 0, err);
     assertEquals(err.split("\n").filter((l) => /waiting/.test(l)).length, 1, err);
