@@ -26,7 +26,7 @@ Deno.test("a killed pull leaves no name and no unverified blob; the next run con
     const names = await namesFile(s.w.store);
     const child = s.w.spawn(["pull", ...s.flags, s.ref]);
     const stalled = () => s.proxy.seen.some((r) => path.test(r.path) && r.bytes >= 120_000);
-    for (let i = 0; i < 600 && !stalled(); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 2400 && !stalled(); i++) await new Promise((r) => setTimeout(r, 50));
     assert(stalled(), "the big blob started");
     await new Promise((r) => setTimeout(r, 300)); // let it write what arrived
     child.kill("SIGKILL");
