@@ -413,12 +413,6 @@ export async function hostileCases(): Promise<HostileCase[]> {
         message: /symbolic link/,
       }))
     ),
-    {
-      name: "too few file descriptors (EMFILE)",
-      files: () => one(good),
-      args: ["import", "$W/input"],
-      shellPrefix: "ulimit -n 20",
-    },
   ];
   return cases;
 }
