@@ -11,6 +11,9 @@ import { buildImage, layoutFiles, tarOfFiles } from "../helpers/images.ts";
 import { lading, show, withDemo } from "./_run.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
+/** The escape character that starts terminal control sequences. */
+const ESC = String.fromCharCode(0x1b);
+
 Deno.test("global flags work before or after the command", async () => {
   await withDemo(async ({ store, archive }) => {
     assertEquals((await lading(undefined, ["--store", store, "import", archive])).code, 0);
@@ -225,7 +228,10 @@ Deno.test("progress: bytes, rate and time left on a terminal, each redraw clears
   const io = fakeIO(true);
   const p = new Progress(io, "importing", 10_000_000);
   p.add(2_500_000);
-  assertMatch(io.text(), /^\rimporting  \[=+ +\]  2\.5 MB \/ 10 MB.*\x1b\[K$/);
+  assertMatch(
+    io.text(),
+    new RegExp("^\\rimporting {2}\\[=+ +\\] {2}2\\.5 MB / 10 MB.*" + ESC + "\\[K$"),
+  );
   const later = Date.now() + 2000;
   assertMatch(p.line(later), /2\.5 MB \/ 10 MB {2}1\.\d MB\/s {2}0:0\d left$/);
   p.end();

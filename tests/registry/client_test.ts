@@ -395,7 +395,7 @@ Deno.test("a blob body cut mid-way resumes with Range: bytes=N-", async () => {
   const blob = enc.encode("0123456789abcdefghij");
   const digest = await sha(blob);
   const resumed: number[] = [];
-  const { c, seen } = client((req, n) => {
+  const { c, seen } = client((req, _n) => {
     if (n === 1) return new Response(cutStream(blob, 8));
     const m = /bytes=(\d+)-/.exec(req.headers.get("range") ?? "")!;
     const from = Number(m[1]);
