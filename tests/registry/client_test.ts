@@ -395,7 +395,7 @@ Deno.test("a blob body cut mid-way resumes with Range: bytes=N-", async () => {
   const blob = enc.encode("0123456789abcdefghij");
   const digest = await sha(blob);
   const resumed: number[] = [];
-  const { c, seen } = client((req, _n) => {
+  const { c, seen } = client((req, n) => {
     if (n === 1) return new Response(cutStream(blob, 8));
     const m = /bytes=(\d+)-/.exec(req.headers.get("range") ?? "")!;
     const from = Number(m[1]);
@@ -542,7 +542,7 @@ Deno.test("a registry that does not answer a request is retried after the timeou
 Deno.test("Bearer: a cached token the registry refuses is replaced once by a fresh one", async () => {
   let revoked = "";
   const base = tokenRegistry();
-  const { c, seen } = client((req, n) => {
+  const { c, seen } = client((req, _n) => {
     const auth = req.headers.get("authorization") ?? "";
     if (revoked && auth === revoked) {
       return new Response(null, {
