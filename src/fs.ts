@@ -24,7 +24,13 @@
 export { FsStore, type FsStoreOptions, openFsStore, type StaleFile } from "./store/fs.ts";
 export { LayoutNameRoles } from "./store/layout.ts";
 export { fsHashing, type FsHashingOptions } from "./deno/fs_hashing.ts";
-export { exportArchiveFile, type ExportFileOptions, writeArchiveFile } from "./deno/export_file.ts";
+export {
+  type AtomicWriteOptions,
+  exportArchiveFile,
+  type ExportFileOptions,
+  writeArchiveFile,
+  writeFileAtomically,
+} from "./deno/export_file.ts";
 export { unpackImage, type UnpackOptions, type UnpackReport } from "./deno/unpack_fs.ts";
 export { directoryFiles, type DirectoryFilesOptions } from "./deno/layer_dir.ts";
 export {

@@ -3,10 +3,9 @@
  * temporary name and renamed into place only when complete) or to stdout.
  * @module
  */
-import { randomHex } from "../digest.ts";
-import { AlreadyExistsError, LadingError, NotFoundError } from "../errors.ts";
+import { AlreadyExistsError } from "../errors.ts";
 import { type ExportFormat, planExport } from "../export/mod.ts";
-import { writeArchiveFile } from "../deno/export_file.ts";
+import { writeArchiveFile, writeFileAtomically } from "../deno/export_file.ts";
 import { exists } from "../store/fs_files.ts";
 import {
   atInterrupt,
@@ -26,80 +25,6 @@ import {
   storeDir,
   UsageError,
 } from "./common.ts";
-
-/**
- * Runs `write` into a temporary file next to `path` (it must close the file),
- * then renames the file into place. Without `force` an existing `path` is never replaced
- * (checked again at the moment of the rename). On failure or Ctrl-C the temporary file
- * is removed and `path` is untouched.
- */
-export async function writeFileAtomically(
-  path: string,
-  write: (file: Deno.FsFile) => Promise<void>,
-  options: { force?: boolean } = {},
-): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
-  const base = path.slice(slash + 1);
-  const tmp = `${dir}.${base}.lading-${Deno.pid}-${randomHex(6)}.tmp`;
-  const cleanup = () => {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // already gone
-    }
-  };
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new NotFoundError(
-        `Cannot export to ${path}: the directory ${
-          dir.replace(/(.)\/$/, "$1") || "."
-        } does not exist`,
-      );
-    }
-    if (e instanceof Deno.errors.PermissionDenied) {
-      throw new LadingError(
-        `Cannot export to ${path}: no permission to write in ${dir.replace(/(.)\/$/, "$1") || "."}`,
-      );
-    }
-    throw e;
-  }
-  const unregister = atInterrupt(cleanup);
-  try {
-    await write(file);
-    if (options.force) {
-      await Deno.rename(tmp, path);
-    } else {
-      try {
-        await Deno.link(tmp, path); // never replaces
-      } catch (e) {
-        if (e instanceof Deno.errors.AlreadyExists) {
-          throw new AlreadyExistsError(
-            `Cannot export to ${path}: it appeared while the archive was written; use --force to replace it`,
-          );
-        }
-        if (await exists(path)) {
-          throw new AlreadyExistsError(`Cannot export to ${path}: it exists; use --force`);
-        }
-        await Deno.rename(tmp, path); // file systems without hard links
-      }
-      cleanup();
-    }
-  } catch (e) {
-    try {
-      file.close();
-    } catch {
-      // closed by write
-    }
-    cleanup();
-    throw e;
-  } finally {
-    unregister();
-  }
-}
 
 /** The export command. */
 export const exportCommand: Command = {
@@ -196,9 +121,7 @@ export const exportCommand: Command = {
         await writeFileAtomically(
           output,
           (file) => writeArchiveFile(plan, store, file, writeOptions),
-          {
-            force: !!f.values.force,
-          },
+          { force: !!f.values.force, atInterrupt },
         );
       }
       progress.end();

@@ -22,7 +22,7 @@ import {
   refuseTerminal,
   UsageError,
 } from "./common.ts";
-import { writeFileAtomically } from "./export.ts";
+import { writeFileAtomically } from "../deno/export_file.ts";
 import { LAYER_FLAGS, readOptions, withImage } from "./layers_common.ts";
 
 function member(path: string, n: FsNode): TarMember | undefined {

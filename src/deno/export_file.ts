@@ -18,7 +18,7 @@
  * @module
  */
 import { randomHex } from "../digest.ts";
-import { AlreadyExistsError } from "../errors.ts";
+import { AlreadyExistsError, IoError, NotFoundError } from "../errors.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import { exists } from "../store/fs_files.ts";
 import { FsStore } from "../store/fs.ts";
@@ -117,21 +117,49 @@ export async function writeArchiveFile(
   }
 }
 
+/** Options of {@link writeFileAtomically}. */
+export interface AtomicWriteOptions {
+  /** Replace an existing file (default: an existing `path` is never replaced). */
+  readonly force?: boolean;
+  /**
+   * Remove the temporary file on Ctrl-C and exit with 130, as a command line tool does
+   * (a SIGINT listener for the time of the write).
+   */
+  readonly removeOnInterrupt?: boolean;
+  /**
+   * Registers the temporary file's removal with the caller's own interrupt handling
+   * instead; returns the unregistering function.
+   */
+  readonly atInterrupt?: (cleanup: () => void) => () => void;
+}
+
 /**
  * Runs `write` into a temporary file next to `path` (it must close the file),
  * then renames the file into place. Without `force` an existing `path` is never replaced
  * (checked again at the moment of the rename). On failure or Ctrl-C the temporary file
- * is removed and `path` is untouched (Ctrl-C: with `removeOnInterrupt`, which also exits
- * the process with 130, as a command line tool does).
+ * is removed and `path` is untouched. A missing directory or one without write permission
+ * is one clear error naming `path`, never the temporary name.
+ *
+ * @example
+ * ```ts
+ * import { writeFileAtomically } from "@lading/oci/fs";
+ * const path = await Deno.makeTempDir() + "/hello.txt";
+ * await writeFileAtomically(path, async (file) => {
+ *   await file.write(new TextEncoder().encode("hello"));
+ *   file.close();
+ * });
+ * console.log(await Deno.readTextFile(path)); // hello
+ * ```
  */
 export async function writeFileAtomically(
   path: string,
   write: (file: Deno.FsFile) => Promise<void>,
-  options: { force?: boolean; removeOnInterrupt?: boolean } = {},
+  options: AtomicWriteOptions = {},
 ): Promise<void> {
   const slash = path.lastIndexOf("/");
   const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
   const base = path.slice(slash + 1);
+  const shownDir = dir.replace(/(.)\/$/, "$1") || ".";
   const tmp = `${dir}.${base}.lading-${Deno.pid}-${randomHex(6)}.tmp`;
   const cleanup = () => {
     try {
@@ -140,12 +168,29 @@ export async function writeFileAtomically(
       // already gone
     }
   };
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new NotFoundError(`Cannot write ${path}: the directory ${shownDir} does not exist`);
+    }
+    if (e instanceof Deno.errors.PermissionDenied) {
+      throw new IoError(`Cannot write ${path}: no permission to write in ${shownDir}`);
+    }
+    throw e;
+  }
   const onSignal = () => {
     cleanup();
     Deno.exit(130);
   };
-  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
-  if (options.removeOnInterrupt) Deno.addSignalListener("SIGINT", onSignal);
+  let unregister = () => {};
+  if (options.atInterrupt) {
+    unregister = options.atInterrupt(cleanup);
+  } else if (options.removeOnInterrupt) {
+    Deno.addSignalListener("SIGINT", onSignal);
+    unregister = () => Deno.removeSignalListener("SIGINT", onSignal);
+  }
   try {
     await write(file);
     if (options.force) {
@@ -156,11 +201,11 @@ export async function writeFileAtomically(
       } catch (e) {
         if (e instanceof Deno.errors.AlreadyExists) {
           throw new AlreadyExistsError(
-            `Cannot export to ${path}: it appeared while the archive was written; use --force to replace it`,
+            `Cannot write ${path}: it appeared while it was written; use --force to replace it`,
           );
         }
         if (await exists(path)) {
-          throw new AlreadyExistsError(`Cannot export to ${path}: it exists; use --force`);
+          throw new AlreadyExistsError(`Cannot write ${path}: it exists; use --force`);
         }
         await Deno.rename(tmp, path); // file systems without hard links
       }
@@ -175,7 +220,7 @@ export async function writeFileAtomically(
     cleanup();
     throw e;
   } finally {
-    if (options.removeOnInterrupt) Deno.removeSignalListener("SIGINT", onSignal);
+    unregister();
   }
 }
 
