@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import { assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { InvalidInputError, LimitExceededError } from "../src/errors.ts";
 import {
   checkDescriptorData,
