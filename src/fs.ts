@@ -42,6 +42,7 @@ export {
 export {
   type CredentialEnv,
   credentialHelper,
+  type CredentialOptions,
   lookupCredentials,
   removeLogin,
   saveLogin,

@@ -115,7 +115,24 @@ function isZero(block: Uint8Array): boolean {
   return true;
 }
 
-/** Reads tar members from a byte stream, strictly. See the module documentation. */
+/**
+ * Reads tar members from a byte stream, strictly. See the module documentation.
+ *
+ * @example
+ * ```ts
+ * import { TarReader } from "@lading/oci/tar";
+ * import { packTar } from "modern-tar";
+ * const bytes = await packTar([
+ *   { header: { name: "etc/", type: "directory", size: 0 } },
+ *   { header: { name: "etc/motd", size: 3 }, body: "hi\n" },
+ * ]);
+ * const tar = new TarReader(new Blob([bytes]).stream(), { what: "my.tar" });
+ * for (let h = await tar.next(); h; h = await tar.next()) console.log(h.type, h.name, h.size);
+ * // directory etc/ 0
+ * // file etc/motd 3      (a body that is not read is skipped)
+ * console.log(tar.ended); // true
+ * ```
+ */
 export class TarReader {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #what: string;

@@ -83,7 +83,7 @@ export const loginCommand: Command = {
       only: { username, password },
     });
     await client.ping();
-    const file = await saveLogin(host, { username, password }, io);
+    const file = await saveLogin(host, { username, password }, { env: io });
     if (f.values.json) io.out(json({ host, username, file }));
     else if (!f.values.quiet) io.err(`Login Succeeded (${host}, saved in ${file})\n`);
     return 0;
@@ -101,7 +101,7 @@ export const logoutCommand: Command = {
     const f = parseCommand(args, logoutCommand);
     if (f.positionals.length !== 1) throw new UsageError("logout takes exactly one registry host");
     const host = hostOf(f.positionals[0]);
-    const removed = await removeLogin(host, io);
+    const removed = await removeLogin(host, { env: io });
     if (!removed) throw new InvalidInputError(`not logged in to ${host}`);
     if (f.values.json) io.out(json({ host, removed }));
     else if (!f.values.quiet) io.err(`Removed login credentials for ${host}\n`);

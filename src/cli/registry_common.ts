@@ -98,7 +98,7 @@ export async function clientFor(
     credentials: async (h) => {
       if (user && h === host) return user;
       if (options.only) return undefined;
-      return await lookupCredentials(h, io);
+      return await lookupCredentials(h, { env: io });
     },
     onWarning: options.onWarning,
   });

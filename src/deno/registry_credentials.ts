@@ -19,6 +19,19 @@ export interface CredentialEnv {
   env(name: string): string | undefined;
 }
 
+/** Options of {@link lookupCredentials}, {@link saveLogin} and {@link removeLogin}. */
+export interface CredentialOptions {
+  /**
+   * The environment the config files are found with (`DOCKER_CONFIG`, `HOME`,
+   * `REGISTRY_AUTH_FILE`, `XDG_RUNTIME_DIR`); default: the process environment.
+   */
+  readonly env?: CredentialEnv;
+  /** Runs a docker credential helper (default {@link credentialHelper}). */
+  readonly helper?: (helper: string, host: string) => Promise<Credentials | undefined>;
+}
+
+const processEnv: CredentialEnv = { env: (name) => Deno.env.get(name) };
+
 /** The keys a host may have in an `auths` map (Docker Hub's legacy URL included). */
 export function authKeys(host: string): string[] {
   const keys = [
@@ -102,7 +115,24 @@ function fromAuthEntry(entry: unknown, where: string): Credentials | undefined {
   return undefined;
 }
 
-/** Runs `docker-credential-<helper> get` for a host. */
+/**
+ * Runs `docker-credential-<helper> get` for a host (the program reads the host on stdin
+ * and answers JSON). `undefined` when the helper has nothing for the host.
+ *
+ * @throws {InvalidInputError} when the helper is not installed, fails or does not answer JSON.
+ *
+ * @example
+ * ```ts
+ * import { credentialHelper } from "@lading/oci/fs";
+ * import { InvalidInputError } from "@lading/oci";
+ * try {
+ *   console.log(await credentialHelper("osxkeychain", "ghcr.io")); // { username, password } or undefined
+ * } catch (e) {
+ *   if (!(e instanceof InvalidInputError)) throw e;
+ *   console.log(e.message); // ... the credential helper docker-credential-osxkeychain is not installed
+ * }
+ * ```
+ */
 export async function credentialHelper(
   helper: string,
   host: string,
@@ -150,13 +180,31 @@ export async function credentialHelper(
 
 /**
  * Looks up the credentials of a registry host in the docker config and the containers
- * auth file (see the module doc for the order).
+ * auth file (see the module doc for the order), as `docker`, `skopeo` and `crane` do.
+ * Pass it as the `credentials` option of `RegistryClient`.
+ *
+ * @example
+ * ```ts
+ * import { lookupCredentials, saveLogin } from "@lading/oci/fs";
+ * import { RegistryClient } from "@lading/oci";
+ * const dir = await Deno.makeTempDir();
+ * const env = { env: (name: string) => (name === "DOCKER_CONFIG" ? dir : undefined) };
+ * await saveLogin("registry.example.com", { username: "me", password: "secret" }, { env });
+ * console.log(await lookupCredentials("registry.example.com", { env })); // { username: "me", password: "secret" }
+ * // Without `env`, the process environment: ~/.docker/config.json and the containers auth file.
+ * const client = new RegistryClient("registry.example.com", {
+ *   credentials: (host) => lookupCredentials(host, { env }),
+ * });
+ * console.log(client.host); // registry.example.com
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function lookupCredentials(
   host: string,
-  e: CredentialEnv,
-  helper: typeof credentialHelper = credentialHelper,
+  options: CredentialOptions = {},
 ): Promise<Credentials | undefined> {
+  const e = options.env ?? processEnv;
+  const helper = options.helper ?? credentialHelper;
   const keys = authKeys(host);
   const dockerPath = dockerConfigPath(e);
   const docker = dockerPath ? await readJsonFile(dockerPath) : undefined;
@@ -206,12 +254,27 @@ async function writePrivateJson(path: string, value: unknown): Promise<void> {
   await Deno.rename(tmp, path);
 }
 
-/** Records credentials for a host in the docker config (`auths[host].auth`). Returns the file. */
+/**
+ * Records credentials for a host in the docker config (`auths[host].auth`, the file written
+ * atomically with mode 0600, its other settings kept), as `docker login` does. Returns the
+ * file.
+ *
+ * @example
+ * ```ts
+ * import { saveLogin } from "@lading/oci/fs";
+ * const dir = await Deno.makeTempDir();
+ * const env = { env: (name: string) => (name === "DOCKER_CONFIG" ? dir : undefined) };
+ * const file = await saveLogin("registry.example.com", { username: "me", password: "secret" }, { env });
+ * console.log(file === `${dir}/config.json`, (await Deno.stat(file)).mode! & 0o777); // true 384
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export async function saveLogin(
   host: string,
   credentials: { username: string; password: string },
-  e: CredentialEnv,
+  options: CredentialOptions = {},
 ): Promise<string> {
+  const e = options.env ?? processEnv;
   const path = dockerConfigPath(e);
   if (!path) {
     throw new InvalidInputError("Cannot log in: no DOCKER_CONFIG or HOME to hold the config");
@@ -227,8 +290,23 @@ export async function saveLogin(
   return path;
 }
 
-/** Removes a host's entry from the docker config. Returns false when there was none. */
-export async function removeLogin(host: string, e: CredentialEnv): Promise<boolean> {
+/**
+ * Removes a host's entry from the docker config, as `docker logout` does. Returns false
+ * when there was none.
+ *
+ * @example
+ * ```ts
+ * import { removeLogin, saveLogin } from "@lading/oci/fs";
+ * const dir = await Deno.makeTempDir();
+ * const env = { env: (name: string) => (name === "DOCKER_CONFIG" ? dir : undefined) };
+ * await saveLogin("registry.example.com", { username: "me", password: "secret" }, { env });
+ * console.log(await removeLogin("registry.example.com", { env })); // true
+ * console.log(await removeLogin("registry.example.com", { env })); // false
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function removeLogin(host: string, options: CredentialOptions = {}): Promise<boolean> {
+  const e = options.env ?? processEnv;
   const path = dockerConfigPath(e);
   if (!path) return false;
   const config = await readJsonFile(path);

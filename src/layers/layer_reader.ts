@@ -85,7 +85,28 @@ export interface LayerStats {
   readonly entries: number;
 }
 
-/** A layer being read: iterate its entries, then call {@link LayerReader.finish}. */
+/**
+ * A layer being read: iterate its entries, then call {@link LayerReader.finish} for the
+ * diff_id and sizes. Made by {@link openLayer} or {@link openStoreLayer}.
+ *
+ * @example
+ * ```ts
+ * import { openLayer } from "@lading/oci/layers";
+ * import { packTar } from "modern-tar";
+ * import { gzipSync } from "fflate";
+ * const tar = await packTar([
+ *   { header: { name: "etc/motd", size: 3 }, body: "hi\n" },
+ *   { header: { name: "tmp/.wh.cache", size: 0 } },
+ * ]);
+ * const layer = await openLayer(new Blob([gzipSync(tar)]).stream());
+ * for await (const entry of layer) {
+ *   if (entry.whiteout) console.log("deletes", entry.whiteout.path); // deletes tmp/cache
+ *   else console.log(entry.path, await new Response(entry.body()).text()); // etc/motd hi
+ * }
+ * const stats = await layer.finish();
+ * console.log(layer.compression, stats.entries, stats.uncompressedSize); // gzip 2 2560
+ * ```
+ */
 export class LayerReader implements AsyncIterable<LayerEntry> {
   /** Compression detected from the bytes. */
   readonly compression: Compression;

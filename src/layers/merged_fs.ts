@@ -213,7 +213,26 @@ export function linkRoot(node: FsNode): FsNode {
   return n;
 }
 
-/** The merged filesystem being built layer by layer. See the module documentation. */
+/**
+ * The merged filesystem being built layer by layer. See the module documentation.
+ *
+ * @example
+ * ```ts
+ * import { MergedFilesystem, openLayer } from "@lading/oci/layers";
+ * import { packTar } from "modern-tar";
+ * const layers = [
+ *   await packTar([{ header: { name: "etc/motd", size: 3 }, body: "hi\n" }]),
+ *   await packTar([{ header: { name: "etc/.wh.motd", size: 0 } }, { header: { name: "etc/hostname", size: 2 }, body: "x\n" }]),
+ * ];
+ * const fs = new MergedFilesystem();
+ * for (const [i, bytes] of layers.entries()) {
+ *   for await (const entry of await openLayer(new Blob([bytes]).stream())) fs.apply(i, entry);
+ *   fs.endLayer(i);
+ * }
+ * console.log(fs.children(fs.lookup("etc")!).map((n) => n.name)); // [ "hostname" ]
+ * console.log(fs.changes[1].map((c) => `${c.kind} ${c.path}`)); // [ "added etc/hostname", "deleted etc/motd" ]
+ * ```
+ */
 export class MergedFilesystem {
   /** The root directory. */
   readonly root: FsNode;

@@ -383,7 +383,22 @@ function nativeGunzipSink(outlet: Outlet) {
   };
 }
 
-/** The browser runtime adapter. */
+/**
+ * The browser runtime adapter: hash-wasm for hashing, `DecompressionStream` (fflate for
+ * multi-member gzip) and fzstd for decompression, fflate for gzip. It works wherever
+ * WebAssembly and web streams do; `getRuntime()` picks it where Node's built-in
+ * modules are missing.
+ *
+ * @example
+ * ```ts
+ * import { webRuntime } from "@lading/oci";
+ * const hasher = await webRuntime.createHasher("sha256");
+ * hasher.update(new TextEncoder().encode("abc"));
+ * console.log(hasher.digest().slice(0, 8)); // ba7816bf
+ * const gzipped = new Blob(["hi\n"]).stream().pipeThrough(webRuntime.gzip(9));
+ * console.log(await new Response(gzipped.pipeThrough(webRuntime.gunzip())).text()); // hi
+ * ```
+ */
 export const webRuntime: Runtime = {
   name: "web",
   async createHasher(algorithm): Promise<Hasher> {

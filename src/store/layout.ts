@@ -77,7 +77,22 @@ export async function checkCommit(
 
 /**
  * The name roles of a layout store, over `index.json` (see `layoutImageNames` in
- * `layout_index.ts`): a store sets {@link LayoutNameRoles.names} in its constructor.
+ * `layout_index.ts`): a store sets {@link LayoutNameRoles.names} in its constructor. The
+ * base class of the fs and OPFS stores, so both name images the same way.
+ *
+ * @example
+ * ```ts
+ * import { LayoutNameRoles, openFsStore } from "@lading/oci/fs";
+ * import { appendLayer, emptyImage, writeImage } from "@lading/oci";
+ * const dir = await Deno.makeTempDir();
+ * const store = await openFsStore(dir);
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "example.com/a:1" });
+ * console.log(store instanceof LayoutNameRoles, (await store.listImages()).map((r) => r.name)); // true [ "example.com/a:1" ]
+ * const index = JSON.parse(await Deno.readTextFile(`${dir}/index.json`));
+ * console.log(index.manifests[0].annotations["org.opencontainers.image.ref.name"]); // example.com/a:1
+ * await store.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export abstract class LayoutNameRoles implements ImageNames {
   /** index.json's names, read and written by the store's own file operations. */

@@ -15,7 +15,7 @@ import { buildImage } from "../helpers/images.ts";
 import { haveRegistry, pushBuiltImage, startRegistry } from "./_registry.ts";
 
 function envOf(vars: Record<string, string>) {
-  return { env: (name: string) => vars[name] };
+  return { env: { env: (name: string) => vars[name] } };
 }
 
 async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -80,12 +80,14 @@ Deno.test("credentials: credHelpers win over credsStore, which wins over auths; 
       return Promise.resolve(undefined);
     };
     const e = envOf({ DOCKER_CONFIG: dir, REGISTRY_AUTH_FILE: `${dir}/auth.json` });
-    assertEquals(await lookupCredentials("reg.h", e, helper), {
+    assertEquals(await lookupCredentials("reg.h", { ...e, helper }), {
       username: "helper",
       password: "h",
     });
-    assertEquals(await lookupCredentials("reg.s", e, helper), { identityToken: "from-store" });
-    assertEquals(await lookupCredentials("reg.p", e, helper), {
+    assertEquals(await lookupCredentials("reg.s", { ...e, helper }), {
+      identityToken: "from-store",
+    });
+    assertEquals(await lookupCredentials("reg.p", { ...e, helper }), {
       username: "podman",
       password: "z",
     });

@@ -176,7 +176,7 @@ export async function openOpfsStore(options: OpfsStoreOptions = {}): Promise<Opf
  *
  * @example
  * ```ts ignore
- * import { removeOpfsStore } from "./opfs.ts";
+ * import { removeOpfsStore } from "@lading/oci/opfs";
  * await removeOpfsStore("lading-scratch");
  * ```
  */
