@@ -25,158 +25,38 @@
  * ```
  * @module
  */
-import { type Digest, digestBytes, parseDigest, shortDigest } from "../digest.ts";
+import { type Digest, digestBytes, parseDigest } from "../digest.ts";
 import {
   CancelledError,
   InvalidInputError,
-  LimitExceededError,
   MissingContentError,
   NotFoundError,
-  SizeMismatchError,
 } from "../errors.ts";
-import { isConfigMediaType, isNonDistributable, OCI_INDEX } from "../media_types.ts";
-import { formatPlatform, platformMatches } from "../platform.ts";
+import { OCI_INDEX } from "../media_types.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime } from "../runtime/types.ts";
-import {
-  checkDescriptorData,
-  DEFAULT_JSON_LIMIT,
-  parseConfig,
-  parseImageLayout,
-  parseIndex,
-} from "../schema.ts";
-import { readBlobBytes, writeBlob } from "../store/blob.ts";
-import type {
-  BlobManager,
-  BlobProvider,
-  ImageRecord,
-  ImageSource,
-  ImageTarget,
-  Lease,
-  Leases,
-} from "../store/types.ts";
-import type { Descriptor, ImageConfig, Platform } from "../types.ts";
-import {
-  blobPresence,
-  childrenOf,
-  configPlatform,
-  filterPlatforms,
-  mayHaveChildren,
-  parseDocument,
-  walk,
-} from "../walk.ts";
+import { DEFAULT_JSON_LIMIT, parseImageLayout, parseIndex } from "../schema.ts";
+import { writeBlob } from "../store/blob.ts";
+import type { ImageRecord, Lease } from "../store/types.ts";
+import type { Descriptor } from "../types.ts";
+import { blobPresence } from "../walk.ts";
 import { decompress } from "../compression.ts";
 import { synthesizeDockerImages } from "./docker.ts";
-import { entryName, importNames, type NameOptions, withoutNameAnnotations } from "./names.ts";
+import { entryName, importNames } from "./names.ts";
 import type { ImportSource } from "./source.ts";
 import { layoutRoot } from "./detect.ts";
+import { makePlan, type Plan } from "./plan.ts";
 import { type Member, stageDirectory, stageTar, type Staging } from "./staging.ts";
+import type { ImportOptions, ImportResult, ImportTarget } from "./types.ts";
 
-export type { DirectorySource, ImportSource, StreamSource } from "./source.ts";
-
-/**
- * What an import writes into: verified blob writes and names ({@link ImageTarget}), leases
- * against a concurrent gc, and, to leave the store as it was on failure, removal of the
- * blobs it added ({@link BlobManager}) unless a name ({@link ImageSource}) or another
- * lease holds them. Every store is one.
- */
-export type ImportTarget = ImageTarget & ImageSource & BlobManager & Leases;
-
-/** Options of {@link importImages}, mirroring `ctr images import`. */
-export interface ImportOptions extends NameOptions {
-  /**
-   * Cancels the import: once it aborts, the next blob write, commit or name update fails
-   * with {@link CancelledError} and what the import added is removed (the store is as it
-   * was).
-   */
-  readonly signal?: AbortSignal;
-  /** Store only these platforms' content (the index itself is kept). Empty: all. */
-  readonly platforms?: readonly Platform[];
-  /** Also name the index (index.json, or the one built for a docker archive). */
-  readonly indexName?: string;
-  /** Check everything, write nothing. */
-  readonly dryRun?: boolean;
-  /** Record images even when some of their blobs are absent, and report them. */
-  readonly allowMissing?: boolean;
-  /** Cap for JSON documents (default 4 MiB). */
-  readonly maxJsonBytes?: number;
-  /** Bytes of input read so far. */
-  readonly onProgress?: (bytes: number) => void;
-  /** Non-fatal findings (same-kind media type differences, skipped platforms). */
-  readonly onWarning?: (message: string) => void;
-  /** Hashing/compression runtime (default: detected). */
-  readonly runtime?: Runtime;
-  /**
-   * An extra check after every blob is committed and before any name is recorded (for
-   * example diff_id verification); when it throws, the import is rolled back.
-   */
-  readonly beforeNaming?: (store: ImportTarget, records: readonly ImageRecord[]) => Promise<void>;
-}
-
-/** One name the import created (or would create). */
-export interface ImportedImage {
-  /** The name recorded. */
-  readonly name: string;
-  /** The digest of the index or manifest it points at. */
-  readonly digest: Digest;
-  /** Its media type. */
-  readonly mediaType: string;
-  /** Its size in bytes. */
-  readonly size: number;
-}
-
-/** A blob an image needs that the input did not have. */
-export interface MissingBlob {
-  /** The blob. */
-  readonly digest: Digest;
-  /** Its media type. */
-  readonly mediaType: string;
-  /** The image (name, or top-level digest) it belongs to. */
-  readonly image: string;
-}
-
-/** What an import did. */
-export interface ImportResult {
-  /** The input's shape. */
-  readonly format: "oci-layout" | "oci-archive" | "docker-archive";
-  /** Compression of the archive (`none` for directories). */
-  readonly compression: "none" | "gzip" | "zstd";
-  /** The names recorded (or, with `dryRun`, that would be). */
-  readonly images: ImportedImage[];
-  /**
-   * Every top-level entry of the input (index.json entries, or one per image of a docker
-   * archive), named or not, and whether the platform filter kept it.
-   */
-  readonly entries: ImportedEntry[];
-  /** Blobs written, blobs already present, and bytes written. */
-  readonly blobs: { added: number; present: number; bytes: number };
-  /** Only with `allowMissing`: what was absent. */
-  readonly missing: MissingBlob[];
-  /** Non-fatal findings, also given to `onWarning`. */
-  readonly warnings: string[];
-}
-
-/** A top-level entry of the input, see {@link ImportResult.entries}. */
-export interface ImportedEntry {
-  /** The digest of the entry's index or manifest. */
-  readonly digest: Digest;
-  /** Its media type. */
-  readonly mediaType: string;
-  /** Its size in bytes. */
-  readonly size: number;
-  /** The platform the entry's descriptor states (an index entry), if any. */
-  readonly platform?: Platform;
-  /** The names this import gave it (empty: none). */
-  readonly names: string[];
-  /** False when the platform filter left it out. */
-  readonly imported: boolean;
-}
-
-interface Plan {
-  readonly reachable: Map<Digest, Descriptor>;
-  readonly missing: MissingBlob[];
-  readonly skipped: Set<Digest>;
-}
+export type {
+  ImportedEntry,
+  ImportedImage,
+  ImportOptions,
+  ImportResult,
+  ImportTarget,
+  MissingBlob,
+} from "./types.ts";
 
 /** What {@link importImages} reads: an {@link ImportSource}, a `Blob`/`File`, a `Response` or a byte stream. */
 export type ImportInput = ImportSource | Blob | Response | ReadableStream<Uint8Array>;
@@ -585,149 +465,4 @@ async function rollback(
       await store.delete(d).catch(() => {});
     }
   }).catch(() => {});
-}
-
-interface PlanContext {
-  find(d: Digest): Promise<Member | undefined>;
-  extras: Map<Digest, Uint8Array>;
-  staging: Staging;
-  platforms: readonly Platform[];
-  maxJsonBytes: number;
-  what: string;
-  warn(m: string): void;
-  nameOf(entry: Descriptor): string;
-  runtime: Runtime;
-  /** Protects every visited digest from gc before its presence is checked. */
-  lease?: Lease;
-}
-
-/**
- * Walks every top-level entry: checks that each reachable blob is in the input (right
- * size) or already in the store, parses every document (kind confusion, `data`,
- * configs), applies the platform filter, and lists what is missing.
- */
-async function makePlan(
-  store: BlobProvider,
-  entries: readonly Descriptor[],
-  ctx: PlanContext,
-): Promise<Plan> {
-  const reachable = new Map<Digest, Descriptor>();
-  const missing: MissingBlob[] = [];
-  const skipped = new Set<Digest>();
-  const bytesOf = (d: Descriptor, m: Member | undefined): Promise<Uint8Array> => {
-    const extra = ctx.extras.get(d.digest);
-    if (extra) return Promise.resolve(extra);
-    if (m) return ctx.staging.bytes(m, ctx.maxJsonBytes);
-    return readBlobBytes(store, d.digest, ctx.maxJsonBytes);
-  };
-  const readEntryConfig = async (config: Descriptor): Promise<ImageConfig | undefined> => {
-    const m = ctx.extras.has(config.digest) ? undefined : await ctx.find(config.digest);
-    if (!m && !ctx.extras.has(config.digest) && !(await store.has(config.digest))) return undefined;
-    return parseConfig(await bytesOf(config, m), {
-      what: `${ctx.what}: config ${config.digest}`,
-    });
-  };
-  const roots = entries.map((e) => withoutNameAnnotations(e));
-  // What an earlier entry's walk checked is not checked again: N entries pointing at one
-  // index of N manifests cost N, not N². A root is decided apart (the platform filter).
-  const checked = new Set<string>();
-  for (const [i, root] of roots.entries()) {
-    const image = ctx.nameOf(entries[i]);
-    await walk([root], async (d, wctx) => {
-      const key = wctx.parents.length === 0 ? `root ${d.digest}` : d.digest;
-      if (checked.has(key)) return [];
-      checked.add(key);
-      const where = `${d.mediaType} ${d.digest} of ${image}`;
-      const extra = ctx.extras.get(d.digest);
-      const m = extra ? undefined : await ctx.find(d.digest);
-      if (!extra && !m) await ctx.lease?.add([d.digest]);
-      const stored = extra || m ? undefined : await blobPresence(store, d);
-      if (stored === "missing") {
-        if (isNonDistributable(d.mediaType) || (d.urls && d.urls.length)) {
-          ctx.warn(`${ctx.what}: non-distributable blob ${shortDigest(d.digest)} is not included`);
-          return [];
-        }
-        missing.push({ digest: d.digest, mediaType: d.mediaType, image });
-        return [];
-      }
-      if (m && m.size !== d.size) {
-        throw new SizeMismatchError(
-          `Cannot import ${ctx.what}: blob ${d.digest} (${where}) has ${m.size} bytes, descriptor says ${d.size}`,
-          d.size,
-          m.size,
-        );
-      }
-      if (typeof stored === "object") {
-        throw new SizeMismatchError(
-          `Cannot import ${ctx.what}: blob ${d.digest} (${where}) has ${stored.size} bytes in the store, descriptor says ${d.size}`,
-          d.size,
-          stored.size,
-        );
-      }
-      reachable.set(d.digest, d);
-      const isConfig = isConfigMediaType(d.mediaType);
-      let bytes: Uint8Array | undefined;
-      if (d.data !== undefined) {
-        bytes = await bytesOf(d, m);
-        try {
-          checkDescriptorData(d, bytes);
-        } catch (e) {
-          // Say which input and image, and what the data hashes to.
-          let actual = "";
-          try {
-            const decoded = Uint8Array.from(atob(d.data), (c) => c.charCodeAt(0));
-            actual = `; the data hashes to ${await digestBytes(ctx.runtime, decoded)}`;
-          } catch {
-            // not base64: the message says so
-          }
-          throw new InvalidInputError(
-            `Cannot import ${ctx.what}: ${where}: ${(e as Error).message}${actual}`,
-            { cause: e },
-          );
-        }
-      }
-      if (isConfig) {
-        parseConfig(bytes ?? await bytesOf(d, m), {
-          what: `${ctx.what}: config ${d.digest} of ${image}`,
-        });
-        return [];
-      }
-      if (!mayHaveChildren(d)) return [];
-      bytes ??= await bytesOf(d, m);
-      const doc = parseDocument(d, bytes, {
-        maxJsonBytes: ctx.maxJsonBytes,
-        onWarning: ctx.warn,
-        what: `${ctx.what}: ${where}`,
-      });
-      if (!doc) return [];
-      if (doc.kind === "index") return filterPlatforms(childrenOf(doc), ctx.platforms);
-      if (wctx.parents.length === 0 && ctx.platforms.length) {
-        const config = await readEntryConfig(doc.manifest.config);
-        if (config) {
-          const p = configPlatform(config);
-          if (!ctx.platforms.some((w) => platformMatches(w, p))) {
-            ctx.warn(`${image} is ${formatPlatform(p)}, not a requested platform: skipped`);
-            skipped.add(d.digest);
-            reachable.delete(d.digest);
-            return [];
-          }
-        }
-      }
-      return childrenOf(doc);
-    }).catch((e) => {
-      throw walkErrorInContext(e, ctx.what, image);
-    });
-  }
-  return { reachable, missing, skipped };
-}
-
-/**
- * The walk's own errors (index cycle, nesting too deep) do not know the input or the
- * image; name both. Errors from the handler already do and pass unchanged.
- */
-function walkErrorInContext(e: unknown, what: string, image: string): unknown {
-  if (!(e instanceof LimitExceededError || e instanceof InvalidInputError)) return e;
-  if (e.message.includes(what)) return e;
-  const Class = e instanceof LimitExceededError ? LimitExceededError : InvalidInputError;
-  return new Class(`Cannot import ${what}: image ${image}: ${e.message}`, { cause: e });
 }

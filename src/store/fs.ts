@@ -33,30 +33,17 @@
  * ```
  * @module
  */
-import { type Digest, isDigest, parseDigest, randomHex } from "../digest.ts";
-import {
-  InvalidInputError,
-  LimitExceededError,
-  LockTimeoutError,
-  NotFoundError,
-} from "../errors.ts";
-import { OCI_INDEX } from "../media_types.ts";
+import { type Digest, parseDigest, randomHex } from "../digest.ts";
+import { InvalidInputError, LimitExceededError, NotFoundError } from "../errors.ts";
 import { getRuntime } from "../runtime/mod.ts";
-import type { Hasher, Runtime } from "../runtime/types.ts";
+import type { Runtime } from "../runtime/types.ts";
 import type { BlobInfo, BlobWriter, ImageNames, Lease, Store, WriterOptions } from "./types.ts";
-import {
-  exists,
-  mapNoSpace,
-  type Mutex,
-  mutexFor,
-  ownerAlive,
-  ownerToken,
-  parseOwner,
-  removeQuietly,
-  writeAll,
-} from "./fs_files.ts";
-import { FsBlobWriter } from "./fs_writer.ts";
-import { ALGORITHMS, HEX_NAME, INDEX_TMP_PREFIX, isObject, LayoutNameRoles } from "./layout.ts";
+import { mapNoSpace, ownerToken, removeQuietly, writeAll } from "./fs_files.ts";
+import { checkLayoutFile, checkStoreDirectories, initLayout } from "./fs_layout.ts";
+import { createLease, leasedDigestsIn, removeStaleFilesIn, type StaleFile } from "./fs_leases.ts";
+import { FsWriterLock } from "./fs_lock.ts";
+import { FsBlobWriter, hashExisting } from "./fs_writer.ts";
+import { ALGORITHMS, HEX_NAME, INDEX_TMP_PREFIX, LayoutNameRoles } from "./layout.ts";
 import {
   emptyLayoutIndex,
   INDEX_LIMIT,
@@ -65,6 +52,8 @@ import {
   parseLayoutIndex,
   serializeLayoutIndex,
 } from "./layout_index.ts";
+
+export type { StaleFile };
 
 // ---------------------------------------------------------------------------------------
 // The store
@@ -93,17 +82,6 @@ export interface FsStoreOptions {
   onLockWait?: (holderPid: number | undefined) => void;
   /** Give up waiting for the writer lock after this many milliseconds ({@link LockTimeoutError}). */
   lockTimeoutMs?: number;
-}
-
-/** How long a lock attempt may take before it counts as waiting for another writer. */
-const LOCK_WAIT_NOTICE_MS = 150;
-
-/** A file {@link FsStore.removeStaleFiles} removed (or, in a dry run, would remove). */
-export interface StaleFile {
-  /** Path relative to the store. */
-  readonly path: string;
-  /** Its size in bytes. */
-  readonly size: number;
 }
 
 /**
@@ -163,111 +141,6 @@ export async function openFsStore(dir: string, options: FsStoreOptions = {}): Pr
 }
 
 /**
- * Refuses a store whose `blobs/`, `blobs/<alg>/`, `ingest/` or `leases/` is not a real
- * directory: lading never follows a symlink inside a store (a linked `blobs/sha256` would
- * make imports write, and gc delete, 64-hex-named files elsewhere).
- */
-async function checkStoreDirectories(dir: string): Promise<void> {
-  const check = async (relative: string) => {
-    let st: Deno.FileInfo;
-    try {
-      st = await Deno.lstat(`${dir}/${relative}`);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return false;
-      throw e;
-    }
-    if (!st.isDirectory) {
-      throw new InvalidInputError(
-        `Cannot open store ${dir}: ${relative} is ${
-          st.isSymlink ? "a symbolic link" : "not a directory"
-        } (lading never follows links inside a store; make it a real directory)`,
-      );
-    }
-    return true;
-  };
-  for (const relative of ["ingest", "leases"]) await check(relative);
-  if (await check("blobs")) {
-    for await (const e of Deno.readDir(`${dir}/blobs`)) await check(`blobs/${e.name}`);
-  }
-}
-
-async function checkLayoutFile(dir: string): Promise<void> {
-  const path = `${dir}/oci-layout`;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(await Deno.readTextFile(path));
-  } catch (e) {
-    if (e instanceof SyntaxError) {
-      throw new InvalidInputError(`Cannot open store ${dir}: oci-layout is not valid JSON`);
-    }
-    throw e;
-  }
-  if (!isObject(doc) || typeof doc.imageLayoutVersion !== "string") {
-    throw new InvalidInputError(
-      `Cannot open store ${dir}: oci-layout needs a string "imageLayoutVersion"`,
-    );
-  }
-}
-
-/** Writes `bytes` to `path` only when it does not exist (atomically: temp file + link). */
-async function createFileAtomically(path: string, bytes: Uint8Array, sync: boolean) {
-  const tmp = `${path}.tmp-${await ownerToken()}-${randomHex()}`;
-  try {
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      await writeAll(file, bytes);
-      if (sync) await file.syncData();
-    } finally {
-      file.close();
-    }
-    try {
-      await Deno.link(tmp, path);
-    } catch (e) {
-      if (e instanceof Deno.errors.AlreadyExists) return;
-      if (await exists(path)) return;
-      await Deno.rename(tmp, path);
-    }
-  } catch (e) {
-    throw mapNoSpace(e, `create ${path}`);
-  } finally {
-    await removeQuietly(tmp);
-  }
-}
-
-async function initLayout(dir: string, sync: boolean): Promise<void> {
-  await Deno.mkdir(`${dir}/blobs/sha256`, { recursive: true });
-  const enc = new TextEncoder();
-  // index.json first: a directory with oci-layout always has an index.json.
-  await createFileAtomically(
-    `${dir}/index.json`,
-    enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] })),
-    sync,
-  );
-  await createFileAtomically(
-    `${dir}/oci-layout`,
-    enc.encode(JSON.stringify({ imageLayoutVersion: "1.0.0" })),
-    sync,
-  );
-}
-
-/** `<pid>.<start>-r-<alg>-<hex>`: a resumable partial write held by a process. */
-const RESUMABLE_NAME = /^(\d+)\.(\d+)-r-((?:sha256|sha512)-[0-9a-f]+)$/;
-
-/** Hashes what a resumed ingest file holds (1 MiB sync reads); returns its size. */
-async function hashExisting(file: Deno.FsFile, hasher: Hasher): Promise<number> {
-  const buf = new Uint8Array(1 << 20);
-  let total = 0;
-  for (;;) {
-    const n = file.readSync(buf);
-    if (n === null || n === 0) break;
-    hasher.update(buf.subarray(0, n));
-    total += n;
-  }
-  await file.seek(total, Deno.SeekMode.Start);
-  return total;
-}
-
-/**
  * A store in a directory that is an OCI image layout. Create it with
  * {@link openFsStore}.
  *
@@ -294,10 +167,8 @@ export class FsStore extends LayoutNameRoles implements Store {
   readonly dir: string;
   #runtime?: Runtime;
   #sync: boolean;
-  #mutex: Mutex;
+  #lock: FsWriterLock;
   #madeDirs = new Set<string>();
-  #onLockWait?: (holderPid: number | undefined) => void;
-  #lockTimeoutMs?: number;
   /** The names in index.json (shared logic with the OPFS store). */
   protected readonly names: ImageNames;
 
@@ -307,9 +178,7 @@ export class FsStore extends LayoutNameRoles implements Store {
     this.dir = dir;
     this.#runtime = options.runtime;
     this.#sync = options.sync ?? true;
-    this.#mutex = mutexFor(options.lockKey ?? dir);
-    this.#onLockWait = options.onLockWait;
-    this.#lockTimeoutMs = options.lockTimeoutMs;
+    this.#lock = new FsWriterLock(dir, options);
     this.names = layoutImageNames({
       where: this.dir,
       read: () => this.#readIndex(),
@@ -343,45 +212,8 @@ export class FsStore extends LayoutNameRoles implements Store {
    * and names this store did not make, are kept. Returns what it removed, or with
    * `dryRun` what it would remove.
    */
-  async removeStaleFiles(options: { dryRun?: boolean } = {}): Promise<StaleFile[]> {
-    const removed: StaleFile[] = [];
-    const places: [string, (name: string) => string | undefined][] = [
-      ["ingest", (n) => n],
-      ["leases", (n) => n],
-      [".", (n) => (n.startsWith(INDEX_TMP_PREFIX) ? n.slice(INDEX_TMP_PREFIX.length) : undefined)],
-    ];
-    for (const [sub, ownedPart] of places) {
-      const dir = `${this.dir}/${sub}`;
-      try {
-        for await (const entry of Deno.readDir(dir)) {
-          if (!entry.isFile) continue;
-          const resumable = sub === "ingest" ? RESUMABLE_NAME.exec(entry.name) : null;
-          if (resumable) {
-            // A dead owner's partial write becomes free to resume (not removed).
-            if (await ownerAlive(Number(resumable[1]), resumable[2])) continue;
-            if (!options.dryRun) {
-              await Deno.rename(`${dir}/${entry.name}`, `${dir}/r-${resumable[3]}`).catch(
-                () => removeQuietly(`${dir}/${entry.name}`),
-              );
-            }
-            continue;
-          }
-          const part = ownedPart(entry.name);
-          const owner = part === undefined ? undefined : parseOwner(part);
-          if (!owner || await ownerAlive(owner.pid, owner.start)) continue;
-          const path = `${dir}/${entry.name}`;
-          const size = await Deno.stat(path).then((st) => st.size, () => 0);
-          if (!options.dryRun) await removeQuietly(path);
-          removed.push({ path: sub === "." ? entry.name : `${sub}/${entry.name}`, size });
-        }
-      } catch (e) {
-        // A missing directory or a read-only layout made by another tool is fine.
-        if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied)) {
-          throw e;
-        }
-      }
-    }
-    return removed;
+  removeStaleFiles(options: { dryRun?: boolean } = {}): Promise<StaleFile[]> {
+    return removeStaleFilesIn(this.dir, options);
   }
 
   // ----- ContentStore -----
@@ -622,64 +454,12 @@ export class FsStore extends LayoutNameRoles implements Store {
   /** A new lease file `leases/<owner>-<random>`; release it when the operation ends. */
   async lease(): Promise<Lease> {
     await this.#ensureDir("leases");
-    const id = `${await ownerToken()}-${randomHex()}`;
-    const path = `${this.dir}/leases/${id}`;
-    try {
-      await Deno.writeFile(path, new Uint8Array(), { createNew: true });
-    } catch (e) {
-      throw mapNoSpace(e, `create lease ${path}`);
-    }
-    let released = false;
-    return {
-      id,
-      add: async (digests) => {
-        for (const d of digests) parseDigest(d);
-        if (released) throw new TypeError(`lease ${id} was released`);
-        if (digests.length === 0) return;
-        const text = digests.map((d) => `${d}\n`).join("");
-        await this.exclusive(async () => {
-          try {
-            await Deno.writeTextFile(path, text, { append: true });
-          } catch (e) {
-            throw mapNoSpace(e, `add to lease ${path}`);
-          }
-        });
-      },
-      release: async () => {
-        released = true;
-        await removeQuietly(path);
-      },
-    };
+    return createLease(this.dir, (fn) => this.exclusive(fn));
   }
 
   /** Digests of leases whose owner process is alive; dead processes' leases are removed. */
-  async leasedDigests(): Promise<Set<Digest>> {
-    const all = new Set<Digest>();
-    const dir = `${this.dir}/leases`;
-    const names: string[] = [];
-    try {
-      for await (const entry of Deno.readDir(dir)) if (entry.isFile) names.push(entry.name);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return all;
-      throw e;
-    }
-    for (const name of names) {
-      const owner = parseOwner(name);
-      if (!owner) continue;
-      if (!await ownerAlive(owner.pid, owner.start)) {
-        await removeQuietly(`${dir}/${name}`);
-        continue;
-      }
-      let text: string;
-      try {
-        text = await Deno.readTextFile(`${dir}/${name}`);
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) continue; // released meanwhile
-        throw e;
-      }
-      for (const line of text.split("\n")) if (isDigest(line)) all.add(line);
-    }
-    return all;
+  leasedDigests(): Promise<Set<Digest>> {
+    return leasedDigestsIn(this.dir);
   }
 
   /**
@@ -688,69 +468,8 @@ export class FsStore extends LayoutNameRoles implements Store {
    * directory (from any FsStore in this process): they wait for the same lock and would
    * deadlock. Reading, writing blobs, `delete()` and `leasedDigests()` are fine.
    */
-  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await this.#mutex.acquire();
-    try {
-      const file = await Deno.open(`${this.dir}/lock`, { read: true, write: true, create: true });
-      try {
-        await this.#lock(file);
-        try {
-          return await fn();
-        } finally {
-          await file.unlock().catch(() => {});
-        }
-      } finally {
-        file.close();
-      }
-    } finally {
-      release();
-    }
-  }
-
-  /**
-   * Takes `flock` on the lock file. When another process holds it, says so once (with the
-   * pid that process wrote into the file) and gives up after the lock timeout, if any.
-   * The holder's pid is written into the file once the lock is ours.
-   */
-  async #lock(file: Deno.FsFile): Promise<void> {
-    const locked = file.lock(true);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const after = (ms: number) =>
-      new Promise<"later">((resolve) => (timer = setTimeout(() => resolve("later"), ms)));
-    try {
-      if ((await Promise.race([locked, after(LOCK_WAIT_NOTICE_MS)])) === "later") {
-        clearTimeout(timer);
-        let pid: number | undefined;
-        try {
-          const text = await Deno.readTextFile(`${this.dir}/lock`);
-          const n = Number(text.trim());
-          if (Number.isSafeInteger(n) && n > 0) pid = n;
-        } catch {
-          // no pid recorded
-        }
-        this.#onLockWait?.(pid);
-        const limit = this.#lockTimeoutMs;
-        if (limit !== undefined) {
-          const left = Math.max(0, limit - LOCK_WAIT_NOTICE_MS);
-          if ((await Promise.race([locked, after(left)])) === "later") {
-            locked.then(() => file.unlock(), () => {}).catch(() => {});
-            throw new LockTimeoutError(
-              `Cannot write to store ${this.dir}: another writer${
-                pid ? ` (pid ${pid})` : ""
-              } held its lock for more than ${limit / 1000} s`,
-            );
-          }
-        } else await locked;
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-    try {
-      await file.truncate(0);
-      await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
-    } catch {
-      // The pid is only a courtesy to waiting writers.
-    }
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#lock.run(fn);
   }
 
   /** Nothing to release: handles are opened per operation. */

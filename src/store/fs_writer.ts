@@ -194,3 +194,17 @@ export class FsBlobWriter implements BlobWriter {
     await this.#discard();
   }
 }
+
+/** Hashes what a resumed ingest file holds (1 MiB sync reads); returns its size. */
+export async function hashExisting(file: Deno.FsFile, hasher: Hasher): Promise<number> {
+  const buf = new Uint8Array(1 << 20);
+  let total = 0;
+  for (;;) {
+    const n = file.readSync(buf);
+    if (n === null || n === 0) break;
+    hasher.update(buf.subarray(0, n));
+    total += n;
+  }
+  await file.seek(total, Deno.SeekMode.Start);
+  return total;
+}
