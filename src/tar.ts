@@ -81,7 +81,7 @@ export interface TarReaderOptions {
   readonly what?: string;
   /** Sees every chunk of the input, in order, before it is parsed (hashing, counting, caps). */
   readonly onChunk?: (chunk: Uint8Array) => void;
-  /** Receives non-fatal oddities (data after the end-of-archive marker, missing marker). */
+  /** Receives non-fatal oddities (non-zero data after the end-of-archive marker). */
   readonly onWarning?: (message: string) => void;
 }
 
@@ -371,9 +371,9 @@ export class TarReader {
       }
       if (skipped === this.#bodyLeft && skipped < skip) {
         // Go's archive/tar (and so containerd and umoci): the input ending right after a
-        // member's data, without padding or end-of-archive blocks, is the end.
+        // member's data, without padding or end-of-archive blocks, is the end. Go accepts
+        // it silently, and so do we: Debian's umoci writes such layers, nothing is wrong.
         this.#bodyLeft = this.#padLeft = 0;
-        this.#onWarning?.(`${this.#what}: no end-of-archive marker`);
         await this.#finish();
         return undefined;
       }
@@ -391,7 +391,7 @@ export class TarReader {
       let block = await this.#read(512);
       if (block.byteLength === 0) {
         if (longName || longLink || pax) this.#fail("truncated after an extended header");
-        if (this.#entries > 0) this.#onWarning?.(`${this.#what}: no end-of-archive marker`);
+        // A missing end-of-archive marker is accepted silently, as Go's reader does.
         await this.#finish();
         return undefined;
       }
