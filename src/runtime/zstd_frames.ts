@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { createXXHash64, type IHasher } from "hash-wasm";
+import type { IHasher } from "hash-wasm";
 import { InvalidInputError } from "../errors.ts";
 
 /** A run of bytes of the current frame; `end` when the frame finishes with it. */
@@ -188,8 +188,13 @@ export class ZstdFrameSplitter {
 export type FrameHasher = IHasher;
 
 let xxh64Loaded: Promise<IHasher> | undefined;
-/** A fresh XXH64 hasher (seed 0) for one frame's content. */
+/**
+ * A fresh XXH64 hasher (seed 0) for one frame's content. hash-wasm is loaded here, on the
+ * first zstd frame, not at start-up: its module pulls in Node compatibility layers that
+ * cost a CLI process ~60 ms before it does anything.
+ */
 export async function frameHasher(): Promise<FrameHasher> {
+  const { createXXHash64 } = await import("hash-wasm");
   xxh64Loaded ??= createXXHash64();
   await xxh64Loaded;
   const h = await createXXHash64();
