@@ -382,6 +382,7 @@ export class RegistryClient {
       return skipping(reader, skip);
     };
     let reader = await open();
+    const idle = new IdleGuard(idleMs);
     const resume = async (cause: unknown): Promise<void> => {
       if (resumes >= maxResumes || (size >= 0 && position >= size)) throw cause;
       resumes++;
@@ -389,40 +390,50 @@ export class RegistryClient {
       reader.releaseLock?.();
       reader = await open();
     };
-    return new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        for (;;) {
-          let r: ReadableStreamReadResult<Uint8Array>;
-          try {
-            r = await readWithin(reader, idleMs);
-          } catch (e) {
-            if (e instanceof RegistryError || e instanceof NotFoundError) throw e;
+    const next = async (controller: ReadableStreamDefaultController<Uint8Array>) => {
+      for (;;) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await idle.read(reader);
+        } catch (e) {
+          if (e instanceof RegistryError || e instanceof NotFoundError) throw e;
+          await resume(
+            new RegistryError(`Cannot ${what}: ${(e as Error).message}`, undefined, { cause: e }),
+          );
+          continue;
+        }
+        if (r.done) {
+          if (position < size) {
             await resume(
-              new RegistryError(`Cannot ${what}: ${(e as Error).message}`, undefined, { cause: e }),
+              new SizeMismatchError(
+                `Cannot ${what}: the body ended after ${position} of ${size} bytes`,
+                size,
+                position,
+              ),
             );
             continue;
           }
-          if (r.done) {
-            if (position < size) {
-              await resume(
-                new SizeMismatchError(
-                  `Cannot ${what}: the body ended after ${position} of ${size} bytes`,
-                  size,
-                  position,
-                ),
-              );
-              continue;
-            }
-            controller.close();
-            return;
-          }
-          if (r.value.byteLength === 0) continue;
-          position += r.value.byteLength;
-          controller.enqueue(r.value);
+          idle.stop();
+          controller.close();
           return;
+        }
+        if (r.value.byteLength === 0) continue;
+        position += r.value.byteLength;
+        controller.enqueue(r.value);
+        return;
+      }
+    };
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          await next(controller);
+        } catch (e) {
+          idle.stop();
+          throw e;
         }
       },
       async cancel(reason) {
+        idle.stop();
         await reader.cancel(reason).catch(() => {});
       },
     }, { highWaterMark: 0 });
@@ -679,23 +690,52 @@ function schema1Error(name: string): InvalidInputError {
   );
 }
 
-/** One read, or an error when nothing comes within `ms` (the reader is then cancelled). */
-async function readWithin(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  ms: number,
-): Promise<ReadableStreamReadResult<Uint8Array>> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const idle = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const e = new TypeError(`no data for ${Math.round(ms / 1000)} s`);
-      reader.cancel(e).catch(() => {});
-      reject(e);
-    }, ms);
-  });
-  try {
-    return await Promise.race([reader.read(), idle]);
-  } finally {
-    clearTimeout(timer);
+/**
+ * Reads from the current reader of a blob body, failing a read when nothing comes for
+ * `ms` (the reader is then cancelled). One timer per quiet period, not one per chunk: a
+ * 100 MB body arrives in thousands of chunks.
+ */
+class IdleGuard {
+  #ms: number;
+  #deadline = 0;
+  #timer?: ReturnType<typeof setTimeout>;
+  #pending?: { reader: ReadableStreamDefaultReader<Uint8Array>; reject: (e: Error) => void };
+
+  constructor(ms: number) {
+    this.#ms = ms;
+  }
+
+  read(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+  ): Promise<ReadableStreamReadResult<Uint8Array>> {
+    this.#deadline = Date.now() + this.#ms;
+    this.#timer ??= setTimeout(() => this.#check(), this.#ms);
+    return new Promise((resolve, reject) => {
+      this.#pending = { reader, reject };
+      reader.read().then(resolve, reject).finally(() => {
+        this.#pending = undefined;
+      });
+    });
+  }
+
+  #check(): void {
+    this.#timer = undefined;
+    const pending = this.#pending;
+    if (!pending) return; // quiet between reads: the next read arms the timer again
+    const left = this.#deadline - Date.now();
+    if (left > 0) {
+      this.#timer = setTimeout(() => this.#check(), left);
+      return;
+    }
+    const e = new TypeError(`no data for ${Math.round(this.#ms / 1000)} s`);
+    pending.reader.cancel(e).catch(() => {});
+    pending.reject(e);
+  }
+
+  /** Stops the timer (the body ended or was cancelled). */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }
 

@@ -220,7 +220,10 @@ export function layoutImageNames(file: IndexFile): ImageNames {
     async putImages(list) {
       for (const r of list) validateRecord(r);
       await file.exclusive(async () => {
-        await file.write(putRecords(await file.read(), list));
+        const before = await file.read();
+        const after = putRecords(before, list);
+        // Naming an image again as it is (a re-pull, a re-import) rewrites nothing.
+        if (JSON.stringify(after) !== JSON.stringify(before)) await file.write(after);
       });
     },
     async deleteImages(names) {

@@ -151,6 +151,21 @@ Deno.test("index.json has one descriptor per name with both name annotations", a
   });
 });
 
+Deno.test("naming an image again as it is leaves index.json untouched (a re-pull writes nothing)", async () => {
+  await withDir(async (dir) => {
+    const store = await openFsStore(dir);
+    const record = { name: "example.com/app:1", target: descriptor(1) };
+    await store.putImages([record]);
+    const before = await Deno.stat(`${dir}/index.json`);
+    await store.putImages([record]);
+    assertEquals((await Deno.stat(`${dir}/index.json`)).ino, before.ino);
+    await store.putImages([{ ...record, target: descriptor(2) }]);
+    assert((await Deno.stat(`${dir}/index.json`)).ino !== before.ino, "a change is written");
+    assertEquals((await store.getImage("example.com/app:1")).target, descriptor(2));
+    await store.close();
+  });
+});
+
 Deno.test("committed blobs are blobs/<alg>/<hex>, mode 0444; ingest/ is empty afterwards", async () => {
   await withDir(async (dir) => {
     const store = await openFsStore(dir);
