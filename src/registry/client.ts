@@ -461,9 +461,7 @@ export class RegistryClient {
       if (Array.isArray(body?.tags)) {
         for (const t of body.tags) if (typeof t === "string") out.push(t);
       }
-      const link = res.headers.get("link");
-      const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
-      path = m ? new URL(m[1], this.transport.base + path).href : undefined;
+      path = nextPage(res, new URL(path, this.transport.base).href);
     }
     return out;
   }
@@ -481,22 +479,59 @@ export class RegistryClient {
     const query = options.artifactType
       ? `?artifactType=${encodeURIComponent(options.artifactType)}`
       : "";
-    const res = await this.transport.request({
-      method: "GET",
-      path: `/v2/${repo}/referrers/${digest}${query}`,
-      headers: { accept: OCI_INDEX },
-      scopes: [pullScope(repo)],
-      what,
-    });
-    let list: readonly Descriptor[];
+    const first = `/v2/${repo}/referrers/${digest}${query}`;
+    const get = (path: string) =>
+      this.transport.request({
+        method: "GET",
+        path,
+        headers: { accept: OCI_INDEX },
+        scopes: [pullScope(repo)],
+        what,
+      });
+    const res = await get(first);
+    let list: Descriptor[];
     let filtered = false;
-    if (res.ok && baseMediaType(res.headers.get("content-type")) === OCI_INDEX) {
-      const bytes = await readAllBytes(res.body!, DEFAULT_JSON_LIMIT, `referrers of ${digest}`);
-      list = parseIndex(bytes, { what: `referrers of ${this.#name(repo, digest)}` }).manifests;
-      filtered = !!res.headers.get("oci-filters-applied")?.includes("artifactType");
+    const isIndexPage = (r: Response) =>
+      r.ok && baseMediaType(r.headers.get("content-type")) === OCI_INDEX;
+    if (isIndexPage(res)) {
+      // The API's answer may come in pages (`Link: <…>; rel="next"`): follow them, bounded.
+      list = [];
+      filtered = true;
+      const seen = new Set<string>();
+      let page: Response = res;
+      let url = new URL(first, this.transport.base).href;
+      for (let n = 1;; n++) {
+        const bytes = await readAllBytes(page.body!, DEFAULT_JSON_LIMIT, `referrers of ${digest}`);
+        list.push(
+          ...parseIndex(bytes, { what: `referrers of ${this.#name(repo, digest)}` }).manifests,
+        );
+        filtered &&= !!page.headers.get("oci-filters-applied")?.includes("artifactType");
+        seen.add(url);
+        const next = nextPage(page, url);
+        if (!next) break;
+        if (seen.has(next)) {
+          throw new RegistryError(`Cannot ${what}: the registry's pages link back to ${next}`);
+        }
+        if (n >= MAX_REFERRER_PAGES) {
+          throw new RegistryError(
+            `Cannot ${what}: the registry sends more than ${MAX_REFERRER_PAGES} pages of referrers`,
+          );
+        }
+        url = next;
+        page = await get(next);
+        if (!isIndexPage(page)) {
+          if (!page.ok) return await this.#failure(page, what);
+          await page.body?.cancel();
+          throw new RegistryError(
+            `Cannot ${what}: page ${n + 1} is not an OCI index (${
+              page.headers.get("content-type") ?? "no content type"
+            })`,
+          );
+        }
+      }
     } else if (res.status === 404 || res.ok) {
       await res.body?.cancel();
-      list = await this.#fallbackReferrers(repo, digest);
+      list = [...await this.#fallbackReferrers(repo, digest)];
     } else {
       return await this.#failure(res, what);
     }
@@ -682,6 +717,22 @@ export class RegistryClient {
       subject: res.headers.has("oci-subject"),
     };
   }
+}
+
+/** Pages of a referrers list followed at most (a registry that never ends is refused). */
+export const MAX_REFERRER_PAGES = 1000;
+
+/** The absolute URL of the `rel="next"` page of a `Link` header, if there is one. */
+function nextPage(res: Response, current: string): string | undefined {
+  const link = res.headers.get("link");
+  if (!link) return undefined;
+  for (const part of link.split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>(.*)$/.exec(part);
+    if (m && /;\s*rel="?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(m[2])) {
+      return new URL(m[1], current).href;
+    }
+  }
+  return undefined;
 }
 
 function schema1Error(name: string): InvalidInputError {

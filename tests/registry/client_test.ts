@@ -464,6 +464,69 @@ Deno.test("referrers(): the API's index, else the sha256-<hex> fallback tag, whi
   await assertRejects(() => bad.c.referrers("a/b", subject), InvalidInputError, "not an index");
 });
 
+Deno.test('referrers(): the API\'s answer in pages is followed through Link rel="next"', async () => {
+  const subject = `sha256:${"d".repeat(64)}` as const;
+  const page = (hex: string, link?: string) =>
+    new Response(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.index.v1+json",
+        manifests: [{
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          digest: `sha256:${hex.repeat(64)}`,
+          size: 10,
+        }],
+      }),
+      {
+        headers: {
+          "content-type": "application/vnd.oci.image.index.v1+json",
+          ...(link ? { link } : {}),
+        },
+      },
+    );
+  const { c, seen } = client((req) => {
+    const u = new URL(req.url);
+    if (!u.searchParams.get("page")) {
+      // a relative link, with another relation first
+      return page(
+        "1",
+        `</v2/a/b/referrers/${subject}?page=0>; rel="prev", </v2/a/b/referrers/${subject}?page=2>; rel="next"`,
+      );
+    }
+    if (u.searchParams.get("page") === "2") {
+      return page("2", `<http://reg.test:5000/v2/a/b/referrers/${subject}?page=3>; rel=next`);
+    }
+    return page("3");
+  });
+  const list = await c.referrers("a/b", subject);
+  assertEquals(list.map((d) => d.digest[7]), ["1", "2", "3"]);
+  assertEquals(seen.map((s) => new URL(s.url).searchParams.get("page")), [null, "2", "3"]);
+
+  // Pages that link back, or never end, or stop being an index: a clear error, no partial list.
+  const loop = client(() => page("1", `</v2/a/b/referrers/${subject}>; rel="next"`));
+  await assertRejects(() => loop.c.referrers("a/b", subject), RegistryError, "link back");
+  const endless = client((req) => {
+    const n = Number(new URL(req.url).searchParams.get("page") ?? 0);
+    return page("1", `</v2/a/b/referrers/${subject}?page=${n + 1}>; rel="next"`);
+  });
+  await assertRejects(
+    () => endless.c.referrers("a/b", subject),
+    RegistryError,
+    "more than 1000 pages",
+  );
+  assertEquals(endless.seen.length, 1000);
+  const broken = client((req) =>
+    new URL(req.url).searchParams.get("page")
+      ? Response.json({ nope: true })
+      : page("1", `</v2/a/b/referrers/${subject}?page=2>; rel="next"`)
+  );
+  await assertRejects(
+    () => broken.c.referrers("a/b", subject),
+    RegistryError,
+    "page 2 is not an OCI index",
+  );
+});
+
 Deno.test("an upload location on another origin gets no Authorization", async () => {
   const blob = enc.encode("x");
   const digest = await sha(blob);
