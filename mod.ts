@@ -119,6 +119,7 @@ export { getRuntime, setRuntime } from "./src/runtime/mod.ts";
 export {
   type NodeCryptoLike,
   nodeRuntime,
+  type NodeRuntimeModules,
   type NodeStreamLike,
   type NodeZlibLike,
 } from "./src/runtime/node.ts";
@@ -191,7 +192,11 @@ export {
   type WalkOptions,
 } from "./src/walk.ts";
 export { type ImageFileEntry, listImageFiles } from "./src/layers/files.ts";
-export { type ImageFile, readImageFile } from "./src/layers/read_file.ts";
+export {
+  type ImageFile,
+  readImageFile,
+  type ReadImageFileOptions,
+} from "./src/layers/read_file.ts";
 export {
   type CachedEntry,
   type CachedLayer,
@@ -200,6 +205,7 @@ export {
   type MergedImage,
   mergeImage,
   readImageLayers,
+  type ReadImageLayersOptions,
   type ReadLayersOptions,
 } from "./src/layers/image_layers.ts";
 export { analyzeWaste, type WastedPath, type WasteReport } from "./src/layers/waste.ts";

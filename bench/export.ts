@@ -170,7 +170,7 @@ o.close();
     const t0 = performance.now();
     const plan = await planExport(fs, [name]);
     const file = await Deno.open(out, { write: true, createNew: true });
-    await writeArchiveFile(plan, fs, file);
+    await writeArchiveFile(fs, plan, { file });
     return (performance.now() - t0) / 1000;
   };
   const verifyInProcess = async () => {

@@ -29,6 +29,7 @@ export {
   exportArchiveFile,
   type ExportFileOptions,
   writeArchiveFile,
+  type WriteArchiveFileOptions,
   writeFileAtomically,
 } from "./deno/export_file.ts";
 export { unpackImage, type UnpackOptions, type UnpackReport } from "./deno/unpack_fs.ts";

@@ -51,6 +51,6 @@ export {
   type PathVersions,
   subtreeBytes,
 } from "./layers/merged_fs.ts";
-export { findFile, openLayerEntry } from "./layers/read_file.ts";
+export { findFile, openLayerEntry, type OpenLayerEntryOptions } from "./layers/read_file.ts";
 export { isReadableLayer, layerHistory, summarizeLayers } from "./layers/image_layers.ts";
 export type { LayerEntryType, TarHeader } from "./tar.ts";

@@ -46,12 +46,10 @@ export const catCommand: Command = {
     }
     return await withImage(f.values, f.positionals[0], io, async (store, image) => {
       if (f.values.layer === undefined) {
-        const file = await readImageFile(
-          store,
-          image,
-          f.positionals[1],
-          readOptions(f.values, io, { index: true }),
-        );
+        const file = await readImageFile(store, image, {
+          ...readOptions(f.values, io, { index: true }),
+          path: f.positionals[1],
+        });
         await file.stream.pipeTo(io.stdout, { preventClose: true });
         return 0;
       }

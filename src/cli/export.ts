@@ -120,7 +120,7 @@ export const exportCommand: Command = {
       } else {
         await writeFileAtomically(
           output,
-          (file) => writeArchiveFile(plan, store, file, writeOptions),
+          (file) => writeArchiveFile(store, plan, { ...writeOptions, file }),
           { force: !!f.values.force, atInterrupt },
         );
       }

@@ -49,8 +49,9 @@ async function listLayer(
     },
   };
   const entries: LayerEntry[] = [];
-  const [summary] = await readImageLayers(store, one, (_, e) => void entries.push(e), {
+  const [summary] = await readImageLayers(store, one, {
     ...readOptions(flags as never, io, { index: true }),
+    onEntry: (_, e) => void entries.push(e),
     verifyDiffIds: false,
   });
   const out = new OutputBuffer(io);

@@ -39,8 +39,9 @@ export const unpackCommand: Command = {
       throw new UsageError("unpack takes an image name and a directory");
     }
     return await withImage(f.values, f.positionals[0], io, async (store, image) => {
-      const r = await unpackImage(store, image, f.positionals[1], {
+      const r = await unpackImage(store, image, {
         ...readOptions(f.values, io),
+        dir: f.positionals[1],
         preserveDevices: !!f.values["preserve-devices"],
         preserveSetuid: !!f.values["preserve-setuid"],
       });

@@ -41,9 +41,15 @@ function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
   while (done < bytes.byteLength) done += file.writeSync(bytes.subarray(done));
 }
 
+/** Options of {@link writeArchiveFile}. */
+export interface WriteArchiveFileOptions extends Pick<WriteOptions, "onProgress"> {
+  /** The open file to write into, from its current position; closed when done, also on failure. */
+  readonly file: Deno.FsFile;
+}
+
 /**
- * Writes the archive `plan` describes into `file` (from its current position) and closes
- * it, also on failure. The blobs come from `store`, the store the plan was made from.
+ * Writes the archive `plan` describes into `options.file` (from its current position) and
+ * closes it, also on failure. The blobs come from `store`, the store the plan was made from.
  *
  * @throws what {@link ExportPlan.writeTo} throws: a blob that vanished, changed size or
  *   (with `verify`) no longer hashes to its digest, and the file's write errors.
@@ -56,16 +62,16 @@ function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
  * import { writeArchiveFile } from "@lading/oci/fs";
  * const path = `${await Deno.makeTempDir()}/a.tar`;
  * const plan = await planExport(store, ["example.com/a:1"]);
- * await writeArchiveFile(plan, store, await Deno.open(path, { write: true, createNew: true }));
+ * await writeArchiveFile(store, plan, { file: await Deno.open(path, { write: true, createNew: true }) });
  * console.log((await Deno.stat(path)).size === plan.size); // true
  * ```
  */
 export async function writeArchiveFile(
-  plan: ExportPlan,
   store: BlobProvider,
-  file: Deno.FsFile,
-  options: Pick<WriteOptions, "onProgress"> = {},
+  plan: ExportPlan,
+  options: WriteArchiveFileOptions,
 ): Promise<void> {
+  const file = options.file;
   if (plan.gzip || !(store instanceof FsStore)) {
     return await plan.writeTo(file.writable, { ...options, reuseBuffers: true });
   }
@@ -259,7 +265,7 @@ export async function exportArchiveFile(
   const plan = await planExport(store, names, options);
   await writeFileAtomically(
     options.path,
-    (file) => writeArchiveFile(plan, store, file, { onProgress: options.onProgress }),
+    (file) => writeArchiveFile(store, plan, { file, onProgress: options.onProgress }),
     { force: options.force },
   );
   return plan;

@@ -38,6 +38,8 @@ import { openLibc } from "./libc.ts";
 
 /** Options for {@link unpackImage}. */
 export interface UnpackOptions extends ReadLayersOptions {
+  /** The directory to write the root filesystem into (created when missing; it must be empty). */
+  readonly dir: string;
   /** Create device nodes (only honoured when running as root). */
   readonly preserveDevices?: boolean;
   /** Keep setuid/setgid bits (only honoured when running as root). */
@@ -138,8 +140,8 @@ function removeUnpacked(base: string, created: boolean): void {
 }
 
 /**
- * Writes the merged filesystem of `image` into `dir` (created when missing; it must be
- * empty). See the module documentation for the safety rules.
+ * Writes the merged filesystem of `image` into `options.dir` (created when missing; it must
+ * be empty). See the module documentation for the safety rules.
  *
  * @throws {InvalidInputError} for unsafe or malformed layers (nothing is written then),
  * {DigestMismatchError} for a layer that does not match its diff_id,
@@ -154,16 +156,16 @@ function removeUnpacked(base: string, created: boolean): void {
  * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
  * import { unpackImage } from "@lading/oci/fs";
  * const dir = await Deno.makeTempDir();
- * await unpackImage(store, await resolveImage(store, "example.com/a:1"), `${dir}/rootfs`);
+ * await unpackImage(store, await resolveImage(store, "example.com/a:1"), { dir: `${dir}/rootfs` });
  * console.log(await Deno.readTextFile(`${dir}/rootfs/etc/motd`)); // hi
  * ```
  */
 export async function unpackImage(
   store: BlobProvider,
   image: ResolvedImage,
-  dir: string,
-  options: UnpackOptions = {},
+  options: UnpackOptions,
 ): Promise<UnpackReport> {
+  const dir = options.dir;
   const root = isRoot();
   const owners = options.preserveOwners ?? root;
   const devices = !!options.preserveDevices && root;

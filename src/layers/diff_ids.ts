@@ -38,7 +38,7 @@ export function verifyDiffIds(
   resolved: ResolvedImage,
   options: Omit<ReadLayersOptions, "verifyDiffIds"> = {},
 ): Promise<LayerSummary[]> {
-  return readImageLayers(store, resolved, () => {}, { ...options, verifyDiffIds: true });
+  return readImageLayers(store, resolved, { ...options, verifyDiffIds: true });
 }
 
 /** The check of one manifest of an image. */
@@ -168,7 +168,7 @@ export async function checkDiffIds(
       });
       return;
     }
-    const layers = await readImageLayers(store, resolved, () => {}, {
+    const layers = await readImageLayers(store, resolved, {
       ...options,
       verifyDiffIds: false,
     });

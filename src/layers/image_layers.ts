@@ -55,6 +55,14 @@ export interface ReadLayersOptions {
   readonly layerIndex?: LayerIndexCache;
 }
 
+/** Options of {@link readImageLayers}. */
+export interface ReadImageLayersOptions extends ReadLayersOptions {
+  /** Receives every member of layer `layer`, in tar order (its body may be read then). */
+  readonly onEntry?: (layer: number, entry: LayerEntry) => void | Promise<void>;
+  /** Called when layer `layer` has been read to its end (before its diff_id check). */
+  readonly onLayerEnd?: (layer: number) => void;
+}
+
 /** What a full read of a layer found, without the bytes (see {@link LayerIndexCache}). */
 export interface CachedLayer {
   /** Sizes and digests of the layer as read. */
@@ -165,16 +173,17 @@ export function isReadableLayer(d: Descriptor): boolean {
  * const store = new MemoryStore();
  * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
  * const paths: string[] = [];
- * const layers = await readImageLayers(store, await resolveImage(store, "example.com/a:1"), (_, e) => void paths.push(e.path));
+ * const image = await resolveImage(store, "example.com/a:1");
+ * const layers = await readImageLayers(store, image, { onEntry: (_, e) => void paths.push(e.path) });
  * console.log(layers[0].verified, paths); // true [ "etc", "etc/motd" ]
  * ```
  */
 export async function readImageLayers(
   store: BlobProvider,
   image: ResolvedImage,
-  onEntry: (layer: number, entry: LayerEntry) => void | Promise<void>,
-  options: ReadLayersOptions & { onLayerEnd?: (layer: number) => void } = {},
+  options: ReadImageLayersOptions = {},
 ): Promise<LayerSummary[]> {
+  const onEntry = options.onEntry ?? (() => {});
   const layers = image.manifest.layers;
   const expected = expectedDiffIds(image);
   const history = layerHistory(image.config, layers.length);
@@ -266,13 +275,29 @@ export async function readImageLayers(
   return out;
 }
 
-/** Reads every layer and summarizes it (for `layers`). */
+/**
+ * Reads every layer and summarizes it (for `lading layers`): digest, compression, sizes,
+ * member counts, the diff_id and whether it matches the config, the history entry.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, emptyImage, MemoryStore, resolveImage, writeImage } from "@lading/oci";
+ * import { summarizeLayers } from "@lading/oci/layers";
+ * const store = new MemoryStore();
+ * let image = await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] });
+ * image = await appendLayer(store, image, { files: [{ path: "app/run", content: "#!/bin/sh\n" }] });
+ * await writeImage(store, image, { name: "example.com/a:1" });
+ * for (const layer of await summarizeLayers(store, await resolveImage(store, "example.com/a:1"))) {
+ *   console.log(layer.index, layer.compression, layer.files, layer.verified); // 0 gzip 1 true, then 1 gzip 1 true
+ * }
+ * ```
+ */
 export function summarizeLayers(
   store: BlobProvider,
   image: ResolvedImage,
   options: ReadLayersOptions = {},
 ): Promise<LayerSummary[]> {
-  return readImageLayers(store, image, () => {}, options);
+  return readImageLayers(store, image, options);
 }
 
 /** An image's merged filesystem with the summaries of the layers that built it. */
@@ -315,8 +340,9 @@ export async function mergeImage(
     trackVersions: options.trackVersions,
     layerLabel: (i) => `layer ${i} ${shortDigest(image.manifest.layers[i]?.digest ?? "")}`,
   });
-  const layers = await readImageLayers(store, image, (i, e) => fs.apply(i, e), {
+  const layers = await readImageLayers(store, image, {
     ...options,
+    onEntry: (i, e) => fs.apply(i, e),
     onLayerEnd: (i) => fs.endLayer(i),
   });
   return { fs, layers };

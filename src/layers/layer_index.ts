@@ -95,10 +95,13 @@ export async function indexImageLayers(
 ): Promise<ImageLayerIndex> {
   const entries: IndexedEntry[][] = image.manifest.layers.map(() => []);
   const provider = options.signal || options.onBytes ? countingProvider(store, options) : store;
-  const summaries = await readImageLayers(provider, image, (layer, e) => {
-    const { body: _b, chunks: _c, ...header } = e;
-    entries[layer].push(header);
-  }, options);
+  const summaries = await readImageLayers(provider, image, {
+    ...options,
+    onEntry: (layer, e) => {
+      const { body: _b, chunks: _c, ...header } = e;
+      entries[layer].push(header);
+    },
+  });
   return { summaries, entries };
 }
 

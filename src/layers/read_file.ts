@@ -6,18 +6,15 @@
  *
  * @example
  * ```ts
- * import { MemoryStore } from "@lading/oci";
- * import { readImageFile } from "@lading/oci";
- * import type { ResolvedImage } from "../image.ts";
- * const image = {
- *   name: "empty",
- *   manifest: { schemaVersion: 2, config: { mediaType: "", digest: "sha256:" + "0".repeat(64), size: 0 }, layers: [] },
- *   config: { architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } },
- * } as unknown as ResolvedImage;
+ * import { appendLayer, emptyImage, MemoryStore, NotFoundError, readImageFile, resolveImage, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * const draft = await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] });
+ * await writeImage(store, draft, { name: "example.com/a:1" });
+ * const image = await resolveImage(store, "example.com/a:1");
  * try {
- *   await readImageFile(new MemoryStore(), image, "etc/passwd");
+ *   await readImageFile(store, image, { path: "etc/passwd" });
  * } catch (e) {
- *   console.log((e as Error).name); // NotFoundError
+ *   console.log(e instanceof NotFoundError); // true
  * }
  * ```
  * @module
@@ -47,19 +44,39 @@ export interface ImageFile {
   readonly stream: ReadableStream<Uint8Array>;
 }
 
+/** Options of {@link openLayerEntry}: which member of which layer, and how to read it. */
+export interface OpenLayerEntryOptions extends ReadLayersOptions, ContentRef {
+  /** The member's path: checked, so that an out-of-date layer index cannot give another file's bytes. */
+  readonly path?: string;
+}
+
 /**
- * Streams the bytes of entry `ref.entry` of layer `ref.layer`. The layer is read from its
+ * Streams the bytes of entry `options.entry` of layer `options.layer` (a node's
+ * {@link ContentRef}, as the merged filesystem records it). The layer is read from its
  * start (members before it are skipped) and released when the body ends.
+ *
+ * @throws {NotFoundError} when the image has no such layer or member; {InvalidInputError}
+ * when `path` is given and the member has another path.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, emptyImage, mergeImage, MemoryStore, resolveImage, writeImage } from "@lading/oci";
+ * import { openLayerEntry } from "@lading/oci/layers";
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
+ * const image = await resolveImage(store, "example.com/a:1");
+ * const { fs } = await mergeImage(store, image);
+ * const node = fs.lookup("etc/motd")!;
+ * const stream = await openLayerEntry(store, image, { ...node.content!, path: "etc/motd" });
+ * console.log(node.content, await new Response(stream).text()); // { layer: 0, entry: 1 } hi
+ * ```
  */
 export async function openLayerEntry(
   store: BlobProvider,
   image: ResolvedImage,
-  ref: ContentRef,
-  options: ReadLayersOptions & {
-    /** The member's path: checked, so that an out-of-date layer index cannot give another file's bytes. */
-    path?: string;
-  } = {},
+  options: OpenLayerEntryOptions,
 ): Promise<ReadableStream<Uint8Array>> {
+  const ref: ContentRef = { layer: options.layer, entry: options.entry };
   const d = image.manifest.layers[ref.layer];
   if (!d) throw new NotFoundError(`image ${image.name} has no layer ${ref.layer}`);
   const layer = await openLayer(await store.reader(d.digest), {
@@ -114,6 +131,14 @@ export function findFile(fs: MergedFilesystem, path: string): FsNode {
   return node;
 }
 
+/** Options of {@link readImageFile}. */
+export interface ReadImageFileOptions extends ReadLayersOptions {
+  /** The file's path in the image (`/etc/motd` or `etc/motd`); symlinks are followed inside the image. */
+  readonly path: string;
+  /** The image's merged view, when it was built already (else every layer is read once to build it). */
+  readonly fs?: MergedFilesystem;
+}
+
 /**
  * Opens a file of the image's merged filesystem. Pass `fs` when the merged view was built
  * already; otherwise every layer is read once to build it.
@@ -126,27 +151,27 @@ export function findFile(fs: MergedFilesystem, path: string): FsNode {
  * import { appendLayer, readImageFile, resolveImage, emptyImage, MemoryStore, writeImage } from "@lading/oci";
  * const store = new MemoryStore();
  * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "example.com/a:1" });
- * const file = await readImageFile(store, await resolveImage(store, "example.com/a:1"), "/etc/motd");
+ * const file = await readImageFile(store, await resolveImage(store, "example.com/a:1"), { path: "/etc/motd" });
  * console.log(await new Response(file.stream).text()); // hi
  * ```
  */
 export async function readImageFile(
   store: BlobProvider,
   image: ResolvedImage,
-  path: string,
-  options: ReadLayersOptions & { fs?: MergedFilesystem } = {},
+  options: ReadImageFileOptions,
 ): Promise<ImageFile> {
-  const fs = options.fs ??
-    (await mergeImage(store, image, { ...options, trackChanges: false, trackVersions: false })).fs;
-  const node = findFile(fs, path);
+  const { path: wanted, fs: given, ...read } = options;
+  const fs = given ??
+    (await mergeImage(store, image, { ...read, trackChanges: false, trackVersions: false })).fs;
+  const node = findFile(fs, wanted);
   const root = linkRoot(node);
-  const content = root.content!;
   return {
     path: nodePath(node),
     node,
-    stream: await openLayerEntry(store, image, content, {
-      ...options,
-      ...(options.layerIndex ? { path: nodePath(root) } : {}),
+    stream: await openLayerEntry(store, image, {
+      ...read,
+      ...root.content!,
+      ...(read.layerIndex ? { path: nodePath(root) } : {}),
     }),
   };
 }

@@ -17,4 +17,4 @@ import type { Runtime } from "./types.ts";
 import { nodeRuntime } from "./node.ts";
 
 /** The Deno runtime adapter. */
-export const denoRuntime: Runtime = nodeRuntime("deno", { createHash }, zlib);
+export const denoRuntime: Runtime = nodeRuntime({ name: "deno", crypto: { createHash }, zlib });

@@ -39,7 +39,7 @@ async function detect(): Promise<Runtime> {
     const zlib = builtin("node:zlib") as NodeZlibLike | undefined;
     if (crypto && zlib) {
       const name = typeof g.Deno?.version?.deno === "string" ? "deno" : "node";
-      return nodeRuntime(name, crypto, zlib);
+      return nodeRuntime({ name, crypto, zlib });
     }
   }
   return (await import("./web.ts")).webRuntime;

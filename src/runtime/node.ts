@@ -221,21 +221,33 @@ function lazyDecoder(load: () => Promise<Decoder>): Decoder {
   return { writable: input.writable, readable: output.readable };
 }
 
+/** What {@link nodeRuntime} is built from: Node's `crypto` and `zlib` modules (or Deno's). */
+export interface NodeRuntimeModules {
+  /** `node:crypto` (only `createHash` is used). */
+  readonly crypto: NodeCryptoLike;
+  /** `node:zlib`. */
+  readonly zlib: NodeZlibLike;
+  /** The runtime's name in messages and benchmarks (default `node`). */
+  readonly name?: string;
+}
+
 /**
- * A runtime over Node's `crypto` and `zlib` modules, named `name` (`deno`, `node`).
+ * A runtime over Node's `crypto` and `zlib` modules (`getRuntime()` builds one wherever
+ * they exist: Deno, Node ≥ 20.16).
  *
  * @example
  * ```ts
  * import { createHash } from "node:crypto";
  * import * as zlib from "node:zlib";
  * import { nodeRuntime } from "@lading/oci";
- * const rt = nodeRuntime("node", { createHash }, zlib);
+ * const rt = nodeRuntime({ crypto: { createHash }, zlib });
  * const h = await rt.createHasher("sha256");
  * h.update(new Uint8Array(0));
  * console.log(h.digest().slice(0, 8)); // e3b0c442
  * ```
  */
-export function nodeRuntime(name: string, crypto: NodeCryptoLike, zlib: NodeZlibLike): Runtime {
+export function nodeRuntime(modules: NodeRuntimeModules): Runtime {
+  const { crypto, zlib, name = "node" } = modules;
   const zstdDecode = zlib.createZstdDecompress?.bind(zlib);
   const zstdEncode = zlib.createZstdCompress?.bind(zlib);
   const runtime: Runtime = {

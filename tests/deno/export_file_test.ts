@@ -42,7 +42,7 @@ Deno.test("writeArchiveFile() writes the same bytes as the stream, with progress
       const seen: number[] = [];
       const written = await toFile(
         `${dir}/out-${verify}.tar`,
-        (file) => writeArchiveFile(plan, store, file, { onProgress: (n) => seen.push(n) }),
+        (file) => writeArchiveFile(store, plan, { file, onProgress: (n) => seen.push(n) }),
       );
       assertEquals(written, streamed);
       assertEquals(written.byteLength, plan.size);
@@ -58,14 +58,14 @@ Deno.test("writeArchiveFile() falls back to the stream for other stores and for 
     await importBytes(memory, (await singleArchive("example.com/single:1")).bytes);
     const plan = await planExport(memory, ["example.com/single:1"]);
     assertEquals(
-      await toFile(`${dir}/m.tar`, (f) => writeArchiveFile(plan, memory, f)),
+      await toFile(`${dir}/m.tar`, (f) => writeArchiveFile(memory, plan, { file: f })),
       await collect(plan.stream()),
     );
     const { store } = await bigStore(dir);
     const gz = await planExport(store, [NAME], { gzip: true });
     const plain = await collect(
       (await Deno.open(`${dir}/g.tar.gz`, { write: true, createNew: true }).then(async (f) => {
-        await writeArchiveFile(gz, store, f);
+        await writeArchiveFile(store, gz, { file: f });
         return (await Deno.open(`${dir}/g.tar.gz`)).readable;
       })).pipeThrough(
         new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
@@ -106,7 +106,7 @@ Deno.test("writeArchiveFile() fails on a blob that shrank, grew, changed or vani
       const plan = await planExport(store, [NAME], { verify });
       await change();
       const file = await Deno.open(`${dir}/${label}.tar`, { write: true, createNew: true });
-      await assertRejects(() => writeArchiveFile(plan, store, file), error, layer.digest);
+      await assertRejects(() => writeArchiveFile(store, plan, { file }), error, layer.digest);
       // Closed: another close throws.
       assertThrows(() => file.close(), Deno.errors.BadResource);
     }
@@ -123,7 +123,8 @@ Deno.test("writeArchiveFile() notices a blob that grows while it is copied (read
     const file = await Deno.open(`${dir}/x.tar`, { write: true, createNew: true });
     await assertRejects(
       () =>
-        writeArchiveFile(plan, store, file, {
+        writeArchiveFile(store, plan, {
+          file,
           onProgress: (n) => {
             if (!grown && n > 1024 * 1024) {
               grown = true;

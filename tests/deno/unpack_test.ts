@@ -44,7 +44,7 @@ async function sandbox() {
 
 interface Case {
   layers: (FileSpec[] | LayerSpec)[];
-  options?: UnpackOptions;
+  options?: Omit<UnpackOptions, "dir">;
 }
 
 /** Unpacks, checking that nothing outside the target changed, whatever happens. */
@@ -64,7 +64,7 @@ async function unpackCase(
     });
     let result: Awaited<ReturnType<typeof unpackImage>> | Error;
     try {
-      result = await unpackImage(store, image, out, c.options);
+      result = await unpackImage(store, image, { ...c.options, dir: out });
     } catch (e) {
       result = e as Error;
     }
@@ -125,7 +125,7 @@ Deno.test("unpackImage() refuses a target that is not empty", async () => {
     await Deno.mkdir(out);
     await Deno.writeTextFile(`${out}/x`, "");
     const { store, image } = await storedImage({ layers: [{ files: [file("a")] }] });
-    await assertRejects(() => unpackImage(store, image, out), AlreadyExistsError);
+    await assertRejects(() => unpackImage(store, image, { dir: out }), AlreadyExistsError);
   } finally {
     await Deno.remove(top, { recursive: true });
   }
@@ -377,7 +377,7 @@ Deno.test("unpack: a layer that does not match its diff_id writes nothing", asyn
         rootfs: { type: "layers", diff_ids: [built.diffIds[1], built.diffIds[1]] },
       },
     };
-    await assertRejects(() => unpackImage(store, bad, out), Error, "diff_id");
+    await assertRejects(() => unpackImage(store, bad, { dir: out }), Error, "diff_id");
     assert(!(await exists(out)));
   } finally {
     await Deno.remove(top, { recursive: true });
@@ -417,13 +417,21 @@ Deno.test("unpack: a failure while writing removes what was written (new dir rem
       }
       return store.reader(digest, options);
     };
-    await assertRejects(() => unpackImage(failing, image, out), Error, "the blob vanished");
+    await assertRejects(
+      () => unpackImage(failing, image, { dir: out }),
+      Error,
+      "the blob vanished",
+    );
     assert(!(await exists(out)), "a directory unpack created is removed");
     await Deno.mkdir(out);
     reads.clear();
-    await assertRejects(() => unpackImage(failing, image, out), Error, "the blob vanished");
+    await assertRejects(
+      () => unpackImage(failing, image, { dir: out }),
+      Error,
+      "the blob vanished",
+    );
     assertEquals(await Array.fromAsync(Deno.readDir(out)), [], "an existing directory is emptied");
-    const done = await unpackImage(store, image, out);
+    const done = await unpackImage(store, image, { dir: out });
     assertEquals(done.files, 3);
   } finally {
     await Deno.remove(top, { recursive: true });
@@ -453,7 +461,7 @@ Deno.test("unpack: xattrs from the layers are applied; file capabilities only wi
       ])],
     });
     const root = Deno.uid() === 0;
-    const r = await unpackImage(store, image, out);
+    const r = await unpackImage(store, image, { dir: out });
     assertEquals(xattrs.getXattr(`${out}/bin/ping`, "user.note"), new Uint8Array([0xff, 0, 1]));
     assertEquals(xattrs.getXattr(`${out}/etc`, "user.dir"), enc.encode("d"));
     // File capabilities are privilege, like setuid: dropped unless asked for (as root).
@@ -462,13 +470,13 @@ Deno.test("unpack: xattrs from the layers are applied; file capabilities only wi
     const reasons = r.skipped.map((s) => `${s.path}: ${s.reason}`);
     assert(reasons.some((s) => s.startsWith("bin/link: setting xattr user.l")), reasons.join("\n"));
     assert(reasons.some((s) => s.startsWith("bin/ping: file capabilities")), reasons.join("\n"));
-    const kept = await unpackImage(store, image, `${top}/kept`, { preserveSetuid: true });
+    const kept = await unpackImage(store, image, { dir: `${top}/kept`, preserveSetuid: true });
     if (root) {
       assertEquals(xattrs.getXattr(`${top}/kept/bin/ping`, "security.capability"), capability);
       assertEquals(kept.xattrs, 3);
     } else assertEquals(kept.xattrs, 2);
     // Off when asked.
-    const plain = await unpackImage(store, image, `${top}/plain`, { xattrs: false });
+    const plain = await unpackImage(store, image, { dir: `${top}/plain`, xattrs: false });
     assertEquals(plain.xattrs, 0);
     assertEquals(xattrs.getXattr(`${top}/plain/bin/ping`, "user.note"), undefined);
   } finally {
@@ -485,7 +493,7 @@ Deno.test("unpack: a symlink gets its own mtime, and its owner as root (lchown/u
         { name: "link", type: "2", linkname: "target", mtime: 1_234_567_890, uid: 1234, gid: 4321 },
       ])],
     });
-    await unpackImage(store, image, out);
+    await unpackImage(store, image, { dir: out });
     const link = await Deno.lstat(`${out}/link`);
     const target = await Deno.lstat(`${out}/target`);
     assertEquals(link.mtime?.getTime(), 1_234_567_890_000);

@@ -157,7 +157,7 @@ Deno.test("unpackImage() gives the same tree as umoci unpack", async () => {
     const store = new MemoryStore();
     for (const b of blobsOf(image)) await writeBlob(store, b.bytes, b.descriptor);
     await store.putImages([{ name: "test", target: image.manifest.descriptor }]);
-    await unpackImage(store, await resolveImage(store, "test"), `${top}/lading`);
+    await unpackImage(store, await resolveImage(store, "test"), { dir: `${top}/lading` });
 
     const theirs = await snapshot(`${top}/bundle/rootfs`);
     const ours = await snapshot(`${top}/lading`);

@@ -25,27 +25,37 @@ async function image() {
 Deno.test("readImageFile() returns the merged view's bytes, following symlinks inside the image", async () => {
   const { store, image: img } = await image();
   for (const p of ["etc/os-release", "/usr/lib/os-release", "escape", "abs/os-release"]) {
-    const f = await readImageFile(store, img, p);
+    const f = await readImageFile(store, img, { path: p });
     assertEquals(await text(f.stream), "NAME=top\n");
   }
-  assertEquals((await text((await readImageFile(store, img, "hl")).stream)).length, 200_000);
+  assertEquals(
+    (await text((await readImageFile(store, img, { path: "hl" })).stream)).length,
+    200_000,
+  );
 });
 
 Deno.test("readImageFile() never leaves the image", async () => {
   const { store, image: img } = await image();
-  await assertRejects(() => readImageFile(store, img, "outside"), NotFoundError);
-  await assertRejects(() => readImageFile(store, img, "../../etc/passwd"), InvalidInputError);
+  await assertRejects(() => readImageFile(store, img, { path: "outside" }), NotFoundError);
+  await assertRejects(
+    () => readImageFile(store, img, { path: "../../etc/passwd" }),
+    InvalidInputError,
+  );
 });
 
 Deno.test("readImageFile() refuses directories and missing paths", async () => {
   const { store, image: img } = await image();
-  await assertRejects(() => readImageFile(store, img, "etc"), InvalidInputError, "directory");
-  await assertRejects(() => readImageFile(store, img, "nope"), NotFoundError);
+  await assertRejects(
+    () => readImageFile(store, img, { path: "etc" }),
+    InvalidInputError,
+    "directory",
+  );
+  await assertRejects(() => readImageFile(store, img, { path: "nope" }), NotFoundError);
 });
 
 Deno.test("readImageFile() can be cancelled part way", async () => {
   const { store, image: img } = await image();
-  const f = await readImageFile(store, img, "big");
+  const f = await readImageFile(store, img, { path: "big" });
   const reader = f.stream.getReader();
   await reader.read();
   await reader.cancel();
