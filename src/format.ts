@@ -1,39 +1,32 @@
 // This module is browser compatible.
 /**
- * Human-readable sizes, one function for the CLI (decimal units, as docker and skopeo
- * print them), the page and the OPFS store's quota messages (binary units).
+ * Human-readable sizes: one function and one unit system for the CLI, the page and the
+ * OPFS store's quota messages — decimal (SI) units, powers of 1000, as docker, skopeo and
+ * crane print them (`1 kB = 1000 B`). JSON output stays in bytes.
  *
  * @example
  * ```ts
  * import { formatBytes } from "./format.ts";
- * console.log(formatBytes(1_234_000), formatBytes(1536, { binary: true })); // 1.2 MB 1.5 KiB
+ * console.log(formatBytes(999), formatBytes(1_234_000), formatBytes(34_000_000)); // 999 B 1.2 MB 34 MB
  * ```
  * @module
  */
 
-/** Options of {@link formatBytes}. */
-export interface FormatBytesOptions {
-  /** Powers of 1024 with one decimal (`1.5 KiB`) instead of powers of 1000 (`1.2 MB`). */
-  readonly binary?: boolean;
-}
-
-const DECIMAL = { base: 1000, units: ["kB", "MB", "GB", "TB"] };
-const BINARY = { base: 1024, units: ["KiB", "MiB", "GiB", "TiB"] };
+const UNITS = ["kB", "MB", "GB", "TB", "PB"];
 
 /**
- * `1.2 MB` / `34 MB` (decimal: one decimal below 10) or `1.5 KiB` / `12.0 MiB` (binary);
- * `?` for a number that is not finite.
+ * `999 B`, `1.2 kB`, `34 MB` (one decimal below 10, whole numbers above); `?` for a number
+ * that is not finite.
  */
-export function formatBytes(n: number, options: FormatBytesOptions = {}): string {
+export function formatBytes(n: number): string {
   if (!Number.isFinite(n)) return "?";
-  const { base, units } = options.binary ? BINARY : DECIMAL;
-  if (n < base) return `${n} B`;
-  let v = n / base;
+  if (Math.abs(n) < 1000) return `${n} B`;
+  let v = n / 1000;
   let u = 0;
-  while (v >= base && u < units.length - 1) {
-    v /= base;
+  while (Math.abs(v) >= 999.5 && u < UNITS.length - 1) {
+    v /= 1000;
     u++;
   }
-  const shown = options.binary || v < 10 ? v.toFixed(1) : String(Math.round(v));
-  return `${shown} ${units[u]}`;
+  const shown = Math.abs(v) < 9.95 ? v.toFixed(1) : String(Math.round(v));
+  return `${shown} ${UNITS[u]}`;
 }

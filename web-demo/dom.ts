@@ -3,11 +3,10 @@
  * Tiny DOM helpers shared by the page's modules.
  * @module
  */
-import { formatBytes as format } from "../src/format.ts";
 import { shortDigest } from "../src/digest.ts";
 
-/** Sizes on the page: binary units (`1.5 KiB`). */
-export const formatBytes = (n: number): string => format(n, { binary: true });
+/** Sizes on the page: the CLI's function and units (`1.2 kB`, `34 MB`). */
+export { formatBytes } from "../src/format.ts";
 
 /** `sha256:ab12cd34ef56…` */
 export const shortDigestText = (digest: string): string => shortDigest(digest);

@@ -42,9 +42,7 @@ export async function mapQuota(e: unknown, what: string): Promise<unknown> {
   try {
     const est = await nav().storage?.estimate?.();
     if (est?.quota !== undefined) {
-      detail = ` (${formatBytes(est.usage ?? 0, { binary: true })} used of ${
-        formatBytes(est.quota, { binary: true })
-      })`;
+      detail = ` (${formatBytes(est.usage ?? 0)} used of ${formatBytes(est.quota)})`;
     }
   } catch {
     // no estimate
