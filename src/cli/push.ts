@@ -9,6 +9,7 @@ import { copyImage, pushImage, type PushResult } from "../registry/pull.ts";
 import {
   type CliIO,
   type Command,
+  type FlagDef,
   formatBytes,
   json,
   JSON_FLAG,
@@ -20,6 +21,7 @@ import {
   UsageError,
 } from "./common.ts";
 import {
+  type ClientFlags,
   clientFlags,
   clientFor,
   positiveInt,
@@ -122,6 +124,41 @@ export const pushCommand: Command = {
   },
 };
 
+/** `--src-user`, `--src-tlscacert`, `--src-plain-http` (and `dst-`), like skopeo's `--src-creds`. */
+function sideFlags(side: "src" | "dst", what: string): FlagDef[] {
+  return [
+    {
+      name: `${side}-user`,
+      kind: "string",
+      value: "USER[:PASS]",
+      help: `credentials for the ${what} registry only (default: --user, then saved ones)`,
+    },
+    {
+      name: `${side}-tlscacert`,
+      kind: "string",
+      value: "FILE",
+      help: `trust this CA certificate for the ${what} registry only`,
+    },
+    { name: `${side}-plain-http`, help: `talk HTTP to the ${what} registry only` },
+  ];
+}
+
+/** The client flags of one end of a copy: its own flags, else the common ones. */
+function sideClientFlags(
+  values: Parsed["values"],
+  side: "src" | "dst",
+  common: ClientFlags,
+): ClientFlags {
+  const user = values[`${side}-user`] as string | undefined;
+  const ca = values[`${side}-tlscacert`] as string | undefined;
+  const plain = values[`${side}-plain-http`] as boolean | undefined;
+  return {
+    plainHttp: plain || (ca ? false : common.plainHttp),
+    tlscacert: ca ?? (plain ? undefined : common.tlscacert),
+    user: user ?? common.user,
+  };
+}
+
 /** The copy command. */
 export const copyCommand: Command = {
   path: ["copy"],
@@ -137,10 +174,15 @@ export const copyCommand: Command = {
       help: "blobs uploaded at once",
     },
     ...REGISTRY_FLAGS,
+    ...sideFlags("src", "source"),
+    ...sideFlags("dst", "target"),
     JSON_FLAG,
     QUIET_FLAG,
   ],
-  examples: ["lading copy registry.example.com/a:1 registry.example.com/b:1"],
+  examples: [
+    "lading copy registry.example.com/a:1 registry.example.com/b:1",
+    "lading copy --src-user alice:pw --dst-user bob:pw --dst-tlscacert ca.pem a.example/x:1 b.example/x:1",
+  ],
   async run(args: string[], io: CliIO): Promise<number> {
     const f = parseCommand(args, copyCommand);
     if (f.positionals.length !== 2) {
@@ -155,10 +197,13 @@ export const copyCommand: Command = {
       if (!f.values.json) io.err(`warning: ${m}\n`);
     };
     const flags = clientFlags(f.values);
-    const from = await clientFor(s.domain, flags, io, { onWarning: warn });
-    const to = s.domain === t.domain
-      ? from
-      : await clientFor(t.domain, flags, io, { onWarning: warn });
+    const srcFlags = sideClientFlags(f.values, "src", flags);
+    const dstFlags = sideClientFlags(f.values, "dst", flags);
+    const from = await clientFor(s.domain, srcFlags, io, { onWarning: warn });
+    // One client when both ends are one registry with the same settings (one token can
+    // then cover both repositories and blobs are mounted); two otherwise.
+    const same = s.domain === t.domain && JSON.stringify(srcFlags) === JSON.stringify(dstFlags);
+    const to = same ? from : await clientFor(t.domain, dstFlags, io, { onWarning: warn });
     const progress = new TransferProgress(
       quiet ? { ...io, stderrIsTerminal: false } : io,
       "copying",
@@ -166,6 +211,7 @@ export const copyCommand: Command = {
     try {
       const result = await copyImage(from, src, to, dst, {
         concurrency,
+        mount: same,
         onProgress: (p) => progress.update(p),
         onWarning: warn,
       });

@@ -347,6 +347,16 @@ async function pushGraph(
   };
 }
 
+/** Options of {@link copyImage}. */
+export interface CopyOptions extends PushOptions {
+  /**
+   * Mount blobs from the source repository when both are on one registry (default true).
+   * Turn it off when the two clients carry different credentials: the target's account
+   * may not read the source repository.
+   */
+  readonly mount?: boolean;
+}
+
 /**
  * Copies an image from one registry repository to another (every platform by default;
  * blobs are mounted when both are on the same registry). The digest is unchanged.
@@ -356,7 +366,7 @@ export async function copyImage(
   sourceRef: string,
   to: RegistryClient,
   targetRef: string,
-  options: PushOptions = {},
+  options: CopyOptions = {},
 ): Promise<PushResult> {
   const s = repositoryOf(from, sourceRef);
   const t = repositoryOf(to, targetRef);
@@ -370,6 +380,8 @@ export async function copyImage(
   return await pushGraph(source, to, t, resolved.descriptor, resolved.bytes, {
     ...options,
     concurrency: options.concurrency ?? 4,
-    mountFrom: from.host === to.host && s.path !== t.path ? s.path : undefined,
+    mountFrom: (options.mount ?? true) && from.host === to.host && s.path !== t.path
+      ? s.path
+      : undefined,
   });
 }

@@ -6,7 +6,14 @@
 import { assert, assertEquals } from "../assert.ts";
 import { withTempDir } from "../export/_support.ts";
 import { buildIndex } from "../helpers/images.ts";
-import { type PushJson, sampleImage, visibleState, world } from "./_cli.ts";
+import {
+  notPrinted,
+  oneClearLine,
+  type PushJson,
+  sampleImage,
+  visibleState,
+  world,
+} from "./_cli.ts";
 import {
   blobBytes,
   getManifest,
@@ -122,5 +129,103 @@ Deno.test("copy between repositories under token auth: one token covers both rep
     const granted = reg.tokens!.requests.flatMap((t) => t.granted);
     assert(granted.includes("repository:team/src:pull"), JSON.stringify(reg.tokens!.requests));
     assert(granted.some((g) => g.startsWith("repository:team/dst:") && g.includes("push")));
+  });
+});
+
+/** `lading copy` with alice's account at the source and bob's at the target. */
+const TWO_ACCOUNTS = [
+  "copy",
+  "--plain-http",
+  "--src-user",
+  "alice:alice-pass",
+  "--dst-user",
+  "bob:bob-pass",
+];
+
+Deno.test("copy --src-user / --dst-user: each registry gets its own account (skopeo's --src-creds / --dest-creds)", async () => {
+  if (!(await haveRegistry("copy with two accounts"))) return;
+  await withTempDir(async (dir) => {
+    await using a = await startRegistry({ auth: "basic", users: { alice: "alice-pass" } });
+    await using b = await startRegistry({ auth: "basic", users: { bob: "bob-pass" } });
+    const image = await sampleImage([20_000]);
+    const digest = await pushBuiltImage(a, "src", "1", image);
+    const w = await world(dir);
+    // One --user for both: the target refuses alice, in one clear line naming the target.
+    const refused = await w.run([
+      "copy",
+      "--plain-http",
+      "--user",
+      "alice:alice-pass",
+      `${a.host}/src:1`,
+      `${b.host}/dst:1`,
+    ], { code: 1 });
+    oneClearLine(refused, b.host, "authentication failed");
+    notPrinted(refused, "alice-pass");
+    const copied = await w.json<PushJson>([
+      ...TWO_ACCOUNTS,
+      `${a.host}/src:1`,
+      `${b.host}/dst:1`,
+    ]);
+    assertEquals(copied.digest, digest);
+    assertEquals(copied.blobs.uploaded, 3, JSON.stringify(copied.blobs));
+    const m = await getManifest(b, "dst", "1");
+    assertEquals(m.bytes, image.manifest.bytes);
+    assertEquals(
+      await blobBytes(b, "dst", image.layers[0].descriptor.digest),
+      image.layers[0].bytes,
+    );
+    // --src-user alone: the target falls back to --user.
+    await w.run([
+      "copy",
+      "--plain-http",
+      "--user",
+      "bob:bob-pass",
+      "--src-user",
+      "alice:alice-pass",
+      `${a.host}/src:1`,
+      `${b.host}/dst:2`,
+    ]);
+    assertEquals((await getManifest(b, "dst", "2")).bytes, image.manifest.bytes);
+  });
+});
+
+Deno.test("copy within one token registry with two accounts: no mount (the target's account cannot read the source), blobs are uploaded", async () => {
+  if (!(await haveRegistry("copy with two token accounts", { token: true }))) return;
+  await withTempDir(async (dir) => {
+    await using reg = await startRegistry({
+      auth: "token",
+      // admin (the first user) seeds; alice may only read team/src, bob only write team/dst.
+      users: { admin: "admin-pass", alice: "alice-pass", bob: "bob-pass" },
+      token: {
+        grant: (user, repo, asked) =>
+          user === "admin"
+            ? asked
+            : user === "alice" && repo === "team/src"
+            ? asked.filter((a) => a === "pull")
+            : user === "bob" && repo === "team/dst"
+            ? asked
+            : [],
+      },
+    });
+    const image = await sampleImage([20_000]);
+    await pushBuiltImage(reg, "team/src", "1", image);
+    const w = await world(dir);
+    const copied = await w.json<PushJson>([
+      ...TWO_ACCOUNTS,
+      `${reg.host}/team/src:1`,
+      `${reg.host}/team/dst:1`,
+    ]);
+    assertEquals(copied.blobs.mounted, 0, JSON.stringify(copied.blobs));
+    assertEquals(copied.blobs.uploaded, 3, JSON.stringify(copied.blobs));
+    assertEquals((await getManifest(reg, "team/dst", "1")).bytes, image.manifest.bytes);
+    const asked = reg.tokens!.requests;
+    assert(
+      asked.every((t) => t.user !== "bob" || t.scopes.every((x) => !x.includes("team/src"))),
+      "bob is never asked to read team/src",
+    );
+    assert(
+      asked.every((t) => t.user !== "alice" || t.scopes.every((x) => !x.includes("team/dst"))),
+      "alice's credentials never go to the target",
+    );
   });
 });
