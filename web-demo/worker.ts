@@ -17,6 +17,12 @@ import { configSummary } from "../src/web/inspect.ts";
 import { ImageAnalysis } from "../src/web/explore.ts";
 import { compareImages } from "../src/web/compare.ts";
 import { indexImageLayers } from "../src/layers/layer_index.ts";
+import { isReadableLayer, type LayerIndexCache } from "../src/layers/image_layers.ts";
+import type { CachedLayer } from "../src/layers/image_layers.ts";
+import { decodeLayerIndex } from "../src/layers/layer_index_codec.ts";
+import type { Descriptor } from "../src/types.ts";
+import type { Digest } from "../src/digest.ts";
+import { INDEXER_NAME, IndexerPool, serveIndexer } from "./indexer_pool.ts";
 import { linkRoot } from "../src/layers/merged_fs.ts";
 import {
   DPKG_STATUS_DIR,
@@ -55,10 +61,39 @@ interface View {
   format?: string;
   /** Analyses by manifest digest: each image's layers are read once. */
   cache: Map<string, Promise<ImageAnalysis>>;
+  /** Layer file indexes by blob digest (for the store and a scratch store: kept in OPFS). */
+  indexes: IndexCache;
   scratch?: OpfsStore;
 }
 
+/** A layer index cache that also takes indexes the indexing workers encoded. */
+type IndexCache = LayerIndexCache & {
+  putEncoded(
+    layer: Descriptor,
+    bytes: Uint8Array,
+    options?: { decode?: boolean },
+  ): Promise<CachedLayer | undefined>;
+};
+
+/** Layer indexes of an opened archive or folder: in memory, for as long as it is open. */
+function memoryIndexes(): IndexCache {
+  const kept = new Map<string, CachedLayer>();
+  return {
+    get: (layer) => Promise.resolve(kept.get(layer.digest)),
+    put: (layer, index) => {
+      kept.set(layer.digest, index);
+      return Promise.resolve();
+    },
+    putEncoded: (layer, bytes) => {
+      const index = decodeLayerIndex(bytes, layer);
+      if (index) kept.set(layer.digest, index);
+      return Promise.resolve(index);
+    },
+  };
+}
+
 const scope = globalThis as unknown as {
+  name: string;
   onmessage: ((e: MessageEvent) => void) | null;
   postMessage(m: FromWorker, transfer?: Transferable[]): void;
 };
@@ -66,6 +101,15 @@ const scope = globalThis as unknown as {
 /** Blob bytes are written and hashed in a helper worker, in parallel with the importer. */
 const writerWorker = () =>
   new Worker(new URL("./opfs_writer.js", import.meta.url), { type: "module" });
+
+/**
+ * Layers are decompressed and indexed in these workers, in parallel: while an import
+ * stores the blobs, and for layers without an index when an image is first viewed.
+ */
+const indexers = new IndexerPool(
+  Math.min(2, Math.max(1, navigator.hardwareConcurrency ?? 2)),
+  () => new Worker(new URL(import.meta.url), { type: "module", name: INDEXER_NAME }),
+);
 
 const views = new Map<string, View>();
 const running = new Map<number, AbortController>();
@@ -109,19 +153,51 @@ function throttled(id: number, total?: number) {
   };
 }
 
-/** The store, with every byte written to a blob counted (after the write was accepted). */
-function countingWrites(target: Store, onBytes: (n: number) => void): Store {
+/** True when the first bytes of a blob look like a layer: gzip, zstd or a tar header. */
+function looksLikeLayer(head: Uint8Array): boolean {
+  if (head[0] === 0x1f && head[1] === 0x8b) return true;
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return true;
+  return new TextDecoder().decode(head.subarray(257, 262)) === "ustar";
+}
+
+/**
+ * The store, watched: every byte written to a blob is counted (after the write was
+ * accepted), and each committed blob whose first bytes look like a layer is reported with
+ * its digest and size (to be indexed while the import goes on).
+ */
+function observedStore(
+  target: Store,
+  watch: {
+    onBytes?: (n: number) => void;
+    onLayerCommitted?: (layer: Descriptor) => void;
+  },
+): Store {
   return new Proxy(target, {
     get(t, prop, receiver) {
       if (prop === "writer") {
         return async (): Promise<BlobWriter> => {
           const w = await t.writer();
+          let head = new Uint8Array(0);
+          let size = 0;
           return Object.assign(Object.create(w), {
             write: async (chunk: Uint8Array) => {
+              if (head.byteLength < 512) {
+                const more = new Uint8Array(Math.min(512, head.byteLength + chunk.byteLength));
+                more.set(head);
+                more.set(chunk.subarray(0, more.byteLength - head.byteLength), head.byteLength);
+                head = more;
+              }
               await w.write(chunk);
-              onBytes(chunk.byteLength);
+              size += chunk.byteLength;
+              watch.onBytes?.(chunk.byteLength);
             },
-            commit: w.commit.bind(w),
+            commit: async (expected: { digest: Digest; size: number }) => {
+              const r = await w.commit(expected);
+              if (watch.onLayerCommitted && looksLikeLayer(head)) {
+                watch.onLayerCommitted({ mediaType: "", digest: expected.digest, size });
+              }
+              return r;
+            },
             abort: w.abort.bind(w),
             ...(w.sha256 ? { sha256: w.sha256.bind(w) } : {}),
           });
@@ -131,6 +207,49 @@ function countingWrites(target: Store, onBytes: (n: number) => void): Store {
       return typeof value === "function" ? value.bind(t) : value;
     },
   });
+}
+
+/**
+ * Imports into `target` (the store or the scratch store) and indexes every layer blob
+ * it adds, in the indexing workers while the import goes on: the first view of the image
+ * then reads no layer. The indexes are kept only when the import succeeds.
+ */
+async function importIndexed(
+  target: OpfsStore,
+  source: ImportSource,
+  options: ImportOptions & { onBytes?: (n: number) => void; progressId?: number },
+) {
+  const jobs: Promise<[Descriptor, Uint8Array] | undefined>[] = [];
+  const sizes: number[] = [];
+  const stop = new AbortController();
+  const { onBytes, progressId, ...importOptions } = options;
+  const watched = observedStore(target, {
+    onBytes,
+    onLayerCommitted: (layer) => {
+      sizes.push(layer.size);
+      jobs.push(
+        target.reader(layer.digest)
+          .then((stream) => indexers.index(layer, stream, { signal: stop.signal }))
+          .then((bytes) => [layer, bytes] as [Descriptor, Uint8Array])
+          // Not a layer after all (or unreadable): the first view reads it instead.
+          .catch(() => undefined),
+      );
+    },
+  });
+  try {
+    const result = await importImages(watched, source, importOptions);
+    if (progressId !== undefined && jobs.length) {
+      // What is left once the blobs are stored: the layers still being indexed (bytes of
+      // the layer blobs indexed, over all of them).
+      const progress = throttled(progressId, sizes.reduce((a, b) => a + b, 0));
+      jobs.forEach((job, i) => job.then(() => progress.add(sizes[i], "indexing layers")));
+    }
+    const indexed = await Promise.all(jobs);
+    for (const job of indexed) if (job) await target.layerIndex.putEncoded(job[0], job[1]);
+    return result;
+  } finally {
+    stop.abort(new DOMException("import ended", "AbortError"));
+  }
 }
 
 /**
@@ -145,23 +264,70 @@ async function analysis(ref: ImageRef, signal: AbortSignal, progressId?: number)
   if (!p) {
     const total = image.manifest.layers.reduce((n, d) => n + d.size, 0);
     const progress = progressId === undefined ? undefined : throttled(progressId, total);
-    let last = 0;
     // The store verified every blob against its digest; hashing the uncompressed layers
     // again (diff_ids, `lading check --diff-ids`) would double the time to the first view.
-    p = indexImageLayers(slowProvider(v.store), image, {
-      hash: false,
-      signal,
-      onBytes: progress
-        ? (b) => {
+    // Each reader counts from 0: report what it adds.
+    const counter = () => {
+      let last = 0;
+      return progress
+        ? (b: number) => {
           progress.add(b - last, "reading layers");
           last = b;
         }
-        : undefined,
-    }).then((index) => new ImageAnalysis(image, index));
+        : undefined;
+    };
+    p = indexLayersInParallel(v, image.manifest.layers, signal, counter())
+      .then(() =>
+        indexImageLayers(slowProvider(v.store), image, {
+          hash: false,
+          signal,
+          layerIndex: v.indexes,
+          onBytes: counter(),
+        })
+      )
+      .then((index) => new ImageAnalysis(image, index));
     p.catch(() => v.cache.delete(key));
     v.cache.set(key, p);
   }
   return await p;
+}
+
+/**
+ * Makes sure every layer has an index: those without one are read by the indexing
+ * workers, in parallel. A layer that fails there is left alone: the reader that follows
+ * reads it in this thread and reports what is wrong with it.
+ */
+async function indexLayersInParallel(
+  v: View,
+  layers: readonly Descriptor[],
+  signal: AbortSignal,
+  onBytes?: (total: number) => void,
+): Promise<void> {
+  let total = 0;
+  const count = (n: number) => {
+    total += n;
+    onBytes?.(total);
+  };
+  await Promise.all(
+    layers.filter(isReadableLayer).map(async (d) => {
+      if (await v.indexes.get(d)) return;
+      const counted = (await slowProvider(v.store).reader(d.digest)).pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            count(chunk.byteLength);
+            controller.enqueue(chunk);
+          },
+        }),
+      );
+      try {
+        await v.indexes.putEncoded(d, await indexers.index(d, counted, { signal }), {
+          decode: true,
+        });
+      } catch {
+        signal.throwIfAborted();
+      }
+    }),
+  );
 }
 
 /** The package database of an image, when it has one (dpkg status, status.d, apk). */
@@ -309,19 +475,15 @@ async function handle(id: number, request: Request, signal: AbortSignal): Promis
         signal,
         compressed ? progress : { add() {}, set() {} } as unknown as typeof progress,
       );
-      const result = await importImages(
-        compressed || total === undefined
-          ? store
-          : countingWrites(store, (n) => stored.add(n, "storing")),
-        source,
-        {
-          ...NAMES,
-          signal,
-          onProgress: source.kind === "directory" && total === undefined
-            ? (n) => progress.set(n, "reading")
-            : undefined,
-        },
-      );
+      const result = await importIndexed(store, source, {
+        ...NAMES,
+        progressId: id,
+        signal,
+        onProgress: source.kind === "directory" && total === undefined
+          ? (n) => progress.set(n, "reading")
+          : undefined,
+        onBytes: compressed || total === undefined ? undefined : (n) => stored.add(n, "storing"),
+      });
       views.get("store")!.cache.clear();
       return result;
     }
@@ -335,10 +497,10 @@ async function handle(id: number, request: Request, signal: AbortSignal): Promis
           await closeScratch();
           const scratch = await openOpfsStore({ path: SCRATCH_PATH, writerWorker });
           try {
-            await importImages(
+            await importIndexed(
               scratch,
               fileSource(file, { signal, onBytes: (n) => progress.add(n, "decompressing") }),
-              NAMES,
+              { ...NAMES, signal, progressId: id },
             );
           } catch (e) {
             await scratch.close();
@@ -350,17 +512,30 @@ async function handle(id: number, request: Request, signal: AbortSignal): Promis
             label: file.name,
             format: "compressed archive",
             cache: new Map(),
+            indexes: scratch.layerIndex,
             scratch,
           };
         } else {
           const index = await indexTar(file, { what: file.name, signal });
           const opened = await openArchive(tarFiles(index, file.name));
-          v = { store: opened.store, label: file.name, format: opened.format, cache: new Map() };
+          v = {
+            store: opened.store,
+            label: file.name,
+            format: opened.format,
+            cache: new Map(),
+            indexes: memoryIndexes(),
+          };
         }
       } else {
         const source = directorySource(request.source, signal);
         const opened = await openArchive(directoryFiles(source));
-        v = { store: opened.store, label: source.label, format: opened.format, cache: new Map() };
+        v = {
+          store: opened.store,
+          label: source.label,
+          format: opened.format,
+          cache: new Map(),
+          indexes: memoryIndexes(),
+        };
       }
       const viewId = `open-${nextView++}`;
       views.set(viewId, v);
@@ -444,40 +619,57 @@ async function handle(id: number, request: Request, signal: AbortSignal): Promis
       views.get("store")!.cache.clear();
       return undefined;
     }
-    case "gc":
-      return await collectGarbage(store);
+    case "gc": {
+      const result = await collectGarbage(store);
+      // The layer indexes of removed blobs go too (as the CLI's gc does).
+      await store.layerIndex.prune((d) => store.has(d as Digest)).catch(() => 0);
+      return result;
+    }
   }
 }
 
-scope.onmessage = async (e: MessageEvent) => {
-  const m = e.data as ToWorker;
-  if ("cancel" in m) {
-    running.get(m.id)?.abort(new DOMException("cancelled by the user", "AbortError"));
-    return;
-  }
-  const ac = new AbortController();
-  running.set(m.id, ac);
+/** The page's worker: requests in, results out; the store opened once. */
+async function serveRequests(): Promise<void> {
+  scope.onmessage = async (e: MessageEvent) => {
+    const m = e.data as ToWorker;
+    if ("cancel" in m) {
+      running.get(m.id)?.abort(new DOMException("cancelled by the user", "AbortError"));
+      return;
+    }
+    const ac = new AbortController();
+    running.set(m.id, ac);
+    try {
+      const result = await handle(m.id, m.request, ac.signal);
+      const transfer = result && typeof result === "object" && "bytes" in result &&
+          (result as { bytes: unknown }).bytes instanceof Uint8Array
+        ? [(result as { bytes: Uint8Array }).bytes.buffer as ArrayBuffer]
+        : undefined;
+      post({ id: m.id, result }, transfer);
+    } catch (err) {
+      post({ id: m.id, error: serialize(err) });
+    } finally {
+      running.delete(m.id);
+    }
+  };
+
   try {
-    const result = await handle(m.id, m.request, ac.signal);
-    const transfer = result && typeof result === "object" && "bytes" in result &&
-        (result as { bytes: unknown }).bytes instanceof Uint8Array
-      ? [(result as { bytes: Uint8Array }).bytes.buffer as ArrayBuffer]
-      : undefined;
-    post({ id: m.id, result }, transfer);
-  } catch (err) {
-    post({ id: m.id, error: serialize(err) });
-  } finally {
-    running.delete(m.id);
+    store = await openOpfsStore({ path: STORE_PATH, writerWorker });
+    views.set("store", {
+      store,
+      label: "this browser's store",
+      cache: new Map(),
+      indexes: store.layerIndex,
+    });
+    await removeOpfsStore(SCRATCH_PATH).catch(() => {});
+    // Load the codecs now (hash-wasm compiles its module on first use), not in the first import.
+    await (await getRuntime()).createHasher("sha256");
+    post({ ready: true });
+  } catch (e) {
+    post({ fatal: serialize(e) });
   }
-};
-
-try {
-  store = await openOpfsStore({ path: STORE_PATH, writerWorker });
-  views.set("store", { store, label: "this browser's store", cache: new Map() });
-  await removeOpfsStore(SCRATCH_PATH).catch(() => {});
-  // Load the codecs now (hash-wasm compiles its module on first use), not in the first import.
-  await (await getRuntime()).createHasher("sha256");
-  post({ ready: true });
-} catch (e) {
-  post({ fatal: serialize(e) });
 }
+
+// The same script serves as the layer indexing workers (no second bundle to download).
+if (scope.name === INDEXER_NAME) {
+  serveIndexer(globalThis as unknown as Parameters<typeof serveIndexer>[0]);
+} else await serveRequests();

@@ -9,6 +9,7 @@
  */
 import { randomHex } from "../digest.ts";
 import type { CachedEntry, CachedLayer, LayerIndexCache } from "../layers/image_layers.ts";
+import { base64ToBytes as unb64, bytesToBase64 as b64 } from "../layers/layer_index_codec.ts";
 import type { Descriptor } from "../types.ts";
 
 /** Bumped when the file format changes (older files are ignored and rewritten). */
@@ -18,18 +19,6 @@ export const CACHE_DIR = "lading-cache/layers";
 
 function fileOf(dir: string, digest: string): string {
   return `${dir}/${CACHE_DIR}/${digest.replace(":", "-")}.json`;
-}
-
-function b64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
-function unb64(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
 /** The layer index cache of the store at `dir` (a no-op when the store is read-only). */

@@ -210,7 +210,9 @@ export async function readImageLayers(
     let files = 0;
     let whiteouts = 0;
     let stats: LayerStats;
-    const cached = await options.layerIndex?.get(d);
+    const found = await options.layerIndex?.get(d);
+    // An index made without hashing has no diff_id: it serves only reads that hash nothing.
+    const cached = found && (found.stats.diffId || options.hash === false) ? found : undefined;
     if (cached) {
       for (const e of cached.entries) {
         await onEntry(i, { ...e, body: notFromIndex, chunks: notFromIndex } as LayerEntry);
@@ -243,7 +245,7 @@ export async function readImageLayers(
         throw e;
       }
       stats = await layer.finish();
-      if (kept && stats.diffId) {
+      if (kept && (stats.diffId || options.hash === false)) {
         await options.layerIndex!.put(d, { stats, files, whiteouts, entries: kept });
       }
     }

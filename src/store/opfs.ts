@@ -67,5 +67,6 @@ export {
   removeOpfsStore,
 } from "./opfs/store.ts";
 export { serveOpfsWriter } from "./opfs/helper_server.ts";
+export { LAYER_CACHE_DIR, type OpfsLayerCache, opfsLayerCache } from "./opfs/layer_cache.ts";
 export type { WorkerLike } from "./opfs/helper_client.ts";
 export { LayoutNameRoles } from "./layout.ts";

@@ -170,6 +170,27 @@ async function check(page: Page, name: string, docs?: string) {
   await page.setViewportSize({ width: 1400, height: 900 });
 }
 
+/** A folder handle, as much of it as the tests use. */
+interface OpfsDir {
+  getDirectoryHandle(name: string): Promise<OpfsDir>;
+  removeEntry(name: string): Promise<void>;
+  keys(): AsyncIterable<string>;
+}
+
+/** The names of the layer index files the page keeps next to its store in OPFS. */
+function indexFiles(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const root = await (globalThis as unknown as {
+      navigator: { storage: { getDirectory(): Promise<OpfsDir> } };
+    }).navigator.storage.getDirectory();
+    let dir = await root.getDirectoryHandle("lading");
+    for (const part of ["lading-cache", "layers"]) dir = await dir.getDirectoryHandle(part);
+    const names: string[] = [];
+    for await (const name of dir.keys()) names.push(name);
+    return names;
+  });
+}
+
 const rowMark = (page: Page, path: string) =>
   page.getAttribute(`#tree tr[data-path="${path}"]`, "data-mark");
 
@@ -202,6 +223,16 @@ if (browserTestsEnabled("explorer tests in Chromium")) {
       await page.waitForSelector('#images tr[data-name="example.com/explore:1"]');
       assertMatch(await page.textContent("#store-text") ?? "", /Store: 3 images, \d+ blobs/);
       assertStringIncludes(await page.textContent("#usage-text") ?? "", "estimate");
+
+      await t.step("the import indexed every layer blob it stored, next to the store", async () => {
+        const files = await indexFiles(page);
+        for (const layer of [...image.layers, ...arm.layers]) {
+          const name = `${layer.descriptor.digest.replace(":", "-")}.idx`;
+          assert(files.includes(name), `no layer index ${name} in ${files.join(", ")}`);
+        }
+        // Config, manifests and the index are not layers: no index for them.
+        assert(!files.includes(`${image.config.descriptor.digest.replace(":", "-")}.idx`));
+      });
 
       await t.step(
         "layers: index, full command, sizes, file counts, empty entry in place",
@@ -497,6 +528,41 @@ if (browserTestsEnabled("explorer tests in Chromium")) {
         await page.keyboard.press("ArrowRight");
         await page.waitForSelector('#tab-efficiency[aria-selected="true"]');
       });
+
+      await t.step(
+        "after a reload a layer's tree comes from the kept index, without its blob",
+        async () => {
+          // Remove the blob of layer 1 behind the store's back: its tree can only come from
+          // the index the import kept in OPFS (bytes would need the blob).
+          const gone = image.layers[1].descriptor.digest.slice("sha256:".length);
+          await page.evaluate(async (hex) => {
+            const root = await (globalThis as unknown as {
+              navigator: { storage: { getDirectory(): Promise<OpfsDir> } };
+            }).navigator.storage.getDirectory();
+            const blobs = await (await (await root.getDirectoryHandle("lading"))
+              .getDirectoryHandle("blobs")).getDirectoryHandle("sha256");
+            await blobs.removeEntry(hex);
+          }, gone);
+          await page.goto(
+            `${url}#image=${encodeURIComponent("example.com/explore:1")}&tab=layers&layer=1`,
+          );
+          await page.reload();
+          await page.waitForSelector('#tree tr[data-path="opt"]');
+          await page.check("#mode-changes");
+          await page.click('#tree tr[data-path="opt"] button');
+          await page.waitForSelector('#tree tr[data-path="opt/big.bin"]');
+          assertEquals(await rowMark(page, "opt/big.bin"), "D");
+          // gc keeps the index of every blob still stored; the removed blob's goes.
+          await page.click("#gc");
+          await page.waitForFunction(() =>
+            document.getElementById("notice")?.textContent?.includes("Garbage collection") ??
+              false
+          );
+          const files = await indexFiles(page);
+          assert(!files.includes(`sha256-${gone}.idx`), files.join(", "));
+          assert(files.includes(`${image.layers[0].descriptor.digest.replace(":", "-")}.idx`));
+        },
+      );
 
       await t.step("delete asks in the page; cancel keeps, confirm deletes", async () => {
         await page.click('#images tr[data-name="example.com/other:1"] button:text("Delete")');

@@ -47,6 +47,7 @@ import {
 } from "./files.ts";
 import { OffloadClient, type OffloadedWrite, type WorkerLike } from "./helper_client.ts";
 import { OpfsBlobWriter } from "./writer.ts";
+import { type OpfsLayerCache, opfsLayerCache } from "./layer_cache.ts";
 
 /** Options for {@link openOpfsStore}. */
 export interface OpfsStoreOptions {
@@ -226,6 +227,7 @@ export class OpfsStore extends LayoutNameRoles implements Store {
   #closed = false;
   #makeWriterWorker?: () => WorkerLike;
   #offload?: OffloadClient;
+  #layerIndex?: OpfsLayerCache;
 
   /** The names in index.json (shared logic with the fs store). */
   protected readonly names: ImageNames;
@@ -252,6 +254,14 @@ export class OpfsStore extends LayoutNameRoles implements Store {
       write: (doc) => this.#writeIndex(doc),
       exclusive: (fn) => this.exclusive(fn),
     });
+  }
+
+  /**
+   * The file index of this store's layers (`lading-cache/layers/`, a folder the OCI layout
+   * ignores): pass it as `layerIndex` to the layer readers so that a layer is read once.
+   */
+  get layerIndex(): OpfsLayerCache {
+    return this.#layerIndex ??= opfsLayerCache(this.#dir);
   }
 
   /**
