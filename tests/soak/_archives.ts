@@ -281,7 +281,7 @@ export async function generateInputs(options: GenerateOptions): Promise<SoakInpu
           );
         } else {
           const file = await Deno.open(path, { write: true, create: true, truncate: true });
-          await writeArchiveFile(plan, staging, file);
+          await writeArchiveFile(staging, plan, { file });
           bytes = (await Deno.stat(path)).size;
         }
         archives.push({ shape, variant: v, path, name, bytes });
@@ -301,7 +301,7 @@ export async function generateInputs(options: GenerateOptions): Promise<SoakInpu
     const path = `${dir}/bystander.tar`;
     const plan = await planExport(staging, [name]);
     const file = await Deno.open(path, { write: true, create: true, truncate: true });
-    await writeArchiveFile(plan, staging, file);
+    await writeArchiveFile(staging, plan, { file });
     bystander = { shape: "tar", variant: 0, path, name, bytes: (await Deno.stat(path)).size };
   } finally {
     await staging.close();
