@@ -29,26 +29,56 @@ function problemLine(p: BlobProblem): string {
   return `${p.kind}: ${p.message}`;
 }
 
-function printImage(c: ImageCheck, io: CliIO): void {
+/** Problem lines and manifests printed per image; the rest is counted (`--json` lists all). */
+const SHOWN = 10;
+
+function printImage(c: ImageCheck, io: CliIO, sameAs?: string): void {
   const state = c.ok ? "ok" : c.complete ? "CORRUPT" : "INCOMPLETE";
   io.out(
     `${c.name}  ${c.digest}  ${state} (${count(c.platforms.length, "manifest")}, ${
       count(c.blobs, "blob")
     }, ${formatBytes(c.bytes)}${c.verified ? " re-hashed" : ""})\n`,
   );
+  if (sameAs !== undefined) {
+    // Names of one target share one check: its details are printed once.
+    if (!c.ok) io.out(`  the same content as ${sameAs} (above)\n`);
+    return;
+  }
+  let lines = 0;
+  let hidden = 0;
+  const line = (text: string) => {
+    if (lines < SHOWN) io.out(text);
+    else hidden++;
+    lines++;
+  };
   const attributed = new Set<string>();
   for (const p of c.platforms) {
     const status = p.problems.length === 0 ? "ok" : p.complete ? "corrupt" : "incomplete";
-    io.out(`  ${p.platform.padEnd(22)} ${p.manifest}  ${status}\n`);
+    if (c.platforms.length <= SHOWN || p.problems.length) {
+      line(`  ${p.platform.padEnd(22)} ${p.manifest}  ${status}\n`);
+    }
     for (const pr of p.problems) {
       attributed.add(pr.digest);
-      io.out(`    ${problemLine(pr)}\n`);
+      line(`    ${problemLine(pr)}\n`);
     }
   }
-  for (const pr of c.problems) if (!attributed.has(pr.digest)) io.out(`  ${problemLine(pr)}\n`);
-  for (const d of c.foreign) io.out(`  note: non-distributable layer ${d} is absent (allowed)\n`);
+  for (const pr of c.problems) if (!attributed.has(pr.digest)) line(`  ${problemLine(pr)}\n`);
+  if (hidden) {
+    io.out(
+      `  ... ${count(hidden, "more line")} (${
+        count(c.problems.length, "problem")
+      } in all; --json lists every one)\n`,
+    );
+  }
+  const foreign = c.foreign.slice(0, SHOWN);
+  for (const d of foreign) io.out(`  note: non-distributable layer ${d} is absent (allowed)\n`);
+  if (c.foreign.length > SHOWN) {
+    io.out(`  note: ${c.foreign.length - SHOWN} more non-distributable layers are absent\n`);
+  }
   if (c.skippedPlatforms.length) {
-    io.out(`  not checked (other platforms): ${c.skippedPlatforms.join(", ")}\n`);
+    const shown = c.skippedPlatforms.slice(0, SHOWN).join(", ");
+    const more = c.skippedPlatforms.length - SHOWN;
+    io.out(`  not checked (other platforms): ${shown}${more > 0 ? ` and ${more} more` : ""}\n`);
   }
 }
 
@@ -125,7 +155,11 @@ export const imagesCheck: Command = {
         }));
       } else {
         if (results.length === 0) io.out("no images in the store\n");
-        for (const r of results) printImage(r, io);
+        const printed = new Map<readonly unknown[], string>();
+        for (const r of results) {
+          printImage(r, io, printed.get(r.platforms));
+          if (!printed.has(r.platforms)) printed.set(r.platforms, r.name);
+        }
         for (const text of diffIdText) io.out(text);
       }
       if (!ok) {

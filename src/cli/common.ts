@@ -17,6 +17,7 @@ import { type FsStoreOptions, openFsStore } from "../store/fs.ts";
 import type { BlobManager, Store } from "../store/types.ts";
 import { type Digest, parseDigest } from "../digest.ts";
 import { parsePlatform } from "../platform.ts";
+import { haveSpareDescriptors } from "../deno/descriptors.ts";
 import type { Platform } from "../types.ts";
 
 /** Where a command reads and writes. Tests pass their own. */
@@ -373,22 +374,6 @@ export function refuseTerminal(io: CliIO, what: string): void {
 
 const cleanups = new Set<() => void>();
 
-/**
- * True when a few file descriptors are free: Deno 2.9 panics (instead of throwing) when
- * it cannot get one for a signal listener, so under `ulimit -n` exhaustion lading does
- * without the Ctrl-C cleanup rather than crash.
- */
-function haveSpareDescriptors(): boolean {
-  const opened: Deno.FsFile[] = [];
-  try {
-    for (let i = 0; i < 8; i++) opened.push(Deno.openSync("/dev/null"));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    for (const f of opened) f.close();
-  }
-}
 let listening = false;
 
 function onSignal(): void {

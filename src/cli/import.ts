@@ -29,6 +29,9 @@ import {
   UsageError,
 } from "./common.ts";
 
+/** Missing blobs listed on stderr (with --allow-missing); `--json` lists all. */
+const MISSING_SHOWN = 5;
+
 /** The import command. */
 export const importCommand: Command = {
   path: ["import"],
@@ -138,8 +141,14 @@ export const importCommand: Command = {
               formatBytes(result.blobs.bytes)
             } ${dryRun ? "to write" : "written"})\n`,
           );
-          for (const m of result.missing) {
+          // The first few; --json lists every one.
+          for (const m of result.missing.slice(0, MISSING_SHOWN)) {
             io.err(`missing: ${m.digest} (${m.mediaType}) of ${m.image}\n`);
+          }
+          if (result.missing.length > MISSING_SHOWN) {
+            io.err(
+              `missing: ... and ${result.missing.length - MISSING_SHOWN} more (--json lists all)\n`,
+            );
           }
           if (unnamed.length && kept.length) {
             io.err(

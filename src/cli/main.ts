@@ -3,7 +3,14 @@
  * 130 Ctrl-C, 141 closed stdout). Global flags may come before or after the command words.
  * @module
  */
-import { type CliIO, type Command, GLOBAL_FLAGS, reportError, UsageError } from "./common.ts";
+import {
+  type CliIO,
+  type Command,
+  errorLine,
+  GLOBAL_FLAGS,
+  reportError,
+  UsageError,
+} from "./common.ts";
 import { type CommandEntry, commands } from "./commands.ts";
 import { commandHelp, groupHelp, mainHelp } from "./help.ts";
 import denoJson from "../../deno.json" with { type: "json" };
@@ -130,6 +137,27 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   } catch (e) {
     return reportError(e, io, { debug, command: command?.path });
   }
+}
+
+/**
+ * Makes an error nobody awaited (a stream failing after its reader gave up) one line on
+ * stderr and exit 1, never a stack trace (`LADING_DEBUG=1`: the stack).
+ */
+export function exitOnUncaughtErrors(): void {
+  const fatal = (e: unknown) => {
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(`lading: ${errorLine(e, Deno.env.get("LADING_DEBUG") === "1")}\n`),
+    );
+    Deno.exit(1);
+  };
+  globalThis.addEventListener("unhandledrejection", (ev) => {
+    ev.preventDefault();
+    fatal(ev.reason);
+  });
+  globalThis.addEventListener("error", (ev) => {
+    ev.preventDefault();
+    fatal(ev.error);
+  });
 }
 
 /** The real process IO. */

@@ -28,6 +28,7 @@ import { CancelledError, IoError } from "../errors.ts";
 import type { FsStore } from "../store/fs.ts";
 import type { HashReply, HashRequest } from "./fs_hash_worker.ts";
 import { hashBlobFile } from "./hash_file.ts";
+import { haveSpareDescriptors } from "./descriptors.ts";
 
 /** Options of {@link fsHashing}. */
 export interface FsHashingOptions {
@@ -145,7 +146,9 @@ export function fsHashing(
         }
         if (size < minWorkerBytes) return await inThisThread(digest, algorithm, onBytes);
       }
-      if (max === 0) return await inThisThread(digest, algorithm, onBytes);
+      // A new worker needs descriptors for its event loop (Deno panics without them).
+      const noWorker = spawned === 0 && idle.length === 0 && !haveSpareDescriptors(16);
+      if (max === 0 || noWorker) return await inThisThread(digest, algorithm, onBytes);
       return await inWorker({ id: nextId++, path, algorithm }, onBytes);
     },
     close() {

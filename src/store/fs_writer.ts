@@ -2,6 +2,11 @@
  * Deno only: the fs store's blob writer — bytes go to an ingest file, hashed as they
  * arrive; `commit()` verifies size and digest and links the file into `blobs/` (so `added`
  * is exact under races); `abort()` discards it, or keeps a resumable partial write.
+ *
+ * Open files are bounded whatever the number of writers: an import stages every blob of
+ * an archive before it commits any, so at most {@link MAX_OPEN_WRITER_FILES} writers of a
+ * process keep their ingest file open; the least recently written one closes its file and
+ * reopens it (append) on its next write or at commit.
  * @module
  */
 import type { Digest, DigestAlgorithm, Expectation } from "../digest.ts";
@@ -10,12 +15,18 @@ import type { BlobWriter } from "./types.ts";
 import { exists, mapNoSpace, removeQuietly } from "./fs_files.ts";
 import { checkCommit } from "./layout.ts";
 
+/** How many blob writers of this process keep their ingest file open at once. */
+export const MAX_OPEN_WRITER_FILES = 32;
+
+/** Writers whose ingest file is open, least recently written first. */
+const openWriters = new Set<FsBlobWriter>();
+
 /** An in-flight write into `ingest/`. */
 export class FsBlobWriter implements BlobWriter {
   #dir: string;
   #blobPath: (digest: Digest) => string;
-  #file: Deno.FsFile;
-  #fileOpen = true;
+  /** The ingest file while it is open (closed while parked, see {@link MAX_OPEN_WRITER_FILES}). */
+  #file: Deno.FsFile | undefined;
   #path: string;
   #hasher: Hasher;
   #runtime: Runtime;
@@ -53,13 +64,33 @@ export class FsBlobWriter implements BlobWriter {
     this.#runtime = init.runtime;
     this.#sync = init.sync;
     this.#ensureDir = init.ensureDir;
+    this.#touch();
+  }
+
+  /** Marks this writer's file as the most recently used one and parks the oldest ones. */
+  #touch(): void {
+    openWriters.delete(this);
+    openWriters.add(this);
+    for (const w of openWriters) {
+      if (openWriters.size <= MAX_OPEN_WRITER_FILES) break;
+      if (w !== this) w.#closeFile();
+    }
+  }
+
+  /** The open ingest file, reopened for appending when it was parked. */
+  #openFile(): Deno.FsFile {
+    this.#file ??= Deno.openSync(this.#path, { write: true, append: true });
+    this.#touch();
+    return this.#file;
   }
 
   #closeFile(): void {
-    if (!this.#fileOpen) return;
-    this.#fileOpen = false;
+    openWriters.delete(this);
+    const file = this.#file;
+    if (!file) return;
+    this.#file = undefined;
     try {
-      this.#file.close();
+      file.close();
     } catch {
       // already closed
     }
@@ -84,8 +115,9 @@ export class FsBlobWriter implements BlobWriter {
     this.#hasher.update(chunk);
     this.#size += chunk.byteLength;
     try {
+      const file = this.#openFile();
       let at = 0;
-      while (at < chunk.byteLength) at += this.#file.writeSync(chunk.subarray(at));
+      while (at < chunk.byteLength) at += file.writeSync(chunk.subarray(at));
     } catch (e) {
       this.#failure = mapNoSpace(e, `write blob to ${this.#path}`);
       return this.#discard().then(() => Promise.reject(this.#failure));
@@ -109,7 +141,7 @@ export class FsBlobWriter implements BlobWriter {
     if (algorithm === "sha256") return this.#sha256Now();
     const hasher = await this.#runtime.createHasher(algorithm);
     const file = await Deno.open(this.#path, { read: true });
-    for await (const chunk of file.readable) hasher.update(chunk);
+    for await (const chunk of file.readable) hasher.update(chunk); // closes the file
     return `${algorithm}:${hasher.digest()}`;
   }
 
@@ -135,7 +167,12 @@ export class FsBlobWriter implements BlobWriter {
         (algorithm) => this.#actualDigest(algorithm),
       );
       const target = this.#blobPath(expected.digest as Digest);
-      if (this.#sync) await this.#file.syncData();
+      if (this.#sync) {
+        // Out of the open-file rotation while it syncs (nobody may close it meanwhile).
+        openWriters.delete(this);
+        this.#file ??= await Deno.open(this.#path, { write: true });
+        await this.#file.syncData();
+      }
       this.#closeFile();
       try {
         await Deno.chmod(this.#path, 0o444);

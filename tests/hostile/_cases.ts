@@ -361,6 +361,24 @@ export async function hostileCases(): Promise<HostileCase[]> {
       files: () => one(good),
       args: ["import", "$W/input"],
     },
+    // the store's own documents are checked before anything is written, and a failed
+    // import's rollback does not depend on reading them
+    ...([
+      ["is not JSON", (s: string) => Deno.writeTextFile(`${s}/index.json`, "{ not json")],
+      ["is a directory", async (s: string) => {
+        await Deno.remove(`${s}/index.json`);
+        await Deno.mkdir(`${s}/index.json`);
+      }],
+      ["is over the 64 MiB cap", (s: string) => Deno.truncate(`${s}/index.json`, 65 * MIB)],
+    ] as const).flatMap(([how, damage]) =>
+      ["import", "gc"].map((cmd): HostileCase => ({
+        name: `${cmd} on a store whose index.json ${how}`,
+        files: () => one(good),
+        prepareStore: async (s) => await damage(s),
+        args: cmd === "gc" ? ["gc"] : ["import", "$W/input"],
+        message: /index\.json/,
+      }))
+    ),
     // present means a regular file of the right size; damaged blobs are repaired
     ...(["truncated", "a symlink", "a FIFO"] as const).map((how): HostileCase => ({
       name: `re-import repairs a stored blob that is ${how}`,
