@@ -34,16 +34,14 @@ const SHOWN = 10;
 
 function printImage(c: ImageCheck, io: CliIO, sameAs?: string): void {
   const state = c.ok ? "ok" : c.complete ? "CORRUPT" : "INCOMPLETE";
+  // Names of one target share one check: its details are printed once, under the first.
+  const same = sameAs === undefined || c.ok ? "" : `, the same content as ${sameAs} above`;
   io.out(
     `${c.name}  ${c.digest}  ${state} (${count(c.platforms.length, "manifest")}, ${
       count(c.blobs, "blob")
-    }, ${formatBytes(c.bytes)}${c.verified ? " re-hashed" : ""})\n`,
+    }, ${formatBytes(c.bytes)}${c.verified ? " re-hashed" : ""}${same})\n`,
   );
-  if (sameAs !== undefined) {
-    // Names of one target share one check: its details are printed once.
-    if (!c.ok) io.out(`  the same content as ${sameAs} (above)\n`);
-    return;
-  }
+  if (sameAs !== undefined) return;
   let lines = 0;
   let hidden = 0;
   const line = (text: string) => {

@@ -40,6 +40,7 @@ import { writeBlob } from "../store/blob.ts";
 import type { ImageRecord, Lease } from "../store/types.ts";
 import type { Descriptor } from "../types.ts";
 import { blobPresence } from "../walk.ts";
+import { reachableDigests } from "../gc.ts";
 import { decompress } from "../compression.ts";
 import { synthesizeDockerImages } from "./docker.ts";
 import { entryName, importNames } from "./names.ts";
@@ -57,6 +58,9 @@ export type {
   ImportTarget,
   MissingBlob,
 } from "./types.ts";
+
+/** Missing blobs a {@link MissingContentError} message names (its `missing` has all). */
+const MISSING_SHOWN = 3;
 
 /** What {@link importImages} reads: an {@link ImportSource}, a `Blob`/`File`, a `Response` or a byte stream. */
 export type ImportInput = ImportSource | Blob | Response | ReadableStream<Uint8Array>;
@@ -113,6 +117,9 @@ export async function importImages(
   options: ImportOptions = {},
 ): Promise<ImportResult> {
   const source = importSource(input);
+  // The store's own documents first: a store whose index.json cannot be read refuses the
+  // import before anything is written (it could not record the names anyway).
+  await store.listImages();
   const warnings: string[] = [];
   const run: ImportRun = {
     store,
@@ -323,11 +330,14 @@ async function planImport(
     lease: run.lease,
   });
   if (plan.missing.length && !options.allowMissing) {
-    const lines = plan.missing.map((m) => `  ${m.digest} (${m.mediaType}) of ${m.image}`);
+    // One line, however many: the first few (the error's `missing` lists every one).
+    const shown = plan.missing.slice(0, MISSING_SHOWN)
+      .map((m) => `${m.digest} (${m.mediaType}) of ${m.image}`);
+    const more = plan.missing.length - shown.length;
     throw new MissingContentError(
       `Cannot import ${what}: ${plan.missing.length} blob${
         plan.missing.length === 1 ? " is" : "s are"
-      } missing:\n${lines.join("\n")}`,
+      } missing: ${shown.join("; ")}${more > 0 ? `; and ${more} more` : ""}`,
       plan.missing,
     );
   }
@@ -450,7 +460,11 @@ function cancellation(signal: AbortSignal | undefined, what: string): () => void
   };
 }
 
-/** Removes the blobs this import added that no other operation holds a lease on. */
+/**
+ * Removes the blobs this import added that no other operation holds a lease on and no
+ * name reaches. It does not depend on reading the store's names: when index.json cannot
+ * be read, nobody could have recorded a name that reaches them, and they go.
+ */
 async function rollback(
   store: ImportTarget,
   added: Digest[],
@@ -459,10 +473,30 @@ async function rollback(
   await lease?.release().catch(() => {});
   await store.exclusive(async () => {
     const leased = await store.leasedDigests();
-    const named = new Set((await store.listImages()).map((r) => r.target.digest));
+    const named = await reachedByNames(store);
     for (const d of added) {
       if (leased.has(d) || named.has(d)) continue;
       await store.delete(d).catch(() => {});
     }
   }).catch(() => {});
+}
+
+/**
+ * What the store's names reach (another import may have named an image that shares
+ * blobs with this one meanwhile); none when the names cannot be read, only their targets
+ * when a named document cannot be.
+ */
+async function reachedByNames(store: ImportTarget): Promise<Set<Digest>> {
+  let records: ImageRecord[];
+  try {
+    records = await store.listImages();
+  } catch {
+    return new Set();
+  }
+  const roots = records.map((r) => r.target);
+  try {
+    return new Set((await reachableDigests(store, { roots })).keys());
+  } catch {
+    return new Set(roots.map((r) => r.digest));
+  }
 }
