@@ -21,7 +21,13 @@
  * ```
  * @module
  */
-export { FsStore, type FsStoreOptions, openFsStore, type StaleFile } from "./store/fs.ts";
+export {
+  FsStore,
+  type FsStoreOptions,
+  openFsStore,
+  type StaleFile,
+  type StaleFileOptions,
+} from "./store/fs.ts";
 export { LayoutNameRoles } from "./store/layout.ts";
 export { fsHashing, type FsHashingOptions } from "./deno/fs_hashing.ts";
 export {

@@ -2,6 +2,7 @@ import { checkImage } from "../src/check.ts";
 import { InvalidInputError } from "../src/errors.ts";
 import { collectGarbage, reachableDigests } from "../src/gc.ts";
 import { openFsStore } from "../src/store/fs.ts";
+import { ownerToken } from "../src/store/fs_files.ts";
 import { MemoryStore } from "../src/store/memory.ts";
 import { writeBlob } from "../src/store/blob.ts";
 import type { Store } from "../src/store/types.ts";
@@ -211,5 +212,59 @@ Deno.test("lading gc --dry-run lists, lading gc frees, and stale ingest files of
     assertStringIncludes(real.stderr, "freed");
     assertEquals(real.stdout.trim().split("\n").length, 4);
     assertEquals(await digests(after), []);
+  });
+});
+
+Deno.test("lading gc removes partial downloads idle 24 h or whose blob is complete; --ingest removes every one nobody is writing", async () => {
+  await withTempDir(async (dir) => {
+    const store = `${dir}/store`;
+    const fs = await openFsStore(store);
+    const hex = (c: string) => c.repeat(64);
+    // A complete, named blob: its partial download is useless at any age.
+    const empty = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+    await writeBlob(fs, new TextEncoder().encode("{}"), { digest: empty, size: 2 });
+    await fs.putImages([{
+      name: "example.com/empty:1",
+      target: { mediaType: "application/vnd.oci.empty.v1+json", digest: empty, size: 2 },
+    }]);
+    await fs.close();
+    const ingest = `${store}/ingest`;
+    const fresh = `r-sha256-${hex("a")}`;
+    const old = `r-sha256-${hex("b")}`;
+    const done = `r-sha256-${empty.slice(7)}`;
+    const held = `${await ownerToken()}-r-sha256-${hex("c")}`; // this (live) process writes it
+    for (const [name, n] of [[fresh, 10], [old, 20], [done, 1], [held, 40]] as const) {
+      await Deno.writeFile(`${ingest}/${name}`, new Uint8Array(n));
+    }
+    const twoDaysAgo = new Date(Date.now() - 48 * 3600 * 1000);
+    await Deno.utime(`${ingest}/${old}`, twoDaysAgo, twoDaysAgo);
+    const names = async () => [...Deno.readDirSync(ingest)].map((e) => e.name).sort();
+
+    const dry = await runCli(["gc", "--dry-run", "--json"], { store });
+    assertEquals(dry.code, 0, dry.stderr);
+    const report = JSON.parse(dry.stdout);
+    assertEquals(
+      report.staleFiles.sort((a: { size: number }, b: { size: number }) => a.size - b.size),
+      [
+        { path: `ingest/${done}`, size: 1, partial: empty },
+        { path: `ingest/${old}`, size: 20, partial: `sha256:${hex("b")}` },
+      ],
+    );
+    assertEquals(await names(), [fresh, old, done, held].sort(), "a dry run removes nothing");
+
+    const plain = await runCli(["gc"], { store });
+    assertEquals(plain.code, 0, plain.stderr);
+    assertStringIncludes(plain.stdout, `removed partial download of sha256:${hex("b")}`);
+    assertStringIncludes(plain.stderr, "2 stale files");
+    assertEquals(await names(), [fresh, held].sort());
+
+    const all = await runCli(["gc", "--ingest"], { store });
+    assertEquals(all.code, 0, all.stderr);
+    assertStringIncludes(all.stdout, `removed partial download of sha256:${hex("a")}`);
+    assertEquals(await names(), [held], "a partial download a live process holds stays");
+    // The named image is untouched.
+    const after = await openFsStore(store);
+    assertEquals((await after.getImage("example.com/empty:1")).target.digest, empty);
+    await after.close();
   });
 });

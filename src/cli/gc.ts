@@ -20,6 +20,9 @@ import {
   UsageError,
 } from "./common.ts";
 
+/** Partial downloads untouched this long are removed by a plain `gc`. */
+const PARTIAL_MAX_AGE_MS = 24 * 3600 * 1000;
+
 /** `gc`. */
 export const gcCommand: Command = {
   path: ["gc"],
@@ -27,13 +30,19 @@ export const gcCommand: Command = {
   args: "",
   complete: "none",
   details: "Blobs an import in progress is writing or about to name are never removed.\n" +
-    "Files that dead processes left in ingest/ and leases/ are removed too.",
+    "Files that dead processes left in ingest/ and leases/ are removed too, and partial\n" +
+    "downloads (kept for a later pull to resume) untouched for 24 hours or whose blob is\n" +
+    "complete; --ingest removes every partial download nobody is writing.",
   flags: [
     { name: "dry-run", help: "print what would be removed, remove nothing" },
+    {
+      name: "ingest",
+      help: "also remove every partial download nobody is writing (default: those idle 24 h)",
+    },
     JSON_FLAG,
     { name: "quiet", short: "q", help: "print nothing" },
   ],
-  examples: ["lading gc", "lading gc --dry-run", "lading gc -q"],
+  examples: ["lading gc", "lading gc --dry-run", "lading gc --ingest", "lading gc -q"],
   async run(args: string[], io: CliIO): Promise<number> {
     const f = parseCommand(args, gcCommand);
     if (f.positionals.length) throw new UsageError("gc takes no arguments");
@@ -46,7 +55,10 @@ export const gcCommand: Command = {
     try {
       const dryRun = !!f.values["dry-run"];
       const result = await collectGarbage(store, { dryRun });
-      const stale = await store.removeStaleFiles({ dryRun });
+      const stale = await store.removeStaleFiles({
+        dryRun,
+        partialsOlderThanMs: f.values.ingest ? 0 : PARTIAL_MAX_AGE_MS,
+      });
       // The layer index of blobs that are gone (or that this gc removes).
       const gone = new Set(result.removed.map((b) => b.digest as string));
       stale.push(
@@ -72,7 +84,13 @@ export const gcCommand: Command = {
       const verb = dryRun ? "would remove" : "removed";
       {
         for (const b of result.removed) io.out(`${verb} ${b.digest} ${formatBytes(b.size)}\n`);
-        for (const s of stale) io.out(`${verb} stale ${s.path} ${formatBytes(s.size)}\n`);
+        for (const s of stale) {
+          io.out(
+            s.partial
+              ? `${verb} partial download of ${s.partial} ${formatBytes(s.size)}\n`
+              : `${verb} stale ${s.path} ${formatBytes(s.size)}\n`,
+          );
+        }
       }
       const staleBytes = stale.reduce((n, s) => n + s.size, 0);
       io.err(

@@ -40,7 +40,13 @@ import type { Runtime } from "../runtime/types.ts";
 import type { BlobInfo, BlobWriter, ImageNames, Lease, Store, WriterOptions } from "./types.ts";
 import { mapNoSpace, ownerToken, removeQuietly, writeAll } from "./fs_files.ts";
 import { checkLayoutFile, checkStoreDirectories, initLayout } from "./fs_layout.ts";
-import { createLease, leasedDigestsIn, removeStaleFilesIn, type StaleFile } from "./fs_leases.ts";
+import {
+  createLease,
+  leasedDigestsIn,
+  removeStaleFilesIn,
+  type StaleFile,
+  type StaleFileOptions,
+} from "./fs_leases.ts";
 import { FsWriterLock } from "./fs_lock.ts";
 import { FsBlobWriter, hashExisting } from "./fs_writer.ts";
 import { ALGORITHMS, HEX_NAME, INDEX_TMP_PREFIX, LayoutNameRoles } from "./layout.ts";
@@ -53,7 +59,7 @@ import {
   serializeLayoutIndex,
 } from "./layout_index.ts";
 
-export type { StaleFile };
+export type { StaleFile, StaleFileOptions };
 
 // ---------------------------------------------------------------------------------------
 // The store
@@ -209,10 +215,11 @@ export class FsStore extends LayoutNameRoles implements Store {
   /**
    * Removes what dead processes left behind: ingest files, leases and temporary index
    * files whose owner is gone (called by {@link openFsStore}). Files of live processes,
-   * and names this store did not make, are kept. Returns what it removed, or with
-   * `dryRun` what it would remove.
+   * and names this store did not make, are kept; so are partial downloads (for a later
+   * pull to resume) unless `partialsOlderThanMs` says otherwise. Returns what it removed,
+   * or with `dryRun` what it would remove.
    */
-  removeStaleFiles(options: { dryRun?: boolean } = {}): Promise<StaleFile[]> {
+  removeStaleFiles(options: StaleFileOptions = {}): Promise<StaleFile[]> {
     return removeStaleFilesIn(this.dir, options);
   }
 

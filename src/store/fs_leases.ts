@@ -15,7 +15,27 @@ export interface StaleFile {
   readonly path: string;
   /** Its size in bytes. */
   readonly size: number;
+  /** A partial download (`ingest/r-<alg>-<hex>`): the digest it was becoming. */
+  readonly partial?: Digest;
 }
+
+/** Options of {@link removeStaleFilesIn}. */
+export interface StaleFileOptions {
+  /** Say what would be removed, remove nothing. */
+  readonly dryRun?: boolean;
+  /**
+   * Also remove partial downloads nobody holds (`ingest/r-<alg>-<hex>`, kept so that a
+   * later pull resumes them) last written at least this many ms ago; `0`: all of them. A
+   * partial download of a blob the store has is removed whatever its age. Default: keep
+   * them (opening a store never removes them).
+   */
+  readonly partialsOlderThanMs?: number;
+  /** The clock (tests). */
+  readonly now?: number;
+}
+
+/** `r-<alg>-<hex>`: a partial download nobody holds. */
+const FREE_PARTIAL_NAME = /^r-(sha256|sha512)-([0-9a-f]+)$/;
 
 /** `<pid>.<start>-r-<alg>-<hex>`: a resumable partial write held by a process. */
 const RESUMABLE_NAME = /^(\d+)\.(\d+)-r-((?:sha256|sha512)-[0-9a-f]+)$/;
@@ -28,7 +48,7 @@ const RESUMABLE_NAME = /^(\d+)\.(\d+)-r-((?:sha256|sha512)-[0-9a-f]+)$/;
  */
 export async function removeStaleFilesIn(
   store: string,
-  options: { dryRun?: boolean } = {},
+  options: StaleFileOptions = {},
 ): Promise<StaleFile[]> {
   const removed: StaleFile[] = [];
   const places: [string, (name: string) => string | undefined][] = [
@@ -52,6 +72,12 @@ export async function removeStaleFilesIn(
           }
           continue;
         }
+        const free = sub === "ingest" ? FREE_PARTIAL_NAME.exec(entry.name) : null;
+        if (free) {
+          const stale = await stalePartial(store, entry.name, free, options);
+          if (stale) removed.push(stale);
+          continue;
+        }
         const part = ownedPart(entry.name);
         const owner = part === undefined ? undefined : parseOwner(part);
         if (!owner || await ownerAlive(owner.pid, owner.start)) continue;
@@ -68,6 +94,28 @@ export async function removeStaleFilesIn(
     }
   }
   return removed;
+}
+
+/** A free partial download gc may remove (removed unless a dry run), else undefined. */
+async function stalePartial(
+  store: string,
+  name: string,
+  [, algorithm, encoded]: RegExpExecArray,
+  options: StaleFileOptions,
+): Promise<StaleFile | undefined> {
+  if (options.partialsOlderThanMs === undefined) return undefined;
+  const path = `${store}/ingest/${name}`;
+  const st = await Deno.lstat(path).catch(() => undefined);
+  if (!st?.isFile) return undefined;
+  const digest = `${algorithm}:${encoded}` as Digest;
+  const complete = await Deno.lstat(`${store}/blobs/${algorithm}/${encoded}`).then(
+    (b) => b.isFile,
+    () => false,
+  );
+  const age = (options.now ?? Date.now()) - (st.mtime?.getTime() ?? 0);
+  if (!complete && age < options.partialsOlderThanMs) return undefined;
+  if (!options.dryRun) await removeQuietly(path);
+  return { path: `ingest/${name}`, size: st.size, partial: digest };
 }
 
 /**
