@@ -216,6 +216,16 @@ export async function inParallel<T>(
  * @throws {MissingContentError} listing every blob the source lacks (nothing sent);
  *   {DigestMismatchError}/{SizeMismatchError} naming the blob; {InvalidInputError} for
  *   bad documents; errors of the source and target.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, copyGraph, emptyImage, MemoryStore, storeSource, storeTarget, writeImage } from "@lading/oci";
+ * const from = new MemoryStore();
+ * const image = await writeImage(from, await appendLayer(from, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "example.com/a:1" });
+ * const to = new MemoryStore();
+ * const result = await copyGraph(storeSource(from), storeTarget(to), image.descriptor);
+ * console.log(result.blobs.transferred, await to.has(image.descriptor.digest)); // 3 true (layer, config, manifest)
+ * ```
  */
 export async function copyGraph(
   source: ContentSource,
@@ -493,6 +503,16 @@ async function verifying(
 
 /**
  * A store as a copy source: committed, verified blobs (push reads from here).
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, emptyImage, MemoryStore, storeSource, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * const image = await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "example.com/a:1" });
+ * const source = storeSource(store, "my store");
+ * const manifest = await source.fetchDocument(image.descriptor, 4 << 20);
+ * console.log(source.label, JSON.parse(new TextDecoder().decode(manifest)).layers.length); // my store 1
+ * ```
  */
 export function storeSource(store: BlobProvider, label = "the store"): ContentSource {
   return {
@@ -507,6 +527,22 @@ export function storeSource(store: BlobProvider, label = "the store"): ContentSo
 /**
  * A store as a copy target: every blob streams into the store's writer, which hashes
  * it as it arrives and makes it visible only when size and digest match.
+ *
+ * @example
+ * ```ts
+ * import { MemoryRegistry } from "@lading/oci/testing";
+ * import { copyGraph, MemoryStore, RegistryClient, registrySource, storeTarget, appendLayer, emptyImage, pushImage, writeImage } from "@lading/oci";
+ * const registry = new MemoryRegistry();
+ * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
+ * const local = new MemoryStore();
+ * await writeImage(local, await appendLayer(local, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "a:1" });
+ * await pushImage(local, client, "a:1", "registry.test/team/a:1");
+ * // Fetch the graph into another store without naming it (pullImage also names it):
+ * const { descriptor } = await client.resolve("team/a", "1");
+ * const store = new MemoryStore();
+ * await copyGraph(registrySource(client, "team/a"), storeTarget(store), descriptor);
+ * console.log(await store.has(descriptor.digest), (await store.listImages()).length); // true 0
+ * ```
  */
 export function storeTarget(
   store: BlobProvider & BlobIngester,

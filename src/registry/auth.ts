@@ -122,6 +122,19 @@ export function basicAuthorization(c: { username: string; password: string }): s
 /**
  * Bearer tokens from token servers, cached per realm, service, scopes and credentials
  * until `expires_in` (60 s when the server does not say; renewed 10 s early).
+ *
+ * @example
+ * ```ts
+ * import { TokenCache } from "@lading/oci";
+ * // A token server that hands out one token (a real one checks the credentials and scopes).
+ * const tokens = new TokenCache({
+ *   fetch: (input) =>
+ *     Promise.resolve(Response.json({ token: `t-${new URL(String(input)).searchParams.get("scope")}`, expires_in: 300 })),
+ * });
+ * const request = { realm: "https://auth.test/token", service: "registry.test", scopes: ["repository:team/app:pull"] };
+ * console.log(await tokens.token(request)); // t-repository:team/app:pull
+ * console.log(await tokens.token(request)); // the same token, from the cache
+ * ```
  */
 export class TokenCache {
   #fetch: typeof fetch;

@@ -97,13 +97,41 @@ function baseMediaType(contentType: string | null): string | undefined {
   return t || undefined;
 }
 
-/** The fallback tag of the referrers of `digest`: `sha256-<hex>`. */
+/**
+ * The fallback tag of the referrers of `digest`: `sha256-<hex>`.
+ *
+ * @example
+ * ```ts
+ * import { referrersTag } from "@lading/oci";
+ * console.log(referrersTag("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"));
+ * // sha256-44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a
+ * ```
+ */
 export function referrersTag(digest: Digest): string {
   const { algorithm, encoded } = parseDigest(digest);
   return `${algorithm}-${encoded}`.slice(0, 128);
 }
 
-/** A low-level client of one registry host. */
+/**
+ * A low-level client of one registry host.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, emptyImage, MemoryStore, pushImage, RegistryClient, writeImage } from "@lading/oci";
+ * import { MemoryRegistry } from "@lading/oci/testing";
+ * const registry = new MemoryRegistry(); // a real one: new RegistryClient("ghcr.io", { credentials })
+ * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "a:1" });
+ * await pushImage(store, client, "a:1", "registry.test/team/app:1");
+ * const { descriptor, bytes } = await client.resolve("team/app", "1");
+ * const manifest = JSON.parse(new TextDecoder().decode(bytes));
+ * console.log(descriptor.mediaType, manifest.layers.length); // application/vnd.oci.image.manifest.v1+json 1
+ * const layer = await client.fetchBlob("team/app", manifest.layers[0]);
+ * console.log((await new Response(layer).arrayBuffer()).byteLength === manifest.layers[0].size); // true
+ * console.log(await client.tags("team/app")); // [ "1" ]
+ * ```
+ */
 export class RegistryClient {
   /** The registry host as in references (`127.0.0.1:5000`, `docker.io`). */
   readonly host: string;

@@ -85,7 +85,15 @@ function wanted(r: Reference): string {
   return r.digest ?? r.tag ?? "latest";
 }
 
-/** The name ctr records: the normalized reference (with `:latest` when neither is given). */
+/**
+ * The name ctr records: the normalized reference (with `:latest` when neither is given).
+ *
+ * @example
+ * ```ts
+ * import { parseReference, pulledName } from "@lading/oci";
+ * console.log(pulledName(parseReference("registry.test/team/app"))); // registry.test/team/app:latest
+ * ```
+ */
 export function pulledName(r: Reference): string {
   if (r.tag === undefined && r.digest === undefined) {
     return formatReference({ ...r, tag: "latest" });
@@ -102,6 +110,22 @@ export function pulledName(r: Reference): string {
  *
  * @throws {NotFoundError}, {RegistryError}, {DigestMismatchError} naming the blob,
  *   {InvalidInputError} for bad documents.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, emptyImage, listImageFiles, MemoryStore, pullImage, pushImage, RegistryClient, writeImage } from "@lading/oci";
+ * import { MemoryRegistry } from "@lading/oci/testing";
+ * const registry = new MemoryRegistry(); // a real one: new RegistryClient("ghcr.io"), or lookupCredentials from @lading/oci/fs
+ * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
+ * const elsewhere = new MemoryStore();
+ * await writeImage(elsewhere, await appendLayer(elsewhere, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "a:1" });
+ * await pushImage(elsewhere, client, "a:1", "registry.test/team/app:1");
+ *
+ * const store = new MemoryStore();
+ * const pulled = await pullImage(store, client, "registry.test/team/app:1", { allPlatforms: true });
+ * console.log(pulled.name, pulled.blobs.added); // registry.test/team/app:1 3
+ * console.log((await listImageFiles(store, pulled.name)).map((f) => f.path)); // [ "etc", "etc/motd" ]
+ * ```
  */
 export async function pullImage(
   store: ImageTarget & Partial<Leases>,
@@ -251,6 +275,20 @@ export interface PushResult {
  *
  * @throws {NotFoundError} for an unknown local name; {MissingContentError};
  *   {RegistryError} when the registry refuses.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, emptyImage, MemoryStore, pushImage, RegistryClient, writeImage } from "@lading/oci";
+ * import { MemoryRegistry } from "@lading/oci/testing";
+ * const registry = new MemoryRegistry();
+ * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "example.com/a:1" });
+ * const pushed = await pushImage(store, client, "example.com/a:1", "registry.test/team/a:1");
+ * console.log(pushed.ref, pushed.blobs.uploaded); // registry.test/team/a:1 3 (layer, config, manifest)
+ * const again = await pushImage(store, client, "example.com/a:1", "registry.test/team/a:1");
+ * console.log(again.blobs.uploaded, again.blobs.present); // 0 3 (HEAD says the registry has them)
+ * ```
  */
 export async function pushImage(
   store: ImageSource,
@@ -360,6 +398,19 @@ export interface CopyOptions extends PushOptions {
 /**
  * Copies an image from one registry repository to another (every platform by default;
  * blobs are mounted when both are on the same registry). The digest is unchanged.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, copyImage, emptyImage, MemoryStore, pushImage, RegistryClient, writeImage } from "@lading/oci";
+ * import { MemoryRegistry } from "@lading/oci/testing";
+ * const registry = new MemoryRegistry();
+ * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "a:1" });
+ * await pushImage(store, client, "a:1", "registry.test/team/a:1");
+ * const copied = await copyImage(client, "registry.test/team/a:1", client, "registry.test/prod/a:1");
+ * console.log(copied.blobs.mounted, copied.blobs.uploaded); // 2 1 (same registry: layer and config mounted, the manifest put)
+ * ```
  */
 export async function copyImage(
   from: RegistryClient,

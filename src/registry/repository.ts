@@ -28,7 +28,24 @@ function isManifestish(d: Descriptor): boolean {
   return isDocumentDescriptor(d) || d.mediaType === OCI_DESCRIPTOR;
 }
 
-/** A registry repository as a copy source (manifests and blobs by descriptor). */
+/**
+ * A registry repository as a copy source (manifests and blobs by descriptor).
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, emptyImage, MemoryStore, pushImage, RegistryClient, registrySource, writeImage } from "@lading/oci";
+ * import { MemoryRegistry } from "@lading/oci/testing";
+ * const registry = new MemoryRegistry();
+ * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "a:1" });
+ * await pushImage(store, client, "a:1", "registry.test/team/app:1");
+ * const source = registrySource(client, "team/app");
+ * const { descriptor } = await client.resolve("team/app", "1");
+ * const manifest = JSON.parse(new TextDecoder().decode(await source.fetchDocument(descriptor, 4 << 20)));
+ * console.log(source.label, manifest.config.mediaType); // registry.test/team/app application/vnd.oci.image.config.v1+json
+ * ```
+ */
 export function registrySource(client: RegistryClient, repo: string): ContentSource {
   return {
     label: `${client.host}/${repo}`,
@@ -65,6 +82,19 @@ export interface RegistryTargetOptions {
  * A registry repository as a copy target: `HEAD` before upload, mounts from
  * `mountFrom`, documents by digest (the root by its tag), and the `sha256-<hex>`
  * referrers fallback tag kept when the registry does not answer `OCI-Subject`.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, copyGraph, emptyImage, MemoryStore, RegistryClient, registryTarget, storeSource, writeImage } from "@lading/oci";
+ * import { MemoryRegistry } from "@lading/oci/testing";
+ * const registry = new MemoryRegistry();
+ * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
+ * const store = new MemoryStore();
+ * const image = await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "a:1" });
+ * // pushImage does this (and more): the graph to the repository, the root under a tag.
+ * await copyGraph(storeSource(store), registryTarget(client, "team/app"), image.descriptor, { rootTag: "v1" });
+ * console.log((await client.head("team/app", "v1"))?.digest === image.descriptor.digest); // true
+ * ```
  */
 export function registryTarget(
   client: RegistryClient,

@@ -81,7 +81,15 @@ export interface RegistryRequest {
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const MAX_REDIRECTS = 10;
 
-/** The API host of a reference domain: Docker Hub's is `registry-1.docker.io`. */
+/**
+ * The API host of a reference domain: Docker Hub's is `registry-1.docker.io`.
+ *
+ * @example
+ * ```ts
+ * import { apiHost } from "@lading/oci";
+ * console.log(apiHost("docker.io"), apiHost("ghcr.io")); // registry-1.docker.io ghcr.io
+ * ```
+ */
 export function apiHost(domain: string): string {
   return domain === "docker.io" || domain === "index.docker.io" ? "registry-1.docker.io" : domain;
 }
@@ -107,7 +115,23 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
   return Number.isNaN(t) ? undefined : Math.max(0, t - now);
 }
 
-/** HTTP to one registry host with auth, retries and redirects. */
+/**
+ * HTTP to one registry host with auth, retries and redirects.
+ *
+ * @example
+ * ```ts
+ * import { RegistryTransport } from "@lading/oci";
+ * import { MemoryRegistry } from "@lading/oci/testing";
+ * const registry = new MemoryRegistry({ users: { me: "secret" } });
+ * const transport = new RegistryTransport("registry.test", {
+ *   fetch: registry.fetch,
+ *   credentials: () => Promise.resolve({ username: "me", password: "secret" }),
+ * });
+ * const res = await transport.request({ method: "GET", path: "/v2/", scopes: [], what: "ping" });
+ * console.log(res.status, transport.base); // 200 https://registry.test (after answering the 401 challenge)
+ * await res.body?.cancel();
+ * ```
+ */
 export class RegistryTransport {
   /** The host as in references (`127.0.0.1:5000`, `docker.io`). */
   readonly host: string;
