@@ -312,6 +312,7 @@ export {
 } from "./src/registry/repository.ts";
 export {
   copyImage,
+  type CopyOptions,
   pulledName,
   pullImage,
   type PullOptions,

@@ -75,7 +75,25 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** See the module documentation. */
+/**
+ * A distribution registry in memory; see the module documentation.
+ *
+ * @example
+ * ```ts
+ * import { appendLayer, emptyImage, MemoryStore, pushImage, RegistryClient, writeImage } from "@lading/oci";
+ * import { MemoryRegistry } from "@lading/oci/testing";
+ * const registry = new MemoryRegistry();
+ * // Over HTTP for other tools: skopeo copy --src-tls-verify=false docker://127.0.0.1:PORT/team/app:1 ...
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, registry.handle);
+ * const host = `127.0.0.1:${server.addr.port}`;
+ * const store = new MemoryStore();
+ * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "a:1" });
+ * await pushImage(store, new RegistryClient(host, { plainHttp: true }), "a:1", `${host}/team/app:1`);
+ * const res = await fetch(`http://${host}/v2/team/app/tags/list`);
+ * console.log(await res.json()); // { name: "team/app", tags: [ "1" ] }
+ * await server.shutdown();
+ * ```
+ */
 export class MemoryRegistry {
   #blobs = new Map<string, Uint8Array>();
   #manifests = new Map<string, StoredManifest>();

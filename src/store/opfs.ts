@@ -40,9 +40,9 @@
  * @example
  * ```ts ignore
  * // In a dedicated worker:
- * import { openOpfsStore } from "./opfs.ts";
- * import { writeBlob } from "./blob.ts";
- * const store = await openOpfsStore({ path: "lading" });
+ * import { openOpfsStore } from "@lading/oci/opfs";
+ * import { writeBlob } from "@lading/oci";
+ * const store = await openOpfsStore({ path: "example-module" });
  * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
  * await writeBlob(store, new TextEncoder().encode("{}"), { digest, size: 2 });
  * console.log(await store.has(digest)); // true

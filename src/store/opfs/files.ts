@@ -30,7 +30,17 @@ export function isNotFound(e: unknown): boolean {
   return n === "NotFoundError" || n === "TypeMismatchError";
 }
 
-/** True for the browser's quota error (a `DOMException` named `QuotaExceededError`). */
+/**
+ * True for the browser's quota error (a `DOMException` named `QuotaExceededError`).
+ *
+ * @example
+ * ```ts ignore
+ * import { isQuotaError } from "@lading/oci/opfs";
+ * import { QuotaExceededError } from "@lading/oci";
+ * console.log(isQuotaError(new DOMException("full", "QuotaExceededError"))); // true: the browser's error
+ * console.log(isQuotaError(new QuotaExceededError("full"))); // false: lading's own, already mapped
+ * ```
+ */
 export function isQuotaError(e: unknown): boolean {
   return domName(e) === "QuotaExceededError" && !(e instanceof QuotaExceededError);
 }

@@ -17,7 +17,33 @@ import {
   WEBCRYPTO_MAX,
 } from "./helper_client.ts";
 
-/** Serves the OPFS store's write requests inside its helper worker (`scope` is the worker's global). */
+/**
+ * Serves the OPFS store's write requests inside its helper worker (`scope` is the worker's global).
+ *
+ * @example
+ * ```ts ignore
+ * // writer.js, the helper worker's entry, is these two lines:
+ * //   import { serveOpfsWriter } from "@lading/oci/opfs";
+ * //   serveOpfsWriter(self);
+ * // The store's worker hands blob bytes to it (about twice the import speed on two cores):
+ * import { writeBlob } from "@lading/oci";
+ * import { openOpfsStore, removeOpfsStore } from "@lading/oci/opfs";
+ * const store = await openOpfsStore({
+ *   path: "example-writer",
+ *   writerWorker: () => new Worker(new URL("./writer.js", import.meta.url), { type: "module" }),
+ * });
+ * try {
+ *   const bytes = new Uint8Array(3 << 20).fill(7);
+ *   const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+ *   const digest = `sha256:${Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("")}` as const;
+ *   await writeBlob(store, bytes, { digest, size: bytes.byteLength });
+ *   console.log(await store.has(digest)); // true
+ * } finally {
+ *   await store.close();
+ *   await removeOpfsStore("example-writer");
+ * }
+ * ```
+ */
 export function serveOpfsWriter(
   scope: {
     postMessage(m: unknown, transfer?: Transferable[]): void;

@@ -42,6 +42,24 @@ const fileName = (digest: string) => `${digest.replace(":", "-")}.idx`;
 /**
  * The layer index cache in the folder `dir` (the store's folder): index files live in
  * {@link LAYER_CACHE_DIR} below it, created on the first write.
+ *
+ * @example
+ * ```ts ignore
+ * import { appendLayer, emptyImage, mergeImage, resolveImage, writeImage } from "@lading/oci";
+ * import { openOpfsStore, opfsLayerCache, opfsRoot, removeOpfsStore } from "@lading/oci/opfs";
+ * const store = await openOpfsStore({ path: "example-cache" });
+ * try {
+ *   const draft = await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] });
+ *   await writeImage(store, draft, { name: "example.com/a:1" });
+ *   const layerIndex = opfsLayerCache(await (await opfsRoot()).getDirectoryHandle("example-cache"));
+ *   const image = await resolveImage(store, "example.com/a:1");
+ *   await mergeImage(store, image, { layerIndex }); // reads the layer, keeps its index
+ *   console.log(await layerIndex.has(draft.layers[0])); // true: the next merged view reads no layer
+ * } finally {
+ *   await store.close();
+ *   await removeOpfsStore("example-cache");
+ * }
+ * ```
  */
 export function opfsLayerCache(dir: OpfsDirectoryHandle): OpfsLayerCache {
   const memory = new Map<string, CachedLayer>();

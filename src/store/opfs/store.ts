@@ -73,7 +73,19 @@ export interface OpfsStoreOptions {
   writerWorker?: () => WorkerLike;
 }
 
-/** The OPFS root directory of this origin. @throws {TypeError} where there is no OPFS. */
+/**
+ * The OPFS root directory of this origin. @throws {TypeError} where there is no OPFS.
+ *
+ * @example
+ * ```ts ignore
+ * import { openOpfsStore, opfsRoot } from "@lading/oci/opfs";
+ * const store = await openOpfsStore({ path: "example-root" });
+ * const names: string[] = [];
+ * for await (const [name] of (await opfsRoot()).entries()) names.push(name);
+ * console.log(names.includes("example-root")); // true
+ * await store.close();
+ * ```
+ */
 export async function opfsRoot(): Promise<OpfsDirectoryHandle> {
   const getDirectory = nav().storage?.getDirectory;
   if (typeof getDirectory !== "function") {
@@ -108,6 +120,22 @@ export async function resolveDir(
  *
  * @throws {TypeError} where there is no OPFS or no `navigator.locks`.
  * @throws {InvalidInputError} when the folder is not empty and not an OCI layout.
+ *
+ * @example
+ * ```ts ignore
+ * // In a dedicated worker (blobs are written through sync access handles there):
+ * import { appendLayer, emptyImage, listImageFiles, writeImage } from "@lading/oci";
+ * import { openOpfsStore, removeOpfsStore } from "@lading/oci/opfs";
+ * const store = await openOpfsStore({ path: "example-open" });
+ * try {
+ *   const draft = await appendLayer(store, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] });
+ *   await writeImage(store, draft, { name: "example.com/a:1" });
+ *   console.log(store.usesSyncAccessHandles, (await listImageFiles(store, "example.com/a:1")).length); // true 2
+ * } finally {
+ *   await store.close();
+ *   await removeOpfsStore("example-open");
+ * }
+ * ```
  */
 export async function openOpfsStore(options: OpfsStoreOptions = {}): Promise<OpfsStore> {
   const path = options.path ?? "lading";
@@ -209,6 +237,24 @@ export async function removeOpfsStore(
  * lock; readers and blob writers never wait for it, and `delete()` does not take it, so gc
  * can call it inside `exclusive()`. Like the fs store, `fn` given to `exclusive()` must not
  * call the methods that take the lock.
+ *
+ * @example
+ * ```ts ignore
+ * import { collectGarbage, writeBlob } from "@lading/oci";
+ * import { openOpfsStore, OpfsStore, removeOpfsStore } from "@lading/oci/opfs";
+ * const store = await openOpfsStore({ path: "example-class" });
+ * try {
+ *   const bytes = new TextEncoder().encode("{}");
+ *   const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+ *   await writeBlob(store, bytes, { digest, size: 2 });
+ *   console.log(store instanceof OpfsStore, store.path, await store.has(digest)); // true example-class true
+ *   const gc = await collectGarbage(store); // no name reaches the blob: it goes
+ *   console.log(gc.removed.length, await store.has(digest)); // 1 false
+ * } finally {
+ *   await store.close();
+ *   await removeOpfsStore("example-class");
+ * }
+ * ```
  */
 export class OpfsStore extends LayoutNameRoles implements Store {
   /** The folder path inside OPFS. */
