@@ -40,7 +40,13 @@ import { DEFAULT_JSON_LIMIT, detectDocumentKind, parseIndex, parseJson } from ".
 import { readAllBytes } from "../store/blob.ts";
 import type { Descriptor } from "../types.ts";
 import { errorDetail } from "./auth.ts";
-import { RegistryTransport, type RequestBody, type TransportOptions } from "./transport.ts";
+import { fixedChunks, resumableBody, skipping } from "./blob_body.ts";
+import {
+  nextPage,
+  RegistryTransport,
+  type RequestBody,
+  type TransportOptions,
+} from "./transport.ts";
 
 /** Every manifest type lading reads, in the `Accept` header of manifest requests. */
 export const MANIFEST_ACCEPT = [OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST];
@@ -96,6 +102,9 @@ function baseMediaType(contentType: string | null): string | undefined {
   const t = contentType?.split(";")[0].trim().toLowerCase();
   return t || undefined;
 }
+
+/** Pages of a referrers list followed at most (a registry that never ends is refused). */
+export const MAX_REFERRER_PAGES = 1000;
 
 /**
  * The fallback tag of the referrers of `digest`: `sha256-<hex>`.
@@ -376,12 +385,9 @@ export class RegistryClient {
   ): Promise<ReadableStream<Uint8Array>> {
     const what = `fetch blob ${descriptor.digest} from ${this.#name(repo)}`;
     const size = descriptor.size;
-    let position = options.offset ?? 0;
-    const maxResumes = this.#options.maxResumes ?? 5;
-    const idleMs = this.#options.idleTimeoutMs ?? 60_000;
-    let resumes = 0;
+    const position = options.offset ?? 0;
     if (size > 0 && position >= size) return new Blob([]).stream();
-    const open = async (): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
+    const open = async (position: number): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
       const headers: Record<string, string> = {};
       if (position > 0) headers.range = `bytes=${position}-`;
       const res = await this.transport.request({
@@ -409,62 +415,14 @@ export class RegistryClient {
       if (skip === 0) return reader;
       return skipping(reader, skip);
     };
-    let reader = await open();
-    const idle = new IdleGuard(idleMs);
-    const resume = async (cause: unknown): Promise<void> => {
-      if (resumes >= maxResumes || (size >= 0 && position >= size)) throw cause;
-      resumes++;
-      options.onResume?.(position);
-      reader.releaseLock?.();
-      reader = await open();
-    };
-    const next = async (controller: ReadableStreamDefaultController<Uint8Array>) => {
-      for (;;) {
-        let r: ReadableStreamReadResult<Uint8Array>;
-        try {
-          r = await idle.read(reader);
-        } catch (e) {
-          if (e instanceof RegistryError || e instanceof NotFoundError) throw e;
-          await resume(
-            new RegistryError(`Cannot ${what}: ${(e as Error).message}`, undefined, { cause: e }),
-          );
-          continue;
-        }
-        if (r.done) {
-          if (position < size) {
-            await resume(
-              new SizeMismatchError(
-                `Cannot ${what}: the body ended after ${position} of ${size} bytes`,
-                size,
-                position,
-              ),
-            );
-            continue;
-          }
-          idle.stop();
-          controller.close();
-          return;
-        }
-        if (r.value.byteLength === 0) continue;
-        position += r.value.byteLength;
-        controller.enqueue(r.value);
-        return;
-      }
-    };
-    return new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          await next(controller);
-        } catch (e) {
-          idle.stop();
-          throw e;
-        }
-      },
-      async cancel(reason) {
-        idle.stop();
-        await reader.cancel(reason).catch(() => {});
-      },
-    }, { highWaterMark: 0 });
+    return await resumableBody(open, {
+      size,
+      offset: position,
+      maxResumes: this.#options.maxResumes ?? 5,
+      idleMs: this.#options.idleTimeoutMs ?? 60_000,
+      what,
+      onResume: options.onResume,
+    });
   }
 
   /** Every tag of a repository, following `Link` pagination. */
@@ -747,131 +705,8 @@ export class RegistryClient {
   }
 }
 
-/** Pages of a referrers list followed at most (a registry that never ends is refused). */
-export const MAX_REFERRER_PAGES = 1000;
-
-/** The absolute URL of the `rel="next"` page of a `Link` header, if there is one. */
-function nextPage(res: Response, current: string): string | undefined {
-  const link = res.headers.get("link");
-  if (!link) return undefined;
-  for (const part of link.split(/,(?=\s*<)/)) {
-    const m = /^\s*<([^>]*)>(.*)$/.exec(part);
-    if (m && /;\s*rel="?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(m[2])) {
-      return new URL(m[1], current).href;
-    }
-  }
-  return undefined;
-}
-
 function schema1Error(name: string): InvalidInputError {
   return new InvalidInputError(
     `Cannot fetch manifest ${name}: it is a Docker schema 1 manifest, a deprecated format lading does not read; push the image again with a current tool`,
   );
-}
-
-/**
- * Reads from the current reader of a blob body, failing a read when nothing comes for
- * `ms` (the reader is then cancelled). One timer per quiet period, not one per chunk: a
- * 100 MB body arrives in thousands of chunks.
- */
-class IdleGuard {
-  #ms: number;
-  #deadline = 0;
-  #timer?: ReturnType<typeof setTimeout>;
-  #pending?: { reader: ReadableStreamDefaultReader<Uint8Array>; reject: (e: Error) => void };
-
-  constructor(ms: number) {
-    this.#ms = ms;
-  }
-
-  read(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
-  ): Promise<ReadableStreamReadResult<Uint8Array>> {
-    this.#deadline = Date.now() + this.#ms;
-    this.#timer ??= setTimeout(() => this.#check(), this.#ms);
-    return new Promise((resolve, reject) => {
-      this.#pending = { reader, reject };
-      reader.read().then(resolve, reject).finally(() => {
-        this.#pending = undefined;
-      });
-    });
-  }
-
-  #check(): void {
-    this.#timer = undefined;
-    const pending = this.#pending;
-    if (!pending) return; // quiet between reads: the next read arms the timer again
-    const left = this.#deadline - Date.now();
-    if (left > 0) {
-      this.#timer = setTimeout(() => this.#check(), left);
-      return;
-    }
-    const e = new TypeError(`no data for ${Math.round(this.#ms / 1000)} s`);
-    pending.reader.cancel(e).catch(() => {});
-    pending.reject(e);
-  }
-
-  /** Stops the timer (the body ended or was cancelled). */
-  stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-}
-
-/** A reader that drops the first `skip` bytes of another. */
-function skipping(
-  inner: ReadableStreamDefaultReader<Uint8Array>,
-  skip: number,
-): ReadableStreamDefaultReader<Uint8Array> {
-  let left = skip;
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      for (;;) {
-        const r = await inner.read();
-        if (r.done) {
-          controller.close();
-          return;
-        }
-        let chunk = r.value;
-        if (left > 0) {
-          if (chunk.byteLength <= left) {
-            left -= chunk.byteLength;
-            continue;
-          }
-          chunk = chunk.subarray(left);
-          left = 0;
-        }
-        controller.enqueue(chunk);
-        return;
-      }
-    },
-    cancel(reason) {
-      return inner.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
-  return stream.getReader();
-}
-
-/** Regroups a stream into pieces of exactly `size` bytes (the last may be shorter). */
-async function* fixedChunks(
-  stream: ReadableStream<Uint8Array>,
-  size: number,
-): AsyncGenerator<Uint8Array> {
-  let buf = new Uint8Array(size);
-  let fill = 0;
-  for await (const chunk of stream) {
-    let off = 0;
-    while (off < chunk.byteLength) {
-      const n = Math.min(size - fill, chunk.byteLength - off);
-      buf.set(chunk.subarray(off, off + n), fill);
-      fill += n;
-      off += n;
-      if (fill === size) {
-        yield buf;
-        buf = new Uint8Array(size);
-        fill = 0;
-      }
-    }
-  }
-  if (fill > 0) yield buf.subarray(0, fill);
 }

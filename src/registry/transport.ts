@@ -387,3 +387,16 @@ async function produceBody(body: RequestBody | undefined): Promise<BodyInit | un
   if (typeof body === "function") return await body();
   return body as BodyInit;
 }
+
+/** The absolute URL of the `rel="next"` page of a `Link` header, if there is one. */
+export function nextPage(res: Response, current: string): string | undefined {
+  const link = res.headers.get("link");
+  if (!link) return undefined;
+  for (const part of link.split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>(.*)$/.exec(part);
+    if (m && /;\s*rel="?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(m[2])) {
+      return new URL(m[1], current).href;
+    }
+  }
+  return undefined;
+}
