@@ -15,8 +15,8 @@
  * @example
  * ```ts ignore
  * import { synthesizeDockerImages } from "./docker.ts";
- * // staging: the archive's members, read by the importer (see ./staging.ts)
- * const { entries, extras } = await synthesizeDockerImages(runtime, staging, "", manifestJson, {
+ * // files: the archive's files by path (a staged tar, or an opened folder)
+ * const { entries, extras } = await synthesizeDockerImages(runtime, files, "", manifestJson, {
  *   what: "image.tar",
  *   maxJsonBytes: 4 << 20,
  * });
@@ -33,9 +33,27 @@ import { parseConfig, parseDockerArchiveManifest } from "../schema.ts";
 import type { Descriptor, ImageConfig, Platform } from "../types.ts";
 import { ociRefName } from "./names.ts";
 import { detectCompression } from "../compression.ts";
-import { followLinks } from "./detect.ts";
 import { configPlatform } from "../walk.ts";
-import type { Member, Staging } from "./staging.ts";
+
+/** A file of a docker archive, hashed (or, for an uncompressed layer, named by its diff_id). */
+export interface DockerFile {
+  /** Its path in the archive. */
+  readonly path: string;
+  /** Its size in bytes. */
+  readonly size: number;
+  /** The digest of its bytes. */
+  readonly digest: Digest;
+  /** Its first bytes (compression sniffing). */
+  readonly head: Uint8Array;
+}
+
+/** What docker synthesis reads of an archive: its files by path, and a config's bytes. */
+export interface DockerFiles {
+  /** The regular file at `path`, links inside the archive followed, or undefined. */
+  file(path: string): DockerFile | undefined;
+  /** The bytes of a small file (a config), at most `maxBytes`. */
+  bytes(file: DockerFile, maxBytes: number): Promise<Uint8Array>;
+}
 
 /** The result of reading a docker archive's manifest.json. */
 export interface DockerImages {
@@ -58,13 +76,8 @@ function platformJson(config: ImageConfig): Platform {
   };
 }
 
-/** Follows a symlink inside the archive (never outside, cycles refused). */
-function resolveMember(staging: Staging, path: string, what: string): Member | undefined {
-  return followLinks({ members: staging.members, links: staging.symlinks }, path, what, "symlink");
-}
-
 /** Normalizes a manifest.json path (relative to the archive root); refuses escapes. */
-function archivePath(root: string, p: string, what: string): string {
+export function archivePath(root: string, p: string, what: string): string {
   if (p.startsWith("/")) {
     throw new InvalidInputError(`${what}: manifest.json path ${JSON.stringify(p)} is absolute`);
   }
@@ -89,7 +102,7 @@ function archivePath(root: string, p: string, what: string): string {
  */
 export async function synthesizeDockerImages(
   runtime: Runtime,
-  staging: Staging,
+  files: DockerFiles,
   root: string,
   manifestJson: Uint8Array,
   options: { what: string; maxJsonBytes: number },
@@ -102,16 +115,16 @@ export async function synthesizeDockerImages(
   const missing: string[] = [];
   for (const [i, item] of list.entries()) {
     const configPath = archivePath(root, item.Config, what);
-    const configMember = resolveMember(staging, configPath, what);
+    const configMember = files.file(configPath);
     const layerMembers = item.Layers.map((l) => {
       const p = archivePath(root, l, what);
-      const m = resolveMember(staging, p, what);
+      const m = files.file(p);
       if (!m) missing.push(p);
       return m;
     });
     if (!configMember) missing.push(configPath);
     if (missing.length) continue;
-    const configBytes = await staging.bytes(configMember!, options.maxJsonBytes);
+    const configBytes = await files.bytes(configMember!, options.maxJsonBytes);
     const config = parseConfig(configBytes, { what: `${what}: config ${item.Config}` });
     const layers = layerMembers.map((m, li) => {
       const compression = detectCompression(m!.head);

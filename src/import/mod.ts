@@ -25,29 +25,19 @@
  * ```
  * @module
  */
-import { type Digest, digestBytes, parseDigest } from "../digest.ts";
-import {
-  CancelledError,
-  InvalidInputError,
-  MissingContentError,
-  NotFoundError,
-} from "../errors.ts";
-import { OCI_INDEX } from "../media_types.ts";
+import type { Digest } from "../digest.ts";
+import { CancelledError, MissingContentError, NotFoundError } from "../errors.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime } from "../runtime/types.ts";
-import { DEFAULT_JSON_LIMIT, parseImageLayout, parseIndex } from "../schema.ts";
-import { writeBlob } from "../store/blob.ts";
+import { DEFAULT_JSON_LIMIT } from "../schema.ts";
 import type { ImageRecord, Lease } from "../store/types.ts";
 import type { Descriptor } from "../types.ts";
 import { blobPresence } from "../walk.ts";
 import { reachableDigests } from "../gc.ts";
-import { decompress } from "../compression.ts";
-import { synthesizeDockerImages } from "./docker.ts";
+import { type OpenedInput, openInput } from "./input.ts";
 import { entryName, importNames } from "./names.ts";
-import type { ImportSource } from "./source.ts";
-import { layoutRoot } from "./detect.ts";
 import { makePlan, type Plan } from "./plan.ts";
-import { type Member, stageDirectory, stageTar, type Staging } from "./staging.ts";
+import type { ImportSource } from "./source.ts";
 import type { ImportOptions, ImportResult, ImportTarget } from "./types.ts";
 
 export type {
@@ -137,16 +127,24 @@ export async function importImages(
     added: [],
   };
   try {
-    const opened = await stageInput(run, source);
-    const listed = await readEntries(run, opened);
-    const planned = await planImport(run, opened, listed);
-    const counts = await commitBlobs(run, opened, listed, planned);
+    const input = await openInput(store, source, {
+      runtime: run.runtime,
+      maxJsonBytes: run.maxJsonBytes,
+      dryRun: options.dryRun,
+      onProgress: options.onProgress,
+      onWarning: run.warn,
+      lease: run.lease,
+      cancelled: run.cancelled,
+      onStaged: (abortAll) => run.abortWrites = abortAll,
+    });
+    const planned = await planImport(run, input);
+    const counts = await commitBlobs(run, input, planned);
     if (!options.dryRun) await nameImages(run, planned.records);
-    await opened.staging.abortAll();
+    await input.abortAll();
     await run.lease?.release();
-    return importResult(run, opened, listed, planned, counts);
+    return importResult(run, input, planned, counts);
   } catch (e) {
-    await run.staging?.abortAll().catch(() => {});
+    await run.abortWrites?.().catch(() => {});
     if (!options.dryRun && run.added.length) await rollback(store, run.added, run.lease);
     else await run.lease?.release().catch(() => {});
     throw e;
@@ -166,161 +164,26 @@ interface ImportRun {
   /** Throws {@link CancelledError} once the import's signal aborted. */
   cancelled(): void;
   readonly lease?: Lease;
-  /** The staged input, as soon as there is one (its writers are aborted on failure). */
-  staging?: Staging;
+  /** Discards the input's uncommitted writes, as soon as there are any (on failure). */
+  abortWrites?: () => Promise<void>;
   /** Blobs this import added (removed again on failure). */
   readonly added: Digest[];
-}
-
-/** The input, staged: its members by path (below the layout root) and how it came. */
-interface StagedInput {
-  readonly staging: Staging & { load?: (p: string) => Promise<Member | undefined> };
-  readonly compression: ImportResult["compression"];
-  readonly kind: ImportSource["kind"];
-  /** The folder holding oci-layout or manifest.json (`""`: the top). */
-  readonly root: string;
-  /** A member by path relative to that root. */
-  member(path: string): Promise<Member | undefined>;
-}
-
-/**
- * Detect and stage: a stream is decompressed, read once and staged (every blob hashed and
- * written uncommitted); a directory is staged on demand. Either must hold an OCI layout or
- * a docker-save `manifest.json` (at the top or in one folder).
- */
-async function stageInput(run: ImportRun, source: ImportSource): Promise<StagedInput> {
-  const { store, runtime, what, options } = run;
-  const stagingOptions = {
-    maxJsonBytes: run.maxJsonBytes,
-    dryRun: options.dryRun,
-    onProgress: options.onProgress,
-    lease: run.lease,
-    cancelled: run.cancelled,
-  };
-  if (source.kind === "stream") {
-    const d = await decompress(runtime, source.stream);
-    const staging = await stageTar(store, runtime, d.stream, what, stagingOptions);
-    run.staging = staging;
-    const root = layoutRoot(staging.members.keys());
-    if (root === undefined) {
-      throw new InvalidInputError(
-        `Cannot import ${what}: not an image archive (no oci-layout or manifest.json in it)`,
-      );
-    }
-    return {
-      staging,
-      compression: d.compression,
-      kind: source.kind,
-      root,
-      member: (path) => Promise.resolve(staging.members.get(root + path)),
-    };
-  }
-  const staging = stageDirectory(store, runtime, source, { root: "" }, stagingOptions);
-  run.staging = staging;
-  if (!(await staging.load!("oci-layout")) && !(await staging.load!("manifest.json"))) {
-    throw new InvalidInputError(
-      `Cannot import ${what}: not an OCI image layout (no oci-layout file)`,
-    );
-  }
-  return {
-    staging,
-    compression: "none",
-    kind: source.kind,
-    root: "",
-    member: (p) => staging.load!(p),
-  };
-}
-
-/** The input's top-level entries: index.json's, or those synthesized from manifest.json. */
-interface ListedEntries {
-  readonly format: ImportResult["format"];
-  readonly entries: readonly Descriptor[];
-  /** Documents that are not members of the input (index.json, synthesized manifests). */
-  readonly extras: Map<Digest, Uint8Array>;
-  /** The input's own index (named only with `indexName`). */
-  readonly index?: Descriptor;
-}
-
-/** Reads index.json (checking oci-layout), or synthesizes docker-save's manifests. */
-async function readEntries(run: ImportRun, input: StagedInput): Promise<ListedEntries> {
-  const { what, maxJsonBytes, runtime } = run;
-  const { staging } = input;
-  const layoutMember = await input.member("oci-layout");
-  const manifestMember = await input.member("manifest.json");
-  if (layoutMember) {
-    const layout = parseImageLayout(await staging.bytes(layoutMember, maxJsonBytes), {
-      what: `${what}: oci-layout`,
-    });
-    if (layout.imageLayoutVersion !== "1.0.0") {
-      throw new InvalidInputError(
-        `Cannot import ${what}: unsupported imageLayoutVersion ${
-          JSON.stringify(layout.imageLayoutVersion)
-        } (1.0.0 is supported)`,
-      );
-    }
-    const indexMember = await input.member("index.json");
-    if (!indexMember) throw new InvalidInputError(`Cannot import ${what}: index.json is missing`);
-    const indexBytes = await staging.bytes(indexMember, maxJsonBytes);
-    const index = parseIndex(indexBytes, { what: `${what}: index.json`, onWarning: run.warn });
-    if (index.manifests.length > 0 || !manifestMember) {
-      const descriptor = {
-        mediaType: OCI_INDEX,
-        digest: await digestBytes(runtime, indexBytes),
-        size: indexBytes.byteLength,
-      };
-      return {
-        format: input.kind === "stream" ? "oci-archive" : "oci-layout",
-        entries: [...index.manifests],
-        extras: new Map([[descriptor.digest, indexBytes]]),
-        index: descriptor,
-      };
-    }
-  }
-  if (!manifestMember) {
-    throw new InvalidInputError(`Cannot import ${what}: no manifest.json in the archive`);
-  }
-  const docker = await synthesizeDockerImages(
-    runtime,
-    staging,
-    input.root,
-    await staging.bytes(manifestMember, maxJsonBytes),
-    { what, maxJsonBytes },
-  );
-  return {
-    format: "docker-archive",
-    entries: docker.entries,
-    extras: docker.extras,
-    index: docker.index,
-  };
 }
 
 /** What the plan decided, and the names the import will record. */
 interface PlannedImport {
   readonly plan: Plan;
   readonly records: ImageRecord[];
-  /** A blob of the input by digest. */
-  find(d: Digest): Promise<Member | undefined>;
 }
 
 /**
  * Plan: walk every entry (documents parsed, sizes and presence checked, platforms
  * filtered), refuse missing content unless allowed, and work out the names.
  */
-async function planImport(
-  run: ImportRun,
-  input: StagedInput,
-  listed: ListedEntries,
-): Promise<PlannedImport> {
+async function planImport(run: ImportRun, input: OpenedInput): Promise<PlannedImport> {
   const { what, options } = run;
-  const find = (d: Digest): Promise<Member | undefined> => {
-    if (listed.format === "docker-archive") return Promise.resolve(input.staging.byDigest(d));
-    const { algorithm, encoded } = parseDigest(d);
-    return input.member(`blobs/${algorithm}/${encoded}`);
-  };
-  const plan = await makePlan(run.store, listed.entries, {
-    find,
-    extras: listed.extras,
-    staging: input.staging,
+  const plan = await makePlan(run.store, input.entries, {
+    input,
     platforms: options.platforms ?? [],
     maxJsonBytes: run.maxJsonBytes,
     what,
@@ -341,65 +204,57 @@ async function planImport(
       plan.missing,
     );
   }
-  const kept = listed.entries.filter((e) => !plan.skipped.has(e.digest));
+  const kept = input.entries.filter((e) => !plan.skipped.has(e.digest));
   const records: ImageRecord[] = importNames(kept, options);
-  if (options.indexName && listed.index) {
-    records.push({ name: options.indexName, target: listed.index });
-    plan.reachable.set(listed.index.digest, listed.index);
+  if (options.indexName && input.index) {
+    records.push({ name: options.indexName, target: input.index });
+    plan.reachable.set(input.index.digest, input.index);
   }
-  return { plan, records, find };
+  return { plan, records };
 }
 
 /**
- * Commit: stage what is not staged yet (a directory's blobs), then commit every reachable
+ * Commit: stage what is not staged yet (a folder's blobs), then commit every reachable
  * blob the store does not have, each verified by its writer. A dry run only counts.
  */
 async function commitBlobs(
   run: ImportRun,
-  input: StagedInput,
-  listed: ListedEntries,
+  input: OpenedInput,
   planned: PlannedImport,
 ): Promise<{ present: number; bytes: number }> {
   const { store, what } = run;
-  const { plan, find } = planned;
+  const { plan } = planned;
   const disappeared = (d: Descriptor) =>
     new NotFoundError(
       `Cannot import ${what}: blob ${d.digest} disappeared from the store during the import; run the import again`,
     );
   let present = 0;
   let bytes = 0;
-  const toCommit: { d: Descriptor; m?: Member; extra?: Uint8Array }[] = [];
+  const toCommit: Descriptor[] = [];
   await run.lease?.add([...plan.reachable.keys()]);
   for (const d of plan.reachable.values()) {
-    const extra = listed.extras.get(d.digest);
-    const m = extra ? undefined : await find(d.digest);
     // Present means the right size: a damaged blob under the name is written again.
     if ((await blobPresence(store, d)) === "present") {
       present++;
       continue;
     }
-    if (!extra && !m) {
+    if ((await input.size(d.digest)) === undefined) {
       if (plan.missing.some((x) => x.digest === d.digest)) continue; // allowed missing
       throw disappeared(d);
     }
-    if (m) await input.staging.stage(m, d.digest);
-    toCommit.push({ d, m, extra });
+    await input.stage(d);
+    toCommit.push(d);
   }
-  for (const { d, m, extra } of toCommit) {
+  for (const d of toCommit) {
     if (run.options.dryRun) {
       run.added.push(d.digest);
       bytes += d.size;
       continue;
     }
     run.cancelled();
-    const expected = { digest: d.digest, size: d.size, what: d.mediaType };
-    let result: { added: boolean };
-    if (extra) result = await writeBlob(store, extra, expected);
-    else if (m?.writer) {
-      result = await m.writer.commit(expected);
-      m.writer = undefined;
-    } else if (await store.has(d.digest)) result = { added: false };
-    else throw disappeared(d);
+    const result = await input.commit(d) ??
+      (await store.has(d.digest) ? { added: false } : undefined);
+    if (!result) throw disappeared(d);
     if (result.added) {
       run.added.push(d.digest);
       bytes += d.size;
@@ -418,8 +273,7 @@ async function nameImages(run: ImportRun, records: ImageRecord[]): Promise<void>
 /** The report of a finished import. */
 function importResult(
   run: ImportRun,
-  input: StagedInput,
-  listed: ListedEntries,
+  input: OpenedInput,
   planned: PlannedImport,
   counts: { present: number; bytes: number },
 ): ImportResult {
@@ -429,7 +283,7 @@ function importResult(
     run.warn(`${missing.length} blob(s) missing from ${run.what}; the image is incomplete`);
   }
   return {
-    format: listed.format,
+    format: input.format,
     compression: input.compression,
     images: records.map((r) => ({
       name: r.name,
@@ -437,7 +291,7 @@ function importResult(
       mediaType: r.target.mediaType,
       size: r.target.size,
     })),
-    entries: listed.entries.map((e) => ({
+    entries: input.entries.map((e) => ({
       digest: e.digest,
       mediaType: e.mediaType,
       size: e.size,

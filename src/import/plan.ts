@@ -24,7 +24,6 @@ import {
   walk,
 } from "../walk.ts";
 import { withoutNameAnnotations } from "./names.ts";
-import type { Member, Staging } from "./staging.ts";
 import type { MissingBlob } from "./types.ts";
 
 /** What {@link makePlan} decided. */
@@ -34,11 +33,17 @@ export interface Plan {
   readonly skipped: Set<Digest>;
 }
 
+/** What the plan reads of the input, whatever its shape. */
+export interface PlanInput {
+  /** The size of the input's blob (or synthesized document), or undefined when it has none. */
+  size(digest: Digest): Promise<number | undefined>;
+  /** The bytes of a document the input has, verified, at most `maxBytes`. */
+  bytes(descriptor: Descriptor, maxBytes: number): Promise<Uint8Array>;
+}
+
 /** What {@link makePlan} reads besides the store. */
 export interface PlanContext {
-  find(d: Digest): Promise<Member | undefined>;
-  extras: Map<Digest, Uint8Array>;
-  staging: Staging;
+  input: PlanInput;
   platforms: readonly Platform[];
   maxJsonBytes: number;
   what: string;
@@ -62,16 +67,15 @@ export async function makePlan(
   const reachable = new Map<Digest, Descriptor>();
   const missing: MissingBlob[] = [];
   const skipped = new Set<Digest>();
-  const bytesOf = (d: Descriptor, m: Member | undefined): Promise<Uint8Array> => {
-    const extra = ctx.extras.get(d.digest);
-    if (extra) return Promise.resolve(extra);
-    if (m) return ctx.staging.bytes(m, ctx.maxJsonBytes);
-    return readBlobBytes(store, d.digest, ctx.maxJsonBytes);
-  };
+  /** A document's bytes, from the input when it has them, else from the store. */
+  const bytesOf = (d: Descriptor, inInput: boolean): Promise<Uint8Array> =>
+    inInput
+      ? ctx.input.bytes(d, ctx.maxJsonBytes)
+      : readBlobBytes(store, d.digest, ctx.maxJsonBytes);
   const readEntryConfig = async (config: Descriptor): Promise<ImageConfig | undefined> => {
-    const m = ctx.extras.has(config.digest) ? undefined : await ctx.find(config.digest);
-    if (!m && !ctx.extras.has(config.digest) && !(await store.has(config.digest))) return undefined;
-    return parseConfig(await bytesOf(config, m), {
+    const inInput = (await ctx.input.size(config.digest)) !== undefined;
+    if (!inInput && !(await store.has(config.digest))) return undefined;
+    return parseConfig(await bytesOf(config, inInput), {
       what: `${ctx.what}: config ${config.digest}`,
     });
   };
@@ -86,10 +90,10 @@ export async function makePlan(
       if (checked.has(key)) return [];
       checked.add(key);
       const where = `${d.mediaType} ${d.digest} of ${image}`;
-      const extra = ctx.extras.get(d.digest);
-      const m = extra ? undefined : await ctx.find(d.digest);
-      if (!extra && !m) await ctx.lease?.add([d.digest]);
-      const stored = extra || m ? undefined : await blobPresence(store, d);
+      const size = await ctx.input.size(d.digest);
+      const inInput = size !== undefined;
+      if (!inInput) await ctx.lease?.add([d.digest]);
+      const stored = inInput ? undefined : await blobPresence(store, d);
       if (stored === "missing") {
         if (isNonDistributable(d.mediaType) || (d.urls && d.urls.length)) {
           ctx.warn(`${ctx.what}: non-distributable blob ${shortDigest(d.digest)} is not included`);
@@ -98,11 +102,11 @@ export async function makePlan(
         missing.push({ digest: d.digest, mediaType: d.mediaType, image });
         return [];
       }
-      if (m && m.size !== d.size) {
+      if (inInput && size !== d.size) {
         throw new SizeMismatchError(
-          `Cannot import ${ctx.what}: blob ${d.digest} (${where}) has ${m.size} bytes, descriptor says ${d.size}`,
+          `Cannot import ${ctx.what}: blob ${d.digest} (${where}) has ${size} bytes, descriptor says ${d.size}`,
           d.size,
-          m.size,
+          size,
         );
       }
       if (typeof stored === "object") {
@@ -116,7 +120,7 @@ export async function makePlan(
       const isConfig = isConfigMediaType(d.mediaType);
       let bytes: Uint8Array | undefined;
       if (d.data !== undefined) {
-        bytes = await bytesOf(d, m);
+        bytes = await bytesOf(d, inInput);
         try {
           checkDescriptorData(d, bytes);
         } catch (e) {
@@ -135,13 +139,13 @@ export async function makePlan(
         }
       }
       if (isConfig) {
-        parseConfig(bytes ?? await bytesOf(d, m), {
+        parseConfig(bytes ?? await bytesOf(d, inInput), {
           what: `${ctx.what}: config ${d.digest} of ${image}`,
         });
         return [];
       }
       if (!mayHaveChildren(d)) return [];
-      bytes ??= await bytesOf(d, m);
+      bytes ??= await bytesOf(d, inInput);
       const doc = parseDocument(d, bytes, {
         maxJsonBytes: ctx.maxJsonBytes,
         onWarning: ctx.warn,

@@ -1,9 +1,10 @@
 // This module is browser compatible.
 /**
- * The first phase of an import: every input blob is read once, hashed, checked against
- * its name where the name is a digest, and written to an uncommitted store writer (or, for
- * small JSON documents, also kept in memory). Nothing is visible until the plan is
- * checked and {@link Staging.commit} runs.
+ * The first phase of a tar import: every member is read once, hashed, checked against
+ * its name where the name is a digest, and written to an uncommitted store writer (small
+ * JSON documents are also kept in memory). Nothing is visible until the plan is checked
+ * and the writers are committed. (A folder is not staged up front: `input.ts` streams its
+ * blobs from the opened folder when the commit asks.)
  *
  * @module
  */
@@ -15,14 +16,13 @@ import { blobPresence } from "../walk.ts";
 import { readTar } from "../tar.ts";
 import { concatBytes } from "../streams.ts";
 import { digestOfBlobPath, normalizeMemberPath, symlinkTarget } from "./detect.ts";
-import type { DirectorySource } from "./source.ts";
 
 /** A regular file of the input, hashed. */
 export interface Member {
   /** Normalized path inside the input. */
   readonly path: string;
   readonly size: number;
-  /** Digest of the bytes (computed, or for a directory the one its name claims until staged). */
+  /** Digest of the bytes. */
   readonly digest: Digest;
   /** The bytes, when small enough to be a JSON document. */
   bytes?: Uint8Array;
@@ -57,11 +57,11 @@ export interface Staging {
   readonly members: Map<string, Member>;
   /** Symlinks: normalized path → normalized target (resolved against the link's folder). */
   readonly symlinks: Map<string, string>;
-  /** A member by digest (for directories: staged on first use). */
+  /** A member by digest. */
   byDigest(digest: Digest): Member | undefined;
-  /** The bytes of a small member (reads it for a directory). */
+  /** The bytes of a small member (kept while it was read). */
   bytes(member: Member, maxBytes: number): Promise<Uint8Array>;
-  /** Makes sure the member has a verified, uncommitted writer (directories stream it now). */
+  /** Checks that the staged member is the blob `expectedDigest` names. */
   stage(member: Member, expectedDigest: Digest): Promise<void>;
   /** Discards every uncommitted write. */
   abortAll(): Promise<void>;
@@ -289,136 +289,6 @@ export async function stageTar(
         );
       }
       return Promise.resolve();
-    },
-    abortAll: () => abortMembers(members.values()),
-  };
-}
-
-/**
- * Random access to an OCI layout directory: members are looked up by path when the plan
- * asks, JSON documents read whole (capped), other blobs streamed into uncommitted writers
- * with their digest verified.
- */
-export function stageDirectory(
-  store: BlobProvider & BlobIngester,
-  runtime: Runtime,
-  dir: DirectorySource,
-  paths: { root: string },
-  options: StagingOptions,
-): Staging & { load(path: string): Promise<Member | undefined> } {
-  const members = new Map<string, Member>();
-  const byDigest = new Map<string, Member>();
-  let read = 0;
-  const readAll = async (path: string, max: number): Promise<Uint8Array> => {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for await (const c of await dir.open(path)) {
-      total += c.byteLength;
-      if (total > max) {
-        throw new LimitExceededError(
-          `${dir.label}: ${path} is larger than the ${max}-byte limit for JSON documents`,
-        );
-      }
-      chunks.push(c);
-    }
-    return concatBytes(chunks, total);
-  };
-  const load = async (path: string): Promise<Member | undefined> => {
-    const known = members.get(path);
-    if (known) return known;
-    const st = await dir.stat(path);
-    if (!st) return undefined;
-    const named = digestOfBlobPath(path, dir.label);
-    const m: Member = {
-      path,
-      size: st.size,
-      digest: named ?? ("sha256:" + "0".repeat(64)) as Digest,
-      head: new Uint8Array(0),
-    };
-    if (!named) {
-      // Not a blob (index.json, oci-layout): read and hash it now.
-      m.bytes = await readAll(path, options.maxJsonBytes);
-      const h = await runtime.createHasher("sha256");
-      h.update(m.bytes);
-      (m as { digest: Digest }).digest = `sha256:${h.digest()}` as Digest;
-    }
-    members.set(path, m);
-    if (named) byDigest.set(named, m);
-    return m;
-  };
-  const blobPath = (d: Digest) => {
-    const { algorithm, encoded } = parseDigest(d);
-    return `${paths.root}blobs/${algorithm}/${encoded}`;
-  };
-  return {
-    members,
-    symlinks: new Map(),
-    load,
-    byDigest: (d) => byDigest.get(d),
-    async bytes(m, max) {
-      if (m.bytes) return m.bytes;
-      if (m.size > max) {
-        throw new LimitExceededError(
-          `${dir.label}: ${m.path} has ${m.size} bytes, more than the ${max}-byte limit for JSON documents`,
-        );
-      }
-      const bytes = await readAll(m.path, max);
-      const h = await runtime.createHasher(parseDigest(m.digest).algorithm);
-      h.update(bytes);
-      const actual = `${parseDigest(m.digest).algorithm}:${h.digest()}`;
-      if (actual !== m.digest) {
-        throw new DigestMismatchError(
-          `${dir.label}: blob file ${m.path} hashes to ${actual}, not the digest its name says (${m.digest})`,
-          m.digest,
-          actual,
-        );
-      }
-      if (bytes.byteLength !== m.size) {
-        throw new InvalidInputError(`${dir.label}: ${m.path} changed while being read`);
-      }
-      m.bytes = bytes;
-      return bytes;
-    },
-    async stage(m, expected) {
-      if (m.writer || options.dryRun && m.bytes) return;
-      await options.lease?.add([expected]);
-      if (await presentWithSize(store, expected, m.size)) return;
-      const { algorithm } = parseDigest(expected);
-      const hasher = await runtime.createHasher(algorithm);
-      const writer = options.dryRun ? undefined : await store.writer();
-      let size = 0;
-      try {
-        options.cancelled?.();
-        if (m.bytes) {
-          hasher.update(m.bytes);
-          await writer?.write(m.bytes);
-          size = m.bytes.byteLength;
-        } else {
-          for await (const chunk of await dir.open(blobPath(expected))) {
-            hasher.update(chunk);
-            options.cancelled?.();
-            await writer?.write(chunk);
-            size += chunk.byteLength;
-            read += chunk.byteLength;
-            options.onProgress?.(read);
-          }
-        }
-        const actual = `${algorithm}:${hasher.digest()}`;
-        if (actual !== expected) {
-          throw new DigestMismatchError(
-            `${dir.label}: blob file ${m.path} hashes to ${actual}, not the digest its name says (${expected})`,
-            expected,
-            actual,
-          );
-        }
-        if (size !== m.size) {
-          throw new InvalidInputError(`${dir.label}: ${m.path} changed while being read`);
-        }
-      } catch (e) {
-        await writer?.abort();
-        throw e;
-      }
-      m.writer = writer;
     },
     abortAll: () => abortMembers(members.values()),
   };

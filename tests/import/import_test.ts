@@ -153,6 +153,53 @@ bothStores(
   },
 );
 
+bothStores(
+  "importImages() imports a docker-save folder by random access (the opener openArchive uses), with the digests of the same archive as a tar",
+  async ({ store }) => {
+    const img = await image("docker-dir", { docker: true });
+    const files = await dockerArchiveFiles([{ image: img, repoTags: ["foo:1"] }]);
+    const fromTar = await importImages(new MemoryStore(), tarSource(await tarOfFiles(files)), {
+      now: NOW,
+    });
+    await withTempDir(async (dir) => {
+      await writeFiles(dir, files);
+      const r = await importImages(store, await sourceFromPath(dir), { now: NOW });
+      assertEquals(r.format, "docker-archive");
+      assertEquals(r.compression, "none");
+      assertEquals(r.images, fromTar.images);
+      assertEquals(r.entries, fromTar.entries);
+      assertEquals(r.blobs, fromTar.blobs);
+      await assertHas(store, [img.config]);
+    });
+  },
+);
+
+bothStores(
+  "importImages() of a layout directory dry run reads and verifies every blob and writes nothing",
+  async ({ store }) => {
+    const img = await image("dir-dry");
+    const files = layoutFiles(
+      [{ descriptor: img.manifest.descriptor, refName: "v1" }],
+      blobsOf(img),
+    );
+    const layer = img.layers[0].descriptor;
+    const tampered = img.layers[0].bytes.slice();
+    tampered[tampered.byteLength - 1] ^= 0xff;
+    files.set(`blobs/sha256/${layer.digest.slice(7)}`, tampered);
+    await withTempDir(async (dir) => {
+      await writeFiles(dir, files);
+      let refused: unknown;
+      try {
+        await importImages(store, await sourceFromPath(dir), { now: NOW, dryRun: true });
+      } catch (e) {
+        refused = e;
+      }
+      assert(refused instanceof Error && refused.message.includes(layer.digest.slice(7, 19)));
+      assertEquals(await storeDigests(store), []);
+    });
+  },
+);
+
 for (const compression of ["none", "gzip", "zstd"] as const) {
   bothStores(`importImages() imports a ${compression} oci-archive`, async ({ store }) => {
     const img = await image(`oci-${compression}`);
