@@ -2,12 +2,15 @@
  * The web page's benchmark (issue 4), in headless Chromium driven by playwright-core:
  *
  * - import of the ≥100 MB benchmark archive into OPFS through the page (file input →
- *   worker → OPFS store, sync access handles), against `deno run -A cli.ts import` of the
- *   same archive into a fresh fs store, in the same run. Goal: ≤ 3×.
+ *   worker → OPFS store, sync access handles, every layer indexed by the indexing workers
+ *   while it is stored), against `deno run -A cli.ts import` of the same archive into a
+ *   fresh fs store, in the same run. Goal: ≤ 3×. And the same page import without the
+ *   indexing (`?noindex`), to show what the indexing costs.
  * - opening the same (uncompressed) archive read-only: tar index over `File.slice`, the
  *   images listed. Goal: ≤ 0.5 s.
  * - the explorer (issue 14): a layer's tree, the efficiency view and the treemap of the
- *   same image, first time (every layer read) ≤ 1.5 s, second time (cached) ≤ 0.2 s; and
+ *   same image, first time after the import (a new page: no layer is read, the indexes
+ *   the import kept in OPFS are) ≤ 1.5 s, second time (in memory) ≤ 0.2 s; and
  *   the page's JavaScript, gzipped: main thread and total with workers.
  * - informational: the browser codecs' throughput (gunzip native vs fflate, multi-member,
  *   zstd, sha256, gzip writing).
@@ -92,6 +95,7 @@ async function pageRun(
   url: string,
   archive: string,
   mode: "import" | "open",
+  query = "",
 ): Promise<{ seconds: number; notice: string }> {
   const profile = await Deno.makeTempDir({ prefix: "lading-bench-profile-" });
   const context = await chromium.launchPersistentContext(profile, {
@@ -100,7 +104,7 @@ async function pageRun(
   });
   try {
     const page = context.pages()[0] ?? await context.newPage();
-    await page.goto(`${url}?nosw`);
+    await page.goto(`${url}?nosw${query}`);
     await page.waitForSelector("body[data-ready=true]");
     await page.check(`input[name="mode"][value="${mode}"]`);
     await browserIdle(profile);
@@ -232,10 +236,10 @@ async function scriptRows(dist: string): Promise<BenchResult[]> {
 /**
  * The explorer on the benchmark image, in a fresh profile: the image is imported through
  * the page, then for each view (a layer's tree, efficiency, treemap) the page is loaded
- * again (a new worker, nothing cached) with the view in the URL — the first time, which
- * reads every layer — and the view is left and shown again — the second time, from the
- * cached index. Times are the page's own (from the navigation in the page to the view
- * drawn), medians of `runs`.
+ * again (a new worker, nothing in memory) with the view in the URL — the first time, from
+ * the layer indexes the import kept in OPFS — and the view is left and shown again — the
+ * second time, from the worker's memory. Times are the page's own (from the navigation in
+ * the page to the view drawn), medians of `runs`.
  */
 async function explorerRows(url: string, archive: string, runs: number): Promise<BenchResult[]> {
   const profile = await Deno.makeTempDir({ prefix: "lading-bench-explore-" });
@@ -348,6 +352,7 @@ export async function benchWeb(
   const rows: BenchResult[] = [];
   try {
     const imports: number[] = [];
+    const unindexed: number[] = [];
     const clis: number[] = [];
     const opens: number[] = [];
     // Warm-up (page cache, esbuild output, Deno's module cache).
@@ -357,11 +362,12 @@ export async function benchWeb(
       clis.push(await cliImport(image.archive));
       const r = await pageRun(url, image.archive, "import");
       imports.push(r.seconds);
+      unindexed.push((await pageRun(url, image.archive, "import", "&noindex")).seconds);
       opens.push((await pageRun(url, image.archive, "open")).seconds);
       log(
-        `run ${i + 1}: page import ${r.seconds.toFixed(2)} s, CLI import ${
-          clis[i].toFixed(2)
-        } s, open ${opens[i].toFixed(3)} s (${r.notice})`,
+        `run ${i + 1}: page import ${r.seconds.toFixed(2)} s (without indexing ${
+          unindexed[i].toFixed(2)
+        } s), CLI import ${clis[i].toFixed(2)} s, open ${opens[i].toFixed(3)} s (${r.notice})`,
       );
     }
     const mb = (image.bytes / 1e6).toFixed(0);
@@ -377,6 +383,17 @@ export async function benchWeb(
       note: `runs: ${imports.map((v) => v.toFixed(2)).join(", ")}; ${
         (image.bytes / 1e6 / page).toFixed(0)
       } MB/s`,
+    });
+    const bare = median(unindexed);
+    rows.push({
+      name: `web import ${mb} MB, layers indexed (as above) vs not indexed`,
+      value: page,
+      reference: bare,
+      ratio: page / bare,
+      referenceName: "the same import with ?noindex (the first view then reads every layer)",
+      note: `informational: the cost of indexing during the import; runs without: ${
+        unindexed.map((v) => v.toFixed(2)).join(", ")
+      }`,
     });
     const open = median(opens);
     rows.push({

@@ -13,9 +13,11 @@ import { relativeFiles } from "../src/web/sources.ts";
 import { mountRegistryPanel } from "./registry.ts";
 
 // `?throttle=MS` slows reading input, MS per MiB (a testing aid: makes cancel observable).
-const throttle = new URL(location.href).searchParams.get("throttle");
+// `?noindex` imports without indexing the layers (the benchmark's measure of that cost).
+const params = new URL(location.href).searchParams;
 const workerUrl = new URL("./worker.js", import.meta.url);
-if (throttle) workerUrl.searchParams.set("throttle", throttle);
+if (params.get("throttle")) workerUrl.searchParams.set("throttle", params.get("throttle")!);
+if (params.has("noindex")) workerUrl.searchParams.set("noindex", "");
 const worker = new Worker(workerUrl, { type: "module" });
 const client = new WorkerClient(worker);
 

@@ -52,6 +52,8 @@ import type { DirectorySource, ImportSource } from "../src/import/source.ts";
 const STORE_PATH = "lading";
 /** Testing aid: milliseconds to wait per MiB of input read (`?throttle=MS`). */
 const THROTTLE = Number(new URL(location.href).searchParams.get("throttle") ?? 0);
+/** Benchmark aid: imports do not index layers (`?noindex`; the first view reads them). */
+const NO_INDEX = new URL(location.href).searchParams.has("noindex");
 const SCRATCH_PATH = "lading-scratch";
 
 interface View {
@@ -225,7 +227,7 @@ async function importIndexed(
   const { onBytes, progressId, ...importOptions } = options;
   const watched = observedStore(target, {
     onBytes,
-    onLayerCommitted: (layer) => {
+    onLayerCommitted: NO_INDEX ? undefined : (layer) => {
       sizes.push(layer.size);
       jobs.push(
         target.reader(layer.digest)

@@ -194,7 +194,7 @@ let xxh64Loaded: Promise<IHasher> | undefined;
  * cost a CLI process ~60 ms before it does anything.
  */
 export async function frameHasher(): Promise<FrameHasher> {
-  const { createXXHash64 } = await import("hash-wasm");
+  const { createXXHash64 } = await import("./xxhash64.ts");
   xxh64Loaded ??= createXXHash64();
   await xxh64Loaded;
   const h = await createXXHash64();

@@ -287,6 +287,10 @@ if (browserTestsEnabled("explorer tests in Chromium")) {
           await page.click('#tree tr[data-path="etc/passwd"] button');
           await page.waitForSelector("#viewer-body pre .ln");
           assertStringIncludes(await page.textContent("#viewer-body") ?? "", "app:x:1000");
+          // A configuration file is highlighted: each line's key has its own colour.
+          const keys = await page.locator('#viewer-body pre[data-language="conf"] .tok-key')
+            .allTextContents();
+          assert(keys.includes("app"), keys.join("|"));
           assertStringIncludes(await page.textContent("#viewer-provenance") ?? "", "#1 modified");
           await check(page, "layer-changes", "explorer-changes");
         },
