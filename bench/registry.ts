@@ -6,6 +6,7 @@
  * |---|---|---|
  * | pull | `lading pull --plain-http` into an empty store | `skopeo copy docker://… oci:<empty dir>` |
  * | floor | (informational) | `bench/registry_floor.ts`: fetch + node:crypto sha256 + write |
+ * | floor variants | (informational) | the fetch alone; every stream in its own worker thread |
  * | re-pull | the same pull again (must add no blob) | goal ≤ 0.2 s |
  * | push | `lading push --plain-http` into an empty registry | `skopeo copy oci:<layout> docker://…` into an empty registry |
  * | second push | the same push again (must upload nothing) | the first push |
@@ -97,7 +98,7 @@ export async function benchRegistry(
       `docker://${ref}`,
       `oci:${dest}:bench`,
     ]);
-  const floorPull = (dest: string) =>
+  const floorPull = (dest: string, flags: string[] = []) =>
     timed(Deno.execPath(), [
       "run",
       "-A",
@@ -106,7 +107,15 @@ export async function benchRegistry(
       REPO,
       TAG,
       dest,
+      ...flags,
     ]);
+  // Where the floor's time goes: the fetch alone, and the whole pull with every stream in
+  // its own worker thread (hashing on every core).
+  const variants: [string, string[]][] = [
+    ["floor, fetch only (no hash, no write)", ["--hash", "none", "--write", "none"]],
+    ["floor, one worker thread per stream", ["--workers"]],
+  ];
+  const variantTimes = variants.map(() => [] as number[]);
 
   // Warm up: module caches, the registry's page cache.
   log(verbose, "warming up");
@@ -140,6 +149,10 @@ export async function benchRegistry(
     const fdest = await fresh(`${scratch}/floor-${i}`);
     floors.push((await floorPull(fdest)).seconds);
     await fresh(fdest);
+    for (const [v, [, flags]] of variants.entries()) {
+      variantTimes[v].push((await floorPull(fdest, flags)).seconds);
+      await fresh(fdest);
+    }
   }
   log(verbose, `lading pull: ${fmtRuns(pulls)} (${pullCounts})`);
   log(verbose, `lading re-pull: ${fmtRuns(repulls)}`);
@@ -162,6 +175,17 @@ export async function benchRegistry(
     referenceName: "skopeo copy docker:// oci:",
     note: "what a minimal Deno puller costs",
   });
+  for (const [v, [name]] of variants.entries()) {
+    log(verbose, `${name}: ${fmtRuns(variantTimes[v])}`);
+    results.push({
+      name: `registry pull ${name}`,
+      value: median(variantTimes[v]),
+      reference: skopeo,
+      ratio: median(variantTimes[v]) / skopeo,
+      referenceName: "skopeo copy docker:// oci:",
+      note: "where the floor's time goes",
+    });
+  }
   results.push({
     name: "registry re-pull (no blob)",
     value: median(repulls),
