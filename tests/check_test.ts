@@ -284,3 +284,44 @@ Deno.test("lading images check --diff-ids decompresses layers: ok for a good ima
     assertEquals(plain.code, 0, "without --diff-ids only blob digests are checked");
   });
 });
+
+Deno.test("lading images check also checks index.json entries without a name, by digest", async () => {
+  await withTempDir(async (dir) => {
+    const store = `${dir}/store`;
+    const named = await singleArchive("example.com/named:1", "named");
+    const loose = await singleArchive("example.com/loose:1", "loose");
+    for (const [f, a] of [["n.tar", named], ["l.tar", loose]] as const) {
+      await Deno.writeFile(`${dir}/${f}`, a.bytes);
+      assertEquals((await runCli(["import", `${dir}/${f}`], { store })).code, 0);
+    }
+    // What a tool that copies an image in without a tag leaves: an entry with no name
+    // (and one more without a name for a digest that has one, listed once under its name).
+    const index = JSON.parse(await Deno.readTextFile(`${store}/index.json`));
+    const looseDigest = loose.image.manifest.descriptor.digest;
+    const namedDigest = named.image.manifest.descriptor.digest;
+    for (const e of index.manifests) if (e.digest === looseDigest) delete e.annotations;
+    index.manifests.push({ ...named.image.manifest.descriptor });
+    await Deno.writeTextFile(`${store}/index.json`, JSON.stringify(index));
+
+    const ok = await runCli(["images", "check"], { store });
+    assertEquals(ok.code, 0, ok.stdout + ok.stderr);
+    const lines = ok.stdout.split("\n").filter((l) => !l.startsWith(" ") && l);
+    assertEquals(lines.length, 2, ok.stdout);
+    assert(lines[0].startsWith(`example.com/named:1  ${namedDigest}  ok`), lines[0]);
+    assert(lines[1].startsWith(`(no name)  ${looseDigest}  ok`), lines[1]);
+    const json = JSON.parse((await runCli(["images", "check", "--json"], { store })).stdout);
+    assertEquals(
+      json.images.map((i: { name: string | null; digest: string }) => [i.name, i.digest]),
+      [["example.com/named:1", namedDigest], [null, looseDigest]],
+    );
+    const diffIds = await runCli(["images", "check", "--diff-ids"], { store });
+    assertEquals(diffIds.code, 0, diffIds.stdout + diffIds.stderr);
+
+    await corrupt(store, loose.image.layers[0].descriptor.digest);
+    const bad = await runCli(["images", "check"], { store });
+    assertEquals(bad.code, 1, bad.stdout);
+    assertStringIncludes(bad.stdout, `(no name)  ${looseDigest}  CORRUPT`);
+    assertStringIncludes(bad.stdout, loose.image.layers[0].descriptor.digest);
+    assertStringIncludes(bad.stderr, "1 problem image found");
+  });
+});

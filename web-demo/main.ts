@@ -131,6 +131,22 @@ function mode(): "import" | "open" {
     | "open";
 }
 
+/**
+ * Entries of the input that had no name of their own (an untagged `docker save`, a layout
+ * written without a tag): the import names them `<base>@<digest>`; say so, with digests.
+ */
+function unnamedNote(entries: readonly import("../src/import/mod.ts").ImportedEntry[]): string {
+  const unnamed = entries.filter((e) =>
+    e.imported && e.names.every((n) => n.endsWith(`@${e.digest}`))
+  );
+  if (unnamed.length === 0) return "";
+  const shown = unnamed.slice(0, 3).map((e) => e.names[0] ?? e.digest).join(", ");
+  const more = unnamed.length > 3 ? ` and ${unnamed.length - 3} more` : "";
+  return unnamed.length === 1
+    ? ` 1 image had no name; it is listed by its digest as ${shown}.`
+    : ` ${unnamed.length} images had no name; they are listed by their digests as ${shown}${more}.`;
+}
+
 async function handleSource(source: SourceMessage, label: string) {
   clearError();
   notice("");
@@ -151,7 +167,7 @@ async function handleSource(source: SourceMessage, label: string) {
         `Imported ${label}: ${r.images.length} name${r.images.length === 1 ? "" : "s"}, ` +
           `${r.blobs.added} new blob${r.blobs.added === 1 ? "" : "s"} (${
             formatBytes(r.blobs.bytes)
-          }), ${r.blobs.present} already present.`,
+          }), ${r.blobs.present} already present.${unnamedNote(r.entries)}`,
       );
       await selectTab("store");
     } else {

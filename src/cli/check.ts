@@ -8,6 +8,7 @@ import { type BlobProblem, checkImages, type ImageCheck, verifyContent } from ".
 import { findImage } from "../image.ts";
 import type { DiffIdReport } from "../layers/diff_ids.ts";
 import { FsStore } from "../store/fs.ts";
+import { LayoutNameRoles } from "../store/layout.ts";
 import { fsHashing } from "../deno/fs_hashing.ts";
 import type { ImageRecord } from "../store/types.ts";
 import {
@@ -85,7 +86,9 @@ export const imagesCheck: Command = {
   path: ["images", "check"],
   summary: "check images: all content present (per platform), every blob re-hashed",
   args: "[name...]",
-  details: "Without names, every image in the store. An image imported with --platform\n" +
+  details: "Without names, every image in the store, and the entries of its index.json that\n" +
+    "have no name (shown as '(no name) <digest>'; --json: \"name\": null).\n" +
+    "An image imported with --platform\n" +
     "passes when checked with the same --platform: the other platforms' content was\n" +
     "deliberately not imported (as containerd's check with a platform) and is listed as\n" +
     "not checked.",
@@ -118,10 +121,21 @@ export const imagesCheck: Command = {
     const store = await openStoreForReading(f.values, io);
     try {
       let records: ImageRecord[];
+      let unnamed = 0;
       if (f.positionals.length) {
         records = [];
         for (const n of f.positionals) records.push(await findImage(store, n));
-      } else records = await store.listImages();
+      } else {
+        // Entries without a name are content like any other: checked too, by digest.
+        const entries = store instanceof LayoutNameRoles ? await store.listUnnamedImages() : [];
+        const loose = entries.map((target) => ({
+          name: `(no name)`,
+          target,
+        }));
+        records = [...await store.listImages(), ...loose];
+        unnamed = loose.length;
+      }
+      const isUnnamed = (i: number) => i >= records.length - unnamed;
       const progress = new Progress(io, "checking", undefined, { quiet: !!f.values.quiet });
       let last = 0;
       const results = await checkImages(store, records, {
@@ -138,8 +152,9 @@ export const imagesCheck: Command = {
       if (f.values["diff-ids"]) {
         // Loaded only when asked: the layer readers would cost every check's start-up.
         const { checkDiffIds, formatDiffIdReport } = await import("./check_diff_ids.ts");
-        for (const r of records) {
-          const report = await checkDiffIds(store, r.name, { platform: platforms[0] });
+        for (const [i, r] of records.entries()) {
+          const which = isUnnamed(i) ? r.target.digest : r.name;
+          const report = await checkDiffIds(store, which, { platform: platforms[0] });
           diffIds.push(report);
           diffIdText.push(formatDiffIdReport(report));
         }
@@ -148,7 +163,7 @@ export const imagesCheck: Command = {
       if (f.values.json) {
         io.out(json({
           ok,
-          images: results,
+          images: results.map((r, i) => (isUnnamed(i) ? { ...r, name: null } : r)),
           ...(f.values["diff-ids"] ? { diffIds } : {}),
         }));
       } else {

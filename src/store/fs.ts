@@ -37,7 +37,7 @@ import { type Digest, parseDigest, randomHex } from "../digest.ts";
 import { InvalidInputError, LimitExceededError, NotFoundError } from "../errors.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime } from "../runtime/types.ts";
-import type { BlobInfo, BlobWriter, ImageNames, Lease, Store, WriterOptions } from "./types.ts";
+import type { BlobInfo, BlobWriter, Lease, Store, WriterOptions } from "./types.ts";
 import { mapNoSpace, ownerToken, removeQuietly, writeAll } from "./fs_files.ts";
 import { checkLayoutFile, checkStoreDirectories, initLayout } from "./fs_layout.ts";
 import {
@@ -55,6 +55,7 @@ import {
   INDEX_LIMIT,
   layoutImageNames,
   type LayoutIndex,
+  type LayoutNames,
   parseLayoutIndex,
   serializeLayoutIndex,
 } from "./layout_index.ts";
@@ -176,7 +177,7 @@ export class FsStore extends LayoutNameRoles implements Store {
   #lock: FsWriterLock;
   #madeDirs = new Set<string>();
   /** The names in index.json (shared logic with the OPFS store). */
-  protected readonly names: ImageNames;
+  protected readonly names: LayoutNames;
 
   /** Use {@link openFsStore}; the constructor does not check or create the layout. */
   constructor(dir: string, options: FsStoreOptions & { lockKey?: string } = {}) {

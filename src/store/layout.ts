@@ -18,6 +18,8 @@ import {
   parseDigest,
 } from "../digest.ts";
 import { DigestMismatchError, SizeMismatchError } from "../errors.ts";
+import type { Descriptor } from "../types.ts";
+import type { LayoutNames } from "./layout_index.ts";
 import type { ImageNames, ImageRecord } from "./types.ts";
 
 /** The digest algorithms a layout store keeps blobs of (`blobs/<alg>/`). */
@@ -96,7 +98,7 @@ export async function checkCommit(
  */
 export abstract class LayoutNameRoles implements ImageNames {
   /** index.json's names, read and written by the store's own file operations. */
-  protected abstract readonly names: ImageNames;
+  protected abstract readonly names: LayoutNames;
 
   /** The record of one name. @throws {NotFoundError} */
   getImage(name: string): Promise<ImageRecord> {
@@ -110,6 +112,32 @@ export abstract class LayoutNameRoles implements ImageNames {
    */
   listImages(): Promise<ImageRecord[]> {
     return this.names.listImages();
+  }
+
+  /**
+   * The top-level entries of index.json that have no name (an image another tool copied
+   * in without a tag, e.g. `skopeo copy ... oci:<store>`), one per digest, in file order;
+   * a digest that also has a name is left out (it is checked and listed under its name).
+   * They are content like any other: `lading images check` checks them too.
+   *
+   * @example
+   * ```ts
+   * import { openFsStore } from "@lading/oci/fs";
+   * const dir = await Deno.makeTempDir();
+   * const store = await openFsStore(dir);
+   * const digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+   * // What a tool that writes the layout without a tag leaves:
+   * await Deno.writeTextFile(`${dir}/index.json`, JSON.stringify({
+   *   schemaVersion: 2,
+   *   manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest, size: 2 }],
+   * }));
+   * console.log((await store.listImages()).length, (await store.listUnnamedImages())[0].digest === digest); // 0 true
+   * await store.close();
+   * await Deno.remove(dir, { recursive: true });
+   * ```
+   */
+  listUnnamedImages(): Promise<Descriptor[]> {
+    return this.names.unnamedEntries();
   }
 
   /** Inserts or replaces names in one atomic rewrite of index.json (under the writer lock). */

@@ -94,7 +94,7 @@ function recordOf(name: string, entry: JsonObject, where: string): ImageRecord {
   }
   const { annotations, ...rest } = entry;
   const kept: Record<string, string> = {};
-  for (const [k, v] of Object.entries(annotations as JsonObject)) {
+  for (const [k, v] of Object.entries(isObject(annotations) ? annotations : {})) {
     if (k !== OCI_REF_NAME && k !== CONTAINERD_NAME) kept[k] = v as string;
   }
   const target =
@@ -111,6 +111,24 @@ export function recordsOf(doc: LayoutIndex, where: string): Map<string, ImageRec
     records.set(name, recordOf(name, entry as JsonObject, `${where} manifests[${i}]`));
   });
   return records;
+}
+
+/**
+ * The entries without a name (an image another tool copied in without a tag), one per
+ * digest, in file order, leaving out digests a named entry has too.
+ */
+export function unnamedEntriesOf(doc: LayoutIndex, where: string): Descriptor[] {
+  const named = new Set<string>();
+  for (const entry of doc.manifests) {
+    if (entryNameOf(entry) !== undefined && isObject(entry)) named.add(String(entry.digest));
+  }
+  const out: Descriptor[] = [];
+  doc.manifests.forEach((entry, i) => {
+    if (entryNameOf(entry) !== undefined || !isObject(entry)) return;
+    if (named.has(String(entry.digest)) || out.some((d) => d.digest === entry.digest)) return;
+    out.push(recordOf("(no name)", entry, `${where} manifests[${i}]`).target);
+  });
+  return out;
 }
 
 function descriptorFor(record: ImageRecord): JsonObject {
@@ -198,15 +216,24 @@ export interface IndexFile {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
 
+/** The names of a layout's index.json, and its entries without a name. */
+export interface LayoutNames extends ImageNames {
+  /** Entries without a name (see {@link unnamedEntriesOf}). */
+  unnamedEntries(): Promise<Descriptor[]>;
+}
+
 /**
  * The image names of an OCI layout, kept in its index.json — one implementation for the
  * fs and OPFS stores. Entries without a name are skipped (and kept on rewrite);
  * `io.containerd.image.name` wins over `org.opencontainers.image.ref.name`; every change
  * is one atomic rewrite under the writer lock.
  */
-export function layoutImageNames(file: IndexFile): ImageNames {
+export function layoutImageNames(file: IndexFile): LayoutNames {
   const records = async () => recordsOf(await file.read(), `${file.where}/index.json`);
   return {
+    async unnamedEntries() {
+      return unnamedEntriesOf(await file.read(), `${file.where}/index.json`);
+    },
     async getImage(name) {
       const record = (await records()).get(name);
       if (!record) throw new NotFoundError(`image ${name} not found in store ${file.where}`);

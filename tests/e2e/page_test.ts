@@ -350,6 +350,25 @@ if (browserTestsEnabled("web page tests in Chromium")) {
         },
       );
 
+      await t.step(
+        "an image without a name is imported, listed by its digest, and the notice says so",
+        async () => {
+          const untagged = await buildImage({
+            layers: [{ files: [{ path: "untagged.txt", content: "no name\n" }] }],
+          });
+          const digest = untagged.manifest.descriptor.digest;
+          const bytes = await tarOfFiles(
+            layoutFiles([{ descriptor: untagged.manifest.descriptor }], blobsOf(untagged)),
+          );
+          await task(page, () => setFile(page, "untagged.tar", bytes));
+          await expectNoError(page);
+          const text = await page.textContent("#notice") ?? "";
+          assertStringIncludes(text, "1 image had no name; it is listed by its digest as ");
+          assertStringIncludes(text, `@${digest}`);
+          await page.waitForSelector(`#images tr[data-name$="@${digest}"]`);
+        },
+      );
+
       await t.step("gc, storage usage and a narrow window", async () => {
         await page.click("#gc");
         await page.waitForFunction(() =>

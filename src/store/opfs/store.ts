@@ -20,10 +20,11 @@ import {
   INDEX_LIMIT,
   layoutImageNames,
   type LayoutIndex,
+  type LayoutNames,
   parseLayoutIndex,
   serializeLayoutIndex,
 } from "../layout_index.ts";
-import type { BlobInfo, BlobWriter, ImageNames, Lease, Store } from "../types.ts";
+import type { BlobInfo, BlobWriter, Lease, Store } from "../types.ts";
 import {
   nav,
   type OpfsDirectoryHandle,
@@ -276,7 +277,7 @@ export class OpfsStore extends LayoutNameRoles implements Store {
   #layerIndex?: OpfsLayerCache;
 
   /** The names in index.json (shared logic with the fs store). */
-  protected readonly names: ImageNames;
+  protected readonly names: LayoutNames;
 
   /** Use {@link openOpfsStore}. */
   constructor(
