@@ -34,6 +34,8 @@ export interface NodeStreamLike {
   end(): unknown;
   /** Stops and frees the stream. */
   destroy(): unknown;
+  /** Input bytes the engine consumed (Node's zlib streams; optional for other streams). */
+  readonly bytesWritten?: number;
   /** Stops emitting `data`. */
   pause(): unknown;
   /** Emits `data` again. */
@@ -150,6 +152,8 @@ function nodeDecoder(format: string, make: () => NodeStreamLike, frames?: ZstdFr
     let node: NodeStreamLike | undefined;
     let frameHash: FrameHasher | undefined;
     let ended: Promise<void> = Promise.resolve();
+    /** Input bytes given to the current node stream. */
+    let given = 0;
     let rejectFailed!: (e: unknown) => void;
     const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
     failed.catch(() => {});
@@ -168,6 +172,7 @@ function nodeDecoder(format: string, make: () => NodeStreamLike, frames?: ZstdFr
     };
     const write = (piece: Uint8Array): Promise<void> => {
       const n = node ?? open();
+      given += piece.byteLength;
       // zlib keeps the chunk queued after write() returns: give it its own copy.
       if (n.write(piece.slice())) return Promise.race([Promise.resolve(), failed]);
       return Promise.race([new Promise<void>((resolve) => n.once("drain", resolve)), failed]);
@@ -177,6 +182,16 @@ function nodeDecoder(format: string, make: () => NodeStreamLike, frames?: ZstdFr
       n.end();
       await Promise.race([ended, failed]);
       node = undefined;
+      const consumed = n.bytesWritten;
+      const skipped = typeof consumed === "number" ? given - consumed : 0;
+      given = 0;
+      if (skipped > 0) {
+        throw new InvalidInputError(
+          `the ${format} data is corrupt: ${skipped} byte${
+            skipped === 1 ? "" : "s"
+          } after the last member ${skipped === 1 ? "is" : "are"} not a ${format} member`,
+        );
+      }
     };
     return {
       async write(chunk) {

@@ -21,9 +21,12 @@
  *    boundary: a new `DecompressionStream` continues from it, and nothing decoded was
  *    dropped because the failing piece decoded nothing.
  *
- * Any other failure is an {@link InvalidInputError}. Zero bytes after the last member are
- * padding and ignored, as zlib in Node (the Deno adapter) does; any other bytes after the
- * last member are an error, as in Node and Go's `compress/gzip`. Empty input is an error.
+ * 4. where the engine checks a member's CRC-32 only when the stream is closed (Deno's;
+ *    Chromium's checks it at the trailer), lading checks each member it ends itself.
+ *
+ * Any other failure is an {@link InvalidInputError}. As with Go's `compress/gzip`
+ * (containerd, skopeo, crane), the input is members up to its end: any other byte after
+ * the last member — zero padding too — is an error, and so is empty input.
  *
  * @example
  * ```ts
@@ -40,6 +43,7 @@ import { Decompress as ZstdDecompress } from "fzstd";
 import { InvalidInputError } from "../errors.ts";
 import type { Decoder, Hasher, Runtime } from "./types.ts";
 import { decoderPair, type Outlet } from "./outlet.ts";
+import { crc32 } from "./crc32.ts";
 import { checkFrame, type FrameHasher, frameHasher, ZstdFrameSplitter } from "./zstd_frames.ts";
 
 /** Something fflate or fzstd style: push chunks, get data through a callback. */
@@ -119,13 +123,143 @@ function pushDecoder(
   });
 }
 
-/** fflate's streaming Gunzip: reads every member of a multi-member gzip. */
+/**
+ * An empty gzip member (header, an empty final stored-type block, CRC-32 0, ISIZE 0),
+ * pushed after the input so that fflate reports where the last real member ended.
+ */
+const END_MEMBER = new Uint8Array([
+  0x1f,
+  0x8b,
+  8,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  3,
+  3,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+]);
+
+/** Input kept for trailer look-ups: a member header (Go: names ≤ 512 bytes) fits. */
+const TRAILER_WINDOW = 256 * 1024;
+
+/**
+ * fflate's streaming `Gunzip` with the trailer checks it leaves out: fflate reads every
+ * member but checks neither CRC-32 nor ISIZE, accepts a cut trailer and ignores a few
+ * bytes after the last member. Here each member's output is summed (CRC-32, size) and
+ * compared with its trailer, which fflate's `onmember` locates: the 8 bytes before the
+ * next member's header. After the input, {@link END_MEMBER} is pushed: fflate must find
+ * its header exactly where the input ended, so the last member is complete, its trailer
+ * checked, and nothing follows it — as Go's `compress/gzip` reads (members to the end,
+ * anything else is an error).
+ */
+class CheckedGunzip implements PushCoder {
+  #g = new Gunzip();
+  #crc = 0;
+  #size = 0;
+  #member = 1;
+  /** The input so far, the last {@link TRAILER_WINDOW} bytes of it (a ring). */
+  #ring = new Uint8Array(TRAILER_WINDOW);
+  #total = 0;
+  /** Input length once the input ended (END_MEMBER follows it); -1 before. */
+  #end = -1;
+  #closed = false;
+
+  constructor(emit: (data: Uint8Array) => void) {
+    this.#g.ondata = (data) => {
+      this.#crc = crc32(data, this.#crc);
+      this.#size += data.byteLength;
+      emit(data);
+    };
+    this.#g.onmember = (offset) => this.#memberEnded(offset);
+  }
+
+  #byteAt(at: number): number {
+    return this.#ring[at % TRAILER_WINDOW];
+  }
+
+  /** A member ended where the next header starts (`offset`): check its trailer. */
+  #memberEnded(offset: number): void {
+    if (this.#end >= 0 && offset > this.#end) {
+      throw new InvalidInputError(
+        `cannot decompress gzip: member ${this.#member} is cut short (no complete trailer)`,
+      );
+    }
+    if (offset - 8 < this.#total - TRAILER_WINDOW) {
+      throw new InvalidInputError(
+        `cannot decompress gzip: the header of member ${this.#member + 1} is too long`,
+      );
+    }
+    const le32 = (at: number) =>
+      (this.#byteAt(at) | (this.#byteAt(at + 1) << 8) | (this.#byteAt(at + 2) << 16) |
+        (this.#byteAt(at + 3) << 24)) >>> 0;
+    const crc = le32(offset - 8);
+    const isize = le32(offset - 4);
+    if (crc !== this.#crc) {
+      throw new InvalidInputError(
+        `cannot decompress gzip: member ${this.#member}'s data has CRC-32 ${
+          hex32(this.#crc)
+        }, its trailer says ${hex32(crc)}`,
+      );
+    }
+    if (isize !== this.#size % 2 ** 32) {
+      throw new InvalidInputError(
+        `cannot decompress gzip: member ${this.#member} has ${this.#size} bytes, its trailer says ${isize} (mod 2^32)`,
+      );
+    }
+    if (offset === this.#end) this.#closed = true;
+    this.#member++;
+    this.#crc = 0;
+    this.#size = 0;
+  }
+
+  #keep(chunk: Uint8Array): void {
+    let from = Math.max(0, chunk.length - TRAILER_WINDOW);
+    while (from < chunk.length) {
+      const at = (this.#total + from) % TRAILER_WINDOW;
+      const n = Math.min(chunk.length - from, TRAILER_WINDOW - at);
+      this.#ring.set(chunk.subarray(from, from + n), at);
+      from += n;
+    }
+    this.#total += chunk.length;
+  }
+
+  push(chunk: Uint8Array, final?: boolean): void {
+    if (chunk.length) {
+      this.#keep(chunk);
+      this.#g.push(chunk, false);
+    }
+    if (!final) return;
+    if (this.#total === 0) {
+      throw new InvalidInputError("cannot decompress gzip: the input is empty");
+    }
+    this.#end = this.#total;
+    this.#g.push(END_MEMBER, true);
+    if (!this.#closed) {
+      throw new InvalidInputError(
+        `cannot decompress gzip: member ${this.#member} is cut short, or bytes that are not a gzip member follow it`,
+      );
+    }
+  }
+}
+
+function hex32(n: number): string {
+  return n.toString(16).padStart(8, "0");
+}
+
+/** fflate's streaming Gunzip, every member's trailer checked ({@link CheckedGunzip}). */
 export function fflateGunzip(): Decoder {
-  return pushDecoder("cannot decompress gzip", 16 * 1024, (emit) => {
-    const g = new Gunzip();
-    g.ondata = (data) => emit(data);
-    return g;
-  });
+  return pushDecoder("cannot decompress gzip", 16 * 1024, (emit) => new CheckedGunzip(emit));
 }
 
 /**
@@ -210,6 +344,57 @@ function partialHeaderLength(bytes: Uint8Array): number {
   return 0;
 }
 
+/** A one-member gzip of "x" whose CRC-32 is wrong (for {@link engineChecksEachMember}). */
+const BAD_CRC_MEMBER = new Uint8Array([
+  0x1f,
+  0x8b,
+  8,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  3,
+  0xab,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  1,
+  0,
+  0,
+  0,
+]);
+
+let eagerCheck: Promise<boolean> | undefined;
+
+/**
+ * Whether this host's `DecompressionStream` checks a member's CRC-32 when it reaches the
+ * trailer (Chromium: zlib does), or only when the stream is closed (Deno): then a member
+ * that lading ends itself (at the next member's header) has its CRC-32 checked here.
+ * Found once, on a member with a wrong CRC-32.
+ */
+function engineChecksEachMember(): Promise<boolean> {
+  eagerCheck ??= (async () => {
+    const ds = new DecompressionStream("gzip");
+    const writer = ds.writable.getWriter();
+    const drained = ds.readable.pipeTo(new WritableStream()).catch(() => {});
+    try {
+      await writer.write(BAD_CRC_MEMBER);
+      return false;
+    } catch {
+      return true;
+    } finally {
+      writer.abort().catch(() => {});
+      await drained;
+    }
+  })();
+  return eagerCheck;
+}
+
 /**
  * gzip decompression with the native `DecompressionStream`, one per member (see the
  * module documentation for how members are found).
@@ -224,16 +409,17 @@ const NATIVE_SLICE = 4 * 1024;
 function nativeGunzipSink(outlet: Outlet) {
   let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   let pump: Promise<void> = Promise.resolve();
+  /** Check each member's CRC-32 here (the engine checks only the last one's). */
+  let checkCrc: boolean | undefined;
+  /** CRC-32 of the current member's output so far (when `checkCrc`). */
+  let memberCrc = 0;
   /** Bytes decoded from the current member (its ISIZE is this mod 2^32). */
   let memberOut = 0;
   /** Input bytes the current member received. */
   let memberIn = 0;
+  let member = 1;
   /** Input bytes held back because they could begin a header that the next chunk ends. */
   let held = new Uint8Array(0);
-  /** A run of zero bytes at the end of the input so far, held back (maybe padding). */
-  let heldZeros = 0;
-  /** Set when the input ended with zero padding after a complete member. */
-  let padded = false;
   /** The last 8 input bytes handed over: a member trailer is CRC32 then ISIZE. */
   const last8 = new Uint8Array(8);
   let last8Length = 0;
@@ -252,6 +438,7 @@ function nativeGunzipSink(outlet: Outlet) {
     writer = ds.writable.getWriter() as WritableStreamDefaultWriter<Uint8Array>;
     memberOut = 0;
     memberIn = 0;
+    memberCrc = 0;
     const reader = ds.readable.getReader() as ReadableStreamDefaultReader<Uint8Array>;
     pump = (async () => {
       for (;;) {
@@ -262,18 +449,19 @@ function nativeGunzipSink(outlet: Outlet) {
         const { value, done } = await reader.read();
         if (done) return;
         memberOut += value.byteLength;
+        if (checkCrc) memberCrc = crc32(value, memberCrc);
         outlet.push(value);
       }
     })();
     pump.catch(() => {});
   };
 
+  const le32 = (at: number) =>
+    (last8[at] | (last8[at + 1] << 8) | (last8[at + 2] << 16) | (last8[at + 3] << 24)) >>> 0;
+
   /** True when the input so far ends with a trailer whose ISIZE matches the output. */
-  const endsWithTrailer = () => {
-    if (memberIn < 18 || last8Length < 8) return false;
-    const isize = (last8[4] | (last8[5] << 8) | (last8[6] << 16) | (last8[7] << 24)) >>> 0;
-    return isize === memberOut % 2 ** 32;
-  };
+  const endsWithTrailer = () =>
+    memberIn >= 18 && last8Length === 8 && le32(4) === memberOut % 2 ** 32;
 
   const remember = (piece: Uint8Array) => {
     if (piece.length >= 8) {
@@ -287,19 +475,23 @@ function nativeGunzipSink(outlet: Outlet) {
     last8Length = keep + piece.length;
   };
 
-  const feed = async (piece: Uint8Array, atHeader: boolean, padding = false) => {
+  const feed = async (piece: Uint8Array, atHeader: boolean) => {
     if (piece.length === 0) return;
+    checkCrc ??= !(await engineChecksEachMember());
     if (!writer) startMember();
     try {
       await writer!.write(piece);
     } catch (e) {
       await pump.catch(() => {});
-      if (padding && endsWithTrailer()) {
-        padded = true;
-        return;
-      }
       // Only a piece that starts a header after a complete member may begin a new one.
       if (!atHeader || !endsWithTrailer()) throw invalid(e);
+      if (checkCrc && le32(0) !== memberCrc) {
+        throw new InvalidInputError(
+          `cannot decompress gzip: member ${member}'s data has CRC-32 ${hex32(memberCrc)}, ` +
+            `its trailer says ${hex32(le32(0))}`,
+        );
+      }
+      member++;
       startMember();
       try {
         await writer!.write(piece);
@@ -320,26 +512,14 @@ function nativeGunzipSink(outlet: Outlet) {
     async write(chunk: Uint8Array) {
       if (chunk.length === 0) return;
       let bytes = chunk;
-      if (held.length || heldZeros) {
-        if (!held.length && chunk.every((b) => b === 0)) {
-          heldZeros += chunk.length;
-          return;
-        }
-        bytes = new Uint8Array(heldZeros + held.length + chunk.length);
-        bytes.set(held, heldZeros);
-        bytes.set(chunk, heldZeros + held.length);
-        heldZeros = 0;
+      if (held.length) {
+        bytes = new Uint8Array(held.length + chunk.length);
+        bytes.set(held);
+        bytes.set(chunk, held.length);
       }
-      // Hold back what could be trailing zero padding or a header the next chunk ends.
-      let end = bytes.length;
-      while (end > 0 && bytes[end - 1] === 0) end--;
-      if (end < bytes.length) {
-        heldZeros = bytes.length - end;
-        held = new Uint8Array(0);
-      } else {
-        end -= partialHeaderLength(bytes);
-        held = bytes.slice(end);
-      }
+      // Hold back what could be a header the next chunk ends.
+      const end = bytes.length - partialHeaderLength(bytes);
+      held = bytes.slice(end);
       const body = bytes.subarray(0, end);
       let from = 0;
       let fromHeader = false;
@@ -357,21 +537,7 @@ function nativeGunzipSink(outlet: Outlet) {
     },
     async close() {
       await feed(held, false);
-      if (heldZeros) {
-        // Zero bytes after the last member are padding, ignored as zlib in Node does. The
-        // run may begin inside the member (its trailer or last block can end in zeros),
-        // so it goes in one byte at a time: the first byte refused right after a
-        // complete member starts the padding.
-        const one = new Uint8Array(1);
-        let fed = 0;
-        while (fed < heldZeros && fed < 64 && !padded) {
-          await feed(one, false, true);
-          fed++;
-        }
-        if (!padded && fed < heldZeros) await feed(new Uint8Array(heldZeros - fed), false);
-      }
       if (!writer) throw invalid(new Error("the input is empty"));
-      if (padded) return;
       try {
         await writer.close();
         await pump;

@@ -21,6 +21,7 @@ import {
 } from "../helpers/images.ts";
 import { paxMember, rawMember, rawTar } from "../helpers/tars.ts";
 import type { Descriptor } from "../../src/types.ts";
+import { gzipTrailerCases } from "./_gzip_cases.ts";
 
 const enc = new TextEncoder();
 const MIB = 1024 * 1024;
@@ -59,7 +60,7 @@ export async function layoutTar(image: BuiltImage, name = "example.com/hostile:1
 }
 
 /** An image whose single layer has these bytes (digest and manifest consistent). */
-async function imageWithLayer(
+export async function imageWithLayer(
   bytes: Uint8Array,
   mediaType: string,
   base: BuiltImage,
@@ -431,6 +432,7 @@ export async function hostileCases(): Promise<HostileCase[]> {
         message: /symbolic link/,
       }))
     ),
+    ...await gzipTrailerCases(base, good),
   ];
   return cases;
 }
