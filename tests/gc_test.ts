@@ -238,7 +238,7 @@ Deno.test("lading gc removes partial downloads idle 24 h or whose blob is comple
     }
     const twoDaysAgo = new Date(Date.now() - 48 * 3600 * 1000);
     await Deno.utime(`${ingest}/${old}`, twoDaysAgo, twoDaysAgo);
-    const names = async () => [...Deno.readDirSync(ingest)].map((e) => e.name).sort();
+    const names = () => Promise.resolve([...Deno.readDirSync(ingest)].map((e) => e.name).sort());
 
     const dry = await runCli(["gc", "--dry-run", "--json"], { store });
     assertEquals(dry.code, 0, dry.stderr);
