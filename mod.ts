@@ -179,16 +179,25 @@ export {
   summarizeImage,
 } from "./src/image.ts";
 export {
+  type BlobPresence,
+  blobPresence,
+  childrenHandler,
   childrenOf,
+  type ChildrenOptions,
+  configPlatform,
   type Document,
   type DocumentCache,
+  filterByPlatform,
   filterPlatforms,
   type Handler,
   readConfig,
   readDocument,
   type ReadOptions,
+  rootsReaching,
   walk,
   type WalkContext,
+  type WalkedGraph,
+  walkGraph,
   type WalkOptions,
 } from "./src/walk.ts";
 export { type ImageFileEntry, listImageFiles } from "./src/layers/files.ts";

@@ -32,7 +32,14 @@ import type {
   NameReader,
 } from "./store/types.ts";
 import type { Descriptor } from "./types.ts";
-import { childrenHandler, type DocumentCache, walk } from "./walk.ts";
+import {
+  childrenHandler,
+  type DocumentCache,
+  type Handler,
+  rootsReaching,
+  walk,
+  walkGraph,
+} from "./walk.ts";
 
 /** Options of {@link collectGarbage}. */
 export interface GcOptions {
@@ -59,29 +66,25 @@ export interface GcResult {
 }
 
 /**
- * Walks the graphs under `roots` once (each digest visited once, each document read
- * once), calling `visit` for every descriptor with the root it was reached from.
- * A named document that cannot be parsed stops the walk: its children are unknown, and
- * nothing it might reach may be removed.
+ * The marking handler: the children of each descriptor (each document read once with
+ * `cache`). A named document that cannot be parsed stops the walk: its children are
+ * unknown, and nothing it might reach may be removed.
  */
-async function mark(
+function markHandler(
   store: BlobProvider,
-  roots: readonly Descriptor[],
   nameOf: (root: Descriptor) => string,
-  visit: (d: Descriptor, root: Descriptor) => void,
   options: { maxJsonBytes?: number; cache?: DocumentCache },
-): Promise<void> {
+): Handler {
   const children = childrenHandler(store, {
     maxJsonBytes: options.maxJsonBytes,
     cache: options.cache,
   });
-  await walk(roots, async (d, context) => {
-    const root = context.parents[0] ?? d;
-    visit(d, root);
+  return async (d, context) => {
     try {
       return await children(d, context);
     } catch (e) {
       if (e instanceof InvalidInputError || e instanceof LimitExceededError) {
+        const root = context.parents[0] ?? d;
         throw new InvalidInputError(
           `Cannot tell what image ${
             nameOf(root)
@@ -91,7 +94,7 @@ async function mark(
       }
       throw e;
     }
-  });
+  };
 }
 
 /** The store's names (or `roots`, named by their digests) by target digest. */
@@ -114,7 +117,8 @@ async function rootsOf(
 /**
  * Every digest reachable from the store's names (present or not), with the names that
  * reach it. Call it inside {@link Leases.exclusive} when the answer must stay true.
- * Names with the same target are walked once; documents are read once.
+ * One walk over every name's target (each digest visited once, each document read once),
+ * then the names are handed down the edges.
  *
  * @throws {InvalidInputError} when a named document cannot be parsed: its children are
  *   unknown, and nothing it might reach may be removed (fix or remove the name first).
@@ -131,14 +135,16 @@ export async function reachableDigests(
   store: ImageSource,
   options: { maxJsonBytes?: number; roots?: readonly Descriptor[] } = {},
 ): Promise<Map<Digest, string[]>> {
+  const groups = [...(await rootsOf(store, options.roots)).values()];
+  const byTarget = new Map(groups.map((g) => [g.target.digest, g]));
+  const roots = groups.map((g) => g.target);
+  const graph = await walkGraph(
+    roots,
+    markHandler(store, (root) => byTarget.get(root.digest)!.names[0], options),
+  );
   const reach = new Map<Digest, string[]>();
-  const cache: DocumentCache = new Map();
-  for (const { target, names } of (await rootsOf(store, options.roots)).values()) {
-    await mark(store, [target], () => names[0], (d) => {
-      const reached = reach.get(d.digest);
-      if (!reached) reach.set(d.digest, [...names]);
-      else for (const n of names) if (!reached.includes(n)) reached.push(n);
-    }, { ...options, cache });
+  for (const [digest, reaching] of rootsReaching(graph, roots.map((r) => r.digest))) {
+    reach.set(digest, reaching.flatMap((i) => groups[i].names));
   }
   return reach;
 }
@@ -151,9 +157,14 @@ async function reachableSet(
   const groups = await rootsOf(store, undefined);
   const reach = new Set<Digest>();
   const roots = [...groups.values()].map((g) => g.target);
-  await mark(store, roots, (root) => groups.get(root.digest)!.names[0], (d) => {
+  const handler = markHandler(store, (root) => groups.get(root.digest)!.names[0], {
+    ...options,
+    cache: new Map(),
+  });
+  await walk(roots, (d, context) => {
     reach.add(d.digest);
-  }, options);
+    return handler(d, context);
+  });
   return reach;
 }
 

@@ -104,6 +104,91 @@ export async function walk(
   for (const r of roots) await visit(r, []);
 }
 
+/** A walked graph: every node visited once, with the children its handler returned. */
+export interface WalkedGraph {
+  /** The visited descriptors by digest, in visiting order, each with its children's digests. */
+  readonly nodes: ReadonlyMap<
+    Digest,
+    { readonly descriptor: Descriptor; readonly children: readonly Digest[] }
+  >;
+}
+
+/**
+ * {@link walk} that keeps the edges: one walk from every root (each digest visited once,
+ * whichever root reaches it first), so questions about many roots — which roots reach a
+ * blob, see {@link rootsReaching} — need no second walk.
+ *
+ * @example
+ * ```ts
+ * import { childrenHandler, emptyImage, MemoryStore, walkGraph, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * const { descriptor } = await writeImage(store, emptyImage());
+ * const graph = await walkGraph([descriptor, descriptor], childrenHandler(store));
+ * console.log(graph.nodes.size); // 2 (the manifest and its config, visited once)
+ * ```
+ */
+export async function walkGraph(
+  roots: readonly Descriptor[],
+  handler: Handler,
+  options: WalkOptions = {},
+): Promise<WalkedGraph> {
+  const nodes = new Map<Digest, { descriptor: Descriptor; children: Digest[] }>();
+  await walk(roots, async (d, context) => {
+    const children = await handler(d, context);
+    nodes.set(d.digest, { descriptor: d, children: children.map((c) => c.digest) });
+    return children;
+  }, options);
+  return { nodes };
+}
+
+/**
+ * For every node of `graph`, the positions in `roots` (ascending) of the roots that reach
+ * it, in one pass over the edges in topological order (a node's roots are its own and its
+ * parents'), instead of one walk per root.
+ *
+ * @example
+ * ```ts
+ * import { childrenHandler, emptyImage, MemoryStore, rootsReaching, walkGraph, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * const { descriptor } = await writeImage(store, emptyImage());
+ * const graph = await walkGraph([descriptor], childrenHandler(store));
+ * console.log(rootsReaching(graph, [descriptor.digest]).get(descriptor.digest)); // [ 0 ]
+ * ```
+ */
+export function rootsReaching(
+  graph: WalkedGraph,
+  roots: readonly Digest[],
+): Map<Digest, number[]> {
+  // Reverse post-order from the roots: every parent before its children.
+  const post: Digest[] = [];
+  const done = new Set<Digest>();
+  const visit = (d: Digest) => {
+    if (done.has(d)) return;
+    done.add(d);
+    for (const c of graph.nodes.get(d)?.children ?? []) visit(c);
+    post.push(d);
+  };
+  for (const r of roots) visit(r);
+  const reaching = new Map<Digest, Set<number>>();
+  const setOf = (d: Digest) => {
+    let set = reaching.get(d);
+    if (!set) reaching.set(d, set = new Set());
+    return set;
+  };
+  roots.forEach((r, i) => setOf(r).add(i));
+  for (let i = post.length - 1; i >= 0; i--) {
+    const d = post[i];
+    const own = setOf(d);
+    for (const c of graph.nodes.get(d)?.children ?? []) {
+      const theirs = setOf(c);
+      for (const r of own) theirs.add(r);
+    }
+  }
+  const out = new Map<Digest, number[]>();
+  for (const d of post) out.set(d, [...reaching.get(d)!].sort((a, b) => a - b));
+  return out;
+}
+
 /** A parsed index or manifest, as the children handler sees it. */
 export type Document =
   | { readonly kind: "index"; readonly index: ImageIndex }
@@ -279,6 +364,20 @@ export interface ChildrenOptions extends ReadOptions {
  * manifest's config and layers. A blob the provider does not have, and a blob that is not
  * a document, have no children. Compose it: {@link filterByPlatform} around it, or call
  * it from a handler that records what it visits.
+ *
+ * @example
+ * ```ts
+ * import { childrenHandler, emptyImage, MemoryStore, walk, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * const { descriptor } = await writeImage(store, emptyImage());
+ * const seen: string[] = [];
+ * const children = childrenHandler(store, { cache: new Map() });
+ * await walk([descriptor], (d, context) => {
+ *   seen.push(d.mediaType);
+ *   return children(d, context);
+ * });
+ * console.log(seen.length); // 2 (the manifest and its config)
+ * ```
  */
 export function childrenHandler(provider: BlobProvider, options: ChildrenOptions = {}): Handler {
   const cache = options.cache ?? new Map();
@@ -296,6 +395,20 @@ export function childrenHandler(provider: BlobProvider, options: ChildrenOptions
 /**
  * Wraps a handler so that under an index only the entries of `platforms` are walked
  * (entries without a platform, such as nested indexes, stay). Empty: all.
+ *
+ * @example
+ * ```ts
+ * import { childrenHandler, emptyImage, filterByPlatform, MemoryStore, walk, writeImage } from "@lading/oci";
+ * const store = new MemoryStore();
+ * const { descriptor } = await writeImage(store, emptyImage());
+ * const handler = filterByPlatform(childrenHandler(store), [{ os: "linux", architecture: "arm64" }]);
+ * let visited = 0;
+ * await walk([descriptor], (d, context) => {
+ *   visited++;
+ *   return handler(d, context);
+ * });
+ * console.log(visited); // 2 (a manifest's config is not filtered, only index entries are)
+ * ```
  */
 export function filterByPlatform(handler: Handler, platforms: readonly Platform[]): Handler {
   if (platforms.length === 0) return handler;
@@ -309,7 +422,22 @@ export function filterByPlatform(handler: Handler, platforms: readonly Platform[
  */
 export type BlobPresence = "missing" | "present" | { readonly size: number };
 
-/** Whether `provider` has the blob of `d` with the right size (see {@link BlobPresence}). */
+/** Whether `provider` has the blob of `d` with the right size (see {@link BlobPresence}). *
+ * @example
+ * ```ts
+ * import { blobPresence, MemoryStore, writeBlob } from "@lading/oci";
+ * const store = new MemoryStore();
+ * const d = {
+ *   mediaType: "application/vnd.oci.empty.v1+json",
+ *   digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+ *   size: 2,
+ * } as const;
+ * console.log(await blobPresence(store, d)); // missing
+ * await writeBlob(store, new TextEncoder().encode("{}"), d);
+ * console.log(await blobPresence(store, d)); // present
+ * console.log(await blobPresence(store, { ...d, size: 3 })); // { size: 2 }
+ * ```
+ */
 export async function blobPresence(provider: BlobProvider, d: Descriptor): Promise<BlobPresence> {
   if (!(await provider.has(d.digest))) return "missing";
   let size: number;
@@ -322,7 +450,14 @@ export async function blobPresence(provider: BlobProvider, d: Descriptor): Promi
   return size === d.size ? "present" : { size };
 }
 
-/** The platform an image config describes (`os`, `architecture`, `variant`, `os.version`). */
+/** The platform an image config describes (`os`, `architecture`, `variant`, `os.version`). *
+ * @example
+ * ```ts
+ * import { configPlatform } from "@lading/oci";
+ * const config = { architecture: "arm", os: "linux", variant: "v7", rootfs: { type: "layers", diff_ids: [] } };
+ * console.log(configPlatform(config)); // { os: "linux", architecture: "arm", variant: "v7" }
+ * ```
+ */
 export function configPlatform(config: ImageConfig): Platform {
   return {
     os: config.os,

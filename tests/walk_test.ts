@@ -13,7 +13,9 @@ import {
   childrenHandler,
   configPlatform,
   filterByPlatform,
+  rootsReaching,
   walk,
+  walkGraph,
 } from "../src/walk.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { buildImage, type BuiltBlob, jsonBlob, layoutFiles, tarOfFiles } from "./helpers/images.ts";
@@ -199,4 +201,55 @@ Deno.test("the walk kit: children over a provider, a platform filter, presence a
     }),
     { os: "linux", architecture: "arm", variant: "v7", "os.version": "1" },
   );
+});
+
+Deno.test("reachableDigests() of N names on N indexes sharing one index of N manifests lists every name and reads linearly", async () => {
+  const g = await fanIn(N);
+  const inner = new MemoryStore();
+  for (const b of [...g.leaves, ...g.manifests, g.index]) {
+    await writeBlob(inner, b.bytes, b.descriptor);
+  }
+  for (let i = 0; i < N; i++) {
+    const outer = await jsonBlob({
+      schemaVersion: 2,
+      mediaType: mt.OCI_INDEX,
+      manifests: [g.index.descriptor],
+      annotations: { n: String(i) },
+    }, mt.OCI_INDEX);
+    await writeBlob(inner, outer.bytes, outer.descriptor);
+    await inner.putImages([{ name: `example.com/app:${i}`, target: outer.descriptor }]);
+  }
+  const { store, calls } = counting(inner);
+  const reach = await reachableDigests(store);
+  // Every name reaches the shared manifests, in the order of the names.
+  const names = reach.get(g.manifests[7].descriptor.digest)!;
+  assertEquals(names.length, N);
+  assertEquals(new Set(names).size, N);
+  assert(calls() < LINEAR, `${calls()} store calls for ${N} names`);
+});
+
+Deno.test("walkGraph() visits a shared child once and rootsReaching() gives it every root that reaches it, in root order", async () => {
+  const leaf: Descriptor = { mediaType: "x/leaf", digest: `sha256:${"1".repeat(64)}`, size: 1 };
+  const mid: Descriptor = { mediaType: "x/mid", digest: `sha256:${"2".repeat(64)}`, size: 1 };
+  const a: Descriptor = { mediaType: "x/a", digest: `sha256:${"a".repeat(64)}`, size: 1 };
+  const b: Descriptor = { mediaType: "x/b", digest: `sha256:${"b".repeat(64)}`, size: 1 };
+  const c: Descriptor = { mediaType: "x/c", digest: `sha256:${"c".repeat(64)}`, size: 1 };
+  const edges = new Map<string, Descriptor[]>([
+    [a.digest, [mid]],
+    [b.digest, [mid, leaf]],
+    [c.digest, []],
+    [mid.digest, [leaf]],
+  ]);
+  const visits: string[] = [];
+  const graph = await walkGraph([a, b, c], (d) => {
+    visits.push(d.digest);
+    return Promise.resolve(edges.get(d.digest) ?? []);
+  });
+  assertEquals(visits.length, 5, "each descriptor visited once");
+  assertEquals(graph.nodes.get(b.digest)?.children, [mid.digest, leaf.digest]);
+  const reaching = rootsReaching(graph, [a.digest, b.digest, c.digest]);
+  assertEquals(reaching.get(leaf.digest), [0, 1]);
+  assertEquals(reaching.get(mid.digest), [0, 1]);
+  assertEquals(reaching.get(b.digest), [1]);
+  assertEquals(reaching.get(c.digest), [2]);
 });
