@@ -241,9 +241,9 @@ export class RegistryTransport {
           scopes,
           credentials: creds,
         });
-        // A cached token the registry no longer takes (revoked, expired early): one
-        // more try with a fresh one.
-        if (!answeredChallenge && !freshToken) {
+        // A token the registry does not take although it has not expired by our clock
+        // (revoked, a skewed clock; cached or just issued): one more try with a fresh one.
+        if (!freshToken) {
           freshToken = true;
           await res.body?.cancel();
           continue;

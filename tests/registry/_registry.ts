@@ -248,6 +248,12 @@ export interface TokenServerOptions {
   oauth?: boolean;
   /** Token lifetime in seconds (default 300). */
   expiresIn?: number;
+  /**
+   * The `exp` the n-th token (1-based) really carries, in seconds from now (default:
+   * `expiresIn`): a negative value makes a token the registry refuses while the answer
+   * still says `expires_in` (a revoked token, a skewed clock).
+   */
+  jwtExpiresIn?: (n: number) => number;
   /** Actions granted to `user` (undefined: anonymous) on `repo`; default: see module doc. */
   grant?: (user: string | undefined, repo: string, asked: string[]) => string[];
 }
@@ -316,6 +322,7 @@ export async function startTokenServer(
   const expiresIn = options.expiresIn ?? 300;
   const requests: TokenRequest[] = [];
   const refreshTokens = new Map<string, string>();
+  let minted = 0;
 
   const grantOf = (user: string | undefined, scopes: string[]) => {
     const access: { type: string; name: string; actions: string[] }[] = [];
@@ -342,8 +349,8 @@ export async function startTokenServer(
       iss: issuer,
       sub: user ?? "",
       aud: service,
-      exp: now + expiresIn,
-      nbf: now - 10,
+      exp: now + (options.jwtExpiresIn?.(++minted) ?? expiresIn),
+      nbf: now - 3600,
       iat: now,
       jti: crypto.randomUUID(),
       access,
