@@ -59,6 +59,14 @@ export const importCommand: Command = {
     { name: "index-name", kind: "string", value: "NAME", help: "name the input's whole index" },
     { name: "allow-missing", help: "import even when blobs are missing (the image is incomplete)" },
     { name: "verify-diff-ids", help: "decompress every layer and check its diff_id before naming" },
+    {
+      name: "verify-existing",
+      help: "re-hash the blobs the store already has; replace corrupt ones from the input",
+    },
+    {
+      name: "docker-media-types",
+      help: "docker archive: build containerd's Docker manifests (ctr's digests), not OCI ones",
+    },
     { name: "dry-run", help: "check everything, write nothing (not even a new store)" },
     JSON_FLAG,
     QUIET_FLAG,
@@ -105,6 +113,8 @@ export const importCommand: Command = {
         skipDigestForNamed: f.values["skip-digest-for-named"] as boolean | undefined,
         dryRun,
         allowMissing: f.values["allow-missing"] as boolean | undefined,
+        verifyExisting: f.values["verify-existing"] as boolean | undefined,
+        dockerMediaTypes: f.values["docker-media-types"] as boolean | undefined,
         onProgress: (n) => progress.set(n),
         onWarning: (m) => warnings.push(m),
         // --verify-diff-ids: decompress every layer before any name is recorded.
@@ -137,9 +147,9 @@ export const importCommand: Command = {
           for (const w of warnings) io.err(`warning: ${w}\n`);
           const verb = dryRun ? "would add" : "added";
           io.err(
-            `blobs: ${result.blobs.added} ${verb}, ${result.blobs.present} present (${
-              formatBytes(result.blobs.bytes)
-            } ${dryRun ? "to write" : "written"})\n`,
+            `blobs: ${result.blobs.added} ${verb}, ${result.blobs.present} present${
+              result.blobs.repaired ? `, ${result.blobs.repaired} repaired` : ""
+            } (${formatBytes(result.blobs.bytes)} ${dryRun ? "to write" : "written"})\n`,
           );
           // The first few; --json lists every one.
           for (const m of result.missing.slice(0, MISSING_SHOWN)) {

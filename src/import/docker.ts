@@ -1,11 +1,16 @@
 // This module is browser compatible.
 /**
- * `docker save` archives: the manifest.json entries become Docker schema 2 manifests built
- * byte-for-byte the way containerd 1.6 builds them (compact JSON, uncompressed layers kept
- * as `application/vnd.docker.image.rootfs.diff.tar`), so the digests equal `ctr images
- * import`'s, plus the index containerd would write for `--index-name`.
+ * `docker save` archives: each manifest.json entry becomes a manifest lading builds (a
+ * docker save archive has none), by default an OCI image manifest (OCI config and layer
+ * media types), so the store stays an OCI layout every reader understands: `skopeo
+ * inspect oci:<store>:<name>` finds it (skopeo's `oci:` transport only finds index.json
+ * entries of OCI manifest or index type).
  *
- * One deliberate difference: containerd 1.6 labels every compressed layer
+ * With `mediaTypes: "docker"` the manifest is the Docker schema 2 manifest containerd 1.6
+ * builds, byte for byte (compact JSON, uncompressed layers kept as
+ * `application/vnd.docker.image.rootfs.diff.tar`), so the digests equal `ctr images
+ * import`'s; plus the index containerd would write for `--index-name`. One deliberate
+ * difference: containerd 1.6 labels every compressed layer
  * `application/vnd.docker.image.rootfs.diff.tar.gzip`, zstd ones included (its
  * `resolveLayers` only tells compressed from uncompressed), which makes pullers gunzip a
  * zstd blob. lading labels a zstd layer `application/vnd.oci.image.layer.v1.tar+zstd`, so
@@ -105,8 +110,14 @@ export async function synthesizeDockerImages(
   files: DockerFiles,
   root: string,
   manifestJson: Uint8Array,
-  options: { what: string; maxJsonBytes: number },
+  options: {
+    what: string;
+    maxJsonBytes: number;
+    /** `oci` (default): OCI manifests; `docker`: containerd's Docker schema 2 manifests. */
+    mediaTypes?: "oci" | "docker";
+  },
 ): Promise<DockerImages> {
+  const docker = options.mediaTypes === "docker";
   const what = options.what;
   const list = parseDockerArchiveManifest(manifestJson, { what: `${what}: manifest.json` });
   const extras = new Map<Digest, Uint8Array>();
@@ -136,11 +147,11 @@ export async function synthesizeDockerImages(
           }, but its config's rootfs.diff_ids[${li}] is ${diffId}`,
         );
       }
-      const mediaType = compression === "gzip"
-        ? mt.DOCKER_LAYER_GZIP
-        : compression === "zstd"
+      const mediaType = compression === "zstd"
         ? mt.OCI_LAYER_ZSTD
-        : mt.DOCKER_LAYER;
+        : compression === "gzip"
+        ? (docker ? mt.DOCKER_LAYER_GZIP : mt.OCI_LAYER_GZIP)
+        : (docker ? mt.DOCKER_LAYER : mt.OCI_LAYER);
       return { mediaType, digest: m!.digest, size: m!.size };
     });
     if (layers.length !== config.rootfs.diff_ids.length) {
@@ -151,11 +162,12 @@ export async function synthesizeDockerImages(
       );
     }
     // Field order as containerd's Go struct: schemaVersion, mediaType, config, layers.
+    const manifestType = docker ? mt.DOCKER_MANIFEST : mt.OCI_MANIFEST;
     const manifest = {
       schemaVersion: 2,
-      mediaType: mt.DOCKER_MANIFEST,
+      mediaType: manifestType,
       config: {
-        mediaType: mt.DOCKER_CONFIG,
+        mediaType: docker ? mt.DOCKER_CONFIG : mt.OCI_CONFIG,
         digest: configMember!.digest,
         size: configMember!.size,
       },
@@ -164,7 +176,7 @@ export async function synthesizeDockerImages(
     const bytes = enc.encode(JSON.stringify(manifest));
     const digest = await digestBytes(runtime, bytes);
     extras.set(digest, bytes);
-    const base = { mediaType: mt.DOCKER_MANIFEST, digest, size: bytes.byteLength };
+    const base = { mediaType: manifestType, digest, size: bytes.byteLength };
     const platform = platformJson(config);
     const tags = item.RepoTags ?? [];
     if (tags.length === 0) entries.push({ ...base, platform });

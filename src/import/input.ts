@@ -75,6 +75,10 @@ export interface OpenInputOptions {
   readonly cancelled?: () => void;
   /** Called as soon as there are uncommitted writes to discard on failure. */
   readonly onStaged?: (abortAll: () => Promise<void>) => void;
+  /** Stage a tar's blobs also when the store has them (re-hashed and maybe replaced at commit). */
+  readonly verifyExisting?: boolean;
+  /** Docker archives: containerd's Docker schema 2 manifests instead of OCI ones. */
+  readonly dockerMediaTypes?: boolean;
 }
 
 /**
@@ -140,7 +144,7 @@ async function openTar(
           },
           root,
           manifestJson,
-          { what, maxJsonBytes },
+          { what, maxJsonBytes, mediaTypes: options.dockerMediaTypes ? "docker" : "oci" },
         ),
     },
   );
@@ -189,6 +193,7 @@ async function openFolder(
     maxJsonBytes: options.maxJsonBytes,
     action: "import",
     onWarning: options.onWarning,
+    dockerMediaTypes: options.dockerMediaTypes,
   });
   const source: ArchiveSource = opened.source;
   const writers = new Map<Digest, BlobWriter | undefined>();

@@ -26,7 +26,12 @@
  * @module
  */
 import type { Digest } from "../digest.ts";
-import { CancelledError, MissingContentError, NotFoundError } from "../errors.ts";
+import {
+  CancelledError,
+  DigestMismatchError,
+  MissingContentError,
+  NotFoundError,
+} from "../errors.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { DEFAULT_JSON_LIMIT } from "../schema.ts";
@@ -34,6 +39,7 @@ import type { ImageRecord, Lease } from "../store/types.ts";
 import type { Descriptor } from "../types.ts";
 import { blobPresence } from "../walk.ts";
 import { reachableDigests } from "../gc.ts";
+import { verifyBlob } from "../check.ts";
 import { type OpenedInput, openInput } from "./input.ts";
 import { entryName, importNames } from "./names.ts";
 import { makePlan, type Plan } from "./plan.ts";
@@ -136,6 +142,8 @@ export async function importImages(
       lease: run.lease,
       cancelled: run.cancelled,
       onStaged: (abortAll) => run.abortWrites = abortAll,
+      verifyExisting: options.verifyExisting,
+      dockerMediaTypes: options.dockerMediaTypes,
     });
     const planned = await planImport(run, input);
     const counts = await commitBlobs(run, input, planned);
@@ -221,7 +229,7 @@ async function commitBlobs(
   run: ImportRun,
   input: OpenedInput,
   planned: PlannedImport,
-): Promise<{ present: number; bytes: number }> {
+): Promise<{ present: number; bytes: number; repaired: number }> {
   const { store, what } = run;
   const { plan } = planned;
   const disappeared = (d: Descriptor) =>
@@ -230,15 +238,31 @@ async function commitBlobs(
     );
   let present = 0;
   let bytes = 0;
+  let repaired = 0;
   const toCommit: Descriptor[] = [];
+  /** Stored blobs of the right size that do not hash to their name (`verifyExisting`). */
+  const corrupt = new Set<Digest>();
   await run.lease?.add([...plan.reachable.keys()]);
   for (const d of plan.reachable.values()) {
+    const inInput = (await input.size(d.digest)) !== undefined;
     // Present means the right size: a damaged blob under the name is written again.
     if ((await blobPresence(store, d)) === "present") {
-      present++;
-      continue;
-    }
-    if ((await input.size(d.digest)) === undefined) {
+      const problem = run.options.verifyExisting
+        ? await verifyBlob(store, d.digest, { size: d.size, runtime: run.runtime })
+        : undefined;
+      if (!problem || problem.kind === "missing") {
+        present++;
+        continue;
+      }
+      if (!inInput) {
+        throw new DigestMismatchError(
+          `Cannot import ${what}: ${d.mediaType} ${d.digest} in the store is corrupt (${problem.message}) and ${what} does not include it; remove it with 'lading content rm' and import an input that has it`,
+          d.digest,
+          problem.message.match(/hashes to (\S+)/)?.[1] ?? problem.kind,
+        );
+      }
+      corrupt.add(d.digest);
+    } else if (!inInput) {
       if (plan.missing.some((x) => x.digest === d.digest)) continue; // allowed missing
       throw disappeared(d);
     }
@@ -247,11 +271,23 @@ async function commitBlobs(
   }
   for (const d of toCommit) {
     if (run.options.dryRun) {
-      run.added.push(d.digest);
+      if (corrupt.has(d.digest)) repaired++;
+      else run.added.push(d.digest);
       bytes += d.size;
       continue;
     }
     run.cancelled();
+    if (corrupt.has(d.digest)) {
+      // The verified copy takes the corrupt one's place (kept even if the import fails).
+      await store.delete(d.digest).catch((e) => {
+        if (!(e instanceof NotFoundError)) throw e;
+      });
+      run.warn(`${d.mediaType} ${d.digest} in the store was corrupt: replaced by the input's copy`);
+      if (!(await input.commit(d))) throw disappeared(d);
+      repaired++;
+      bytes += d.size;
+      continue;
+    }
     const result = await input.commit(d) ??
       (await store.has(d.digest) ? { added: false } : undefined);
     if (!result) throw disappeared(d);
@@ -260,7 +296,7 @@ async function commitBlobs(
       bytes += d.size;
     } else present++;
   }
-  return { present, bytes };
+  return { present, bytes, repaired };
 }
 
 /** Name: record the names last, after every blob they reach is present. */
@@ -275,7 +311,7 @@ function importResult(
   run: ImportRun,
   input: OpenedInput,
   planned: PlannedImport,
-  counts: { present: number; bytes: number },
+  counts: { present: number; bytes: number; repaired: number },
 ): ImportResult {
   const { plan, records } = planned;
   const missing = run.options.allowMissing ? plan.missing : [];
@@ -299,7 +335,12 @@ function importResult(
       names: records.filter((r) => r.target.digest === e.digest).map((r) => r.name),
       imported: !plan.skipped.has(e.digest),
     })),
-    blobs: { added: run.added.length, present: counts.present, bytes: counts.bytes },
+    blobs: {
+      added: run.added.length,
+      present: counts.present,
+      bytes: counts.bytes,
+      ...(counts.repaired ? { repaired: counts.repaired } : {}),
+    },
     missing,
     warnings: run.warnings,
   };

@@ -111,6 +111,8 @@ export interface OpenFilesOptions {
   readonly onWarning?: (message: string) => void;
   /** Name the entries by these rules (the importer's); without it the source has no names. */
   readonly names?: NameOptions;
+  /** Docker archives: containerd's Docker schema 2 manifests instead of OCI ones (default). */
+  readonly dockerMediaTypes?: boolean;
 }
 
 /** An input opened by {@link openFiles}: its entries, and its blobs as an image source. */
@@ -157,7 +159,10 @@ export async function openFiles(
       maxJsonBytes: max,
       onWarning: options.onWarning,
       docker: async (manifestJson) => {
-        const opened = await openDocker(files, root, manifestJson, runtime, max);
+        const opened = await openDocker(files, root, manifestJson, runtime, {
+          max,
+          mediaTypes: options.dockerMediaTypes ? "docker" : "oci",
+        });
         blobs = opened.blobs;
         return opened.docker;
       },
@@ -187,8 +192,9 @@ async function openDocker(
   root: string,
   manifestJson: Uint8Array,
   runtime: Runtime,
-  max: number,
+  options: { max: number; mediaTypes: "oci" | "docker" },
 ): Promise<{ docker: DockerImages; blobs: Map<Digest, { path: string; size: number }> }> {
+  const { max } = options;
   const what = files.label;
   const list = parseDockerArchiveManifest(manifestJson, { what: `${what}: manifest.json` });
   const found = new Map<string, DockerFile & { bytes?: Uint8Array }>();
@@ -229,7 +235,7 @@ async function openDocker(
     },
     root,
     manifestJson,
-    { what, maxJsonBytes: max },
+    { what, maxJsonBytes: max, mediaTypes: options.mediaTypes },
   );
   return { docker, blobs };
 }

@@ -46,6 +46,11 @@ export interface StagingOptions {
   readonly lease?: Lease;
   /** Throws when the import was cancelled (checked before every write). */
   readonly cancelled?: () => void;
+  /**
+   * Stage every blob, also those the store has at the right size (their stored bytes are
+   * re-hashed at commit, and replaced when they are corrupt).
+   */
+  readonly verifyExisting?: boolean;
 }
 
 /** Blob writes that may run while the next chunks are read. */
@@ -186,7 +191,9 @@ export async function stageTar(
       const named = digestOfBlobPath(path, what);
       const algorithm = named ? parseDigest(named).algorithm : "sha256";
       if (named) await options.lease?.add([named]);
-      const present = named ? await presentWithSize(store, named, entry.size) : false;
+      const present = named && !options.verifyExisting
+        ? await presentWithSize(store, named, entry.size)
+        : false;
       const writer = options.dryRun || present ? undefined : await store.writer();
       // A writer that hashes sha256 as it goes spares us hashing every byte twice.
       const writerHashes = writer?.sha256 !== undefined && algorithm === "sha256";

@@ -34,6 +34,19 @@ export interface ImportOptions extends NameOptions {
   readonly dryRun?: boolean;
   /** Record images even when some of their blobs are absent, and report them. */
   readonly allowMissing?: boolean;
+  /**
+   * For a `docker save` archive (which has no manifests), build Docker schema 2 manifests
+   * exactly as containerd 1.6 does (the digests `ctr images import` gives) instead of OCI
+   * image manifests (the default, which skopeo's `oci:` transport can read from a store).
+   */
+  readonly dockerMediaTypes?: boolean;
+  /**
+   * Re-hash every blob the store already has (present means a regular file of the right
+   * size, which is always checked): one that does not hash to its name is replaced by the
+   * input's copy (counted in `blobs.repaired`, with a warning); one the input does not
+   * include fails the import ({@link DigestMismatchError}) rather than name a broken image.
+   */
+  readonly verifyExisting?: boolean;
   /** Cap for JSON documents (default 4 MiB). */
   readonly maxJsonBytes?: number;
   /** Bytes of input read so far. */
@@ -84,8 +97,11 @@ export interface ImportResult {
    * archive), named or not, and whether the platform filter kept it.
    */
   readonly entries: ImportedEntry[];
-  /** Blobs written, blobs already present, and bytes written. */
-  readonly blobs: { added: number; present: number; bytes: number };
+  /**
+   * Blobs written, blobs already present, and bytes written; `repaired`: stored blobs that
+   * did not hash to their name and were replaced (only with `verifyExisting`).
+   */
+  readonly blobs: { added: number; present: number; bytes: number; repaired?: number };
   /** Only with `allowMissing`: what was absent. */
   readonly missing: MissingBlob[];
   /** Non-fatal findings, also given to `onWarning`. */

@@ -81,8 +81,10 @@ async function importFixture(
   options: ImportOptions = {},
   store: Store = new MemoryStore(),
 ): Promise<{ store: Store; result: ImportResult }> {
+  // Docker archives: containerd's manifests, whose digests these tests compare with ctr's.
   const result = await importImages(store, await sourceFromPath(pathOf(rel)), {
     now: NOW,
+    dockerMediaTypes: true,
     ...options,
   });
   return { store, result };

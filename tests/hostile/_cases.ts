@@ -162,6 +162,14 @@ async function nixDockerArchive(): Promise<Uint8Array> {
 
 const one = (bytes: Uint8Array) => Promise.resolve(new Map([["input", bytes]]));
 
+/** Flips one byte of a stored blob (its size unchanged). */
+async function flipStoredBlob(store: string, digest: string): Promise<void> {
+  const path = `${store}/blobs/sha256/${digest.slice(7)}`;
+  await Deno.chmod(path, 0o644);
+  const bytes = await Deno.readFile(path);
+  await Deno.writeFile(path, flip(bytes, bytes.length - 1));
+}
+
 /** Every case of the corpus. */
 export async function hostileCases(): Promise<HostileCase[]> {
   const base = await buildImage({
@@ -411,6 +419,63 @@ export async function hostileCases(): Promise<HostileCase[]> {
         }
       },
     })),
+    // --verify-existing re-hashes what is present: a corrupt blob (right size, wrong bytes)
+    // is repaired from the input, and never trusted when the input does not have it
+    {
+      name: "re-import --verify-existing repairs a stored blob with one flipped byte",
+      files: () => one(good),
+      importFirst: true,
+      prepareStore: (s) => flipStoredBlob(s, base.layers[0].descriptor.digest),
+      args: ["import", "--verify-existing", "$W/input"],
+      code: 0,
+      accepted: true,
+      after: async (s) => {
+        const path = `${s}/blobs/sha256/${base.layers[0].descriptor.digest.slice(7)}`;
+        const hex = createHash("sha256").update(await Deno.readFile(path)).digest("hex");
+        if (`sha256:${hex}` !== base.layers[0].descriptor.digest) {
+          throw new Error("the corrupt blob was not repaired");
+        }
+      },
+    },
+    {
+      name:
+        "import --verify-existing refuses to name an image whose stored layer is corrupt and not in the input",
+      // The input is the image without its layer file.
+      files: async () =>
+        one(
+          await tarOfFiles(
+            layoutFiles([{ descriptor: base.manifest.descriptor, refName: "example.com/h:2" }], [
+              base.manifest,
+              base.config,
+            ]),
+          ),
+        ),
+      prepareStore: async (s) => {
+        const r = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "--quiet",
+            new URL("../../cli.ts", import.meta.url).pathname,
+            "import",
+            "-q",
+            "--store",
+            s,
+            "-",
+          ],
+          stdin: "piped",
+          stdout: "null",
+          stderr: "null",
+        }).spawn();
+        const w = r.stdin.getWriter();
+        await w.write(good);
+        await w.close();
+        if (!(await r.status).success) throw new Error("seeding the image failed");
+        await flipStoredBlob(s, base.layers[0].descriptor.digest);
+      },
+      args: ["import", "--verify-existing", "$W/input"],
+      message: /corrupt/,
+    },
     // never follow a symlink inside the store
     ...(["blobs/sha256", "ingest", "leases"] as const).flatMap((sub) =>
       (sub === "blobs/sha256" ? ["import", "gc"] : ["import"]).map((cmd): HostileCase => ({

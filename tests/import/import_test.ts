@@ -228,7 +228,7 @@ for (const compression of ["none", "gzip", "zstd"] as const) {
       const img = await image(`docker-${compression}`, { docker: true });
       const files = await dockerArchiveFiles([{ image: img, repoTags: ["foo:1"] }]);
       const bytes = await compress(await tarOfFiles(files), compression);
-      const r = await importImages(store, tarSource(bytes), { now: NOW });
+      const r = await importImages(store, tarSource(bytes), { now: NOW, dockerMediaTypes: true });
       assertEquals(r.format, "docker-archive");
       assertEquals(r.compression, compression);
       const manifest = await containerdManifest(
@@ -247,6 +247,42 @@ for (const compression of ["none", "gzip", "zstd"] as const) {
       for (const t of img.tars) assert(await store.has(await digestBytes(await getRuntime(), t)));
     },
   );
+
+  bothStores(
+    `importImages() builds an OCI image manifest for a ${compression} docker archive by default (what skopeo's oci: transport reads)`,
+    async ({ store }) => {
+      const img = await image(`docker-oci-${compression}`, { docker: true });
+      const files = await dockerArchiveFiles([{ image: img, repoTags: ["foo:1"] }]);
+      const bytes = await compress(await tarOfFiles(files), compression);
+      const r = await importImages(store, tarSource(bytes), { now: NOW });
+      assertEquals(r.images.map((i) => [i.name, i.mediaType]), [
+        ["docker.io/library/foo:1", mt.OCI_MANIFEST],
+      ]);
+      const layers = [];
+      for (const t of img.tars) {
+        layers.push({
+          mediaType: mt.OCI_LAYER,
+          digest: await digestBytes(await getRuntime(), t),
+          size: t.byteLength,
+        });
+      }
+      const expected = {
+        schemaVersion: 2,
+        mediaType: mt.OCI_MANIFEST,
+        config: {
+          mediaType: mt.OCI_CONFIG,
+          digest: img.config.descriptor.digest,
+          size: img.config.descriptor.size,
+        },
+        layers,
+      };
+      const stored = await readAllBytes(await store.reader(r.images[0].digest), 1 << 20);
+      assertEquals(new TextDecoder().decode(stored), JSON.stringify(expected));
+      assertEquals(r.images[0].digest, await digestBytes(await getRuntime(), stored));
+      const [record] = await store.listImages();
+      assertEquals(record.target.mediaType, mt.OCI_MANIFEST);
+    },
+  );
 }
 
 bothStores(
@@ -258,7 +294,10 @@ bothStores(
     const zst = await compress(img.tars[1], "zstd");
     files.set(`${img.diffIds[0].slice(7)}/layer.tar`, gz);
     files.set(`${img.diffIds[1].slice(7)}/layer.tar`, zst);
-    const r = await importImages(store, tarSource(await tarOfFiles(files)), { now: NOW });
+    const r = await importImages(store, tarSource(await tarOfFiles(files)), {
+      now: NOW,
+      dockerMediaTypes: true,
+    });
     const manifest = await containerdManifest(img.config, [
       { bytes: gz, compression: "gzip" },
       { bytes: zst, compression: "zstd" },
@@ -292,7 +331,10 @@ bothStores("importImages() imports an archive file by path", async ({ store }) =
   const files = layoutFiles([{ descriptor: img.manifest.descriptor, refName: "f" }], blobsOf(img));
   await withTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/image.tar.zst`, await compress(await tarOfFiles(files), "zstd"));
-    const r = await importImages(store, await sourceFromPath(`${dir}/image.tar.zst`), { now: NOW });
+    const r = await importImages(store, await sourceFromPath(`${dir}/image.tar.zst`), {
+      now: NOW,
+      dockerMediaTypes: true,
+    });
     assertEquals(r.compression, "zstd");
     assertEquals(names(r), [`${BASE}:f`]);
   });
@@ -344,7 +386,7 @@ bothStores(
       { name: "bdir1/", type: "5" },
       { name: "bdir1/layer.tar", type: "2", linkname: `../${a.diffIds[0].slice(7)}/layer.tar` },
     ]);
-    const r = await importImages(store, tarSource(tar), { now: NOW });
+    const r = await importImages(store, tarSource(tar), { now: NOW, dockerMediaTypes: true });
     const mb = await containerdManifest(b.config, [
       { bytes: b.tars[0], compression: "none" },
       { bytes: b.tars[1], compression: "none" },
@@ -369,12 +411,16 @@ bothStores(
       "index.json",
       enc.encode(`{"schemaVersion":2,"mediaType":"${mt.OCI_INDEX}","manifests":null}`),
     );
-    const r = await importImages(store, tarSource(await tarOfFiles(files)), { now: NOW });
+    const r = await importImages(store, tarSource(await tarOfFiles(files)), {
+      now: NOW,
+      dockerMediaTypes: true,
+    });
     assertEquals(r.format, "docker-archive");
     assertEquals(r.images, [], "an untagged docker image gets no name");
     const withDigests = await importImages(store, tarSource(await tarOfFiles(files)), {
       now: NOW,
       digests: true,
+      dockerMediaTypes: true,
     });
     const manifest = await containerdManifest(
       img.config,
@@ -581,7 +627,10 @@ Deno.test("importImages() normalizes docker RepoTags to docker.io/... and gives 
     { image: c, repoTags: null },
   ]);
   const tar = await tarOfFiles(files);
-  const r = await importImages(new MemoryStore(), tarSource(tar), { now: NOW });
+  const r = await importImages(new MemoryStore(), tarSource(tar), {
+    now: NOW,
+    dockerMediaTypes: true,
+  });
   assertEquals(names(r), [
     "docker.io/library/baz:latest",
     "docker.io/library/foo:1",
@@ -591,11 +640,16 @@ Deno.test("importImages() normalizes docker RepoTags to docker.io/... and gives 
     c.config,
     c.tars.map((t) => ({ bytes: t, compression: "none" as const })),
   );
-  const d = await importImages(new MemoryStore(), tarSource(tar), { now: NOW, digests: true });
+  const d = await importImages(new MemoryStore(), tarSource(tar), {
+    now: NOW,
+    digests: true,
+    dockerMediaTypes: true,
+  });
   assert(names(d).includes(`${BASE}@${mc.descriptor.digest}`), names(d).join(" "));
   const base = await importImages(new MemoryStore(), tarSource(tar), {
     now: NOW,
     baseName: "example.com/ns/bar",
+    dockerMediaTypes: true,
   });
   // RepoTags become io.containerd.image.name, which ctr keeps whatever --base-name says.
   assertEquals(names(base), names(r));

@@ -97,7 +97,7 @@ Deno.test("interop: ctr images import of lading archives, and lading import of c
           );
           assertEquals(manifest.config.digest, await ladingConfig(store, names[0], "linux/arm64"));
           const fresh = `${dir}/fresh-docker`;
-          await lading(["import", `${dir}/docker.tar`], fresh);
+          await lading(["import", "--docker-media-types", `${dir}/docker.tar`], fresh);
           assertEquals((await ladingImages(fresh)).get(names[0]), theirs.get(names[0])!.digest);
           await c.ctr(["images", "rm", names[0]]);
         },

@@ -1,9 +1,11 @@
 /**
  * Interop with skopeo: lading's oci-archives read by `skopeo inspect` and copied by
  * `skopeo copy`; archives and layouts skopeo writes imported by lading with the digests
- * skopeo reports; the store directory itself read by skopeo as an OCI layout.
+ * skopeo reports; the store directory itself read by skopeo as an OCI layout (docker-archive
+ * imports included).
  */
-import { assertEquals } from "../assert.ts";
+import { assertEquals, assertStringIncludes } from "../assert.ts";
+import { buildImage, dockerArchiveFiles, tarOfFiles } from "../helpers/images.ts";
 import { multiArchive, runCli, singleArchive, withTempDir } from "../export/_support.ts";
 import { haveTools, lading, ladingImages, run, sha256Of, umociLayout } from "./_tools.ts";
 
@@ -185,5 +187,56 @@ Deno.test("interop: skopeo reads lading's docker-format export (config and layer
     );
     assertEquals(inspect.config.rootfs.diff_ids, multi.image.arm64.diffIds);
     assertEquals(inspect.platform.architecture, "arm64");
+  });
+});
+
+Deno.test("interop: skopeo reads every name a docker-archive import records (OCI manifests), and not those imported with --docker-media-types", async () => {
+  if (!(await haveTools("skopeo interop", "skopeo"))) return;
+  await withTempDir(async (dir) => {
+    const store = `${dir}/store`;
+    const image = await buildImage({
+      layers: [{ files: [{ path: "etc/hello", content: "hello\n" }] }, {
+        files: [{ path: "etc/bye", content: "bye\n" }],
+      }],
+      docker: true,
+    });
+    const files = await dockerArchiveFiles([
+      { image, repoTags: ["example.com/docker-save:1", "example.com/docker-save:latest"] },
+    ]);
+    await Deno.writeFile(`${dir}/save.tar`, await tarOfFiles(files));
+    await lading(["import", `${dir}/save.tar`], store);
+    const names = await ladingImages(store);
+    assertEquals([...names.keys()].sort(), [
+      "example.com/docker-save:1",
+      "example.com/docker-save:latest",
+    ]);
+    for (const [name, digest] of names) {
+      assertEquals(await skopeoDigest(`oci:${store}:${name}`), digest, name);
+      const info = JSON.parse((await run("skopeo", ["inspect", `oci:${store}:${name}`])).stdout);
+      assertEquals(info.Digest, digest);
+      assertEquals(
+        info.Layers,
+        image.diffIds,
+        "uncompressed layers: their digests are the diff_ids",
+      );
+      assertEquals(info.Architecture, "amd64");
+    }
+    // skopeo copies out of the store too (it may recompress layers: compare the config).
+    await run("skopeo", ["copy", `oci:${store}:example.com/docker-save:1`, `oci:${dir}/copy:1`]);
+    const copied = JSON.parse(
+      (await run("skopeo", ["inspect", "--raw", `oci:${dir}/copy:1`])).stdout,
+    );
+    assertEquals(copied.config.digest, image.config.descriptor.digest);
+
+    // Docker-typed index.json entries are invisible to skopeo's oci: transport.
+    const ctrStyle = `${dir}/ctr-style`;
+    await lading(["import", "--docker-media-types", `${dir}/save.tar`], ctrStyle);
+    const r = await new Deno.Command("skopeo", {
+      args: ["inspect", `oci:${ctrStyle}:example.com/docker-save:1`],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assertEquals(r.code, 1);
+    assertStringIncludes(new TextDecoder().decode(r.stderr), "no descriptor found for reference");
   });
 });
