@@ -244,7 +244,7 @@ async function commitBlobs(
   const corrupt = new Set<Digest>();
   await run.lease?.add([...plan.reachable.keys()]);
   for (const d of plan.reachable.values()) {
-    const inInput = (await input.size(d.digest)) !== undefined;
+    const inInput = async () => (await input.size(d.digest)) !== undefined;
     // Present means the right size: a damaged blob under the name is written again.
     if ((await blobPresence(store, d)) === "present") {
       const problem = run.options.verifyExisting
@@ -254,7 +254,7 @@ async function commitBlobs(
         present++;
         continue;
       }
-      if (!inInput) {
+      if (!(await inInput())) {
         throw new DigestMismatchError(
           `Cannot import ${what}: ${d.mediaType} ${d.digest} in the store is corrupt (${problem.message}) and ${what} does not include it; remove it with 'lading content rm' and import an input that has it`,
           d.digest,
@@ -262,7 +262,7 @@ async function commitBlobs(
         );
       }
       corrupt.add(d.digest);
-    } else if (!inInput) {
+    } else if (!(await inInput())) {
       if (plan.missing.some((x) => x.digest === d.digest)) continue; // allowed missing
       throw disappeared(d);
     }
