@@ -3,7 +3,9 @@
  * distribution registry with CORS headers (no auth): an image seeded into the registry is
  * pulled into OPFS with its digest and appears in the images table; the page pushes it to
  * another repository and the registry holds the exact bytes; a registry without CORS is
- * reported as "blocked by CORS or unreachable".
+ * reported as "blocked by CORS or unreachable"; and a registry with Basic auth and no CORS
+ * (distribution 2.8 answers the preflight with 401) is pulled through a CORS proxy the user
+ * names, with the typed credentials, which the proxy passes on.
  * @module
  */
 import type { Page } from "playwright-core";
@@ -32,6 +34,43 @@ const CORS = {
   ],
 };
 
+/**
+ * A small CORS proxy like the ones users run (`http://host/?url={url}`): it answers the
+ * preflight itself and forwards every other request, `Authorization` included, adding the
+ * CORS headers. Records what it forwarded.
+ */
+function startCorsProxy() {
+  const seen: { method: string; url: string; authorization: boolean }[] = [];
+  const cors = {
+    "access-control-allow-origin": "*",
+    "access-control-allow-methods": CORS["Access-Control-Allow-Methods"].join(", "),
+    "access-control-allow-headers": CORS["Access-Control-Allow-Headers"].join(", "),
+    "access-control-expose-headers": CORS["Access-Control-Expose-Headers"].join(", "),
+  };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
+    const target = new URL(req.url).searchParams.get("url");
+    if (!target) return new Response("no url", { status: 400, headers: cors });
+    const headers = new Headers(req.headers);
+    for (const h of ["host", "origin", "referer"]) headers.delete(h);
+    seen.push({ method: req.method, url: target, authorization: headers.has("authorization") });
+    const res = await fetch(target, {
+      method: req.method,
+      headers,
+      body: req.body,
+      redirect: "manual",
+    });
+    const out = new Headers(res.headers);
+    for (const [k, v] of Object.entries(cors)) out.set(k, v);
+    return new Response(res.body, { status: res.status, headers: out });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/?url={url}`,
+    seen,
+    close: () => server.shutdown(),
+  };
+}
+
 /** Clicks a registry button and waits until that task ended. */
 async function registryTask(page: Page, button: string) {
   const done = Number(await page.getAttribute("#registry", "data-done") ?? 0);
@@ -40,7 +79,7 @@ async function registryTask(page: Page, button: string) {
 }
 
 if (browserTestsEnabled("registry page test") && await haveRegistry("registry page test")) {
-  Deno.test("the page pulls from and pushes to a CORS registry, and says when CORS blocks it", async () => {
+  Deno.test("the page pulls from and pushes to a CORS registry, says when CORS blocks it, and pulls through an authenticating CORS proxy", async () => {
     const dist = await Deno.makeTempDir({ prefix: "lading-registry-page-" });
     await buildDemo(dist);
     await stopBundler();
@@ -48,6 +87,8 @@ if (browserTestsEnabled("registry page test") && await haveRegistry("registry pa
     const url = `${await started(server)}?nosw`;
     await using reg = await startRegistry({ headers: CORS });
     await using closed = await startRegistry(); // no CORS headers
+    await using authReg = await startRegistry({ auth: "basic" }); // no CORS headers either
+    const proxy = startCorsProxy();
     const image = await sampleImage([60_000, 2000]);
     const digest = await pushBuiltImage(reg, "page/app", "1", image);
     await pushBuiltImage(closed, "page/app", "1", image);
@@ -104,6 +145,33 @@ if (browserTestsEnabled("registry page test") && await haveRegistry("registry pa
         0,
       );
 
+      // A registry with Basic auth and no CORS, through a CORS proxy the user names: without
+      // credentials the pull fails in plain words; with them it works, and the proxy passed
+      // the typed credentials on.
+      const image2 = await sampleImage([30_000], { label: "auth" });
+      const digest2 = await pushBuiltImage(authReg, "page/private", "1", image2);
+      await page.fill("#registry-remote", `http://${authReg.host}/page/private:1`);
+      await page.fill("#registry-proxy", proxy.url);
+      await registryTask(page, "#registry-pull");
+      assertStringIncludes(await page.textContent("#registry-error") ?? "", "authentication");
+      await page.fill("#registry-user", authReg.username!);
+      await page.fill("#registry-pass", authReg.password!);
+      await registryTask(page, "#registry-pull");
+      assertEquals(
+        await page.isHidden("#registry-error"),
+        true,
+        await page.textContent("#registry-error") ?? "",
+      );
+      const row2 = page.locator(`#images tr[data-name="${authReg.host}/page/private:1"]`);
+      await row2.waitFor();
+      assertStringIncludes(await row2.textContent() ?? "", digest2.slice(7, 19));
+      assert(
+        proxy.seen.some((s) => s.url.includes("/blobs/") && s.authorization),
+        "blob requests went through the proxy with the typed credentials",
+      );
+      assert(proxy.seen.every((s) => s.url.startsWith(`http://${authReg.host}/`)));
+      await page.fill("#registry-proxy", "");
+
       // Credentials typed into the page are not written to any storage.
       await page.fill("#registry-user", "someone");
       await page.fill("#registry-pass", "typed-secret");
@@ -114,6 +182,7 @@ if (browserTestsEnabled("registry page test") && await haveRegistry("registry pa
       assert(!stored.includes("typed-secret"));
     } finally {
       await browser.close();
+      await proxy.close();
       await server.close();
       await Deno.remove(dist, { recursive: true }).catch(() => {});
     }
