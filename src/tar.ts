@@ -73,6 +73,12 @@ export interface TarHeader {
   readonly xattrs?: Readonly<Record<string, Uint8Array>>;
   /** Offset of this member's (last) header block in the uncompressed stream. */
   readonly offset: number;
+  /**
+   * Offset of the member's first header block when extended headers (PAX, GNU long name
+   * or link) come before the last one; absent when it is {@link offset}. A reader started
+   * there reads this member first.
+   */
+  readonly start?: number;
 }
 
 /** Options for {@link TarReader}. */
@@ -386,8 +392,10 @@ export class TarReader {
     let longLink: Uint8Array | undefined;
     let pax: Record<string, string> | undefined;
     let paxXattrs: Record<string, Uint8Array> | undefined;
+    let first = -1;
     while (true) {
       const offset = this.#offset;
+      if (first < 0) first = offset;
       let block = await this.#read(512);
       if (block.byteLength === 0) {
         if (longName || longLink || pax) this.#fail("truncated after an extended header");
@@ -531,6 +539,7 @@ export class TarReader {
         devminor: type.endsWith("-device") ? devminor : 0,
         ...(xattrs ? { xattrs } : {}),
         offset,
+        ...(first !== offset ? { start: first } : {}),
       };
     }
   }

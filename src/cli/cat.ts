@@ -1,14 +1,18 @@
 /**
  * `lading cat <name> <PATH>`: the bytes of a file of the merged filesystem (or of one
  * layer with `--layer`) on stdout. Symlinks are resolved inside the image; nothing
- * outside it is ever read. The layer is read only up to the file's member.
+ * outside it is ever read. The layer is read only up to the file's member; once the store
+ * indexed a gzip layer, only from the access point before the member (a few MB at most).
  * @module
  */
 import { shortDigest } from "../digest.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { openStoreLayer } from "../layers/layer_reader.ts";
 import { normalizeEntryPath } from "../layers/path.ts";
-import { readImageFile } from "../layers/read_file.ts";
+import { findFile, readImageFile } from "../layers/read_file.ts";
+import { mergeImage } from "../layers/image_layers.ts";
+import { linkRoot } from "../layers/merged_fs.ts";
+import type { StoreLayerCache } from "./layer_cache.ts";
 import { iteratorStream } from "../streams.ts";
 import { type CliIO, type Command, parseCommand, UsageError } from "./common.ts";
 import { chooseLayer, LAYER_FLAGS, readOptions, withImage } from "./layers_common.ts";
@@ -45,16 +49,34 @@ export const catCommand: Command = {
       throw e;
     }
     return await withImage(f.values, f.positionals[0], io, async (store, image) => {
+      const options = readOptions(f.values, io, { index: true });
+      const cache = options.layerIndex as StoreLayerCache;
       if (f.values.layer === undefined) {
-        const file = await readImageFile(store, image, {
-          ...readOptions(f.values, io, { index: true }),
-          path: f.positionals[1],
+        const { fs } = await mergeImage(store, image, {
+          ...options,
+          trackChanges: false,
+          trackVersions: false,
         });
-        await file.stream.pipeTo(io.stdout, { preventClose: true });
+        // From the access point before the member when the layer has them, else from the
+        // layer's start (up to the member).
+        const ref = linkRoot(findFile(fs, f.positionals[1])).content!;
+        const d = image.manifest.layers[ref.layer];
+        const entry = (await cache.get(d))?.entries[ref.entry];
+        const stream = (entry && await cache.openMember(store, d, entry)) ??
+          (await readImageFile(store, image, { ...options, fs, path: f.positionals[1] })).stream;
+        await stream.pipeTo(io.stdout, { preventClose: true });
         return 0;
       }
       const index = chooseLayer(image, f.values.layer as string);
       const d = image.manifest.layers[index];
+      const member = (await cache.get(d))?.entries.findLast((e) => e.path === path && !e.whiteout);
+      if (member?.type === "file") {
+        const stream = await cache.openMember(store, d, member);
+        if (stream) {
+          await stream.pipeTo(io.stdout, { preventClose: true });
+          return 0;
+        }
+      }
       const layer = await openStoreLayer(store, d, {
         ...readOptions(f.values, io),
         what: `layer ${index} ${shortDigest(d.digest)}`,

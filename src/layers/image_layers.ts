@@ -22,6 +22,7 @@ import { type Digest, shortDigest } from "../digest.ts";
 import { DigestMismatchError, InvalidInputError } from "../errors.ts";
 import type { ResolvedImage } from "../image.ts";
 import { isLayerMediaType, layerCompression } from "../media_types.ts";
+import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime } from "../runtime/types.ts";
 import type { BlobProvider } from "../store/types.ts";
 import type { Descriptor, History, ImageConfig } from "../types.ts";
@@ -84,6 +85,11 @@ export interface LayerIndexCache {
   get(layer: Descriptor): Promise<CachedLayer | undefined>;
   /** Keeps the index of a layer. */
   put(layer: Descriptor, index: CachedLayer): Promise<void>;
+  /**
+   * The runtime to read a layer with while it is indexed (optional): one whose decoder
+   * records what {@link put} keeps besides the listing, e.g. gzip access points.
+   */
+  indexingRuntime?(layer: Descriptor, runtime: Runtime): Runtime;
 }
 
 function notFromIndex(): never {
@@ -215,16 +221,20 @@ export async function readImageLayers(
     const cached = found && (found.stats.diffId || options.hash === false) ? found : undefined;
     if (cached) {
       for (const e of cached.entries) {
-        await onEntry(i, { ...e, body: notFromIndex, chunks: notFromIndex } as LayerEntry);
+        const pending = onEntry(i, { ...e, body: notFromIndex, chunks: notFromIndex });
+        if (pending) await pending; // (no await per member when onEntry is synchronous)
       }
       stats = cached.stats;
       files = cached.files;
       whiteouts = cached.whiteouts;
     } else {
+      const runtime = options.layerIndex?.indexingRuntime
+        ? options.layerIndex.indexingRuntime(d, options.runtime ?? await getRuntime())
+        : options.runtime;
       const layer = await openLayer(await store.reader(d.digest), {
         mediaType: d.mediaType,
         what,
-        runtime: options.runtime,
+        runtime,
         maxLayerBytes: options.maxLayerBytes,
         onWarning: options.onWarning,
         hash: options.hash,

@@ -31,7 +31,7 @@ import { openLayer, type OpenLayerOptions } from "./layer_reader.ts";
 import { normalizeEntryPath, parseWhiteout } from "./path.ts";
 
 /** Bumped when the format changes: other versions are misses (and rewritten). */
-const VERSION = 2;
+const VERSION = 3;
 
 /**
  * Reads a layer blob once (no hashing unless asked) and keeps every member's header: the
@@ -99,6 +99,8 @@ interface Columns {
   link: Record<number, string>;
   dev: Record<number, [number, number]>;
   xattrs: Record<number, Record<string, string>>;
+  /** Sparse: the first header block of members with extended headers (`TarHeader.start`). */
+  start: Record<number, number>;
 }
 
 /** The index as bytes (see the module doc for the format). */
@@ -130,6 +132,7 @@ export function encodeLayerIndex(layer: Descriptor, index: CachedLayer): Uint8Ar
     link: {},
     dev: {},
     xattrs: {},
+    start: {},
   };
   index.entries.forEach((e, i) => {
     c.name.push(e.name);
@@ -144,6 +147,7 @@ export function encodeLayerIndex(layer: Descriptor, index: CachedLayer): Uint8Ar
     c.gname.push(owner(e.gname));
     if (e.linkname) c.link[i] = e.linkname;
     if (e.devmajor || e.devminor) c.dev[i] = [e.devmajor, e.devminor];
+    if (e.start !== undefined) c.start[i] = e.start;
     if (e.xattrs) {
       c.xattrs[i] = Object.fromEntries(
         Object.entries(e.xattrs).map(([k, v]) => [k, bytesToBase64(v)]),
@@ -169,7 +173,8 @@ export function decodeLayerIndex(bytes: Uint8Array, layer: Descriptor): CachedLa
       !Array.isArray(c.name) || !sized(c.type, n) || !sized(c.bytes, n) ||
       !sized(c.mode, n) || !sized(c.uid, n) || !sized(c.gid, n) || !sized(c.mtime, n) ||
       !sized(c.offset, n) || !sized(c.uname, n) || !sized(c.gname, n) ||
-      !Array.isArray(c.owners) || c.stats?.entries !== n || !c.link || !c.dev || !c.xattrs
+      !Array.isArray(c.owners) || c.stats?.entries !== n || !c.link || !c.dev || !c.xattrs ||
+      !c.start
     ) return undefined;
     const entries: CachedEntry[] = new Array(n);
     for (let i = 0; i < n; i++) {
@@ -199,6 +204,7 @@ export function decodeLayerIndex(bytes: Uint8Array, layer: Descriptor): CachedLa
           }
           : {}),
         offset: c.offset[i],
+        ...(c.start[i] !== undefined ? { start: c.start[i] } : {}),
         index: i,
         path,
         ...(whiteout ? { whiteout } : {}),

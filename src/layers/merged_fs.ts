@@ -345,7 +345,7 @@ export class MergedFilesystem {
    */
   #resolve(
     components: readonly string[],
-    options: { create: boolean; followLast: boolean; layer: number; what: string },
+    options: { create: boolean; followLast: boolean; layer: number; what: () => string },
   ): FsNode | undefined {
     const stack: FsNode[] = [this.root];
     const pending = [...components].reverse();
@@ -376,7 +376,7 @@ export class MergedFilesystem {
       }
       if (child.type === "symlink" && (!isLast || options.followLast || options.create)) {
         if (++hops > MAX_SYMLINK_HOPS) {
-          this.#fail(options.layer, `${options.what}: too many levels of symbolic links`);
+          this.#fail(options.layer, `${options.what()}: too many levels of symbolic links`);
         }
         if (child.linkname.startsWith("/")) stack.length = 1;
         const target = child.linkname.split("/");
@@ -388,7 +388,9 @@ export class MergedFilesystem {
         if (!options.create) return undefined;
         this.#fail(
           options.layer,
-          `${options.what}: ${JSON.stringify(nodePath(child))} is a ${child.type}, not a directory`,
+          `${options.what()}: ${
+            JSON.stringify(nodePath(child))
+          } is a ${child.type}, not a directory`,
         );
       }
       stack.push(child);
@@ -407,7 +409,7 @@ export class MergedFilesystem {
       create: false,
       followLast: options.follow ?? false,
       layer: this.layers,
-      what: `path ${JSON.stringify(path)}`,
+      what: () => `path ${JSON.stringify(path)}`,
     });
   }
 
@@ -446,7 +448,8 @@ export class MergedFilesystem {
     this.#open = layer;
     this.layers = layer + 1;
     this.changes[layer] ??= [];
-    const what = `member ${JSON.stringify(entry.name)}`;
+    // Messages only: built when something fails, not for every member.
+    const what = () => `member ${JSON.stringify(entry.name)}`;
     const wh = entry.whiteout;
     if (wh) {
       if (wh.kind === "meta") return;
@@ -472,7 +475,7 @@ export class MergedFilesystem {
     }
     if (entry.path === ROOT) {
       if (entry.type !== "directory") {
-        this.#fail(layer, `${what} makes the root a ${entry.type}; it must stay a directory`);
+        this.#fail(layer, `${what()} makes the root a ${entry.type}; it must stay a directory`);
       }
       this.#setMeta(this.root, entry, layer);
       return;
@@ -486,7 +489,12 @@ export class MergedFilesystem {
       what,
     })!;
     const existing = parent.children!.get(name);
-    const path = existing ? nodePath(existing) : parentPathJoin(parent, name);
+    // The merged path (symlinked parents resolved) is needed only for the records kept.
+    const path = existing
+      ? nodePath(existing)
+      : this.#trackChanges || this.#trackVersions || this.deleted.size > 0
+      ? parentPathJoin(parent, name)
+      : "";
     if (existing && existing.layer === layer && existing.entry >= 0) {
       this.duplicates.push({ layer, path });
       this.#onWarning?.(
@@ -517,9 +525,9 @@ export class MergedFilesystem {
     if (entry.type === "hardlink") {
       const targetPath = normalizeEntryPath(
         entry.linkname,
-        `${this.#label(layer)}: hardlink target of ${what}`,
+        `${this.#label(layer)}: hardlink target of ${what()}`,
       );
-      if (targetPath === ROOT) this.#fail(layer, `${what} is a hardlink to the root`);
+      if (targetPath === ROOT) this.#fail(layer, `${what()} is a hardlink to the root`);
       const target = this.#resolve(pathComponents(targetPath), {
         create: false,
         followLast: false,
@@ -529,13 +537,15 @@ export class MergedFilesystem {
       if (!target) {
         this.#fail(
           layer,
-          `${what} is a hardlink to ${JSON.stringify(entry.linkname)}, which does not exist (yet)`,
+          `${what()} is a hardlink to ${
+            JSON.stringify(entry.linkname)
+          }, which does not exist (yet)`,
         );
       }
       if (target.type === "directory") {
         this.#fail(
           layer,
-          `${what} is a hardlink to the directory ${JSON.stringify(entry.linkname)}`,
+          `${what()} is a hardlink to the directory ${JSON.stringify(entry.linkname)}`,
         );
       }
       if (target === existing) {
@@ -593,7 +603,7 @@ export class MergedFilesystem {
     node.devmajor = e.devmajor;
     node.devminor = e.devminor;
     if (e.xattrs) node.xattrs = e.xattrs;
-    else delete node.xattrs;
+    else if (node.xattrs) delete node.xattrs; // (a delete makes V8 slow down the object)
     node.layer = layer;
     node.entry = e.index;
   }

@@ -24,6 +24,7 @@ Deno.test("the first ls writes one index file per layer; the next listings come 
     assertEquals(first.code, 0, show(first));
     const layers = JSON.parse((await lading(store, ["manifest", "example.com/demo:1"])).stdout)
       .layers as { digest: string }[];
+    // One listing per layer (.json), and access points (.gzi) for gzip layers over 4 MB only.
     assertEquals(cacheFiles(store), layers.map((l) => `${l.digest.replace(":", "-")}.json`).sort());
     // Hide the layer blobs: listings, layers, diff and waste still work from the index...
     for (const l of layers) {
@@ -68,14 +69,15 @@ Deno.test("a missing or unreadable index is rebuilt; a tampered one cannot make 
     assertEquals(again.code, 0, show(again));
     assertEquals(cacheFiles(store), files);
     JSON.parse(await Deno.readTextFile(`${store}/${CACHE}/${files[0]}`)); // rewritten
-    // Swap the member numbers of two files in the index of the first layer.
+    // Swap the names of two files in the index of the first layer (columnar: the member
+    // number is the position in each column).
     for (const f of files) {
       const path = `${store}/${CACHE}/${f}`;
       const doc = JSON.parse(await Deno.readTextFile(path));
-      const hello = doc.entries.find((e: { path: string }) => e.path === "bin/hello");
-      const release = doc.entries.find((e: { path: string }) => e.path === "etc/os-release");
-      if (!hello || !release) continue;
-      [hello.index, release.index] = [release.index, hello.index];
+      const hello = doc.name.findIndex((n: string) => n.endsWith("bin/hello"));
+      const release = doc.name.findIndex((n: string) => n.endsWith("etc/os-release"));
+      if (hello < 0 || release < 0) continue;
+      [doc.name[hello], doc.name[release]] = [doc.name[release], doc.name[hello]];
       await Deno.writeTextFile(path, JSON.stringify(doc));
     }
     const cat = await lading(store, ["cat", "example.com/demo:1", "/bin/hello"]);
@@ -96,5 +98,101 @@ Deno.test("the index directory is invisible to the layout and gc removes the ind
     const gc = await lading(store, ["gc"]);
     assertEquals(gc.code, 0, show(gc));
     assertEquals(cacheFiles(store), []);
+  });
+});
+
+/** A store holding an image with one gzip layer of ~12 MB: noise, then a file after it. */
+async function withBigLayer(
+  fn: (ctx: { store: string; name: string; tail: string; path: string }) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "lading-cli-" });
+  try {
+    const store = `${dir}/store`;
+    const path = "/opt/z/" + "long-name-".repeat(12) + ".txt";
+    await fn({ store, path, ...await bigLayerImage(store, path) });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function bigLayerImage(store: string, path: string): Promise<{ name: string; tail: string }> {
+  const { appendLayer, emptyImage, writeImage } = await import("../../mod.ts");
+  const { openFsStore } = await import("../../src/fs.ts");
+  const s = await openFsStore(store, { create: true });
+  try {
+    // Not compressible (xorshift noise), so the layer blob is as big as its tar.
+    const noise = new Uint8Array(12_000_000);
+    let x = 2463534242;
+    for (let i = 0; i < noise.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      noise[i] = x & 0xff;
+    }
+    const tail = "the last file\n".repeat(1000);
+    const image = await appendLayer(s, emptyImage(), {
+      files: [
+        { path: "opt/noise.bin", content: noise },
+        { path: path.slice(1), content: tail },
+      ],
+    });
+    const name = "example.com/big:1";
+    await writeImage(s, image, { name });
+    return { name, tail };
+  } finally {
+    await s.close();
+  }
+}
+
+Deno.test("cat of a file deep in a gzip layer reads from the access point before it, not from the layer's start", async () => {
+  await withBigLayer(async ({ store, name, tail, path }) => {
+    const first = await lading(store, ["cat", name, path]);
+    assertEquals(first.code, 0, show(first));
+    assertEquals(first.stdout, tail);
+    const files = cacheFiles(store);
+    assertEquals(files.filter((f) => f.endsWith(".gzi")).length, 1, files.join(" "));
+    // Spoil the first MB of the layer blob: a read from the layer's start now fails...
+    const layer = JSON.parse((await lading(store, ["manifest", name])).stdout).layers[0];
+    const blob = `${store}/blobs/sha256/${layer.digest.slice(7)}`;
+    await Deno.chmod(blob, 0o644);
+    const bytes = await Deno.readFile(blob);
+    const spoiled = bytes.slice();
+    spoiled.fill(0, 0, 1_000_000);
+    await Deno.writeFile(blob, spoiled);
+    const bad = await lading(store, ["cat", name, "/opt/noise.bin"]);
+    assertEquals(bad.code, 1);
+    // ...but the file after the first access point still reads (with --layer too).
+    for (const args of [["cat", name, path], ["cat", "--layer", "0", name, path]]) {
+      const again = await lading(store, args);
+      assertEquals(again.code, 0, `${args.join(" ")}: ${show(again)}`);
+      assertEquals(again.stdout, tail);
+    }
+    await Deno.writeFile(blob, bytes);
+  });
+});
+
+Deno.test("an access point file that does not match the layer cannot make cat print other bytes", async () => {
+  await withBigLayer(async ({ store, name, tail, path }) => {
+    assertEquals((await lading(store, ["cat", name, path])).stdout, tail);
+    const gzi = cacheFiles(store).find((f) => f.endsWith(".gzi"))!;
+    const file = `${store}/${CACHE}/${gzi}`;
+    const bytes = await Deno.readFile(file);
+    // Move every access point 1000 bytes later in the uncompressed stream.
+    const text = new TextDecoder().decode(bytes);
+    const nl = text.indexOf("\n", text.indexOf("\n") + 1);
+    const header = JSON.parse(text.slice(text.indexOf("\n") + 1, nl));
+    header.points = header.points.map((p: number[]) => [p[0], p[1] + 1000, p[2]]);
+    const head = new TextEncoder().encode(
+      `${text.slice(0, text.indexOf("\n") + 1)}${JSON.stringify(header)}\n`,
+    );
+    const windows = bytes.subarray(new TextEncoder().encode(text.slice(0, nl + 1)).byteLength);
+    const out = new Uint8Array(head.byteLength + windows.byteLength);
+    out.set(head);
+    out.set(windows, head.byteLength);
+    await Deno.writeFile(file, out);
+    const cat = await lading(store, ["cat", name, path]);
+    assertEquals(cat.stdout, "");
+    assertEquals(cat.code, 1);
+    assertStringIncludes(cat.stderr, "layer index");
   });
 });
