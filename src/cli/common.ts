@@ -261,7 +261,8 @@ async function openChecked(
  */
 export async function openStore(flags: Parsed["values"], io: CliIO): Promise<Store> {
   const dir = storeDir(flags, io);
-  if (!(await statOrUndefined(dir))) {
+  const existed = !!(await statOrUndefined(dir));
+  if (!existed) {
     const parent = parentOf(dir);
     const p = await statOrUndefined(parent);
     if (!p || !p.isDirectory) {
@@ -272,7 +273,53 @@ export async function openStore(flags: Parsed["values"], io: CliIO): Promise<Sto
       );
     }
   }
-  return await openChecked(dir, true, lockOptions(flags, io, dir));
+  const wasEmpty = existed && await isEmptyDir(dir);
+  const store = await openChecked(dir, true, lockOptions(flags, io, dir));
+  if (existed && !wasEmpty) return store;
+  // A store this command created and left empty (a failed first import) is removed when
+  // it closes: bad input leaves nothing behind, not even an empty store directory (an
+  // empty directory given as the store is left empty).
+  const close = store.close.bind(store);
+  store.close = async () => {
+    await close();
+    if (!(await isEmptyStore(dir))) return;
+    if (!existed) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    else {
+      for await (const e of Deno.readDir(dir)) {
+        await Deno.remove(`${dir}/${e.name}`, { recursive: true }).catch(() => {});
+      }
+    }
+  };
+  return store;
+}
+
+async function isEmptyDir(dir: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(dir)) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the store at `dir` holds no image name, no blob and nothing else of anyone's. */
+async function isEmptyStore(dir: string): Promise<boolean> {
+  const known = new Set(["oci-layout", "index.json", "lock", "blobs", "ingest", "leases"]);
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!known.has(e.name)) return false;
+      if (e.isDirectory) {
+        for await (const f of Deno.readDir(`${dir}/${e.name}`)) {
+          if (e.name !== "blobs" || !f.isDirectory) return false;
+          for await (const _ of Deno.readDir(`${dir}/blobs/${f.name}`)) return false;
+        }
+      }
+    }
+    const index = JSON.parse(await Deno.readTextFile(`${dir}/index.json`));
+    return Array.isArray(index.manifests) && index.manifests.length === 0;
+  } catch {
+    return false;
+  }
 }
 
 /** How a writing command waits for the store's lock: says so once on stderr; --lock-timeout. */

@@ -115,6 +115,19 @@ Deno.test("read-only commands on a missing store exit 1 naming it and create not
   });
 });
 
+Deno.test("a failed first import leaves no store behind: not a new directory, not files in an empty one", async () => {
+  await withDemo(async ({ dir }) => {
+    await Deno.writeTextFile(`${dir}/bad.tar`, "garbage\n");
+    const fresh = `${dir}/fresh`;
+    const r = await lading(fresh, ["import", `${dir}/bad.tar`]);
+    assertEquals(r.code, 1, show(r));
+    assertEquals(await exists(fresh), false);
+    await Deno.mkdir(`${dir}/empty`);
+    assertEquals((await lading(`${dir}/empty`, ["import", `${dir}/bad.tar`])).code, 1);
+    assertEquals([...Deno.readDirSync(`${dir}/empty`)], []);
+  });
+});
+
 Deno.test("an import that imports nothing is exit 1 (a dry run only warns); unnamed entries are listed with their digest and how to name them", async () => {
   await withDemo(async ({ dir, store, archive, digest }) => {
     const none = await lading(store, ["import", "--platform", "linux/arm64", archive]);
