@@ -8,6 +8,7 @@ import { commands } from "../../src/cli/commands.ts";
 import { type CliIO, Progress } from "../../src/cli/common.ts";
 import { multiArchive, ROOT } from "../export/_support.ts";
 import { buildImage, layoutFiles, tarOfFiles } from "../helpers/images.ts";
+import { haveTools } from "../interop/_tools.ts";
 import { lading, show, withDemo } from "./_run.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
@@ -128,15 +129,62 @@ Deno.test("completions: bash, zsh and fish scripts for commands, flags and the s
     assertStringIncludes((await complete("lading images i")).stdout, "inspect");
     assertStringIncludes((await complete("lading export --pl")).stdout, "--platform");
     assertEquals((await complete("lading cat exa")).stdout, "example.com/demo:1\n");
-    if ((await shell("zsh", "true").catch(() => undefined))?.code === 0) {
-      assertEquals(
-        (await shell("zsh", `autoload -U compinit; compinit -u; source ${dir}/c.zsh`)).code,
-        0,
+  });
+});
+
+Deno.test("completions: zsh and fish really complete commands, subcommands, flags and image names", async () => {
+  if (!(await haveTools("zsh and fish completions", "zsh", "fish"))) return;
+  await withDemo(async ({ dir, store, archive }) => {
+    await lading(store, ["import", archive]);
+    for (const sh of ["zsh", "fish"]) {
+      await Deno.writeTextFile(
+        `${dir}/c.${sh}`,
+        (await lading(undefined, ["completions", sh])).stdout,
       );
     }
-    if ((await shell("fish", "true").catch(() => undefined))?.code === 0) {
-      assertEquals((await shell("fish", `source ${dir}/c.fish`)).code, 0);
-    }
+    const env = { LADING_STORE: store, PATH: Deno.env.get("PATH") ?? "", HOME: dir };
+    const cli = `"${Deno.execPath()}" run -A --no-check "${ROOT}/cli.ts"`;
+    // zsh: the script is loaded by compinit's compdef; compadd (the completion system's
+    // builtin) is replaced by a function that prints what the script offers, filtered by
+    // the word being completed, as compadd would.
+    const zsh = async (line: string) => {
+      const r = await shell(
+        "zsh",
+        `lading() { ${cli} "$@"; }
+autoload -U compinit; compinit -u -d ${dir}/zcompdump
+source ${dir}/c.zsh
+compadd() { while [[ $1 == -* && $1 != -- ]]; do shift; done; [[ $1 == -- ]] && shift; local w; for w in "$@"; do [[ $w == \${PREFIX}* ]] && print -r -- $w; done; }
+_files() { print -r -- FILES; }
+words=(${line}); [[ ${JSON.stringify(line)} == *" " ]] && words+=("")
+CURRENT=\${#words}; PREFIX=\${words[CURRENT]}
+_lading`,
+        env,
+      );
+      assertEquals(r.stderr, "", `zsh ${line}: ${r.stderr}`);
+      return r.stdout.trim().split("\n").filter((l) => l).sort();
+    };
+    assertEquals(await zsh("lading ima"), ["images"]);
+    assertEquals((await zsh("lading images i")).includes("inspect"), true);
+    assertEquals(await zsh("lading export --pl"), ["--platform"]);
+    assertEquals(await zsh("lading cat exa"), ["example.com/demo:1"]);
+    assertEquals(await zsh("lading --store x images ls "), ["example.com/demo:1"]);
+    assertEquals(await zsh("lading import "), ["FILES"]);
+    // fish: its own `complete -C` answers what an interactive Tab would offer.
+    const fish = async (line: string) => {
+      const r = await shell(
+        "fish",
+        `function lading; ${cli} $argv; end
+source ${dir}/c.fish
+complete -C ${JSON.stringify(line)}`,
+        env,
+      );
+      assertEquals(r.stderr, "", `fish ${line}: ${r.stderr}`);
+      return r.stdout.trim().split("\n").map((l) => l.split("\t")[0]).filter((l) => l).sort();
+    };
+    assertEquals(await fish("lading ima"), ["images"]);
+    assertEquals((await fish("lading images i")).includes("inspect"), true);
+    assertEquals(await fish("lading export --pl"), ["--platform"]);
+    assertEquals(await fish("lading cat exa"), ["example.com/demo:1"]);
   });
 });
 
