@@ -267,7 +267,7 @@ export async function copyGraph(
       );
     }
     const algorithm = d.digest.startsWith("sha512:") ? "sha512" : "sha256";
-    const actual = await digestBytes(runtime, bytes, algorithm);
+    const actual = await digestBytes(runtime, bytes, { algorithm });
     if (actual !== d.digest) {
       throw new DigestMismatchError(
         `Cannot copy ${image}: ${d.mediaType} ${d.digest} hashes to ${actual}`,
@@ -519,7 +519,7 @@ export function storeSource(store: BlobProvider, label = "the store"): ContentSo
     label,
     verified: true,
     fetch: (d, options) => store.reader(d.digest, { offset: options?.offset }),
-    fetchDocument: (d, max) => readBlobBytes(store, d.digest, max),
+    fetchDocument: (d, max) => readBlobBytes(store, d.digest, { maxJsonBytes: max }),
     has: (d) => store.has(d.digest),
   };
 }
@@ -552,7 +552,7 @@ export function storeTarget(
     label,
     verifies: true,
     exists: (d) => store.has(d.digest),
-    fetchDocument: (d, max) => readBlobBytes(store, d.digest, max),
+    fetchDocument: (d, max) => readBlobBytes(store, d.digest, { maxJsonBytes: max }),
     async pushBlob(d, open, onBytes) {
       // Resumable: a partial download an earlier (killed or failed) pull left continues.
       const writer = await store.writer({ resume: d.digest });

@@ -128,21 +128,22 @@ export function randomHex(bytes = 8): string {
 }
 
 /**
- * Hashes a whole byte array (for small documents).
+ * Hashes a whole byte array (for small documents); sha256 unless `algorithm` says sha512.
  *
  * @example
  * ```ts
- * import { digestBytes } from "@lading/oci";
- * import { getRuntime } from "@lading/oci";
- * const d = await digestBytes(await getRuntime(), new TextEncoder().encode("{}"));
- * console.log(d); // sha256:44136fa3…
+ * import { digestBytes, getRuntime } from "@lading/oci";
+ * const bytes = new TextEncoder().encode("{}");
+ * console.log(await digestBytes(await getRuntime(), bytes)); // sha256:44136fa3…
+ * console.log((await digestBytes(await getRuntime(), bytes, { algorithm: "sha512" })).slice(0, 7)); // sha512:
  * ```
  */
 export async function digestBytes(
   runtime: Runtime,
   bytes: Uint8Array,
-  algorithm: DigestAlgorithm = "sha256",
+  options: { readonly algorithm?: DigestAlgorithm } = {},
 ): Promise<Digest> {
+  const algorithm = options.algorithm ?? "sha256";
   const hasher = await runtime.createHasher(algorithm);
   hasher.update(bytes);
   return `${algorithm}:${hasher.digest()}` as Digest;

@@ -318,7 +318,7 @@ export function readDocument(
   options: ReadOptions & { readonly cache?: DocumentCache } = {},
 ): Promise<Document | undefined> {
   const read = async () => {
-    const bytes = await readBlobBytes(store, descriptor.digest, options.maxJsonBytes);
+    const bytes = await readBlobBytes(store, descriptor.digest, options);
     return parseDocument(descriptor, bytes, options);
   };
   const cache = options.cache;
@@ -349,7 +349,7 @@ export async function readConfig(
   descriptor: Descriptor,
   options: ReadOptions = {},
 ): Promise<ImageConfig> {
-  const bytes = await readBlobBytes(store, descriptor.digest, options.maxJsonBytes);
+  const bytes = await readBlobBytes(store, descriptor.digest, options);
   return parseConfig(bytes, { ...options, what: `config ${descriptor.digest}` });
 }
 

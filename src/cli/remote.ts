@@ -169,7 +169,7 @@ export const remoteConfig: Command = {
     const actual = await digestBytes(
       await getRuntime(),
       bytes,
-      config.digest.startsWith("sha512:") ? "sha512" : "sha256",
+      { algorithm: config.digest.startsWith("sha512:") ? "sha512" : "sha256" },
     );
     if (actual !== config.digest) {
       throw new DigestMismatchError(

@@ -137,7 +137,7 @@ export async function selectPlatforms(
         [{ digest: d.digest, mediaType: d.mediaType, image: name }],
       );
     }
-    const bytes = await readBlobBytes(store, d.digest, options.maxJsonBytes);
+    const bytes = await readBlobBytes(store, d.digest, options);
     return {
       bytes,
       doc: parseDocument(d, bytes, {

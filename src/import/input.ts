@@ -220,7 +220,7 @@ async function openFolder(
     bytes: async (desc, max) => {
       const known = opened.extras.get(desc.digest) ?? documents.get(desc.digest);
       if (known) return known;
-      const bytes = await readBlobBytes(source, desc.digest, max);
+      const bytes = await readBlobBytes(source, desc.digest, { maxJsonBytes: max });
       documents.set(desc.digest, bytes);
       return bytes;
     },

@@ -69,9 +69,7 @@ export async function makePlan(
   const skipped = new Set<Digest>();
   /** A document's bytes, from the input when it has them, else from the store. */
   const bytesOf = (d: Descriptor, inInput: boolean): Promise<Uint8Array> =>
-    inInput
-      ? ctx.input.bytes(d, ctx.maxJsonBytes)
-      : readBlobBytes(store, d.digest, ctx.maxJsonBytes);
+    inInput ? ctx.input.bytes(d, ctx.maxJsonBytes) : readBlobBytes(store, d.digest, ctx);
   const readEntryConfig = async (config: Descriptor): Promise<ImageConfig | undefined> => {
     const inInput = (await ctx.input.size(config.digest)) !== undefined;
     if (!inInput && !(await store.has(config.digest))) return undefined;

@@ -261,7 +261,7 @@ export class RegistryClient {
       ? await readAllBytes(res.body, opts.size !== undefined ? max : cap, `manifest ${name}`)
       : new Uint8Array();
     const algorithm = opts.expected ? parseDigest(opts.expected).algorithm : "sha256";
-    const digest = await digestBytes(await this.#rt(), bytes, algorithm);
+    const digest = await digestBytes(await this.#rt(), bytes, { algorithm });
     if (opts.expected && digest !== opts.expected) {
       throw new DigestMismatchError(
         `Cannot ${what}: the registry sent a manifest that hashes to ${digest}`,

@@ -76,7 +76,8 @@ export async function readAllBytes(
 }
 
 /**
- * Reads a committed blob whole (for JSON documents), refusing more than `limit` bytes.
+ * Reads a committed blob whole (for JSON documents), refusing more than `maxJsonBytes`
+ * bytes (default 4 MiB).
  *
  * @example
  * ```ts
@@ -90,8 +91,9 @@ export async function readAllBytes(
 export async function readBlobBytes(
   store: BlobProvider,
   digest: Digest,
-  limit = DEFAULT_DOCUMENT_LIMIT,
+  options: { readonly maxJsonBytes?: number } = {},
 ): Promise<Uint8Array> {
+  const limit = options.maxJsonBytes ?? DEFAULT_DOCUMENT_LIMIT;
   const info = await store.info(digest);
   if (info.size > limit) {
     throw new LimitExceededError(

@@ -113,7 +113,7 @@ export interface ImageDetail {
 }
 
 async function prettyJson(store: BlobProvider, d: Descriptor): Promise<string> {
-  const bytes = await readBlobBytes(store, d.digest, DEFAULT_DOCUMENT_LIMIT);
+  const bytes = await readBlobBytes(store, d.digest, { maxJsonBytes: DEFAULT_DOCUMENT_LIMIT });
   const text = new TextDecoder().decode(bytes);
   try {
     return JSON.stringify(JSON.parse(text), null, 2);

@@ -17,7 +17,7 @@ async function withStore(fn: (store: FsStore, dir: string) => Promise<void>) {
 }
 
 async function put(store: FsStore, bytes: Uint8Array, algorithm: "sha256" | "sha512" = "sha256") {
-  const digest = await digestBytes(await getRuntime(), bytes, algorithm);
+  const digest = await digestBytes(await getRuntime(), bytes, { algorithm });
   await writeBlob(store, bytes, { digest, size: bytes.byteLength });
   return digest;
 }

@@ -124,7 +124,7 @@ Deno.test("content classes: sha512 blobs are verified with sha512 on pull and pu
     bytes: bytes512,
     descriptor: {
       mediaType: mt.OCI_LAYER,
-      digest: await digestBytes(rt, bytes512, "sha512"),
+      digest: await digestBytes(rt, bytes512, { algorithm: "sha512" }),
       size: bytes512.byteLength,
     },
   };

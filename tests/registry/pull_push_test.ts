@@ -160,7 +160,7 @@ Deno.test("pullImage() resumes a body cut mid-blob with Range, and copes with a 
   assertEquals(result.blobs.resumed, 1);
   const ranged = proxy.seen.filter((r) => r.kind === "blob" && r.range);
   assertEquals(ranged.map((r) => r.range), ["bytes=100-"]);
-  assertEquals(await readBlobBytes(s.store, big, 1 << 24), img.layers[0].bytes);
+  assertEquals(await readBlobBytes(s.store, big, { maxJsonBytes: 1 << 24 }), img.layers[0].bytes);
 
   proxy.reset();
   proxy.add({
@@ -174,7 +174,7 @@ Deno.test("pullImage() resumes a body cut mid-blob with Range, and copes with a 
   await using s2 = await tempStore();
   const r2 = await pullImage(s2.store, clientOf(proxy), `${proxy.host}/r/a:1`);
   assertEquals(r2.blobs.resumed, 1);
-  assertEquals(await readBlobBytes(s2.store, big, 1 << 24), img.layers[0].bytes);
+  assertEquals(await readBlobBytes(s2.store, big, { maxJsonBytes: 1 << 24 }), img.layers[0].bytes);
 });
 
 Deno.test("pullImage() retries 503 and 429 (Retry-After) and never a 4xx", async () => {
@@ -426,7 +426,10 @@ Deno.test("a pull that broke off keeps its partial download in ingest/ and the n
   const again = await pullImage(s.store, clientOf(proxy), `${proxy.host}/k/a:1`);
   assertEquals(again.blobs.resumed, 1);
   assertEquals(proxy.seen.filter((r) => r.range).map((r) => r.range), ["bytes=1000-"]);
-  assertEquals(await readBlobBytes(s.store, big.digest, 1 << 24), img.layers[0].bytes);
+  assertEquals(
+    await readBlobBytes(s.store, big.digest, { maxJsonBytes: 1 << 24 }),
+    img.layers[0].bytes,
+  );
   assertEquals([...Deno.readDirSync(`${s.dir}/ingest`)].length, 0);
 });
 
@@ -527,7 +530,10 @@ Deno.test("a killed pull process: the next run adopts its partial download and c
         proxy.seen.filter((x) => x.range && x.path.endsWith(layer.digest)).map((x) => x.range),
         ["bytes=20000-"],
       );
-      assertEquals(await readBlobBytes(store, layer.digest, 1 << 20), big.layers[0].bytes);
+      assertEquals(
+        await readBlobBytes(store, layer.digest, { maxJsonBytes: 1 << 20 }),
+        big.layers[0].bytes,
+      );
     } finally {
       await store.close();
     }

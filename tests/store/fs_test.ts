@@ -172,7 +172,7 @@ Deno.test("committed blobs are blobs/<alg>/<hex>, mode 0444; ingest/ is empty af
     const bytes = patternBytes(5000);
     const rt = await getRuntime();
     for (const alg of ["sha256", "sha512"] as const) {
-      const digest = await digestBytes(rt, bytes, alg);
+      const digest = await digestBytes(rt, bytes, { algorithm: alg });
       await writeBlob(store, bytes, { digest, size: 5000 });
       const path = `${dir}/blobs/${alg}/${digest.slice(alg.length + 1)}`;
       const stat = await Deno.stat(path);

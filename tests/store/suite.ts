@@ -66,7 +66,7 @@ export function patternBytes(size: number, seed = 1): Uint8Array {
 }
 
 async function digestOf(bytes: Uint8Array, algorithm: DigestAlgorithm = "sha256"): Promise<Digest> {
-  return digestBytes(await getRuntime(), bytes, algorithm);
+  return digestBytes(await getRuntime(), bytes, { algorithm });
 }
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {

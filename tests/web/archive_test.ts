@@ -115,7 +115,9 @@ Deno.test("openArchive() of a docker archive synthesizes the importer's manifest
   assertEquals(view.images, await imported.listImages());
   const r = await resolveImage(view.store, "docker.io/library/foo:1");
   // The layer reads back verified (its digest is the diff_id).
-  const layer = await readBlobBytes(view.store, r.manifest.layers[0].digest, 1 << 20);
+  const layer = await readBlobBytes(view.store, r.manifest.layers[0].digest, {
+    maxJsonBytes: 1 << 20,
+  });
   assertEquals(layer, a.tars[0]);
 });
 
@@ -131,7 +133,7 @@ Deno.test("openArchive() verifies blobs as they stream: a lying archive fails th
   files.set(layerPath, tampered);
   const view = await openArchive(tarFiles(await indexTar(blobOf(await tarOfFiles(files)))));
   await assertRejects(
-    () => readBlobBytes(view.store, image.layers[0].descriptor.digest, 1 << 20),
+    () => readBlobBytes(view.store, image.layers[0].descriptor.digest, { maxJsonBytes: 1 << 20 }),
     DigestMismatchError,
   );
 });
