@@ -147,6 +147,11 @@ export interface CopyGraphOptions {
   readonly requirePlatformMatch?: boolean;
   /** The name of the image, for messages (`127.0.0.1:5000/x:1`). */
   readonly image?: string;
+  /**
+   * Copy non-distributable (foreign) layers too, from the source like any blob (never from
+   * their `urls`); default: skip them with a warning, as skopeo, crane and containerd do.
+   */
+  readonly nonDistributable?: boolean;
 }
 
 /** What {@link copyGraph} did. */
@@ -281,9 +286,14 @@ export async function copyGraph(
   await walk([root], async (d, ctx) => {
     const isRoot = ctx.parents.length === 0;
     const where = `${d.mediaType} ${d.digest} of ${image}`;
-    if (!isRoot && (isNonDistributable(d.mediaType) || (d.urls && d.urls.length))) {
+    if (
+      !isRoot && !options.nonDistributable &&
+      (isNonDistributable(d.mediaType) || (d.urls && d.urls.length))
+    ) {
       options.onWarning?.(
-        `${image}: non-distributable blob ${shortDigest(d.digest)} is not copied`,
+        `${image}: non-distributable blob ${
+          shortDigest(d.digest)
+        } is not copied (--allow-nondistributable-artifacts copies it)`,
       );
       skippedForeign.add(d.digest);
       return [];

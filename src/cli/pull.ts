@@ -20,6 +20,7 @@ import {
 import {
   clientFlags,
   clientFor,
+  NONDISTRIBUTABLE_FLAG,
   positiveInt,
   REGISTRY_FLAGS,
   TransferProgress,
@@ -45,6 +46,7 @@ export const pullCommand: Command = {
       value: "N",
       help: "blobs downloaded at once",
     },
+    NONDISTRIBUTABLE_FLAG,
     ...REGISTRY_FLAGS,
     JSON_FLAG,
     QUIET_FLAG,
@@ -89,6 +91,7 @@ export const pullCommand: Command = {
         allPlatforms: !!f.values["all-platforms"],
         referrers: !!f.values.referrers,
         concurrency,
+        nonDistributable: !!f.values["allow-nondistributable-artifacts"],
         onProgress: (p) => progress.update(p),
         onWarning: warn,
       });

@@ -24,6 +24,7 @@ import {
   type ClientFlags,
   clientFlags,
   clientFor,
+  NONDISTRIBUTABLE_FLAG,
   positiveInt,
   REGISTRY_FLAGS,
   TransferProgress,
@@ -69,6 +70,7 @@ export const pushCommand: Command = {
       value: "N",
       help: "blobs uploaded at once",
     },
+    NONDISTRIBUTABLE_FLAG,
     ...REGISTRY_FLAGS,
     JSON_FLAG,
     QUIET_FLAG,
@@ -99,6 +101,7 @@ export const pushCommand: Command = {
       const result = await pushImage(store, client, local, remote, {
         platforms: platformsOf(f.values),
         concurrency,
+        nonDistributable: !!f.values["allow-nondistributable-artifacts"],
         onProgress: (p) => progress.update(p),
         onWarning: warn,
       });
@@ -173,6 +176,7 @@ export const copyCommand: Command = {
       value: "N",
       help: "blobs uploaded at once",
     },
+    NONDISTRIBUTABLE_FLAG,
     ...REGISTRY_FLAGS,
     ...sideFlags("src", "source"),
     ...sideFlags("dst", "target"),
@@ -212,6 +216,7 @@ export const copyCommand: Command = {
       const result = await copyImage(from, src, to, dst, {
         concurrency,
         mount: same,
+        nonDistributable: !!f.values["allow-nondistributable-artifacts"],
         onProgress: (p) => progress.update(p),
         onWarning: warn,
       });

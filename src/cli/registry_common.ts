@@ -33,6 +33,12 @@ export const REGISTRY_FLAGS: readonly FlagDef[] = [
   },
 ];
 
+/** `--allow-nondistributable-artifacts` (crane's, nerdctl's): copy foreign layers too. */
+export const NONDISTRIBUTABLE_FLAG: FlagDef = {
+  name: "allow-nondistributable-artifacts",
+  help: "also transfer non-distributable (foreign) layers (default: skip them, as skopeo does)",
+};
+
 /** Parses `--user USER:PASS` (a password is required on a non-terminal). */
 export function userCredentials(value: string): Credentials {
   const colon = value.indexOf(":");

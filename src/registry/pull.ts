@@ -40,6 +40,8 @@ export interface PullOptions {
   readonly referrers?: boolean;
   /** Blobs downloaded at once (default 4). */
   readonly concurrency?: number;
+  /** Also fetch non-distributable (foreign) layers from the registry (default: skip them). */
+  readonly nonDistributable?: boolean;
   /** Record the image under this name instead of the normalized reference. */
   readonly name?: string;
   /** Progress of each blob. */
@@ -153,6 +155,7 @@ export async function pullImage(
     const name = options.name ?? pulledName(r);
     const common = {
       concurrency: options.concurrency ?? 4,
+      nonDistributable: options.nonDistributable,
       onProgress: options.onProgress,
       onWarning: warn,
       runtime: options.runtime,
@@ -241,6 +244,8 @@ export interface PushOptions {
   readonly platforms?: readonly Platform[];
   /** Blobs uploaded at once (default 3). */
   readonly concurrency?: number;
+  /** Also push non-distributable (foreign) layers (default: skip them, as skopeo does). */
+  readonly nonDistributable?: boolean;
   /** Upload in chunks of this many bytes (default: one request per blob). */
   readonly chunkSize?: number;
   /** Progress of each blob. */
@@ -369,6 +374,7 @@ async function pushGraph(
     runtime: options.runtime,
     requirePlatformMatch: true,
     image: formatReference(r),
+    nonDistributable: options.nonDistributable,
   });
   return {
     ref: r.digest ? formatReference(r) : formatReference({ ...r, tag }),

@@ -155,6 +155,62 @@ Deno.test("content: non-distributable layers with urls are not fetched, and push
   });
 });
 
+Deno.test("content: --allow-nondistributable-artifacts fetches and pushes a foreign layer the registry keeps; without it the image still checks clean", async () => {
+  if (!(await haveRegistry("content non-distributable, allowed"))) return;
+  await withTempDir(async (dir) => {
+    await using reg = await startRegistry();
+    await using proxy = await startFaultProxy(reg.url);
+    const config = await configOf();
+    const local = await blob("a normal layer", OCI_LAYER);
+    const foreign = await blob(
+      "a foreign layer this registry keeps",
+      "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+    );
+    const foreignDescriptor = {
+      ...foreign.descriptor,
+      urls: ["https://example.com/foreign/layer.tar.gz"],
+    };
+    const m = await manifestOf(config, [foreignDescriptor, local.descriptor]);
+    for (const b of [config, local, foreign]) await putBlob(reg, "nd", b);
+    await putManifest(reg, "nd", "t", m);
+    const digest = foreign.descriptor.digest;
+    const asked = () => proxy.seen.filter((s) => s.path.endsWith(digest)).length;
+
+    // Default: not fetched, and the image checks clean (non-distributable, not missing).
+    const plain = await world(dir);
+    await plain.run(["pull", "--plain-http", "-q", `${proxy.host}/nd:t`]);
+    assertEquals(asked(), 0);
+    await plain.run(["images", "check", `${proxy.host}/nd:t`]);
+    // Asked for: fetched from the registry (never from its urls) and stored.
+    const all = plain.other("all");
+    await all.run([
+      "pull",
+      "--plain-http",
+      "-q",
+      "--allow-nondistributable-artifacts",
+      `${proxy.host}/nd:t`,
+    ]);
+    assert(asked() > 0);
+    assertEquals(await storeBlob(all, digest), foreign.bytes);
+    // Push with the flag uploads it; without, it is skipped as skopeo does.
+    const push = (w: typeof all, repo: string, flag: string[]) =>
+      w.run(
+        ["push", "--plain-http", "-q", ...flag, `${reg.host}/${repo}:t`, `${proxy.host}/nd:t`],
+        {
+          code: w === plain && flag.length ? 1 : 0,
+        },
+      );
+    await push(all, "nd-all", ["--allow-nondistributable-artifacts"]);
+    assertEquals(await blobBytes(reg, "nd-all", digest), foreign.bytes);
+    await push(all, "nd-plain", []);
+    assertEquals((await reg.fetch(`/v2/nd-plain/blobs/${digest}`, { method: "HEAD" })).status, 404);
+    assertEquals((await getManifest(reg, "nd-plain", "t")).bytes, m.bytes);
+    // Asked for, but the store does not have it: refused before sending, naming the blob.
+    const refused = await push(plain, "nd-refused", ["--allow-nondistributable-artifacts"]);
+    assert(refused.stderr.includes(digest), refused.stderr);
+  });
+});
+
 Deno.test("content: an empty (zero-byte) blob round-trips", async () => {
   if (!(await haveRegistry("content empty blob"))) return;
   await withTempDir(async (dir) => {
