@@ -492,6 +492,42 @@ export function detectDocumentKind(value: unknown): DocumentKind | undefined {
 }
 
 /**
+ * The media type checks of a document that is parsed as `kind`: the body's own
+ * `mediaType` must not be the other kind; a descriptor of the other kind over it is the
+ * media type confusion of CVE-2021-41190 and refused; a descriptor of an unknown type, or
+ * of the same kind with another media type, is reported to `onWarning`.
+ */
+function checkDocumentKind(
+  kind: "index" | "manifest",
+  body: Record<string, unknown>,
+  what: string,
+  options: DocumentOptions,
+): void {
+  const [isKind, isOther] = kind === "index"
+    ? [isIndexMediaType, isManifestMediaType]
+    : [isManifestMediaType, isIndexMediaType];
+  const [self, other] = kind === "index" ? ["an index", "a manifest"] : ["a manifest", "an index"];
+  const bodyType = typeof body.mediaType === "string" ? body.mediaType : undefined;
+  if (isOther(bodyType)) {
+    fail(what, "mediaType", `the body says it is ${other} (${bodyType}), not ${self}`);
+  }
+  const { descriptor, onWarning } = options;
+  if (descriptor === undefined) return;
+  if (isOther(descriptor.mediaType)) {
+    fail(
+      what,
+      "",
+      `the descriptor says ${descriptor.mediaType} (${other}) but the body is ${self}; refusing the media type confusion (CVE-2021-41190)`,
+    );
+  }
+  if (!isKind(descriptor.mediaType)) {
+    onWarning?.(`${what}: descriptor media type ${descriptor.mediaType} is not ${self} type`);
+  } else if (isKind(bodyType) && bodyType !== descriptor.mediaType) {
+    onWarning?.(`${what}: descriptor says ${descriptor.mediaType} but the body says ${bodyType}`);
+  }
+}
+
+/**
  * Parses an OCI image index or Docker manifest list. `"manifests": null` is read as an
  * empty list. A body that is a manifest, or a manifest descriptor over an index body, is
  * refused (CVE-2021-41190); a same-kind media type difference is reported to `onWarning`.
@@ -509,8 +545,7 @@ export function detectDocumentKind(value: unknown): DocumentKind | undefined {
  */
 export function parseIndex(bytes: Uint8Array, options: DocumentOptions = {}): ImageIndex {
   const what = describeWhat("index", options);
-  const { descriptor, onWarning } = options;
-  if (descriptor !== undefined) checkDescriptorData(descriptor, bytes);
+  if (options.descriptor !== undefined) checkDescriptorData(options.descriptor, bytes);
   const body = requireObject(parseJson(bytes, { ...options, what }), what);
   if ("layers" in body || "config" in body) {
     fail(
@@ -519,26 +554,7 @@ export function parseIndex(bytes: Uint8Array, options: DocumentOptions = {}): Im
       `the body is a manifest (it has ${"layers" in body ? '"layers"' : '"config"'}), not an index`,
     );
   }
-  const bodyType = typeof body.mediaType === "string" ? body.mediaType : undefined;
-  if (isManifestMediaType(bodyType)) {
-    fail(what, "mediaType", `the body says it is a manifest (${bodyType}), not an index`);
-  }
-  if (descriptor !== undefined) {
-    if (isManifestMediaType(descriptor.mediaType)) {
-      fail(
-        what,
-        "",
-        `the descriptor says ${descriptor.mediaType} (a manifest) but the body is an index; refusing the media type confusion (CVE-2021-41190)`,
-      );
-    }
-    if (!isIndexMediaType(descriptor.mediaType)) {
-      onWarning?.(`${what}: descriptor media type ${descriptor.mediaType} is not an index type`);
-    } else if (isIndexMediaType(bodyType) && bodyType !== descriptor.mediaType) {
-      onWarning?.(
-        `${what}: descriptor says ${descriptor.mediaType} but the body says ${bodyType}`,
-      );
-    }
-  }
+  checkDocumentKind("index", body, what, options);
   const index = validate(schemas(options.profile).index, body, what);
   return { ...index, manifests: index.manifests ?? [] } as unknown as ImageIndex;
 }
@@ -578,32 +594,12 @@ export function parseIndex(bytes: Uint8Array, options: DocumentOptions = {}): Im
  */
 export function parseManifest(bytes: Uint8Array, options: DocumentOptions = {}): ImageManifest {
   const what = describeWhat("manifest", options);
-  const { descriptor, onWarning } = options;
-  if (descriptor !== undefined) checkDescriptorData(descriptor, bytes);
+  if (options.descriptor !== undefined) checkDescriptorData(options.descriptor, bytes);
   const body = requireObject(parseJson(bytes, { ...options, what }), what);
   if ("manifests" in body) {
     fail(what, "", `the body is an index (it has "manifests"), not a manifest`);
   }
-  const bodyType = typeof body.mediaType === "string" ? body.mediaType : undefined;
-  if (isIndexMediaType(bodyType)) {
-    fail(what, "mediaType", `the body says it is an index (${bodyType}), not a manifest`);
-  }
-  if (descriptor !== undefined) {
-    if (isIndexMediaType(descriptor.mediaType)) {
-      fail(
-        what,
-        "",
-        `the descriptor says ${descriptor.mediaType} (an index) but the body is a manifest; refusing the media type confusion (CVE-2021-41190)`,
-      );
-    }
-    if (!isManifestMediaType(descriptor.mediaType)) {
-      onWarning?.(`${what}: descriptor media type ${descriptor.mediaType} is not a manifest type`);
-    } else if (isManifestMediaType(bodyType) && bodyType !== descriptor.mediaType) {
-      onWarning?.(
-        `${what}: descriptor says ${descriptor.mediaType} but the body says ${bodyType}`,
-      );
-    }
-  }
+  checkDocumentKind("manifest", body, what, options);
   return validate(schemas(options.profile).manifest, body, what) as unknown as ImageManifest;
 }
 

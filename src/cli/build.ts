@@ -22,6 +22,7 @@ import type { Store } from "../store/types.ts";
 import {
   type CliIO,
   type Command,
+  type FlagDef,
   json,
   JSON_FLAG,
   openStore,
@@ -54,17 +55,16 @@ async function store_(values: Record<string, unknown>, io: CliIO): Promise<Store
   return await openStore(values as never, io);
 }
 
+/** Stores the image under `to.name` and prints its name and digest (or JSON). */
 async function finish(
   store: Store,
   image: ImageDraft,
-  name: string,
-  io: CliIO,
-  asJson: boolean,
-  what: string,
+  to: { name: string; io: CliIO; json: boolean; what: string },
 ): Promise<number> {
+  const { name, io, what } = to;
   const written = await writeImage(store, image, { name });
   const digest = written.descriptor.digest;
-  if (asJson) {
+  if (to.json) {
     io.out(json({
       name: written.names[0],
       digest,
@@ -83,6 +83,20 @@ async function finish(
   return 0;
 }
 
+/** `-t NEW`: where append and mutate store their result. */
+const TAG_FLAG: FlagDef = {
+  name: "tag",
+  short: "t",
+  kind: "string",
+  value: "NEW",
+  help: "the new image's name (default: move <name> to the result)",
+};
+
+/** `--platform P`: which platform of a multi-platform image append and mutate start from. */
+function platformFlag(help: string): FlagDef {
+  return { name: "platform", kind: "string", value: "P", help };
+}
+
 /** `append`. */
 export const appendCommand: Command = {
   path: ["append"],
@@ -95,19 +109,8 @@ export const appendCommand: Command = {
       value: "DIR|TAR|-",
       help: "a directory (owners 0:0, fixed times), a tar (plain, gzip, zstd) or - for stdin",
     },
-    {
-      name: "tag",
-      short: "t",
-      kind: "string",
-      value: "NEW",
-      help: "the new image's name (default: move <name> to the result)",
-    },
-    {
-      name: "platform",
-      kind: "string",
-      value: "P",
-      help: "which platform of a multi-platform image to start from",
-    },
+    TAG_FLAG,
+    platformFlag("which platform of a multi-platform image to start from"),
     {
       name: "compression",
       kind: "string",
@@ -173,14 +176,8 @@ export const appendCommand: Command = {
         });
         await lease.add(image.layers.map((l) => l.digest));
       }
-      return await finish(
-        store,
-        image,
-        name,
-        io,
-        f.values.json === true,
-        `appended ${layers.length} layer${layers.length === 1 ? "" : "s"} to ${source}`,
-      );
+      const what = `appended ${layers.length} layer${layers.length === 1 ? "" : "s"} to ${source}`;
+      return await finish(store, image, { name, io, json: f.values.json === true, what });
     } finally {
       await lease.release().catch(() => {});
       await store.close();
@@ -227,19 +224,8 @@ export const mutateCommand: Command = {
   details: 'ARGS of --cmd/--entrypoint: a JSON array (\'["/bin/sh","-c","echo hi"]\') or words\n' +
     "('/app --port 80'); '' removes it.",
   flags: [
-    {
-      name: "tag",
-      short: "t",
-      kind: "string",
-      value: "NEW",
-      help: "the new image's name (default: move <name> to the result)",
-    },
-    {
-      name: "platform",
-      kind: "string",
-      value: "P",
-      help: "which platform of a multi-platform image to change",
-    },
+    TAG_FLAG,
+    platformFlag("which platform of a multi-platform image to change"),
     { name: "env", kind: "multiple", value: "K=V", help: "set an environment variable (merged)" },
     { name: "cmd", kind: "string", value: "ARGS", help: "set Cmd" },
     { name: "entrypoint", kind: "string", value: "ARGS", help: "set Entrypoint" },
@@ -286,14 +272,8 @@ export const mutateCommand: Command = {
     try {
       let image = setConfig(await loadImage(store, source, { platform }), changes);
       if (Object.keys(annotations).length) image = setAnnotations(image, annotations);
-      return await finish(
-        store,
-        image,
-        name,
-        io,
-        f.values.json === true,
-        `changed ${source}`,
-      );
+      const what = `changed ${source}`;
+      return await finish(store, image, { name, io, json: f.values.json === true, what });
     } finally {
       await store.close();
     }

@@ -4,10 +4,10 @@
  * a dead owner's resumable partial write is freed, not removed).
  * @module
  */
-import { type Digest, isDigest, parseDigest, randomHex } from "../digest.ts";
+import { type Digest, isDigest, randomHex } from "../digest.ts";
 import type { Lease } from "./types.ts";
 import { mapNoSpace, ownerAlive, ownerToken, parseOwner, removeQuietly } from "./fs_files.ts";
-import { INDEX_TMP_PREFIX } from "./layout.ts";
+import { fileLease, INDEX_TMP_PREFIX } from "./layout.ts";
 
 /** A file {@link removeStaleFilesIn} removed (or, in a dry run, would remove). */
 export interface StaleFile {
@@ -133,27 +133,17 @@ export async function createLease(
   } catch (e) {
     throw mapNoSpace(e, `create lease ${path}`);
   }
-  let released = false;
-  return {
-    id,
-    add: async (digests) => {
-      for (const d of digests) parseDigest(d);
-      if (released) throw new TypeError(`lease ${id} was released`);
-      if (digests.length === 0) return;
-      const text = digests.map((d) => `${d}\n`).join("");
-      await exclusive(async () => {
-        try {
-          await Deno.writeTextFile(path, text, { append: true });
-        } catch (e) {
-          throw mapNoSpace(e, `add to lease ${path}`);
-        }
-      });
+  return fileLease(id, {
+    exclusive,
+    append: async (digests) => {
+      try {
+        await Deno.writeTextFile(path, digests.map((d) => `${d}\n`).join(""), { append: true });
+      } catch (e) {
+        throw mapNoSpace(e, `add to lease ${path}`);
+      }
     },
-    release: async () => {
-      released = true;
-      await removeQuietly(path);
-    },
-  };
+    remove: () => removeQuietly(path),
+  });
 }
 
 /** Digests of leases whose owner process is alive; dead processes' leases are removed. */

@@ -13,7 +13,7 @@ import type { Digest, DigestAlgorithm, Expectation } from "../digest.ts";
 import type { Hasher, Runtime } from "../runtime/types.ts";
 import type { BlobWriter } from "./types.ts";
 import { exists, mapNoSpace, removeQuietly } from "./fs_files.ts";
-import { checkCommit } from "./layout.ts";
+import { checkCommit, LayoutBlobWriter } from "./layout.ts";
 
 /** How many blob writers of this process keep their ingest file open at once. */
 export const MAX_OPEN_WRITER_FILES = 32;
@@ -22,7 +22,7 @@ export const MAX_OPEN_WRITER_FILES = 32;
 const openWriters = new Set<FsBlobWriter>();
 
 /** An in-flight write into `ingest/`. */
-export class FsBlobWriter implements BlobWriter {
+export class FsBlobWriter extends LayoutBlobWriter implements BlobWriter {
   #dir: string;
   #blobPath: (digest: Digest) => string;
   /** The ingest file while it is open (closed while parked, see {@link MAX_OPEN_WRITER_FILES}). */
@@ -33,10 +33,6 @@ export class FsBlobWriter implements BlobWriter {
   #sync: boolean;
   #ensureDir: (relative: string) => Promise<void>;
   #size = 0;
-  #state: "open" | "committing" | "done" = "open";
-  #queue: Promise<void> = Promise.resolve();
-  #failure: unknown;
-  #committing?: Promise<unknown>;
   #keepAs?: string;
   /** Bytes a resumed write started with. */
   readonly offset: number;
@@ -53,6 +49,7 @@ export class FsBlobWriter implements BlobWriter {
     offset?: number;
     keepAs?: string;
   }) {
+    super();
     this.offset = init.offset ?? 0;
     this.#size = this.offset;
     this.#keepAs = init.keepAs;
@@ -97,19 +94,14 @@ export class FsBlobWriter implements BlobWriter {
   }
 
   async #discard(): Promise<void> {
-    this.#state = "done";
+    this.state = "done";
     this.#closeFile();
     await removeQuietly(this.#path);
   }
 
   write(chunk: Uint8Array): Promise<void> {
-    if (this.#state !== "open") {
-      return Promise.reject(new TypeError("Cannot write: the blob writer is already finished"));
-    }
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#sha256) {
-      return Promise.reject(new TypeError("Cannot write: sha256() was already taken"));
-    }
+    const refused = this.refuseWrite(this.#sha256 !== undefined);
+    if (refused) return refused;
     // Hash, then write synchronously: a write of a network- or tar-sized chunk into the page
     // cache is a memcpy, far cheaper than an async op's thread-pool round trip per chunk.
     this.#hasher.update(chunk);
@@ -119,8 +111,8 @@ export class FsBlobWriter implements BlobWriter {
       let at = 0;
       while (at < chunk.byteLength) at += file.writeSync(chunk.subarray(at));
     } catch (e) {
-      this.#failure = mapNoSpace(e, `write blob to ${this.#path}`);
-      return this.#discard().then(() => Promise.reject(this.#failure));
+      this.failure = mapNoSpace(e, `write blob to ${this.#path}`);
+      return this.#discard().then(() => Promise.reject(this.failure));
     }
     return Promise.resolve();
   }
@@ -145,22 +137,11 @@ export class FsBlobWriter implements BlobWriter {
     return `${algorithm}:${hasher.digest()}`;
   }
 
-  commit(expected: Expectation): Promise<{ added: boolean }> {
-    if (this.#state !== "open") {
-      return Promise.reject(
-        new TypeError("Cannot commit: the blob writer is already finished"),
-      );
-    }
-    this.#state = "committing";
-    const run = this.#commit(expected);
-    this.#committing = run.catch(() => {});
-    return run;
-  }
-
-  async #commit(expected: Expectation): Promise<{ added: boolean }> {
+  /** Verifies, then links the ingest file into `blobs/` (see {@link LayoutBlobWriter}). */
+  protected async commitWritten(expected: Expectation): Promise<{ added: boolean }> {
     try {
-      await this.#queue;
-      if (this.#failure) throw this.#failure;
+      await this.queue;
+      if (this.failure) throw this.failure;
       const { algorithm } = await checkCommit(
         expected,
         this.#size,
@@ -210,15 +191,10 @@ export class FsBlobWriter implements BlobWriter {
     }
   }
 
+  /** Discards the write, or keeps a resumable one's bytes (unless `discard`). */
   async abort(options: { discard?: boolean } = {}): Promise<void> {
-    if (this.#committing) {
-      await this.#committing; // commit cleans up after itself
-      return;
-    }
-    if (this.#state === "done") return;
-    this.#state = "done";
-    await this.#queue;
-    if (this.#keepAs && !options.discard && !this.#failure) {
+    if (!(await this.abortStarts())) return;
+    if (this.#keepAs && !options.discard && !this.failure) {
       // Keep the partial bytes for the next write of this digest.
       this.#closeFile();
       try {

@@ -2,7 +2,8 @@
 /**
  * What the filesystem and OPFS stores share about their OCI image layout: the blob file
  * names they accept, the temporary index.json prefix, the size and digest check of a
- * commit, and the name roles over `index.json` ({@link LayoutNameRoles}).
+ * commit, the life of a blob writer ({@link LayoutBlobWriter}) and the name roles over
+ * `index.json` ({@link LayoutNameRoles}).
  *
  * @example
  * ```ts
@@ -13,6 +14,7 @@
  */
 import {
   checkDigestAndSize,
+  type Digest,
   type DigestAlgorithm,
   type Expectation,
   parseDigest,
@@ -20,7 +22,7 @@ import {
 import { DigestMismatchError, SizeMismatchError } from "../errors.ts";
 import type { Descriptor } from "../types.ts";
 import type { LayoutNames } from "./layout_index.ts";
-import type { ImageNames, ImageRecord } from "./types.ts";
+import type { ImageNames, ImageRecord, Lease } from "./types.ts";
 
 /** The digest algorithms a layout store keeps blobs of (`blobs/<alg>/`). */
 export const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
@@ -40,6 +42,91 @@ export type JsonObject = Record<string, unknown>;
 /** True for a JSON object (not an array, not null). */
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * What the fs and OPFS blob writers share: the life open → committing → done, a single
+ * commit, writes refused after the end or after a failure (which is kept and repeated),
+ * and an abort during a commit that waits for it (the commit cleans up after itself).
+ */
+export abstract class LayoutBlobWriter {
+  /** open → committing → done. */
+  protected state: "open" | "committing" | "done" = "open";
+  /** Writes still running (the commit and an abort wait for them). */
+  protected queue: Promise<void> = Promise.resolve();
+  /** The first failure of a write: later writes and the commit fail with it. */
+  protected failure: unknown;
+  #committing?: Promise<unknown>;
+
+  /** A rejection when no write may run now, else undefined. */
+  protected refuseWrite(sha256Taken: boolean): Promise<never> | undefined {
+    if (this.state !== "open") {
+      return Promise.reject(new TypeError("Cannot write: the blob writer is already finished"));
+    }
+    if (this.failure) return Promise.reject(this.failure);
+    if (sha256Taken) {
+      return Promise.reject(new TypeError("Cannot write: sha256() was already taken"));
+    }
+    return undefined;
+  }
+
+  /** Verifies size and digest and makes the blob visible (see `BlobWriter.commit`). */
+  commit(expected: Expectation): Promise<{ added: boolean }> {
+    if (this.state !== "open") {
+      return Promise.reject(new TypeError("Cannot commit: the blob writer is already finished"));
+    }
+    this.state = "committing";
+    const run = this.commitWritten(expected);
+    this.#committing = run.catch(() => {});
+    return run;
+  }
+
+  /** The commit itself: waits for the queue, and discards the write whatever happens. */
+  protected abstract commitWritten(expected: Expectation): Promise<{ added: boolean }>;
+
+  /**
+   * The first step of `abort()`: waits for a commit in progress, or for the running writes
+   * of an open writer, which it marks done. True when the caller must now discard.
+   */
+  protected async abortStarts(): Promise<boolean> {
+    if (this.#committing) {
+      await this.#committing; // the commit cleans up after itself
+      return false;
+    }
+    if (this.state === "done") return false;
+    this.state = "done";
+    await this.queue;
+    return true;
+  }
+}
+
+/**
+ * A lease kept in a file of the layout's `leases/` (fs and OPFS): `add` checks the
+ * digests, refuses once released and appends under the store's writer lock (so gc sees
+ * every addition), `release` removes the file.
+ */
+export function fileLease(id: string, file: {
+  /** Runs `fn` under the store's writer lock. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /** Appends digests to the lease file (called under the lock, never with none). */
+  append(digests: readonly Digest[]): Promise<void>;
+  /** Removes the lease file (quietly). */
+  remove(): Promise<void>;
+}): Lease {
+  let released = false;
+  return {
+    id,
+    add: async (digests) => {
+      for (const d of digests) parseDigest(d);
+      if (released) throw new TypeError(`lease ${id} was released`);
+      if (digests.length === 0) return;
+      await file.exclusive(() => file.append(digests));
+    },
+    release: async () => {
+      released = true;
+      await file.remove();
+    },
+  };
 }
 
 /**

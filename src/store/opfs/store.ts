@@ -14,7 +14,14 @@ import { InvalidInputError, NotFoundError } from "../../errors.ts";
 import { OCI_INDEX } from "../../media_types.ts";
 import { getRuntime } from "../../runtime/mod.ts";
 import type { Runtime } from "../../runtime/types.ts";
-import { ALGORITHMS, HEX_NAME, INDEX_TMP_PREFIX, isObject, LayoutNameRoles } from "../layout.ts";
+import {
+  ALGORITHMS,
+  fileLease,
+  HEX_NAME,
+  INDEX_TMP_PREFIX,
+  isObject,
+  LayoutNameRoles,
+} from "../layout.ts";
 import {
   emptyLayoutIndex,
   INDEX_LIMIT,
@@ -566,43 +573,34 @@ export class OpfsStore extends LayoutNameRoles implements Store {
     const enc = new TextEncoder();
     /** Bytes in the lease file. */
     let length = 0;
-    let released = false;
-    return {
-      id,
-      add: async (more) => {
-        for (const d of more) parseDigest(d);
-        if (released) throw new TypeError(`lease ${id} was released`);
-        if (more.length === 0) return;
-        await this.exclusive(async () => {
-          const fresh = [...new Set(more)].filter((d) => !digests.has(d));
-          if (fresh.length === 0) return;
-          try {
-            const lines = enc.encode(fresh.map((d) => `${d}\n`).join(""));
-            if (syncHandlesAvailable(handle)) {
-              // Appended, not flushed: a lease matters only while its owner lives.
-              const sync = await handle.createSyncAccessHandle!();
-              try {
-                writeAll(sync, lines, length);
-              } finally {
-                sync.close();
-              }
-              length += lines.byteLength;
-            } else {
-              const all = enc.encode([...digests, ...fresh].map((d) => `${d}\n`).join(""));
-              await writeSmallFile(dir, id, all);
-              length = all.byteLength;
+    return fileLease(id, {
+      exclusive: (fn) => this.exclusive(fn),
+      append: async (more) => {
+        const fresh = [...new Set(more)].filter((d) => !digests.has(d));
+        if (fresh.length === 0) return;
+        try {
+          const lines = enc.encode(fresh.map((d) => `${d}\n`).join(""));
+          if (syncHandlesAvailable(handle)) {
+            // Appended, not flushed: a lease matters only while its owner lives.
+            const sync = await handle.createSyncAccessHandle!();
+            try {
+              writeAll(sync, lines, length);
+            } finally {
+              sync.close();
             }
-          } catch (e) {
-            throw await mapQuota(e, `add to lease ${id}`);
+            length += lines.byteLength;
+          } else {
+            const all = enc.encode([...digests, ...fresh].map((d) => `${d}\n`).join(""));
+            await writeSmallFile(dir, id, all);
+            length = all.byteLength;
           }
-          for (const d of fresh) digests.add(d);
-        });
+        } catch (e) {
+          throw await mapQuota(e, `add to lease ${id}`);
+        }
+        for (const d of fresh) digests.add(d);
       },
-      release: async () => {
-        released = true;
-        await removeQuietly(dir, id);
-      },
-    };
+      remove: () => removeQuietly(dir, id),
+    });
   }
 
   /** Digests of leases whose owner is alive; dead owners' leases are removed. */

@@ -3,7 +3,7 @@
  * The OPFS blob writer: hashes while it writes (in this thread, or in the helper worker), verifies on commit and moves the file into `blobs/` under a per-digest lock.
  * @module
  */
-import { checkCommit, isObject } from "../layout.ts";
+import { checkCommit, isObject, LayoutBlobWriter } from "../layout.ts";
 import { type Digest, type DigestAlgorithm, type Expectation, parseDigest } from "../../digest.ts";
 import { IoError } from "../../errors.ts";
 import type { Hasher, Runtime } from "../../runtime/types.ts";
@@ -17,16 +17,13 @@ import type {
 import { fileOrUndefined, mapQuota, moveFile, removeQuietly, writeAll } from "./files.ts";
 import type { OffloadedWrite } from "./helper_client.ts";
 
-export class OpfsBlobWriter implements BlobWriter {
+export class OpfsBlobWriter extends LayoutBlobWriter implements BlobWriter {
   #init: ConstructorInit;
   #size = 0;
-  #state: "open" | "committing" | "done" = "open";
-  #queue: Promise<void> = Promise.resolve();
-  #failure: unknown;
-  #committing?: Promise<unknown>;
   #moved = false;
 
   constructor(init: ConstructorInit) {
+    super();
     this.#init = init;
   }
 
@@ -35,8 +32,8 @@ export class OpfsBlobWriter implements BlobWriter {
 
   #finish(): Promise<{ sha256: string; size: number }> {
     this.#finished ??= (async () => {
-      await this.#queue;
-      if (this.#failure) throw this.#failure;
+      await this.queue;
+      if (this.failure) throw this.failure;
       const offload = this.#init.offload;
       if (offload) {
         this.#init.offload = undefined;
@@ -70,7 +67,7 @@ export class OpfsBlobWriter implements BlobWriter {
   }
 
   async #discard(): Promise<void> {
-    this.#state = "done";
+    this.state = "done";
     await this.#closeHandles();
     // A sha256() in flight has the helper finishing the file (its handle still open):
     // let it close before removing the file.
@@ -80,13 +77,8 @@ export class OpfsBlobWriter implements BlobWriter {
   }
 
   write(chunk: Uint8Array): Promise<void> {
-    if (this.#state !== "open") {
-      return Promise.reject(new TypeError("Cannot write: the blob writer is already finished"));
-    }
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#finished) {
-      return Promise.reject(new TypeError("Cannot write: sha256() was already taken"));
-    }
+    const refused = this.refuseWrite(this.#finished !== undefined);
+    if (refused) return refused;
     const at = this.#size;
     this.#size += chunk.byteLength;
     const { sync, offload } = this.#init;
@@ -106,22 +98,22 @@ export class OpfsBlobWriter implements BlobWriter {
       }
     }
     const copy = chunk.slice(); // the caller may reuse its buffer before the write runs
-    const run = this.#queue.then(async () => {
-      if (this.#failure) throw this.#failure;
+    const run = this.queue.then(async () => {
+      if (this.failure) throw this.failure;
       try {
         await this.#init.writable!.write(copy);
       } catch (e) {
         await this.#fail(e);
       }
     });
-    this.#queue = run.catch(() => {});
+    this.queue = run.catch(() => {});
     return run;
   }
 
   async #fail(e: unknown): Promise<never> {
-    this.#failure = await mapQuota(e, `write a blob to store ${this.#init.path}`);
+    this.failure = await mapQuota(e, `write a blob to store ${this.#init.path}`);
     await this.#discard();
-    throw this.#failure;
+    throw this.failure;
   }
 
   async #actualDigest(algorithm: DigestAlgorithm, sha256?: string): Promise<string> {
@@ -132,20 +124,11 @@ export class OpfsBlobWriter implements BlobWriter {
     return `${algorithm}:${hasher.digest()}`;
   }
 
-  commit(expected: Expectation): Promise<{ added: boolean }> {
-    if (this.#state !== "open") {
-      return Promise.reject(new TypeError("Cannot commit: the blob writer is already finished"));
-    }
-    this.#state = "committing";
-    const run = this.#commit(expected);
-    this.#committing = run.catch(() => {});
-    return run;
-  }
-
-  async #commit(expected: Expectation): Promise<{ added: boolean }> {
+  /** Verifies, then moves the ingest file into `blobs/` (see {@link LayoutBlobWriter}). */
+  protected async commitWritten(expected: Expectation): Promise<{ added: boolean }> {
     try {
-      await this.#queue;
-      if (this.#failure) throw this.#failure;
+      await this.queue;
+      if (this.failure) throw this.failure;
       if (!isObject(expected)) throw new TypeError("commit() needs { digest, size }");
       parseDigest(expected.digest); // before any file is touched
       // Make the bytes durable and release the file before hashing or moving it.
@@ -187,15 +170,9 @@ export class OpfsBlobWriter implements BlobWriter {
     }
   }
 
+  /** Discards the write (waits for a commit in progress, which cleans up itself). */
   async abort(): Promise<void> {
-    if (this.#committing) {
-      await this.#committing;
-      return;
-    }
-    if (this.#state === "done") return;
-    this.#state = "done";
-    await this.#queue;
-    await this.#discard();
+    if (await this.abortStarts()) await this.#discard();
   }
 }
 
