@@ -33,6 +33,8 @@ export interface StoreAudit {
   readonly broken: readonly AuditFinding[];
   /** Files in `ingest/` and `leases/` (in-flight or left by a dead process). */
   readonly leftovers: number;
+  /** Of those, the files in `ingest/` (partly written or uncommitted blobs). */
+  readonly ingest: number;
 }
 
 const INDEX_TYPES = new Set([
@@ -173,6 +175,7 @@ export async function auditStore(
     const why = await checkGraph(entry, 0);
     if (why) broken.push({ what: name, why });
   }
-  const leftovers = (await countFiles(`${dir}/ingest`)) + (await countFiles(`${dir}/leases`));
-  return { blobs, corrupt, partial, names: names.sort(), broken, leftovers };
+  const ingest = await countFiles(`${dir}/ingest`);
+  const leftovers = ingest + (await countFiles(`${dir}/leases`));
+  return { blobs, corrupt, partial, names: names.sort(), broken, leftovers, ingest };
 }

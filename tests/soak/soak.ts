@@ -70,11 +70,11 @@ export interface SoakReport {
     readonly byShape: Record<Shape, number>;
     /** Where the kill left the store (from what the audit saw). */
     readonly landed: {
-      /** No new file in the store yet. */
+      /** No ingest file, no new blob, no name (perhaps a lease). */
       readonly beforeWriting: number;
-      /** Ingest files or leases left by the dead process. */
+      /** Ingest files left by the dead process. */
       readonly midWrite: number;
-      /** New verified blobs but no name, and no ingest file. */
+      /** New verified blobs, but no ingest file and no name. */
       readonly betweenCommits: number;
       /** The name was already recorded. */
       readonly afterNaming: number;
@@ -125,8 +125,29 @@ interface RunResult {
   ms: number;
 }
 
-/** Runs `lading <args>` in a child process; with `killAfterMs`, SIGKILLs it then. */
-async function lading(args: string[], killAfterMs?: number): Promise<RunResult> {
+/** When {@link lading} SIGKILLs its child. */
+interface KillAt {
+  /** Milliseconds after the start, or after the first write (`watch`). */
+  readonly ms: number;
+  /** Count from the first file created in this directory (the store's `ingest/`). */
+  readonly watch?: string;
+}
+
+interface LadingResult extends RunResult {
+  /** Milliseconds from the start to the first file created in the watched directory. */
+  firstWriteMs?: number;
+}
+
+/**
+ * Runs `lading <args>` in a child process; with `kill`, SIGKILLs it then. With `watch`,
+ * the time of the first file created there is measured (and the kill counts from it).
+ */
+async function lading(
+  args: string[],
+  options: { kill?: KillAt; watch?: string } = {},
+): Promise<LadingResult> {
+  const watch = options.kill?.watch ?? options.watch;
+  const watcher = watch ? Deno.watchFs(watch, { recursive: false }) : undefined;
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-check", CLI, ...args],
@@ -135,20 +156,34 @@ async function lading(args: string[], killAfterMs?: number): Promise<RunResult> 
     stderr: "piped",
   }).spawn();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  if (killAfterMs !== undefined) {
+  const kill = (ms: number) => {
     timer = setTimeout(() => {
       try {
         child.kill("SIGKILL");
       } catch { /* already gone */ }
-    }, killAfterMs);
-  }
+    }, ms);
+  };
+  if (options.kill && !options.kill.watch) kill(options.kill.ms);
+  let firstWriteMs: number | undefined;
+  const watching = (async () => {
+    if (!watcher) return;
+    for await (const event of watcher) {
+      if (event.kind !== "create") continue;
+      firstWriteMs = performance.now() - t0;
+      if (options.kill?.watch) kill(options.kill.ms);
+      break;
+    }
+  })();
   const out = await child.output();
   clearTimeout(timer);
+  watcher?.close();
+  await watching;
   return {
     code: out.code,
     signal: out.signal,
     stderr: new TextDecoder().decode(out.stderr).trim(),
     ms: performance.now() - t0,
+    firstWriteMs,
   };
 }
 
@@ -231,40 +266,39 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     return a;
   };
 
-  /** Learns the sizes of blobs lading makes itself on import (docker manifests). */
+  /**
+   * Learns the sizes of blobs lading makes itself on import (the manifests of docker
+   * archives), from a store that was just audited: every blob that hashes to its name.
+   */
   const learnSizes = async () => {
-    await audit("learning sizes");
     for await (const e of Deno.readDir(`${store}/blobs/sha256`)) {
       const digest = `sha256:${e.name}`;
-      if (!sizes.has(digest) && !corrupt.has(`blobs/sha256/${e.name}`)) {
+      if (!sizes.has(digest) && !corrupt.has(`blobs/sha256/${e.name}`) && e.isFile) {
         sizes.set(digest, (await Deno.stat(`${store}/blobs/sha256/${e.name}`)).size);
       }
     }
   };
+  const blobCount = async () => {
+    let n = 0;
+    for await (const _ of Deno.readDir(`${store}/blobs/sha256`)) n++;
+    return n;
+  };
 
   const importArgs = (a: SoakArchive) => ["--store", store, "import", "-q", a.path];
 
-  // The bystander and one import of each shape (which also learns the docker sizes and
-  // how long an import takes).
+  // The bystander; start-up time; a first guess of how long an import takes (the retries
+  // keep it current).
   const seed = await lading(importArgs(inputs.bystander));
   if (seed.code !== 0) fail("importing the bystander", seed.stderr);
+  await audit("after importing the bystander");
   const startup = (await lading(["--version"])).ms;
-  const duration = new Map<Shape, number>();
   const killed = inputs.archives.filter((a) => a.variant === 0);
-  for (const a of killed) {
-    const r = await lading(importArgs(a));
-    if (r.code !== 0) fail(`calibration import of ${a.shape}`, r.stderr);
-    duration.set(a.shape, r.ms);
-    await learnSizes();
-    await removeAndShrink(store, a.name, "gc", rand);
-  }
-  await audit("after calibration");
-  log(
-    `start-up ${Math.round(startup)} ms; imports: ${
-      killed.map((a) => `${a.shape} ${Math.round(duration.get(a.shape)!)} ms`).join(", ")
-    }`,
+  const writePhase = new Map<Shape, number>();
+  const duration = new Map<Shape, number>(
+    killed.map((a) => [a.shape, startup * 1.5 + a.bytes / 50e6 * 1000]),
   );
-  lap("calibrate");
+  log(`start-up ${Math.round(startup)} ms`);
+  lap("start");
 
   // 1. Kills.
   const byShape = Object.fromEntries(SHAPES.map((s) => [s, 0])) as Record<Shape, number>;
@@ -277,11 +311,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   while (kills < options.kills && attempts < options.kills * 3) {
     const a = killed[kills % killed.length];
     attempts++;
-    const before = await auditStore(store, sizes);
+    const blobsBefore = await blobCount();
     const full = duration.get(a.shape)!;
-    // Anywhere from the end of start-up to the end of a whole import.
-    const at = Math.max(1, startup * 0.8 + rand() * Math.max(10, full - startup * 0.8));
-    const r = await lading(importArgs(a), at);
+    const writing = writePhase.get(a.shape) ?? full / 2;
+    // One kill in four anywhere from the end of start-up to the end of a whole import;
+    // the others while the store is written: from its first ingest file to the end.
+    const kill: KillAt = rand() < 0.25
+      ? { ms: Math.max(1, startup * 0.8 + rand() * Math.max(10, full - startup * 0.8)) }
+      : { ms: rand() * writing * 1.05, watch: `${store}/ingest` };
+    const at = kill.ms;
+    const r = await lading(importArgs(a), { kill });
     if (r.signal !== "SIGKILL") {
       finishedFirst++;
       if (r.code !== 0) fail(`import of ${a.shape} (not killed)`, r.stderr);
@@ -290,19 +329,28 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     } else {
       kills++;
       byShape[a.shape]++;
-      const after = await audit(`after kill ${kills} (${a.shape} at ${Math.round(at)} ms)`);
+      const after = await audit(
+        `after kill ${kills} (${a.shape} at ${Math.round(at)} ms${
+          kill.watch ? " of writing" : ""
+        })`,
+      );
       if (after.names.includes(a.name)) landed.afterNaming++;
-      else if (after.leftovers > 0) landed.midWrite++;
-      else if (after.blobs > before.blobs) landed.betweenCommits++;
+      else if (after.ingest > 0) landed.midWrite++;
+      else if (after.blobs > blobsBefore) landed.betweenCommits++;
       else landed.beforeWriting++;
       if (!after.names.includes(inputs.bystander.name)) {
         fail(`after kill ${kills}`, "the bystander's name is gone");
       }
       retries++;
-      const again = await lading(importArgs(a));
-      // Keep the estimate of a whole import current (the machine's load changes).
+      const again = await lading(importArgs(a), { watch: `${store}/ingest` });
+      // Keep the estimates of a whole import and of its writing current (the machine's
+      // load changes).
       duration.set(a.shape, 0.7 * full + 0.3 * again.ms);
+      if (again.firstWriteMs !== undefined) {
+        writePhase.set(a.shape, 0.7 * writing + 0.3 * (again.ms - again.firstWriteMs));
+      }
       const check = await audit(`after retry ${retries} (${a.shape})`);
+      await learnSizes();
       if (again.code !== 0) fail(`retry ${retries} of ${a.shape}`, again.stderr);
       else if (!check.names.includes(a.name)) {
         fail(`retry ${retries} of ${a.shape}`, `exit 0 but ${a.name} is not named`);
@@ -312,9 +360,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         fail(`retry ${retries} of ${a.shape}`, `${check.leftovers} ingest/lease files left`);
       }
       log(
-        `kill ${kills}/${options.kills} ${a.shape} at ${Math.round(at)} ms; retry ${
-          again.code === 0 ? "ok" : "FAILED"
-        } in ${Math.round(again.ms)} ms`,
+        `kill ${kills}/${options.kills} ${a.shape} at ${Math.round(at)} ms${
+          kill.watch ? " after the first write" : ""
+        }; retry ${again.code === 0 ? "ok" : "FAILED"} in ${Math.round(again.ms)} ms`,
       );
     }
     await removeAndShrink(store, a.name, rand() < 0.5 ? "gc" : "part", rand);
