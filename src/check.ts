@@ -422,7 +422,10 @@ function platformLabel(d: Descriptor): string {
 
 /**
  * Checks the given images (all names when `records` is omitted), sharing blob results so
- * that layers common to several images are hashed once.
+ * that layers common to several images are hashed once. An image found incomplete is
+ * judged again against a fresh snapshot of the names: one removed or re-pointed while the
+ * check ran (`images rm` and gc at the same time) is left out of the result, never
+ * reported as incomplete.
  *
  * @example
  * ```ts
@@ -453,7 +456,31 @@ export async function checkImages(
     }
     out.push({ ...check, name: r.name });
   }
-  return out;
+  if (out.every((c) => c.complete)) return out;
+  // A name removed (and its blobs collected) while the check ran is not an incomplete
+  // image: the incomplete ones are judged again against a fresh snapshot of the names —
+  // gone or moved names are left out, the others are checked again (blobs found missing
+  // before may have been re-imported meanwhile).
+  const now = new Map((await store.listImages()).map((r) => [r.name, r.target]));
+  const again = new Map<string, ImageCheck>();
+  const fresh = { ...options, cache: new Map<string, BlobProblem | null>() };
+  const kept: ImageCheck[] = [];
+  for (const c of out) {
+    if (c.complete) {
+      kept.push(c);
+      continue;
+    }
+    const target = now.get(c.name);
+    if (!target || target.digest !== c.digest) continue; // removed or re-pointed meanwhile
+    const key = `${target.digest} ${target.size} ${target.mediaType}`;
+    let check = again.get(key);
+    if (!check) {
+      check = await checkImage(store, { name: c.name, target }, fresh);
+      again.set(key, check);
+    }
+    kept.push({ ...check, name: c.name });
+  }
+  return kept;
 }
 
 /** The result of {@link verifyContent}. */

@@ -50,7 +50,8 @@ export async function run(
   return r;
 }
 
-async function found(command: string, args: string[]): Promise<boolean> {
+/** True when `command args` runs and exits 0 (false when it is missing or fails). */
+export async function succeeds(command: string, args: string[]): Promise<boolean> {
   try {
     const r = await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output();
     return r.success;
@@ -73,7 +74,9 @@ const VERSION_ARGS: Record<string, string[]> = {
  */
 export async function haveTools(test: string, ...tools: string[]): Promise<boolean> {
   const missing: string[] = [];
-  for (const t of tools) if (!(await found(t, VERSION_ARGS[t] ?? ["--version"]))) missing.push(t);
+  for (const t of tools) {
+    if (!(await succeeds(t, VERSION_ARGS[t] ?? ["--version"]))) missing.push(t);
+  }
   if (missing.length === 0) return true;
   const message = `${test}: ${missing.join(", ")} not found`;
   if (Deno.env.get("CI") === "true") {
