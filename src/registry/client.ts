@@ -41,6 +41,7 @@ import { readAllBytes } from "../store/blob.ts";
 import type { Descriptor } from "../types.ts";
 import { errorDetail } from "./auth.ts";
 import { fixedChunks, resumableBody, skipping } from "./blob_body.ts";
+import { readReferrerPages } from "./referrers.ts";
 import {
   nextPage,
   RegistryTransport,
@@ -102,9 +103,6 @@ function baseMediaType(contentType: string | null): string | undefined {
   const t = contentType?.split(";")[0].trim().toLowerCase();
   return t || undefined;
 }
-
-/** Pages of a referrers list followed at most (a registry that never ends is refused). */
-export const MAX_REFERRER_PAGES = 1000;
 
 /**
  * The fallback tag of the referrers of `digest`: `sha256-<hex>`.
@@ -476,48 +474,21 @@ export class RegistryClient {
       });
     const res = await get(first);
     let list: Descriptor[];
-    let filtered = false;
+    let filtered: boolean;
     const isIndexPage = (r: Response) =>
       r.ok && baseMediaType(r.headers.get("content-type")) === OCI_INDEX;
     if (isIndexPage(res)) {
-      // The API's answer may come in pages (`Link: <…>; rel="next"`): follow them, bounded.
-      list = [];
-      filtered = true;
-      const seen = new Set<string>();
-      let page: Response = res;
-      let url = new URL(first, this.transport.base).href;
-      for (let n = 1;; n++) {
-        const bytes = await readAllBytes(page.body!, DEFAULT_JSON_LIMIT, `referrers of ${digest}`);
-        list.push(
-          ...parseIndex(bytes, { what: `referrers of ${this.#name(repo, digest)}` }).manifests,
-        );
-        filtered &&= !!page.headers.get("oci-filters-applied")?.includes("artifactType");
-        seen.add(url);
-        const next = nextPage(page, url);
-        if (!next) break;
-        if (seen.has(next)) {
-          throw new RegistryError(`Cannot ${what}: the registry's pages link back to ${next}`);
-        }
-        if (n >= MAX_REFERRER_PAGES) {
-          throw new RegistryError(
-            `Cannot ${what}: the registry sends more than ${MAX_REFERRER_PAGES} pages of referrers`,
-          );
-        }
-        url = next;
-        page = await get(next);
-        if (!isIndexPage(page)) {
-          if (!page.ok) return await this.#failure(page, what);
-          await page.body?.cancel();
-          throw new RegistryError(
-            `Cannot ${what}: page ${n + 1} is not an OCI index (${
-              page.headers.get("content-type") ?? "no content type"
-            })`,
-          );
-        }
-      }
+      ({ list, filtered } = await readReferrerPages(res, {
+        url: new URL(first, this.transport.base).href,
+        what,
+        get,
+        isIndexPage,
+        fail: (r) => this.#failure(r, what),
+      }));
     } else if (res.status === 404 || res.ok) {
       await res.body?.cancel();
       list = [...await this.#fallbackReferrers(repo, digest)];
+      filtered = false;
     } else {
       return await this.#failure(res, what);
     }
