@@ -29,7 +29,7 @@ import { normalizeReference } from "../reference.ts";
 import { getRuntime } from "../runtime/mod.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { writeBlob } from "../store/blob.ts";
-import type { BlobIngester, BlobProvider, ImageTarget, Store } from "../store/types.ts";
+import type { BlobIngester, BlobProvider, ImageSource, ImageTarget } from "../store/types.ts";
 import type {
   ContainerConfig,
   Descriptor,
@@ -104,7 +104,7 @@ export function emptyImage(options: EmptyImageOptions = {}): ImageDraft {
  * ```
  */
 export async function loadImage(
-  store: Store,
+  store: ImageSource,
   name: string,
   options: { readonly platform?: Platform } = {},
 ): Promise<ImageDraft> {

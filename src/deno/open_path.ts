@@ -5,9 +5,13 @@
  * @module
  */
 import { checkImages, type CheckOptions, type ImageCheck } from "../check.ts";
-import { importImages, type ImportOptions, type ImportResult } from "../import/mod.ts";
+import {
+  importImages,
+  type ImportOptions,
+  type ImportResult,
+  type ImportTarget,
+} from "../import/mod.ts";
 import type { Digest } from "../digest.ts";
-import type { Store } from "../store/types.ts";
 import { indexTar } from "../web/tar_index.ts";
 import {
   type ArchiveView,
@@ -34,7 +38,7 @@ import { directorySource, sourceFromPath } from "./fs_source.ts";
  * ```
  */
 export async function importFile(
-  store: Store,
+  store: ImportTarget,
   path: string,
   options: ImportOptions = {},
 ): Promise<ImportResult> {
