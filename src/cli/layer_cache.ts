@@ -22,7 +22,13 @@ import type { Runtime } from "../runtime/types.ts";
 import type { BlobProvider } from "../store/types.ts";
 import { TarReader } from "../tar.ts";
 import type { Descriptor } from "../types.ts";
-import { type AccessPoint, indexingGunzip, inflateFrom } from "../deno/gzip_index.ts";
+import type { AccessPoint } from "../deno/gzip_index.ts";
+
+/** The access point module (node:zlib), loaded only when a layer is read or a point used. */
+let gzipIndex: typeof import("../deno/gzip_index.ts") | undefined;
+async function loadGzipIndex() {
+  return gzipIndex ??= await import("../deno/gzip_index.ts");
+}
 import { iteratorStream } from "../streams.ts";
 
 /** The directory under the store. */
@@ -140,22 +146,24 @@ export function storeLayerCache(dir: string): StoreLayerCache {
     async get(layer: Descriptor): Promise<CachedLayer | undefined> {
       const known = loaded.get(layer.digest);
       if (known) return known;
-      let bytes: Uint8Array;
+      let bytes: Uint8Array | undefined;
       try {
         bytes = await Deno.readFile(fileOf(dir, layer.digest, "json"));
       } catch {
-        return undefined;
+        // missing
       }
       // Unreadable or of another version: a miss (the layer is read again, the file rewritten).
-      const index = decodeLayerIndex(bytes, layer);
+      const index = bytes && decodeLayerIndex(bytes, layer);
       if (index) loaded.set(layer.digest, index);
+      else await loadGzipIndex(); // the layer will be read: record its access points
       return index;
     },
     indexingRuntime(layer: Descriptor, runtime: Runtime): Runtime {
       return {
         ...runtime,
         gunzip: () => {
-          const decoder = indexingGunzip();
+          if (!gzipIndex) return runtime.gunzip();
+          const decoder = gzipIndex.indexingGunzip();
           recording.set(layer.digest, decoder);
           return decoder;
         },
@@ -193,7 +201,9 @@ export function storeLayerCache(dir: string): StoreLayerCache {
       if (!point) return undefined;
       const compressed = await store.reader(layer.digest, { offset: point.start });
       const tar = new TarReader(
-        iteratorStream(skipTo(inflateFrom(point, compressed), point.out, start)),
+        iteratorStream(
+          skipTo((await loadGzipIndex()).inflateFrom(point, compressed), point.out, start),
+        ),
         { what: `layer ${layer.digest}` },
       );
       let header;

@@ -22,8 +22,6 @@ import {
   UsageError,
 } from "./common.ts";
 import { storeLayerCache } from "./layer_cache.ts";
-import * as v8 from "node:v8";
-import * as vm from "node:vm";
 import type { Digest } from "../digest.ts";
 
 /** Flags every layer command takes. */
@@ -73,6 +71,22 @@ export function readOptions(
 }
 
 let fullGc: (() => void) | undefined | null;
+let gcLoading: Promise<void> | undefined;
+
+/** Loads the full-GC hook (node:v8 and node:vm cost ~10 ms: only once blobs are read). */
+function loadGc(): void {
+  gcLoading ??= (async () => {
+    try {
+      const v8 = await import("node:v8");
+      const vm = await import("node:vm");
+      v8.setFlagsFromString("--expose-gc");
+      const gc = vm.runInNewContext("gc");
+      fullGc = typeof gc === "function" ? gc as () => void : null;
+    } catch {
+      fullGc = null;
+    }
+  })();
+}
 
 /**
  * A full garbage collection, when the runtime lets us ask for one. Layer commands
@@ -82,15 +96,6 @@ let fullGc: (() => void) | undefined | null;
  * (about 100-140 MiB whatever the layer size) for a few milliseconds each.
  */
 function collect(): void {
-  if (fullGc === undefined) {
-    try {
-      v8.setFlagsFromString("--expose-gc");
-      fullGc = vm.runInNewContext("gc") as () => void;
-      if (typeof fullGc !== "function") fullGc = null;
-    } catch {
-      fullGc = null;
-    }
-  }
   fullGc?.();
 }
 
@@ -101,6 +106,8 @@ const GC_EVERY = 16 * 1000 * 1000;
 export function withMemoryCap(store: Store, onBytes?: (n: number) => void): Store {
   let since = 0;
   const reader = async (digest: Digest, options?: { offset?: number }) => {
+    loadGc();
+    await gcLoading;
     const stream = await store.reader(digest, options);
     return stream.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({

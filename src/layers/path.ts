@@ -24,6 +24,9 @@ export const OPAQUE_MARKER = ".wh..wh..opq";
 /** Prefix of aufs bookkeeping entries, which carry no meaning in an image and are skipped. */
 export const WHITEOUT_META_PREFIX = ".wh..wh.";
 
+/** Anything {@link normalizeEntryPath} must look at: `.`/`..` components, `//`, a leading or trailing `/`, NUL. */
+const NEEDS_NORMALIZING = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|^\/|\/$|\0/;
+
 /**
  * Normalizes a tar member name to a relative path: `./a//b/` → `a/b`, `/a` → `a`, `./`
  * → `.`. Any `..` component is refused, even one that would stay inside the root
@@ -38,6 +41,11 @@ export const WHITEOUT_META_PREFIX = ".wh..wh.";
  * ```
  */
 export function normalizeEntryPath(name: string, what = "member"): string {
+  // Fast path (most members, and every path read back from a layer index): an optional
+  // `./` prefix and trailing `/` around a path that is normal already.
+  let plain = name.startsWith("./") ? name.slice(2) : name;
+  if (plain.endsWith("/")) plain = plain.slice(0, -1);
+  if (plain !== "" && !NEEDS_NORMALIZING.test(plain)) return plain;
   if (name.includes("\0")) {
     throw new InvalidInputError(`${what} ${JSON.stringify(name)} contains a NUL byte`);
   }
