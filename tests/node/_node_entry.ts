@@ -2,7 +2,8 @@
  * The library under Node (bundled by `node_test.ts` with esbuild, run with `node`): the
  * runtime Node gets, the host platform, importing a real archive into a MemoryStore,
  * resolving, listing files, checking blobs and diff_ids, opening the archive read-only,
- * and building an image whose digest must equal the one Deno built. Uses `node:test`.
+ * and building an image whose digest must equal the one Deno built; and the store
+ * conformance suite against the node:fs store of `_node_fs_store.ts`. Uses `node:test`.
  * Arguments: ARCHIVE IMAGE_NAME DENO_BUILT_DIGEST.
  * @module
  */
@@ -31,6 +32,10 @@ import {
   writeImage,
 } from "../../mod.ts";
 import { buildSteps } from "./_build_steps.ts";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { storeConformance } from "../store/suite.ts";
+import { openNodeFsStore } from "./_node_fs_store.ts";
 
 // deno-lint-ignore no-process-global
 const [archive, name, denoDigest] = process.argv.slice(2);
@@ -87,3 +92,12 @@ test("an image built under Node has the digest Deno gave it, and exports and re-
   const result = await importImages(again, await exportArchive(store, ["example.com/node:1"]));
   assert.equal(result.images[0].digest, denoDigest);
 });
+
+// The README's recipe for a store over node:fs, held to the same suite as lading's stores.
+storeConformance("NodeFsStore (node:fs, under Node)", async () => {
+  const dir = await mkdtemp(`${tmpdir()}/lading-node-store-`);
+  return {
+    store: await openNodeFsStore(dir),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}, { test: (title, fn) => void test(title, fn) });
