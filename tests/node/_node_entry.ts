@@ -56,6 +56,28 @@ test("the runtime is node:crypto/node:zlib and hostPlatform() is the real host",
   assert.equal(await digestBytes(rt, bytes), expected);
 });
 
+test("the runtime's gunzip reads gzip as Go does: members to the end, every trailer checked", async () => {
+  const rt = await getRuntime();
+  const zlib = await import("node:zlib");
+  const member = new Uint8Array(zlib.gzipSync(new TextEncoder().encode("lading ".repeat(5000))));
+  const join = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
+  const decode = (bytes: Uint8Array) =>
+    new Response(new Blob([bytes as BlobPart]).stream().pipeThrough(rt.gunzip())).arrayBuffer();
+  assert.equal((await decode(join(member, member))).byteLength, 70000);
+  const badCrc = member.slice();
+  badCrc[badCrc.length - 6] ^= 0xff;
+  for (
+    const bad of [
+      join(badCrc, member), // a wrong CRC-32 in the first member
+      member.subarray(0, member.length - 3), // a cut trailer
+      join(member, new Uint8Array(16)), // zero padding
+      join(member, new Uint8Array(1), member), // a member behind a zero byte
+    ]
+  ) {
+    await assert.rejects(() => decode(bad), { name: "InvalidInputError" });
+  }
+});
+
 test("importImages() reads a real archive (gzip and zstd layers) into a MemoryStore", async () => {
   const store = new MemoryStore();
   const result = await importImages(store, fileStream(archive));
