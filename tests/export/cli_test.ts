@@ -125,7 +125,7 @@ Deno.test("lading export that fails midway leaves no file under the target name 
   });
 });
 
-Deno.test("lading export interrupted with SIGINT leaves no file under the target name and no temporary file", async () => {
+Deno.test("lading export interrupted with SIGINT exits 130 and leaves no file under the target name, no temporary file, nothing in the store", async () => {
   await withTempDir(async (dir) => {
     const store = `${dir}/store`;
     // 24 MiB of incompressible data, exported with --gzip: slow enough to interrupt.
@@ -164,19 +164,21 @@ Deno.test("lading export interrupted with SIGINT leaves no file under the target
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    // Wait for the temporary file to appear, then interrupt.
+    // Wait for the temporary file to appear, then interrupt. The export only reads the
+    // store (no lease, no ingest file): it must leave the store as it was.
+    const storeFiles =
+      async () => [...await listDir(`${store}/ingest`), ...await listDir(`${store}/leases`)];
+    const before = await storeFiles();
     let seen = false;
     for (let i = 0; i < 400 && !seen; i++) {
       seen = (await listDir(`${dir}/out`)).length > 0;
       if (!seen) await new Promise((r) => setTimeout(r, 10));
     }
+    assert(seen, "the export is writing its temporary file");
     child.kill("SIGINT");
     const status = await child.output();
-    if (seen && status.code !== 0) {
-      assertEquals(await listDir(`${dir}/out`), []);
-    } else {
-      // The export finished before the signal: then the file is complete.
-      assertEquals(await listDir(`${dir}/out`), ["big.tar.gz"]);
-    }
+    assertEquals(status.code, 130, new TextDecoder().decode(status.stderr));
+    assertEquals(await listDir(`${dir}/out`), []);
+    assertEquals(await storeFiles(), before);
   });
 });
