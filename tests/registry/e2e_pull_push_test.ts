@@ -112,11 +112,18 @@ Deno.test("re-pull of an image already present transfers no blob; a second push 
 
     const puller = w.other("puller");
     await puller.run(["pull", "--plain-http", "-q", `${proxy.host}/app:1`]);
+    const names = await Deno.stat(`${puller.store}/index.json`);
     proxy.reset();
     const second = await puller.json<PullJson>(["pull", "--plain-http", `${proxy.host}/app:1`]);
     assertEquals(second.blobs.added, 0);
     assertEquals(second.blobs.bytes, 0);
     assertEquals(proxy.count({ kind: "blob", method: "GET" }), 0, "no blob is downloaded again");
+    // The whole re-pull is one request (the manifest by its tag) and writes no name.
+    assertEquals(
+      proxy.seen.map((s) => `${s.method} ${s.path}`),
+      ["GET /v2/app/manifests/1"],
+    );
+    assertEquals((await Deno.stat(`${puller.store}/index.json`)).ino, names.ino);
   });
 });
 
