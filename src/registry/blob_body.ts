@@ -18,6 +18,42 @@
  */
 import { NotFoundError, RegistryError, SizeMismatchError } from "../errors.ts";
 
+/** The largest read of a blob body (what a socket buffered while the last piece was hashed). */
+const LARGE_READ = 1 << 20;
+
+/**
+ * A reader of `body` that takes, per read, everything that arrived up to 1 MiB (a BYOB read
+ * into a fresh buffer), where the body is a byte stream (fetch bodies in Deno and Chromium):
+ * a 100 MB blob then takes a few hundred reads, not thousands (measured at load 15 on 2
+ * cores, a 144 MB pull: the Deno floor 7.5 s -> 5.6 s; lading's CPU 1.47 s -> 1.28 s,
+ * medians of 4). Other bodies get a
+ * plain reader. `expected` (bytes still to come) keeps small blobs' buffers small.
+ */
+export function largeReads(
+  body: ReadableStream<Uint8Array>,
+  expected: number,
+): ReadableStreamDefaultReader<Uint8Array> {
+  let byob: ReadableStreamBYOBReader;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    return body.getReader();
+  }
+  const size = Math.min(LARGE_READ, Math.max(64 * 1024, expected));
+  return {
+    get closed() {
+      return byob.closed;
+    },
+    async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+      // A fresh buffer each time: the last piece may still be on its way downstream.
+      const r = await byob.read(new Uint8Array(size));
+      return r.done ? { done: true, value: undefined } : { done: false, value: r.value };
+    },
+    cancel: (reason) => byob.cancel(reason),
+    releaseLock: () => byob.releaseLock(),
+  };
+}
+
 /** Options of {@link resumableBody}. */
 export interface ResumableBodyOptions {
   /** The blob's size (the body must reach it). */

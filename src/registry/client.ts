@@ -40,7 +40,7 @@ import { DEFAULT_JSON_LIMIT, detectDocumentKind, parseIndex, parseJson } from ".
 import { readAllBytes } from "../store/blob.ts";
 import type { Descriptor } from "../types.ts";
 import { errorDetail } from "./auth.ts";
-import { fixedChunks, resumableBody, skipping } from "./blob_body.ts";
+import { fixedChunks, largeReads, resumableBody, skipping } from "./blob_body.ts";
 import { readReferrerPages } from "./referrers.ts";
 import {
   nextPage,
@@ -409,7 +409,7 @@ export class RegistryClient {
           }
         } else skip = position; // Range ignored: skip what we have.
       }
-      const reader = res.body.getReader();
+      const reader = largeReads(res.body, size - position + skip);
       if (skip === 0) return reader;
       return skipping(reader, skip);
     };
