@@ -345,6 +345,8 @@ export async function benchWeb(
   const runs = options.runs ?? Number(Deno.env.get("LADING_BENCH_RUNS") ?? 3);
   const image = options.image ?? await makeBenchImage(workDir);
   const dist = `${workDir}/web-dist`;
+  // A clean build: files of an older build would count in the page's JavaScript.
+  await Deno.remove(dist, { recursive: true }).catch(() => {});
   await buildDemo(dist);
   await stopBundler();
   const server = serveDir(dist);
@@ -425,6 +427,8 @@ export async function benchExplorer(
   }
   const image = options.image ?? await makeBenchImage(workDir);
   const dist = `${workDir}/web-dist`;
+  // A clean build: files of an older build would count in the page's JavaScript.
+  await Deno.remove(dist, { recursive: true }).catch(() => {});
   await buildDemo(dist);
   await stopBundler();
   const server = serveDir(dist);

@@ -238,15 +238,28 @@ async function importIndexed(
       );
     },
   });
+  let indexed: ([Descriptor, Uint8Array] | undefined)[] = [];
   try {
-    const result = await importImages(watched, source, importOptions);
-    if (progressId !== undefined && jobs.length) {
-      // What is left once the blobs are stored: the layers still being indexed (bytes of
-      // the layer blobs indexed, over all of them).
-      const progress = throttled(progressId, sizes.reduce((a, b) => a + b, 0));
-      jobs.forEach((job, i) => job.then(() => progress.add(sizes[i], "indexing layers")));
-    }
-    const indexed = await Promise.all(jobs);
+    const result = await importImages(watched, source, {
+      ...importOptions,
+      // Every blob is stored; the layers still being indexed are waited for before the
+      // names are recorded, so that a cancel now still leaves nothing (the importer checks
+      // the signal right after this and rolls back).
+      beforeNaming: async () => {
+        if (progressId !== undefined && jobs.length) {
+          // Bytes of the layer blobs indexed, over all of them.
+          const progress = throttled(progressId, sizes.reduce((a, b) => a + b, 0));
+          jobs.forEach((job, i) => job.then(() => progress.add(sizes[i], "indexing layers")));
+        }
+        const signal = importOptions.signal;
+        if (signal?.aborted) return;
+        const cancelled = new Promise<undefined>((resolve) =>
+          signal?.addEventListener("abort", () => resolve(undefined), { once: true })
+        );
+        const all = await Promise.race([Promise.all(jobs), cancelled]);
+        if (all) indexed = all;
+      },
+    });
     for (const job of indexed) if (job) await target.layerIndex.putEncoded(job[0], job[1]);
     return result;
   } finally {
@@ -313,7 +326,8 @@ async function indexLayersInParallel(
   await Promise.all(
     layers.filter(isReadableLayer).map(async (d) => {
       if (await v.indexes.get(d)) return;
-      const counted = (await slowProvider(v.store).reader(d.digest)).pipeThrough(
+      // Counted as read from the store (then slowed down by the THROTTLE testing aid).
+      let counted = (await v.store.reader(d.digest)).pipeThrough(
         new TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, controller) {
             count(chunk.byteLength);
@@ -321,6 +335,7 @@ async function indexLayersInParallel(
           },
         }),
       );
+      if (THROTTLE) counted = counted.pipeThrough(slowStream());
       try {
         await v.indexes.putEncoded(d, await indexers.index(d, counted, { signal }), {
           decode: true,
@@ -375,16 +390,20 @@ function directorySource(source: SourceMessage, signal: AbortSignal): DirectoryS
   throw new TypeError("not a folder");
 }
 
+/**
+ * The importer's source. With `progress`, a file's bytes are counted as the importer
+ * takes them (in pieces of at most 1 MiB: see `cancellable`), over the file's size.
+ */
 function importSource(
   source: SourceMessage,
   signal: AbortSignal,
-  progress: ReturnType<typeof throttled>,
+  progress?: ReturnType<typeof throttled>,
 ): ImportSource {
   if (source.kind === "file") {
     return fileSource(throttled_(source.file), {
       signal,
       label: source.file.name,
-      onBytes: (n) => progress.add(n, "reading"),
+      onBytes: progress ? (n) => progress.add(n, "reading") : undefined,
     });
   }
   return directorySource(source, signal);
@@ -469,14 +488,11 @@ async function handle(id: number, request: Request, signal: AbortSignal): Promis
       const progress = throttled(id, total);
       // True progress is what reached the store (written and hashed), not what was read
       // ahead: an uncompressed archive's blobs add up to (almost) its size. A compressed
-      // archive has no known uncompressed total: its progress is the bytes read.
+      // archive has no known uncompressed total: its progress is the compressed bytes the
+      // decompressor took (at most 1 MiB ahead), over the archive's size.
       const compressed = request.source.kind === "file" && await isCompressed(request.source.file);
       const stored = throttled(id, total);
-      const source = importSource(
-        request.source,
-        signal,
-        compressed ? progress : { add() {}, set() {} } as unknown as typeof progress,
-      );
+      const source = importSource(request.source, signal, compressed ? progress : undefined);
       const result = await importIndexed(store, source, {
         ...NAMES,
         progressId: id,

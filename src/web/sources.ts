@@ -21,9 +21,15 @@ function cancelledError(signal: AbortSignal, what: string): CancelledError {
   return new CancelledError(`${what}: cancelled`, { cause: signal.reason });
 }
 
+/** Counted progress moves in pieces of at most this many bytes (see {@link cancellable}). */
+const PROGRESS_PIECE = 1024 * 1024;
+
 /**
  * Passes a stream through, failing it (and cancelling the source) when `signal` aborts,
- * and reporting bytes read.
+ * and reporting bytes read. With `onBytes`, big chunks are handed on in pieces of at most
+ * 1 MiB, each counted when the consumer takes it: the count is what the consumer (a
+ * decompressor, the importer) has taken, never more than a piece ahead, not what the
+ * source read ahead.
  */
 export function cancellable(
   stream: ReadableStream<Uint8Array>,
@@ -31,6 +37,7 @@ export function cancellable(
 ): ReadableStream<Uint8Array> {
   const { signal, what = "read" } = options;
   const reader = stream.getReader();
+  let rest: Uint8Array | undefined;
   let onAbort: (() => void) | undefined;
   return new ReadableStream<Uint8Array>({
     start(controller) {
@@ -45,12 +52,21 @@ export function cancellable(
     async pull(controller) {
       if (signal?.aborted) return;
       try {
-        const { done, value } = await reader.read();
-        if (signal?.aborted) return;
-        if (done) {
-          if (onAbort) signal?.removeEventListener("abort", onAbort);
-          controller.close();
-          return;
+        let value = rest;
+        rest = undefined;
+        if (!value) {
+          const r = await reader.read();
+          if (signal?.aborted) return;
+          if (r.done) {
+            if (onAbort) signal?.removeEventListener("abort", onAbort);
+            controller.close();
+            return;
+          }
+          value = r.value;
+        }
+        if (options.onBytes && value.byteLength > PROGRESS_PIECE) {
+          rest = value.subarray(PROGRESS_PIECE);
+          value = value.subarray(0, PROGRESS_PIECE);
         }
         options.onBytes?.(value.byteLength);
         controller.enqueue(value);

@@ -12,10 +12,12 @@ import type { Page } from "playwright-core";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { buildDemo, repoPath, stopBundler } from "../../web-demo/build.ts";
 import { importImages } from "../../src/import/mod.ts";
+import { formatBytes } from "../../src/format.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import {
   blobsOf,
   buildImage,
+  compress,
   demoImage,
   dockerArchiveFiles,
   layoutFiles,
@@ -242,9 +244,67 @@ if (browserTestsEnabled("web page tests in Chromium")) {
         assertEquals(ingest, 0);
       });
 
+      await t.step(
+        "a compressed archive's import counts the compressed bytes taken over its size; cancel leaves nothing",
+        async () => {
+          // Random bytes: the gzip archive is as big as the tar (about 9.5 MB, two of the
+          // 8 MiB slices the page reads a file in).
+          const random = new Uint8Array(9_000_000);
+          for (let i = 0; i < random.length; i += 65536) {
+            crypto.getRandomValues(random.subarray(i, i + 65536));
+          }
+          const noise = await buildImage({
+            layers: [{ files: [{ path: "noise.bin", content: random }], compression: "none" }],
+          });
+          const gz = await compress(
+            await tarOfFiles(layoutFiles(
+              [{ descriptor: noise.manifest.descriptor, refName: "example.com/noise:1" }],
+              blobsOf(noise),
+            )),
+            "gzip",
+          );
+          // 300 ms per MiB read (2.4 s for the first slice): the import takes seconds, and
+          // the bar moves in steps of at most 1 MiB of the compressed archive as the
+          // decompressor takes them.
+          await page.goto(`${url}&throttle=300`);
+          await page.waitForSelector("body[data-ready=true]");
+          const total = new RegExp(`^reading .+ of ${formatBytes(gz.byteLength)}$`);
+          await task(page, async () => {
+            await setFile(page, "noise.tar.gz", gz);
+            await page.waitForFunction(() => Number(document.body?.dataset.progress || 0) > 0);
+            assertMatch(await page.textContent("#task-bytes") ?? "", total);
+            const first = Number(await page.getAttribute("body", "data-progress"));
+            await page.waitForFunction(
+              (p) => Number(document.body?.dataset.progress || 0) > p,
+              first,
+            );
+            const later = Number(await page.getAttribute("body", "data-progress"));
+            assert(first < later && later < 1, `progress ${first} then ${later}`);
+            await page.click("#task-cancel");
+          });
+          await page.waitForFunction(() =>
+            document.getElementById("notice")?.textContent?.includes(
+              "cancelled. Nothing was stored.",
+            )
+          );
+          assert(await page.isHidden("#error"));
+          assertEquals(await blobCount(page), 4);
+        },
+      );
+
       await t.step("reading layers shows byte progress and can be cancelled quietly", async () => {
-        // 1.5 s per chunk read from a layer blob: the progress is observable.
-        await page.goto(`${url}&throttle=1500`);
+        // The import indexed the layers; a store from before that has none: remove them, so
+        // that the layers are read (5 s per chunk read from a layer blob: the progress is
+        // observable, and the cancel lands before the layers are read).
+        await page.evaluate(async () => {
+          const root = await (navigator as unknown as {
+            storage: { getDirectory(): Promise<OpfsDir> };
+          }).storage.getDirectory();
+          const store = await root.getDirectoryHandle("lading");
+          await (store as unknown as { removeEntry(n: string, o: object): Promise<void> })
+            .removeEntry("lading-cache", { recursive: true });
+        });
+        await page.goto(`${url}&throttle=5000`);
         await page.waitForSelector("body[data-ready=true]");
         await page.click('#images tr[data-name="example.com/demo:1"] button:text("Inspect")');
         await page.waitForSelector("#layer-status:not([hidden])");
