@@ -24,7 +24,7 @@
  *   size: 2,
  * } as const;
  * await writeBlob(from, new TextEncoder().encode("{}"), d);
- * const result = await copyGraph(storeSource(from, "a"), storeTarget(to, "b"), d);
+ * const result = await copyGraph(storeSource(from, "a"), storeTarget(to, "b"), { root: d });
  * console.log(result.blobs.transferred); // 1
  * ```
  * @module
@@ -120,6 +120,8 @@ export interface BlobProgress {
 
 /** Options of {@link copyGraph}. */
 export interface CopyGraphOptions {
+  /** The root of the graph to copy (an index or a manifest). */
+  readonly root: Descriptor;
   /** Keep only these platforms' manifests under an index (the index is kept). Empty: all. */
   readonly platforms?: readonly Platform[];
   /** Blobs in flight at once (default 4). */
@@ -228,16 +230,16 @@ export async function inParallel<T>(
  * const from = new MemoryStore();
  * const image = await writeImage(from, await appendLayer(from, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "example.com/a:1" });
  * const to = new MemoryStore();
- * const result = await copyGraph(storeSource(from), storeTarget(to), image.descriptor);
+ * const result = await copyGraph(storeSource(from), storeTarget(to), { root: image.descriptor });
  * console.log(result.blobs.transferred, await to.has(image.descriptor.digest)); // 3 true (layer, config, manifest)
  * ```
  */
 export async function copyGraph(
   source: ContentSource,
   target: ContentTarget,
-  root: Descriptor,
-  options: CopyGraphOptions = {},
+  options: CopyGraphOptions,
 ): Promise<CopyGraphResult> {
+  const root = options.root;
   const runtime = options.runtime ?? await getRuntime();
   const maxJson = options.maxJsonBytes ?? DEFAULT_JSON_LIMIT;
   const platforms = options.platforms ?? [];
@@ -546,11 +548,11 @@ export function storeSource(store: BlobProvider, label = "the store"): ContentSo
  * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
  * const local = new MemoryStore();
  * await writeImage(local, await appendLayer(local, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "a:1" });
- * await pushImage(local, client, "a:1", "registry.test/team/a:1");
+ * await pushImage(local, "a:1", { to: "registry.test/team/a:1", client });
  * // Fetch the graph into another store without naming it (pullImage also names it):
  * const { descriptor } = await client.resolve("team/a", "1");
  * const store = new MemoryStore();
- * await copyGraph(registrySource(client, "team/a"), storeTarget(store), descriptor);
+ * await copyGraph(registrySource(client, "team/a"), storeTarget(store), { root: descriptor });
  * console.log(await store.has(descriptor.digest), (await store.listImages()).length); // true 0
  * ```
  */

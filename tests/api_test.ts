@@ -3,8 +3,7 @@
  * public API") names every function, class and constant of each export path of deno.json,
  * and nothing else, each under the entry point that exports it; a call written with its
  * arguments has no more arguments than the function takes. And every exported function
- * takes at most two positional arguments, then an options object (Deno's style guide),
- * except the few listed here, which the README names as exceptions too.
+ * takes at most two positional arguments, then an options object (Deno's style guide).
  * @module
  */
 import { assert, assertEquals } from "./assert.ts";
@@ -12,9 +11,6 @@ import { assert, assertEquals } from "./assert.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
 const readme = await Deno.readTextFile(`${ROOT}README.md`);
-
-/** Functions that still take more positionals (the registry calls); the README says so. */
-const POSITIONAL_EXCEPTIONS = ["copyGraph", "copyImage", "pullImage", "pushImage"];
 
 interface Param {
   kind: string;
@@ -163,7 +159,7 @@ Deno.test("a call in the README's table has no more arguments than the function 
       const third = args[2];
       const objectLike = third === undefined || third.startsWith("{") || third === "options" ||
         third === "changes" || third === "entry";
-      if ((args.length > 3 || !objectLike) && !POSITIONAL_EXCEPTIONS.includes(name)) {
+      if ((args.length > 3 || !objectLike)) {
         problems.push(`${call}: more than two positionals before the options`);
       }
     }
@@ -176,7 +172,7 @@ Deno.test("every exported function takes at most two positional arguments, then 
   for (const [entry, symbols] of exported) {
     for (const [name, s] of symbols) {
       const params = s.params;
-      if (!params || params.length <= 2 || POSITIONAL_EXCEPTIONS.includes(name)) continue;
+      if (!params || params.length <= 2) continue;
       const third = params[2];
       const thirdName = third.name ?? third.left?.name;
       // A third parameter is allowed when it is the options object (named so, or an object
@@ -192,13 +188,4 @@ Deno.test("every exported function takes at most two positional arguments, then 
     }
   }
   assert(problems.length === 0, `more than two positionals:\n${problems.join("\n")}`);
-});
-
-Deno.test("the positional exceptions are real and the README names them", () => {
-  const section = readme.slice(readme.indexOf("### The public API"));
-  for (const name of POSITIONAL_EXCEPTIONS) {
-    const fn = exported.get("@lading/oci")?.get(name);
-    assert(fn?.params && fn.params.length > 3, `${name} is no exception any more: remove it`);
-    assert(section.slice(0, 800).includes(`\`${name}\``), `the README does not name ${name}`);
-  }
 });

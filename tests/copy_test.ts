@@ -29,10 +29,10 @@ Deno.test("copyGraph() copies an index, its manifests, configs and layers; a sec
     ...[a, b].flatMap((i) => [i.manifest, i.config, ...i.layers]),
   ]);
   const to = new MemoryStore();
-  const r = await copyGraph(storeSource(from), storeTarget(to), index.descriptor);
+  const r = await copyGraph(storeSource(from), storeTarget(to), { root: index.descriptor });
   assertEquals(r.blobs.transferred, 7);
   assertEquals(r.platforms, ["linux/amd64", "linux/arm64"]);
-  const again = await copyGraph(storeSource(from), storeTarget(to), index.descriptor);
+  const again = await copyGraph(storeSource(from), storeTarget(to), { root: index.descriptor });
   assertEquals(again.blobs.transferred, 0);
   assertEquals(again.blobs.present, 7);
 });
@@ -46,13 +46,14 @@ Deno.test("copyGraph() with platforms copies only those manifests under an index
   const index = await buildIndex([a, b]);
   const from = await storeWith([index, a.manifest, a.config, ...a.layers]);
   const to = new MemoryStore();
-  await copyGraph(storeSource(from), storeTarget(to), index.descriptor, {
+  await copyGraph(storeSource(from), storeTarget(to), {
+    root: index.descriptor,
     platforms: [{ os: "linux", architecture: "amd64" }],
   });
   assert(await to.has(a.layers[0].descriptor.digest));
   assert(!(await to.has(b.manifest.descriptor.digest)));
   await assertRejects(
-    () => copyGraph(storeSource(from), storeTarget(new MemoryStore()), index.descriptor),
+    () => copyGraph(storeSource(from), storeTarget(new MemoryStore()), { root: index.descriptor }),
     MissingContentError,
     b.manifest.descriptor.digest,
   );
@@ -65,8 +66,7 @@ Deno.test("copyGraph() refuses an index descriptor over a manifest body (kind co
   await assertRejects(
     () =>
       copyGraph(storeSource(from), storeTarget(to), {
-        ...a.manifest.descriptor,
-        mediaType: mt.OCI_INDEX,
+        root: { ...a.manifest.descriptor, mediaType: mt.OCI_INDEX },
       }),
     InvalidInputError,
     "not an index",
@@ -91,7 +91,8 @@ Deno.test("copyGraph() skips non-distributable layers with a warning", async () 
   const from = await storeWith([m, cfg]);
   const to = new MemoryStore();
   const warnings: string[] = [];
-  await copyGraph(storeSource(from), storeTarget(to), m.descriptor, {
+  await copyGraph(storeSource(from), storeTarget(to), {
+    root: m.descriptor,
     onWarning: (w) => warnings.push(w),
   });
   assert(await to.has(m.descriptor.digest));

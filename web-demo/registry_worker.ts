@@ -99,7 +99,8 @@ async function handle(id: number, request: RegistryRequest): Promise<unknown> {
     case "pull": {
       const { target, client } = clientFor(request);
       try {
-        const r = await pullImage(store, client, target.ref, {
+        const r = await pullImage(store, target.ref, {
+          client,
           platforms: request.platform?.trim()
             ? [parsePlatform(request.platform.trim())]
             : undefined,
@@ -120,7 +121,9 @@ async function handle(id: number, request: RegistryRequest): Promise<unknown> {
     case "push": {
       const { target, client } = clientFor(request);
       try {
-        const r = await pushImage(store, client, request.local, target.ref, {
+        const r = await pushImage(store, request.local, {
+          to: target.ref,
+          client,
           onProgress: progressOf(id),
         });
         return { ref: r.ref, digest: r.digest, blobs: r.blobs, warnings: r.warnings };

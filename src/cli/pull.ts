@@ -86,7 +86,8 @@ export const pullCommand: Command = {
       "pulling",
     );
     try {
-      const result = await pullImage(store, client, f.positionals[0], {
+      const result = await pullImage(store, f.positionals[0], {
+        client,
         platforms,
         allPlatforms: !!f.values["all-platforms"],
         referrers: !!f.values.referrers,

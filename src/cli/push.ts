@@ -98,7 +98,9 @@ export const pushCommand: Command = {
       "pushing",
     );
     try {
-      const result = await pushImage(store, client, local, remote, {
+      const result = await pushImage(store, local, {
+        to: remote,
+        client,
         platforms: platformsOf(f.values),
         concurrency,
         nonDistributable: !!f.values["allow-nondistributable-artifacts"],
@@ -213,7 +215,9 @@ export const copyCommand: Command = {
       "copying",
     );
     try {
-      const result = await copyImage(from, src, to, dst, {
+      const result = await copyImage(src, dst, {
+        sourceClient: from,
+        targetClient: to,
         concurrency,
         mount: same,
         nonDistributable: !!f.values["allow-nondistributable-artifacts"],

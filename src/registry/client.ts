@@ -130,7 +130,7 @@ export function referrersTag(digest: Digest): string {
  * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
  * const store = new MemoryStore();
  * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "a:1" });
- * await pushImage(store, client, "a:1", "registry.test/team/app:1");
+ * await pushImage(store, "a:1", { to: "registry.test/team/app:1", client });
  * const { descriptor, bytes } = await client.resolve("team/app", "1");
  * const manifest = JSON.parse(new TextDecoder().decode(bytes));
  * console.log(descriptor.mediaType, manifest.layers.length); // application/vnd.oci.image.manifest.v1+json 1

@@ -18,8 +18,8 @@
  * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
  * const store = new MemoryStore();
  * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "hi", content: "hi" }] }), { name: "app:1" });
- * await pushImage(store, client, "app:1", "registry.test/team/app:1");
- * const pulled = await pullImage(new MemoryStore(), client, "registry.test/team/app:1");
+ * await pushImage(store, "app:1", { to: "registry.test/team/app:1", client });
+ * const pulled = await pullImage(new MemoryStore(), "registry.test/team/app:1", { client });
  * console.log(pulled.name, await client.tags("team/app")); // registry.test/team/app:1 [ "1" ]
  * ```
  * @module
@@ -88,7 +88,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  * const host = `127.0.0.1:${server.addr.port}`;
  * const store = new MemoryStore();
  * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "a:1" });
- * await pushImage(store, new RegistryClient(host, { plainHttp: true }), "a:1", `${host}/team/app:1`);
+ * await pushImage(store, "a:1", { to: `${host}/team/app:1`, client: new RegistryClient(host, { plainHttp: true }) });
  * const res = await fetch(`http://${host}/v2/team/app/tags/list`);
  * console.log(await res.json()); // { name: "team/app", tags: [ "1" ] }
  * await server.shutdown();

@@ -27,11 +27,16 @@ import {
   storeTarget,
 } from "../copy.ts";
 import type { ImportedImage } from "../import/mod.ts";
-import type { RegistryClient } from "./client.ts";
+import { RegistryClient } from "./client.ts";
 import { registrySource, registryTarget } from "./repository.ts";
 
 /** Options of {@link pullImage}. */
 export interface PullOptions {
+  /**
+   * The client of the reference's registry (credentials, a private CA's `fetch`, plain
+   * http); default: `new RegistryClient(domain)`, anonymous https.
+   */
+  readonly client?: RegistryClient;
   /** Platforms to fetch under an index (default: the host's). */
   readonly platforms?: readonly Platform[];
   /** Fetch every platform. */
@@ -70,6 +75,11 @@ export interface PullResult {
   readonly blobs: { added: number; present: number; bytes: number; resumed: number };
   /** Non-fatal findings. */
   readonly warnings: string[];
+}
+
+/** The given client, else an anonymous https one for the reference's registry. */
+function clientFor(ref: string, client?: RegistryClient): RegistryClient {
+  return client ?? new RegistryClient(parseReference(ref).domain);
 }
 
 function repositoryOf(client: RegistryClient, ref: string): Reference {
@@ -121,20 +131,20 @@ export function pulledName(r: Reference): string {
  * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
  * const elsewhere = new MemoryStore();
  * await writeImage(elsewhere, await appendLayer(elsewhere, emptyImage(), { files: [{ path: "etc/motd", content: "hi" }] }), { name: "a:1" });
- * await pushImage(elsewhere, client, "a:1", "registry.test/team/app:1");
+ * await pushImage(elsewhere, "a:1", { to: "registry.test/team/app:1", client });
  *
  * const store = new MemoryStore();
- * const pulled = await pullImage(store, client, "registry.test/team/app:1", { allPlatforms: true });
+ * const pulled = await pullImage(store, "registry.test/team/app:1", { client, allPlatforms: true });
  * console.log(pulled.name, pulled.blobs.added); // registry.test/team/app:1 3
  * console.log((await listImageFiles(store, pulled.name)).map((f) => f.path)); // [ "etc", "etc/motd" ]
  * ```
  */
 export async function pullImage(
   store: ImageTarget & Partial<Leases>,
-  client: RegistryClient,
   ref: string,
   options: PullOptions = {},
 ): Promise<PullResult> {
+  const client = clientFor(ref, options.client);
   const r = repositoryOf(client, ref);
   const warnings: string[] = [];
   const warn = (m: string) => {
@@ -163,8 +173,9 @@ export async function pullImage(
         await lease?.add(digests);
       },
     };
-    const result = await copyGraph(source, target, resolved.descriptor, {
+    const result = await copyGraph(source, target, {
       ...common,
+      root: resolved.descriptor,
       platforms,
       rootBytes: resolved.bytes,
       image: name,
@@ -182,8 +193,9 @@ export async function pullImage(
         for (const referrer of await client.referrers(r.path, subject)) {
           if (seen.has(referrer.digest)) continue;
           seen.add(referrer.digest);
-          const rr = await copyGraph(source, target, referrer, {
+          const rr = await copyGraph(source, target, {
             ...common,
+            root: referrer,
             platforms: [],
             image: `referrer ${referrer.digest} of ${name}`,
           });
@@ -238,6 +250,14 @@ function add(a: CopyGraphResult["blobs"], b: CopyGraphResult["blobs"]): void {
   a.resumed += b.resumed;
 }
 
+/** Options of {@link pushImage}. */
+export interface PushImageOptions extends PushOptions {
+  /** The reference to push to (`registry.example.com/team/app:1`, or `…@sha256:…`). */
+  readonly to: string;
+  /** The client of that registry; default: `new RegistryClient(domain)`, anonymous https. */
+  readonly client?: RegistryClient;
+}
+
 /** Options of {@link pushImage} and {@link copyImage}. */
 export interface PushOptions {
   /** Push only these platforms' manifests under an index (default: all). */
@@ -289,19 +309,19 @@ export interface PushResult {
  * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
  * const store = new MemoryStore();
  * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "example.com/a:1" });
- * const pushed = await pushImage(store, client, "example.com/a:1", "registry.test/team/a:1");
+ * const pushed = await pushImage(store, "example.com/a:1", { to: "registry.test/team/a:1", client });
  * console.log(pushed.ref, pushed.blobs.uploaded); // registry.test/team/a:1 3 (layer, config, manifest)
- * const again = await pushImage(store, client, "example.com/a:1", "registry.test/team/a:1");
+ * const again = await pushImage(store, "example.com/a:1", { to: "registry.test/team/a:1", client });
  * console.log(again.blobs.uploaded, again.blobs.present); // 0 3 (HEAD says the registry has them)
  * ```
  */
 export async function pushImage(
   store: ImageSource,
-  client: RegistryClient,
   localName: string,
-  remoteRef: string,
-  options: PushOptions = {},
+  options: PushImageOptions,
 ): Promise<PushResult> {
+  const { to: remoteRef, client: given, ...pushOptions } = options;
+  const client = clientFor(remoteRef, given);
   const r = repositoryOf(client, remoteRef);
   const record = await findImage(store, localName);
   let mountFrom: string | undefined;
@@ -323,7 +343,7 @@ export async function pushImage(
     r,
     target,
     undefined,
-    { ...options, mountFrom },
+    { ...pushOptions, mountFrom },
   );
 }
 
@@ -364,7 +384,8 @@ async function pushGraph(
     onWarning: warn,
   });
   const tag = r.digest ? undefined : r.tag ?? "latest";
-  const result = await copyGraph(source, target, root, {
+  const result = await copyGraph(source, target, {
+    root,
     platforms: options.platforms ?? [],
     concurrency: options.concurrency ?? 3,
     rootBytes,
@@ -393,6 +414,13 @@ async function pushGraph(
 
 /** Options of {@link copyImage}. */
 export interface CopyOptions extends PushOptions {
+  /** The client of the source's registry; default: `new RegistryClient(domain)`. */
+  readonly sourceClient?: RegistryClient;
+  /**
+   * The client of the target's registry; default: the source's when both references are
+   * on one registry, else `new RegistryClient(domain)`.
+   */
+  readonly targetClient?: RegistryClient;
   /**
    * Mount blobs from the source repository when both are on one registry (default true).
    * Turn it off when the two clients carry different credentials: the target's account
@@ -413,18 +441,20 @@ export interface CopyOptions extends PushOptions {
  * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
  * const store = new MemoryStore();
  * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "a:1" });
- * await pushImage(store, client, "a:1", "registry.test/team/a:1");
- * const copied = await copyImage(client, "registry.test/team/a:1", client, "registry.test/prod/a:1");
+ * await pushImage(store, "a:1", { to: "registry.test/team/a:1", client });
+ * const copied = await copyImage("registry.test/team/a:1", "registry.test/prod/a:1", { sourceClient: client });
  * console.log(copied.blobs.mounted, copied.blobs.uploaded); // 2 1 (same registry: layer and config mounted, the manifest put)
  * ```
  */
 export async function copyImage(
-  from: RegistryClient,
   sourceRef: string,
-  to: RegistryClient,
   targetRef: string,
   options: CopyOptions = {},
 ): Promise<PushResult> {
+  const { sourceClient, targetClient, ...copyOptions } = options;
+  const from = clientFor(sourceRef, sourceClient);
+  const sameRegistry = parseReference(targetRef).domain === from.host;
+  const to = targetClient ?? (sameRegistry ? from : clientFor(targetRef));
   const s = repositoryOf(from, sourceRef);
   const t = repositoryOf(to, targetRef);
   const resolved = await from.resolve(s.path, wanted(s));
@@ -435,7 +465,7 @@ export async function copyImage(
   }
   const source = registrySource(from, s.path);
   return await pushGraph(source, to, t, resolved.descriptor, resolved.bytes, {
-    ...options,
+    ...copyOptions,
     concurrency: options.concurrency ?? 4,
     mountFrom: (options.mount ?? true) && from.host === to.host && s.path !== t.path
       ? s.path

@@ -39,7 +39,7 @@ function isManifestish(d: Descriptor): boolean {
  * const client = new RegistryClient("registry.test", { fetch: registry.fetch });
  * const store = new MemoryStore();
  * await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "a:1" });
- * await pushImage(store, client, "a:1", "registry.test/team/app:1");
+ * await pushImage(store, "a:1", { to: "registry.test/team/app:1", client });
  * const source = registrySource(client, "team/app");
  * const { descriptor } = await client.resolve("team/app", "1");
  * const manifest = JSON.parse(new TextDecoder().decode(await source.fetchDocument(descriptor, 4 << 20)));
@@ -92,7 +92,7 @@ export interface RegistryTargetOptions {
  * const store = new MemoryStore();
  * const image = await writeImage(store, await appendLayer(store, emptyImage(), { files: [{ path: "a", content: "a" }] }), { name: "a:1" });
  * // pushImage does this (and more): the graph to the repository, the root under a tag.
- * await copyGraph(storeSource(store), registryTarget(client, "team/app"), image.descriptor, { rootTag: "v1" });
+ * await copyGraph(storeSource(store), registryTarget(client, "team/app"), { root: image.descriptor, rootTag: "v1" });
  * console.log((await client.head("team/app", "v1"))?.digest === image.descriptor.digest); // true
  * ```
  */

@@ -54,8 +54,8 @@ Deno.test("content classes: no layers, an empty blob, a data field, round trip t
   const store = new MemoryStore();
   const c = client(reg);
   for (const tag of ["nolayers", "empty"]) {
-    const r = await pullImage(store, c, `${reg.host}/cc/a:${tag}`);
-    await pushImage(store, c, r.name, `${reg.host}/cc/b:${tag}`);
+    const r = await pullImage(store, `${reg.host}/cc/a:${tag}`, { client: c });
+    await pushImage(store, r.name, { to: `${reg.host}/cc/b:${tag}`, client: c });
     const src = await getManifest(reg, "cc/a", tag);
     assertEquals((await getManifest(reg, "cc/b", tag)).bytes, src.bytes);
   }
@@ -76,7 +76,7 @@ Deno.test("content classes: a data field that does not match the blob is refused
   await putManifest(reg, "cc/d", "1", bad);
   const store = new MemoryStore();
   await assertRejects(
-    () => pullImage(store, client(reg), `${reg.host}/cc/d:1`),
+    () => pullImage(store, `${reg.host}/cc/d:1`, { client: client(reg) }),
     InvalidInputError,
   );
   assertEquals((await store.listImages()).length, 0);
@@ -108,7 +108,8 @@ Deno.test("content classes: a nested index is walked to its manifests", async ()
   await putManifest(reg, "cc/n", inner.descriptor.digest, inner);
   await putManifest(reg, "cc/n", "1", outer);
   const store = new MemoryStore();
-  const r = await pullImage(store, client(reg), `${reg.host}/cc/n:1`, {
+  const r = await pullImage(store, `${reg.host}/cc/n:1`, {
+    client: client(reg),
     platforms: [{ os: "linux", architecture: "amd64" }],
   });
   assertEquals(r.platforms, ["linux/amd64"]);
@@ -139,9 +140,9 @@ Deno.test("content classes: sha512 blobs are verified with sha512 on pull and pu
   await putBlob(reg, "cc/s", layer);
   await putManifest(reg, "cc/s", "1", m);
   const store = new MemoryStore();
-  await pullImage(store, client(reg), `${reg.host}/cc/s:1`);
+  await pullImage(store, `${reg.host}/cc/s:1`, { client: client(reg) });
   assertEquals(await readBlobBytes(store, layer.descriptor.digest), bytes512);
-  await pushImage(store, client(reg), `${reg.host}/cc/s:1`, `${reg.host}/cc/t:1`);
+  await pushImage(store, `${reg.host}/cc/s:1`, { to: `${reg.host}/cc/t:1`, client: client(reg) });
   assertEquals((await getManifest(reg, "cc/t", "1")).bytes, m.bytes);
 });
 
@@ -163,10 +164,10 @@ Deno.test("content classes: an artifact whose subject is missing still pushes an
   await writeBlob(store, artifact.bytes, artifact.descriptor);
   await store.putImages([{ name: "art", target: artifact.descriptor }]);
   const c = client(reg);
-  await pushImage(store, c, "art", `${reg.host}/cc/m:1`);
+  await pushImage(store, "art", { to: `${reg.host}/cc/m:1`, client: c });
   const refs = await c.referrers("cc/m", `sha256:${"1".repeat(64)}`);
   assertEquals(refs.map((d) => d.digest), [artifact.descriptor.digest]);
   const s2 = new MemoryStore();
-  await pullImage(s2, c, `${reg.host}/cc/m:1`);
+  await pullImage(s2, `${reg.host}/cc/m:1`, { client: c });
   assert(await s2.has(artifact.descriptor.digest));
 });

@@ -56,11 +56,11 @@ Deno.test("token auth: a pull and a push whose tokens expire on the way ask for 
   const client = userClient(reg, { now: () => (clock += 45_000) });
   const store = new MemoryStore();
   reg.tokens!.requests.length = 0;
-  const pulled = await pullImage(store, client, `${reg.host}/exp/src:1`, { concurrency: 1 });
+  const pulled = await pullImage(store, `${reg.host}/exp/src:1`, { client, concurrency: 1 });
   assertEquals(pulled.digest, image.manifest.descriptor.digest);
   const pullTokens = reg.tokens!.requests.length;
   assert(pullTokens >= 3, `the pull re-authenticated as tokens ran out: ${pullTokens} tokens`);
-  await pushImage(store, client, pulled.name, `${reg.host}/exp/dst:1`, { concurrency: 1 });
+  await pushImage(store, pulled.name, { to: `${reg.host}/exp/dst:1`, client, concurrency: 1 });
   assertEquals((await getManifest(reg, "exp/dst", "1")).bytes, image.manifest.bytes);
   assert(reg.tokens!.requests.length - pullTokens >= 3, "so did the push");
   assert(reg.tokens!.requests.every((t) => t.status === 200));
@@ -86,7 +86,7 @@ Deno.test("token auth: a token the registry refuses before its expires_in (revok
   refuseNext = true;
   reg.tokens!.requests.length = 0;
   const store = new MemoryStore();
-  const pulled = await pullImage(store, userClient(reg), `${reg.host}/early/app:1`);
+  const pulled = await pullImage(store, `${reg.host}/early/app:1`, { client: userClient(reg) });
   assertEquals(pulled.digest, image.manifest.descriptor.digest);
   assertEquals(pulled.blobs.added, 3);
   const asked = reg.tokens!.requests.map((t) => t.scopes);

@@ -33,9 +33,9 @@ Deno.test("MemoryRegistry: push then pull gives the same image, files and digest
   const client = new RegistryClient("r.test", { fetch: registry.fetch });
   const store = new MemoryStore();
   const written = await storedImage(store, "app:1", "hello\n");
-  await pushImage(store, client, "app:1", "r.test/team/app:1");
+  await pushImage(store, "app:1", { to: "r.test/team/app:1", client });
   const other = new MemoryStore();
-  const pulled = await pullImage(other, client, "r.test/team/app:1");
+  const pulled = await pullImage(other, "r.test/team/app:1", { client });
   assertEquals(pulled.digest, written.descriptor.digest);
   assertEquals((await listImageFiles(other, pulled.name)).map((f) => f.path), ["etc", "etc/motd"]);
   assertEquals(await client.tags("team/app"), ["1"]);
@@ -48,9 +48,9 @@ Deno.test("MemoryRegistry: a multi-platform index needs its manifests first, and
   const a = await storedImage(store, "a:1", "amd64\n", "amd64");
   const b = await storedImage(store, "b:1", "arm64\n", "arm64");
   const index = await writeIndex(store, [a.descriptor, b.descriptor], { name: "multi:1" });
-  await pushImage(store, client, "multi:1", "r.test/multi:1");
+  await pushImage(store, "multi:1", { to: "r.test/multi:1", client });
   const other = new MemoryStore();
-  const pulled = await pullImage(other, client, "r.test/multi:1", { allPlatforms: true });
+  const pulled = await pullImage(other, "r.test/multi:1", { client, allPlatforms: true });
   assertEquals(pulled.digest, index.descriptor.digest);
   // An index whose manifests were never pushed is refused, as distribution does.
   const bare = await readBytes(store, index.descriptor.digest);
@@ -126,7 +126,7 @@ Deno.test("MemoryRegistry: mounts across repositories, ranges, tag pages", async
   const store = new MemoryStore();
   await storedImage(store, "t:1", "x");
   for (const tag of ["c", "a", "d", "b", "e"]) {
-    await pushImage(store, client, "t:1", `r.test/t:${tag}`);
+    await pushImage(store, "t:1", { to: `r.test/t:${tag}`, client });
   }
   assertEquals(await client.tags("t"), ["a", "b", "c", "d", "e"]);
   assert(registry.requests.filter((r) => r.startsWith("GET /v2/t/tags/list")).length >= 3);
@@ -137,7 +137,7 @@ Deno.test("MemoryRegistry: referrers of a subject, filtered by artifact type", a
   const client = new RegistryClient("r.test", { fetch: registry.fetch });
   const store = new MemoryStore();
   const image = await storedImage(store, "app:1", "x");
-  await pushImage(store, client, "app:1", "r.test/app:1");
+  await pushImage(store, "app:1", { to: "r.test/app:1", client });
   const empty = new TextEncoder().encode("{}");
   const emptyDigest = await digestBytes(await getRuntime(), empty);
   await client.uploadBlob("app", {
@@ -183,8 +183,8 @@ Deno.test("MemoryRegistry: Basic auth — the right password passes, a wrong one
   await assertRejects(() => bad.ping(), RegistryError);
   const store = new MemoryStore();
   await storedImage(store, "a:1", "x");
-  await pushImage(store, good, "a:1", "r.test/a:1");
-  await copyImage(good, "r.test/a:1", good, "r.test/b:1");
+  await pushImage(store, "a:1", { to: "r.test/a:1", client: good });
+  await copyImage("r.test/a:1", "r.test/b:1", { sourceClient: good });
   assertEquals(await good.tags("b"), ["1"]);
 });
 
@@ -197,7 +197,10 @@ Deno.test("MemoryRegistry over HTTP: skopeo copies an image out of it", async ()
     const host = `127.0.0.1:${server.addr.port}`;
     const store = new MemoryStore();
     const image = await storedImage(store, "a:1", "from memory\n");
-    await pushImage(store, new RegistryClient(host, { plainHttp: true }), "a:1", `${host}/a:1`);
+    await pushImage(store, "a:1", {
+      to: `${host}/a:1`,
+      client: new RegistryClient(host, { plainHttp: true }),
+    });
     const out = await new Deno.Command("skopeo", {
       args: ["copy", "--src-tls-verify=false", `docker://${host}/a:1`, `oci:${dir}/layout:a`],
       stdout: "piped",

@@ -104,7 +104,7 @@ Deno.test("pullImage() fetches the host's platform under an index, stores and na
   const index = await buildIndex(images);
   await pushBuiltIndex(reg, "team/app", "v1", images, index);
   await using s = await tempStore();
-  const result = await pullImage(s.store, clientOf(reg), `${reg.host}/team/app:v1`);
+  const result = await pullImage(s.store, `${reg.host}/team/app:v1`, { client: clientOf(reg) });
   assertEquals(result.name, `${reg.host}/team/app:v1`);
   assertEquals(result.digest, index.descriptor.digest);
   assertEquals(result.mediaType, OCI_INDEX);
@@ -117,7 +117,8 @@ Deno.test("pullImage() fetches the host's platform under an index, stores and na
   assertEquals(await readBlobBytes(s.store, index.descriptor.digest), index.bytes);
   assertEquals(result.blobs.added, 5); // index, manifest, config, 2 layers
   // --all-platforms then fetches only what is missing.
-  const all = await pullImage(s.store, clientOf(reg), `${reg.host}/team/app:v1`, {
+  const all = await pullImage(s.store, `${reg.host}/team/app:v1`, {
+    client: clientOf(reg),
     allPlatforms: true,
   });
   assertEquals(all.blobs.added, 3);
@@ -132,10 +133,10 @@ Deno.test("pullImage() of a digest reference names the image repo@digest; a re-p
   const digest = await pushBuiltImage(reg, "x/y", "1", img);
   await using s = await tempStore();
   const ref = `${proxy.host}/x/y@${digest}`;
-  const first = await pullImage(s.store, clientOf(proxy), ref);
+  const first = await pullImage(s.store, ref, { client: clientOf(proxy) });
   assertEquals(first.name, ref);
   proxy.reset();
-  const again = await pullImage(s.store, clientOf(proxy), ref);
+  const again = await pullImage(s.store, ref, { client: clientOf(proxy) });
   assertEquals(again.blobs.added, 0);
   assertEquals(again.blobs.bytes, 0);
   assertEquals(proxy.count({ kind: "blob" }), 0);
@@ -156,7 +157,7 @@ Deno.test("pullImage() resumes a body cut mid-blob with Range, and copes with a 
     action: { cutAfter: 100 },
   });
   await using s = await tempStore();
-  const result = await pullImage(s.store, clientOf(proxy), `${proxy.host}/r/a:1`);
+  const result = await pullImage(s.store, `${proxy.host}/r/a:1`, { client: clientOf(proxy) });
   assertEquals(result.blobs.resumed, 1);
   const ranged = proxy.seen.filter((r) => r.kind === "blob" && r.range);
   assertEquals(ranged.map((r) => r.range), ["bytes=100-"]);
@@ -172,7 +173,7 @@ Deno.test("pullImage() resumes a body cut mid-blob with Range, and copes with a 
   });
   proxy.add({ kind: "blob", method: "GET", path: new RegExp(big), action: { ignoreRange: true } });
   await using s2 = await tempStore();
-  const r2 = await pullImage(s2.store, clientOf(proxy), `${proxy.host}/r/a:1`);
+  const r2 = await pullImage(s2.store, `${proxy.host}/r/a:1`, { client: clientOf(proxy) });
   assertEquals(r2.blobs.resumed, 1);
   assertEquals(await readBlobBytes(s2.store, big, { maxJsonBytes: 1 << 24 }), img.layers[0].bytes);
 });
@@ -190,13 +191,13 @@ Deno.test("pullImage() retries 503 and 429 (Retry-After) and never a 4xx", async
     action: { respond: { status: 429, headers: { "retry-after": "0" } } },
   });
   await using s = await tempStore();
-  await pullImage(s.store, clientOf(proxy), `${proxy.host}/f/a:1`);
+  await pullImage(s.store, `${proxy.host}/f/a:1`, { client: clientOf(proxy) });
   assertEquals(proxy.count({ status: 503 }), 1);
   assertEquals(proxy.count({ status: 429 }), 1);
   proxy.reset();
   proxy.add({ kind: "manifest", action: { respond: { status: 403, body: "no" } } });
   await assertRejects(
-    () => pullImage(s.store, clientOf(proxy), `${proxy.host}/f/a:1`),
+    () => pullImage(s.store, `${proxy.host}/f/a:1`, { client: clientOf(proxy) }),
     RegistryError,
     "denied",
   );
@@ -213,7 +214,7 @@ Deno.test("pullImage() refuses a blob whose bytes do not match, naming it; no na
   proxy.add({ kind: "blob", path: new RegExp(bad), action: { corrupt: true } });
   await using s = await tempStore();
   const e = await assertRejects(
-    () => pullImage(s.store, clientOf(proxy), `${proxy.host}/c/a:1`, { concurrency: 1 }),
+    () => pullImage(s.store, `${proxy.host}/c/a:1`, { client: clientOf(proxy), concurrency: 1 }),
     DigestMismatchError,
   );
   assertMatch(e.message, new RegExp(bad.slice(7, 19)));
@@ -221,7 +222,7 @@ Deno.test("pullImage() refuses a blob whose bytes do not match, naming it; no na
   assert(!(await s.store.has(bad)));
   assert(await s.store.has(img.layers[0].descriptor.digest), "the verified layer was removed");
   proxy.reset();
-  const again = await pullImage(s.store, clientOf(proxy), `${proxy.host}/c/a:1`);
+  const again = await pullImage(s.store, `${proxy.host}/c/a:1`, { client: clientOf(proxy) });
   assert(again.blobs.present >= 1, "the verified blob was downloaded again");
   assertEquals(proxy.count({ kind: "blob" }), 1);
 });
@@ -241,7 +242,7 @@ Deno.test("redirects to blob storage are followed without Authorization (Basic a
         h === proxy.host ? { username: reg.username!, password: reg.password! } : undefined,
       ),
   });
-  await pullImage(s.store, c, `${proxy.host}/d/a:1`);
+  await pullImage(s.store, `${proxy.host}/d/a:1`, { client: c });
   assert(proxy.redirected.length >= 3);
   assert(proxy.redirected.every((r) => !r.authorization), "Authorization followed a redirect");
 });
@@ -252,20 +253,18 @@ Deno.test("Basic auth: pull and push with credentials; wrong credentials fail sa
   const [img] = await twoPlatformImages();
   await pushBuiltImage(reg, "b/a", "1", img);
   await using s = await tempStore();
-  await pullImage(s.store, clientOf(reg), `${reg.host}/b/a:1`);
-  const pushed = await pushImage(
-    s.store,
-    clientOf(reg),
-    `${reg.host}/b/a:1`,
-    `${reg.host}/b/copy:2`,
-  );
+  await pullImage(s.store, `${reg.host}/b/a:1`, { client: clientOf(reg) });
+  const pushed = await pushImage(s.store, `${reg.host}/b/a:1`, {
+    to: `${reg.host}/b/copy:2`,
+    client: clientOf(reg),
+  });
   assertEquals(pushed.blobs.mounted, 3);
   const wrong = new RegistryClient(reg.host, {
     plainHttp: true,
     credentials: () => Promise.resolve({ username: reg.username!, password: "wrong" }),
   });
   await assertRejects(
-    () => pullImage(s.store, wrong, `${reg.host}/b/a:1`),
+    () => pullImage(s.store, `${reg.host}/b/a:1`, { client: wrong }),
     RegistryError,
     "authentication failed",
   );
@@ -278,10 +277,10 @@ Deno.test("Bearer token auth: pull and push through the token server; tokens are
   await using s = await tempStore();
   await pushBuiltImage(reg, "t/a", "1", img);
   const c = clientOf(reg);
-  await pullImage(s.store, c, `${reg.host}/t/a:1`);
+  await pullImage(s.store, `${reg.host}/t/a:1`, { client: c });
   const before = reg.tokens!.requests.length;
   assert(before >= 1 && before <= 2, `token requests: ${before}`);
-  await pushImage(s.store, c, `${reg.host}/t/a:1`, `${reg.host}/t/b:1`);
+  await pushImage(s.store, `${reg.host}/t/a:1`, { to: `${reg.host}/t/b:1`, client: c });
   assertEquals((await getManifest(reg, "t/b", "1")).bytes, img.manifest.bytes);
 });
 
@@ -291,9 +290,13 @@ Deno.test("TLS: a private CA through the injected fetch works; without it the er
   const [img] = await twoPlatformImages();
   await pushBuiltImage(reg, "s/a", "1", img);
   await using s = await tempStore();
-  await pullImage(s.store, clientOf(reg), `${reg.host}/s/a:1`);
+  await pullImage(s.store, `${reg.host}/s/a:1`, { client: clientOf(reg) });
   const noCa = new RegistryClient(reg.host, { retries: 0 });
-  await assertRejects(() => pullImage(s.store, noCa, `${reg.host}/s/a:1`), RegistryError, "TLS");
+  await assertRejects(
+    () => pullImage(s.store, `${reg.host}/s/a:1`, { client: noCa }),
+    RegistryError,
+    "TLS",
+  );
 });
 
 Deno.test("pushImage() sends children first and exact bytes; a second push uploads nothing", async () => {
@@ -305,8 +308,11 @@ Deno.test("pushImage() sends children first and exact bytes; a second push uploa
   const index = await buildIndex(images);
   await pushBuiltIndex(src, "p/a", "v1", images, index);
   await using s = await tempStore();
-  await pullImage(s.store, clientOf(src), `${src.host}/p/a:v1`, { allPlatforms: true });
-  const r = await pushImage(s.store, clientOf(proxy), `${src.host}/p/a:v1`, `${proxy.host}/q/b:v2`);
+  await pullImage(s.store, `${src.host}/p/a:v1`, { client: clientOf(src), allPlatforms: true });
+  const r = await pushImage(s.store, `${src.host}/p/a:v1`, {
+    to: `${proxy.host}/q/b:v2`,
+    client: clientOf(proxy),
+  });
   assertEquals(r.digest, index.descriptor.digest);
   assertEquals(r.ref, `${proxy.host}/q/b:v2`);
   assertEquals(r.blobs.uploaded, 8);
@@ -320,12 +326,10 @@ Deno.test("pushImage() sends children first and exact bytes; a second push uploa
   const puts = proxy.seen.filter((x) => x.kind === "manifest" && x.method === "PUT");
   assertMatch(puts.at(-1)!.path, /manifests\/v2$/);
   proxy.reset();
-  const again = await pushImage(
-    s.store,
-    clientOf(proxy),
-    `${src.host}/p/a:v1`,
-    `${proxy.host}/q/b:v2`,
-  );
+  const again = await pushImage(s.store, `${src.host}/p/a:v1`, {
+    to: `${proxy.host}/q/b:v2`,
+    client: clientOf(proxy),
+  });
   assertEquals(again.blobs.uploaded, 0);
   assertEquals(proxy.count({ kind: "upload" }), 0);
   // Only the tag is written again.
@@ -340,10 +344,14 @@ Deno.test("pushImage() refuses an image with missing content before sending anyt
   const index = await buildIndex(images);
   await pushBuiltIndex(src, "m/a", "v1", images, index);
   await using s = await tempStore();
-  await pullImage(s.store, clientOf(src), `${src.host}/m/a:v1`);
+  await pullImage(s.store, `${src.host}/m/a:v1`, { client: clientOf(src) });
   proxy.reset();
   const e = await assertRejects(
-    () => pushImage(s.store, clientOf(proxy), `${src.host}/m/a:v1`, `${proxy.host}/m/b:v1`),
+    () =>
+      pushImage(s.store, `${src.host}/m/a:v1`, {
+        to: `${proxy.host}/m/b:v1`,
+        client: clientOf(proxy),
+      }),
     MissingContentError,
   );
   assertMatch(e.message, new RegExp(images[1].manifest.descriptor.digest));
@@ -357,12 +365,12 @@ Deno.test("copyImage() mounts blobs within one registry and keeps the digest", a
   const index = await buildIndex(images, { docker: true });
   await pushBuiltIndex(reg, "c/src", "1", images, index);
   const c = clientOf(reg);
-  const r = await copyImage(c, `${reg.host}/c/src:1`, c, `${reg.host}/c/dst:2`);
+  const r = await copyImage(`${reg.host}/c/src:1`, `${reg.host}/c/dst:2`, { sourceClient: c });
   assertEquals(r.digest, index.descriptor.digest);
   assertEquals(r.blobs.mounted, 5);
   assertEquals((await getManifest(reg, "c/dst", "2")).bytes, index.bytes);
   await assertRejects(
-    () => copyImage(c, `${reg.host}/c/none:1`, c, `${reg.host}/c/dst:3`),
+    () => copyImage(`${reg.host}/c/none:1`, `${reg.host}/c/dst:3`, { sourceClient: c }),
     NotFoundError,
   );
 });
@@ -388,13 +396,13 @@ Deno.test("an artifact with a subject pushed to a registry without OCI-Subject k
   await writeBlob(s.store, artifact.bytes, artifact.descriptor);
   await s.store.putImages([{ name: "sig", target: artifact.descriptor }]);
   const c = clientOf(reg);
-  await pushImage(s.store, c, "sig", `${reg.host}/a/r:sig`);
-  await pushImage(s.store, c, "sig", `${reg.host}/a/r:sig`);
+  await pushImage(s.store, "sig", { to: `${reg.host}/a/r:sig`, client: c });
+  await pushImage(s.store, "sig", { to: `${reg.host}/a/r:sig`, client: c });
   const list = await c.referrers("a/r", img.manifest.descriptor.digest);
   assertEquals(list.length, 1, "duplicate or missing fallback entry");
   assertEquals(list[0].artifactType, "application/vnd.example.sig");
   await using s2 = await tempStore();
-  const pulled = await pullImage(s2.store, c, `${reg.host}/a/r:1`, { referrers: true });
+  const pulled = await pullImage(s2.store, `${reg.host}/a/r:1`, { client: c, referrers: true });
   assertEquals(pulled.images.length, 2);
   assertEquals(pulled.images[1].name, `${reg.host}/a/r@${artifact.descriptor.digest}`);
   assert(await s2.store.has(artifact.descriptor.digest));
@@ -416,14 +424,14 @@ Deno.test("a pull that broke off keeps its partial download in ingest/ and the n
   });
   await using s = await tempStore();
   await assertRejects(() =>
-    pullImage(s.store, clientOf(proxy, { maxResumes: 0 }), `${proxy.host}/k/a:1`)
+    pullImage(s.store, `${proxy.host}/k/a:1`, { client: clientOf(proxy, { maxResumes: 0 }) })
   );
   assertEquals((await s.store.listImages()).length, 0);
   assert(!(await s.store.has(big.digest)));
   const kept = [...Deno.readDirSync(`${s.dir}/ingest`)].map((e) => e.name);
   assertEquals(kept, [`r-sha256-${big.digest.slice(7)}`]);
   proxy.reset();
-  const again = await pullImage(s.store, clientOf(proxy), `${proxy.host}/k/a:1`);
+  const again = await pullImage(s.store, `${proxy.host}/k/a:1`, { client: clientOf(proxy) });
   assertEquals(again.blobs.resumed, 1);
   assertEquals(proxy.seen.filter((r) => r.range).map((r) => r.range), ["bytes=1000-"]);
   assertEquals(
@@ -524,7 +532,7 @@ Deno.test("a killed pull process: the next run adopts its partial download and c
         "the partial layer was not kept for resuming",
       );
       proxy.seen.length = 0;
-      const r = await pullImage(store, clientOf(proxy), `${proxy.host}/k/b:1`);
+      const r = await pullImage(store, `${proxy.host}/k/b:1`, { client: clientOf(proxy) });
       assert(r.blobs.resumed >= 1);
       assertEquals(
         proxy.seen.filter((x) => x.range && x.path.endsWith(layer.digest)).map((x) => x.range),

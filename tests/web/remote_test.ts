@@ -79,7 +79,7 @@ Deno.test("a pull through a CORS proxy reaches the registry only through the pro
       fetch: proxiedFetch(`http://127.0.0.1:${proxy.addr.port}/?url={url}`),
     });
     const store = new MemoryStore();
-    const r = await pullImage(store, client, `${reg.host}/via/proxy:1`);
+    const r = await pullImage(store, `${reg.host}/via/proxy:1`, { client });
     assertEquals(r.digest, image.manifest.descriptor.digest);
     assert(seen.some((u) => u.endsWith(`/v2/via/proxy/manifests/1`)), JSON.stringify(seen));
     assert(seen.some((u) => u.endsWith(image.layers[0].descriptor.digest)));
