@@ -30,7 +30,24 @@ export interface Member {
   readonly head: Uint8Array;
   /** An uncommitted write of the bytes. */
   writer?: BlobWriter;
+  /** Hashed but not kept: a member of an unknown role past {@link MAX_UNKNOWN_BYTES}. */
+  readonly dropped?: boolean;
 }
+
+/**
+ * Where image archives keep content: OCI `blobs/<alg>/<hex>`, and the layer and config
+ * files of `docker save` (`<hex>/layer.tar`, `<hex>.json`), skopeo/podman (`<hex>.tar`) and
+ * go-containerregistry (`<hex>.tar.gz`, `sha256:<hex>`) archives.
+ */
+const CONTENT_PATH =
+  /(^|\/)([0-9a-f]{64}(\/layer\.tar|\.tar|\.tar\.gz|\.tgz|\.tar\.zst|\.json)|sha256:[0-9a-f]{64})$/;
+
+/**
+ * Bytes of members at other paths (which only a docker archive's manifest.json could name,
+ * and usually nothing does) staged in all; past it they are hashed and dropped, and one the
+ * manifest turns out to name is refused with a way out (import the extracted folder).
+ */
+export const MAX_UNKNOWN_BYTES = 256 * 1024 * 1024;
 
 /** Limits and hooks for staging. */
 export interface StagingOptions {
@@ -50,7 +67,8 @@ export interface StagingOptions {
    * Stage every blob, also those the store has at the right size (their stored bytes are
    * re-hashed at commit, and replaced when they are corrupt).
    */
-  readonly verifyExisting?: boolean;
+  readonly verifyExisting?: boolean;  /** Overrides {@link MAX_UNKNOWN_BYTES} (tests). */
+  readonly maxUnknownBytes?: number;
 }
 
 /** Blob writes that may run while the next chunks are read. */
@@ -124,10 +142,13 @@ export async function stageTar(
   const byDigest = new Map<string, Member>();
   const maxBuffered = options.maxBufferedBytes ?? 64 * 1024 * 1024;
   let buffered = 0;
+  const maxUnknown = options.maxUnknownBytes ?? MAX_UNKNOWN_BYTES;
+  let unknownStaged = 0;
   /** Small members not kept because the documents kept already filled the cap. */
   const overCap = new Set<string>();
   let read = 0;
   interface Unsettled {
+    dropped?: boolean;
     path: string;
     named?: Digest;
     size: number;
@@ -167,9 +188,12 @@ export async function stageTar(
       bytes: u.bytes,
       head: u.head ?? new Uint8Array(0),
       writer: u.writer,
+      ...(u.dropped ? { dropped: true } : {}),
     };
     members.set(u.path, member);
-    if (!byDigest.has(digest)) byDigest.set(digest, member);
+    const first = byDigest.get(digest);
+    // The member by digest is one whose bytes are kept, when any is.
+    if (!first || (first.dropped && u.writer)) byDigest.set(digest, member);
     else if (u.writer) {
       // Same bytes under another path: one write is enough.
       await u.writer.abort();
@@ -194,7 +218,13 @@ export async function stageTar(
       const present = named && !options.verifyExisting
         ? await presentWithSize(store, named, entry.size)
         : false;
-      const writer = options.dryRun || present ? undefined : await store.writer();
+      // A member at a path where no archive keeps content is staged only under a cap.
+      let dropped = false;
+      if (!named && !CONTENT_PATH.test(path) && !options.dryRun) {
+        dropped = unknownStaged + entry.size > maxUnknown;
+        if (!dropped) unknownStaged += entry.size;
+      }
+      const writer = options.dryRun || present || dropped ? undefined : await store.writer();
       // A writer that hashes sha256 as it goes spares us hashing every byte twice.
       const writerHashes = writer?.sha256 !== undefined && algorithm === "sha256";
       const hasher = writerHashes ? undefined : await runtime.createHasher(algorithm);
@@ -247,7 +277,7 @@ export async function stageTar(
         buffered += size;
         bytes = concatBytes(chunks, size);
       }
-      unsettled.push({ path, named, size, digest, bytes, head, writer });
+      unsettled.push({ path, named, size, digest, bytes, head, writer, dropped });
       if (unsettled.length > 1) await settle(unsettled.shift()!);
     }
     while (unsettled.length) await settle(unsettled.shift()!);
@@ -286,6 +316,13 @@ export async function stageTar(
       );
     },
     stage: (m, expected) => {
+      if (m.dropped && !byDigest.get(m.digest)?.writer) {
+        return Promise.reject(
+          new LimitExceededError(
+            `${what}: ${m.path} (${m.size} bytes) was not kept: members at paths where image archives do not keep content are staged up to ${maxUnknown} bytes in all; extract the archive and import the folder instead`,
+          ),
+        );
+      }
       if (m.digest !== expected) {
         return Promise.reject(
           new DigestMismatchError(

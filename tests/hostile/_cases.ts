@@ -112,10 +112,11 @@ function flip(bytes: Uint8Array, at: number): Uint8Array {
 }
 
 /**
- * A tar of one member `junk` of `size` zero bytes (and the end marker), compressed as a
- * stream (no big buffer); `diffId` is the sha256 of the uncompressed tar.
+ * A tar of one member `junk` of `size` zero bytes (and the end marker, or the members of
+ * the tar `then`), compressed as a stream (no big buffer); `diffId` is the sha256 of the
+ * uncompressed tar.
  */
-async function zeroBomb(size: number, kind: "gzip" | "zstd") {
+async function zeroBomb(size: number, kind: "gzip" | "zstd", then?: Uint8Array) {
   const header = rawMember({ name: "junk", size, body: new Uint8Array(0) }).subarray(0, 512);
   const z = kind === "gzip" ? zlib.createGzip({ level: 9 }) : zlib.createZstdCompress();
   const hash = createHash("sha256");
@@ -129,7 +130,9 @@ async function zeroBomb(size: number, kind: "gzip" | "zstd") {
   await put(header);
   const zeros = new Uint8Array(MIB);
   for (let left = size; left > 0; left -= MIB) await put(zeros.subarray(0, Math.min(MIB, left)));
-  await put(new Uint8Array(1024));
+  if (size % 512) await put(new Uint8Array(512 - (size % 512)));
+  // More members after it (a tar with its own end marker), or the end marker.
+  await put(then ?? new Uint8Array(1024));
   z.end();
   await done;
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
@@ -245,6 +248,14 @@ export async function hostileCases(): Promise<HostileCase[]> {
       files: async () => one((await zeroBomb(300 * MIB, "zstd")).bytes),
       args: ["import", "$W/input"],
       message: /oci-layout|manifest\.json/,
+    },
+    {
+      name:
+        "a valid image after a 300 MiB member nothing references (zstd): imports, the member never staged",
+      files: async () => one((await zeroBomb(300 * MIB, "zstd", good)).bytes),
+      args: ["import", "$W/input"],
+      code: 0,
+      accepted: true,
     },
     {
       name: "--verify-diff-ids on an image whose zstd layer is corrupt",
