@@ -19,7 +19,7 @@ function joined(chunks: Uint8Array[]): Uint8Array {
   return new Uint8Array(chunks.flatMap((c) => [...c]));
 }
 
-Deno.test("largeReads() takes everything a byte stream has queued in one read, up to 1 MiB", async () => {
+Deno.test("largeReads() takes everything a byte stream has queued in one read, up to 1 MiB, and hands on pieces of exactly that size", async () => {
   const sent = pieces(80, 16 * 1024); // 1.25 MiB in 16 KiB pieces, all queued
   const body = new ReadableStream<Uint8Array>({
     type: "bytes",
@@ -31,6 +31,8 @@ Deno.test("largeReads() takes everything a byte stream has queued in one read, u
   const got = await readAll(largeReads(body, 80 * 16 * 1024));
   assertEquals(got.map((c) => c.byteLength), [1 << 20, 256 * 1024]);
   assertEquals(joined(got), joined(sent));
+  // Each piece owns exactly its bytes (a consumer that keeps pieces keeps no 1 MiB buffers).
+  assertEquals(got.map((c) => c.buffer.byteLength), [1 << 20, 256 * 1024]);
 });
 
 Deno.test("largeReads() reads a body that is not a byte stream as it comes", async () => {
