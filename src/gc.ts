@@ -155,6 +155,12 @@ async function reachableSet(
   options: { maxJsonBytes?: number },
 ): Promise<Set<Digest>> {
   const groups = await rootsOf(store, undefined);
+  // Entries without a name (another tool's untagged copy into the layout) are roots too.
+  for (const target of (await store.listUnnamedImages?.()) ?? []) {
+    if (!groups.has(target.digest)) {
+      groups.set(target.digest, { target, names: [`(no name) ${target.digest}`] });
+    }
+  }
   const reach = new Set<Digest>();
   const roots = [...groups.values()].map((g) => g.target);
   const handler = markHandler(store, (root) => groups.get(root.digest)!.names[0], {
@@ -169,7 +175,8 @@ async function reachableSet(
 }
 
 /**
- * Removes every blob that no name reaches and no live lease protects.
+ * Removes every blob that no name reaches and no live lease protects (in a layout store,
+ * what index.json entries without a name reach is kept too).
  *
  * @example
  * ```ts

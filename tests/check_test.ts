@@ -285,7 +285,7 @@ Deno.test("lading images check --diff-ids decompresses layers: ok for a good ima
   });
 });
 
-Deno.test("lading images check also checks index.json entries without a name, by digest", async () => {
+Deno.test("lading images check also checks index.json entries without a name, by digest, and gc keeps them", async () => {
   await withTempDir(async (dir) => {
     const store = `${dir}/store`;
     const named = await singleArchive("example.com/named:1", "named");
@@ -316,6 +316,11 @@ Deno.test("lading images check also checks index.json entries without a name, by
     );
     const diffIds = await runCli(["images", "check", "--diff-ids"], { store });
     assertEquals(diffIds.code, 0, diffIds.stdout + diffIds.stderr);
+    // gc keeps what the unnamed entry reaches: it is an image of the layout like the others.
+    const gc = await runCli(["gc", "--json"], { store });
+    assertEquals(gc.code, 0, gc.stderr);
+    assertEquals(JSON.parse(gc.stdout).removed, []);
+    assertEquals((await runCli(["images", "check"], { store })).code, 0);
 
     await corrupt(store, loose.image.layers[0].descriptor.digest);
     const bad = await runCli(["images", "check"], { store });

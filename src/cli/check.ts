@@ -8,7 +8,6 @@ import { type BlobProblem, checkImages, type ImageCheck, verifyContent } from ".
 import { findImage } from "../image.ts";
 import type { DiffIdReport } from "../layers/diff_ids.ts";
 import { FsStore } from "../store/fs.ts";
-import { LayoutNameRoles } from "../store/layout.ts";
 import { fsHashing } from "../deno/fs_hashing.ts";
 import type { ImageRecord } from "../store/types.ts";
 import {
@@ -127,7 +126,7 @@ export const imagesCheck: Command = {
         for (const n of f.positionals) records.push(await findImage(store, n));
       } else {
         // Entries without a name are content like any other: checked too, by digest.
-        const entries = store instanceof LayoutNameRoles ? await store.listUnnamedImages() : [];
+        const entries = (await store.listUnnamedImages?.()) ?? [];
         const loose = entries.map((target) => ({
           name: `(no name)`,
           target,

@@ -140,6 +140,11 @@ export interface NameReader {
   getImage(name: string): Promise<ImageRecord>;
   /** All names, sorted by name. */
   listImages(): Promise<ImageRecord[]>;
+  /**
+   * Top-level entries that have no name (a layout store's index.json entries another
+   * tool wrote without a tag): gc keeps what they reach, `images check` checks them.
+   */
+  listUnnamedImages?(): Promise<Descriptor[]>;
 }
 
 /** Role: records and removes image names (oras-go's `Tagger`). */
