@@ -15,10 +15,11 @@
  *    variant and shape: images that share their base layers) while one loop removes random
  *    names with `lading images rm` and another runs `lading gc`; every command must
  *    succeed.
- * 3. **Final.** Every archive is imported once more; then the audit, `lading images
- *    check`, `lading content verify`, and `skopeo inspect` / `skopeo copy` of
- *    `oci:<store>:<name>` for every name (names with Docker media types in index.json are
- *    not found by skopeo's `oci:` transport, as the README says: counted apart).
+ * 3. **Final.** Every archive the rm loop left unnamed is imported again; then the audit, `lading images
+ *    check`, `lading content verify`, and `skopeo inspect` of `oci:<store>:<name>` for
+ *    every name (`skopeo copy` of one per shape); names with Docker media types in
+ *    index.json (`import --docker-media-types`) are not found by skopeo's `oci:` transport,
+ *    as the README says: counted apart, not tried.
  *
  * The report (a table on stdout, JSON in `--report`) counts kills, corrupt blobs, visible
  * partial blobs, named broken images, failed retries and failed commands; the process
@@ -592,7 +593,7 @@ export function formatReport(r: SoakReport): string {
     [
       "skopeo inspect / copy oci:<store>:<name>",
       r.final.skopeo.ran
-        ? `${r.final.skopeo.inspected} / ${r.final.skopeo.copied} ok (${r.final.skopeo.dockerNames} Docker-media-type names not tried)`
+        ? `${r.final.skopeo.inspected} / ${r.final.skopeo.copied} ok (${r.final.skopeo.dockerNames} names with Docker media types, not tried)`
         : "not run",
     ],
     ["failures", String(r.failureCount)],
