@@ -67,7 +67,8 @@ export interface StagingOptions {
    * Stage every blob, also those the store has at the right size (their stored bytes are
    * re-hashed at commit, and replaced when they are corrupt).
    */
-  readonly verifyExisting?: boolean;  /** Overrides {@link MAX_UNKNOWN_BYTES} (tests). */
+  readonly verifyExisting?: boolean;
+  /** Overrides {@link MAX_UNKNOWN_BYTES} (tests). */
   readonly maxUnknownBytes?: number;
 }
 
