@@ -327,6 +327,7 @@ export {
   type PullOptions,
   type PullResult,
   pushImage,
+  type PushImageOptions,
   type PushOptions,
   type PushResult,
 } from "./src/registry/pull.ts";
