@@ -29,6 +29,7 @@ export {
   type StaleFileOptions,
 } from "./store/fs.ts";
 export { LayoutNameRoles } from "./store/layout.ts";
+export type { LayoutNames } from "./store/layout_index.ts";
 export { fsHashing, type FsHashingOptions } from "./deno/fs_hashing.ts";
 export {
   type AtomicWriteOptions,

@@ -70,3 +70,4 @@ export { serveOpfsWriter } from "./opfs/helper_server.ts";
 export { LAYER_CACHE_DIR, type OpfsLayerCache, opfsLayerCache } from "./opfs/layer_cache.ts";
 export type { WorkerLike } from "./opfs/helper_client.ts";
 export { LayoutNameRoles } from "./layout.ts";
+export type { LayoutNames } from "./layout_index.ts";
