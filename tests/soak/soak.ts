@@ -53,6 +53,8 @@ export interface SoakOptions {
   readonly skopeo?: boolean;
   /** Progress lines. */
   readonly log?: (line: string) => void;
+  /** Stops the kills and the rounds early (Ctrl-C): the final checks and the report follow. */
+  readonly signal?: AbortSignal;
 }
 
 /** A command that failed. */
@@ -117,6 +119,8 @@ export interface SoakReport {
   readonly seconds: Record<string, number>;
   /** True when nothing failed. */
   readonly ok: boolean;
+  /** Stopped early by the signal (the counts are what was done). */
+  readonly interrupted: boolean;
 }
 
 interface RunResult {
@@ -309,7 +313,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   let retries = 0;
   let retriesOk = 0;
   let attempts = 0;
-  while (kills < options.kills && attempts < options.kills * 3) {
+  const stopped = () => options.signal?.aborted === true;
+  while (kills < options.kills && attempts < options.kills * 3 && !stopped()) {
     const a = killed[kills % killed.length];
     attempts++;
     const blobsBefore = await blobCount();
@@ -368,7 +373,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     }
     await removeAndShrink(store, a.name, rand() < 0.5 ? "gc" : "part", rand);
   }
-  if (kills < options.kills) {
+  if (kills < options.kills && !stopped()) {
     fail("kills", `only ${kills} of ${options.kills} imports could be killed before they ended`);
   }
   lap("kills");
@@ -394,7 +399,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const importer = async (i: number) => {
     const a = pool[i % pool.length];
     try {
-      for (let round = 0; round < options.rounds; round++) {
+      for (let round = 0; round < options.rounds && !stopped(); round++) {
         const r = await lading(importArgs(a));
         imports++;
         if (r.code !== 0) fail(`importer ${i} round ${round} (${a.shape} v${a.variant})`, r.stderr);
@@ -518,7 +523,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     failures,
     failureCount,
     seconds,
-    ok: failureCount === 0,
+    ok: failureCount === 0 && !stopped(),
+    interrupted: stopped(),
   };
 }
 
@@ -598,7 +604,7 @@ export function formatReport(r: SoakReport): string {
     ],
     ["failures", String(r.failureCount)],
     ["seconds", Object.entries(r.seconds).map(([k, v]) => `${k} ${v}`).join(", ")],
-    ["result", r.ok ? "OK" : "FAILED"],
+    ["result", r.interrupted ? "INTERRUPTED (counts so far)" : r.ok ? "OK" : "FAILED"],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `| ${k.padEnd(w)} | ${v} |`);
@@ -630,7 +636,16 @@ if (import.meta.main) {
     }
     return v;
   };
+  const stop = new AbortController();
+  const interrupt = () => {
+    console.error("[soak] stopping: the final checks and the report follow (again to quit)");
+    if (stop.signal.aborted) Deno.exit(130);
+    stop.abort();
+  };
+  Deno.addSignalListener("SIGINT", interrupt);
+  Deno.addSignalListener("SIGTERM", interrupt);
   const report = await runSoak({
+    signal: stop.signal,
     kills: num("kills", 200),
     rounds: num("rounds", 20),
     importers: num("importers", 8),
