@@ -103,6 +103,15 @@ export const QUIET_FLAG: FlagDef = {
   help: "print no progress and no summary on stderr",
 };
 /** `--platform P` for commands that pick one platform of an image. */
+/** `-o FILE` of the commands that write one archive or tar (stdout by default). */
+export const OUTPUT_FLAG: FlagDef = {
+  name: "output",
+  short: "o",
+  kind: "string",
+  value: "FILE",
+  help: "write to FILE (- for stdout, the default)",
+};
+
 export const PLATFORM_FLAG: FlagDef = {
   name: "platform",
   kind: "string",

@@ -16,6 +16,7 @@ import {
   json,
   JSON_FLAG,
   openStoreForReading,
+  OUTPUT_FLAG,
   parseCommand,
   platformsOf,
   Progress,
@@ -35,13 +36,7 @@ export const exportCommand: Command = {
     "terminal. A file is written under a temporary name and renamed into place when\n" +
     "complete; Ctrl-C leaves nothing behind.",
   flags: [
-    {
-      name: "output",
-      short: "o",
-      kind: "string",
-      value: "FILE",
-      help: "write to FILE (- for stdout, the default)",
-    },
+    OUTPUT_FLAG,
     {
       name: "platform",
       kind: "multiple",

@@ -18,6 +18,7 @@ import {
   type Command,
   count,
   formatBytes,
+  OUTPUT_FLAG,
   parseCommand,
   refuseTerminal,
   UsageError,
@@ -45,13 +46,7 @@ export const flattenCommand: Command = {
     "written. Without -o (or with -o -) the tar goes to stdout, which must not be a\n" +
     "terminal; a file is written under a temporary name and renamed when complete.",
   flags: [
-    {
-      name: "output",
-      short: "o",
-      kind: "string",
-      value: "FILE",
-      help: "write to FILE (- for stdout, the default)",
-    },
+    OUTPUT_FLAG,
     { name: "force", help: "replace FILE when it exists" },
     ...LAYER_FLAGS,
   ],
