@@ -82,7 +82,7 @@ export const loginCommand: Command = {
     const client = await clientFor(host, { ...clientFlags(f.values), user: undefined }, io, {
       only: { username, password },
     });
-    await client.ping();
+    await client.ping({ what: `log in to ${host}` });
     const file = await saveLogin(host, { username, password }, { env: io });
     if (f.values.json) io.out(json({ host, username, file }));
     else if (!f.values.quiet) io.err(`Login Succeeded (${host}, saved in ${file})\n`);

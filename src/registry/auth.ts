@@ -198,7 +198,9 @@ export class TokenCache {
         headers: { "content-type": "application/x-www-form-urlencoded" },
         body: form.toString(),
       });
-      if (res.status === 404 || res.status === 405) {
+      // Token servers without the oauth2 form answer 404 or 405 (GCR), 400 (ACR) or 401
+      // (Artifactory): ask them with GET, as containerd does.
+      if ([400, 401, 404, 405].includes(res.status)) {
         await res.body?.cancel();
         this.#noPost.add(realm.href);
       } else return await this.#answer(res, realm);
@@ -208,8 +210,12 @@ export class TokenCache {
     for (const s of r.scopes) url.searchParams.append("scope", s);
     const headers: Record<string, string> = {};
     if (c?.identityToken !== undefined) {
-      url.searchParams.set("grant_type", "refresh_token");
-      url.searchParams.set("refresh_token", c.identityToken);
+      // The identity token as the Basic password (containerd's fallback), never in the
+      // URL, where logs and proxies would keep it.
+      headers.authorization = basicAuthorization({
+        username: c.username ?? "<token>",
+        password: c.identityToken,
+      });
     } else if (c) {
       headers.authorization = basicAuthorization(c);
       url.searchParams.set("account", c.username);
@@ -223,7 +229,7 @@ export class TokenCache {
     } catch (e) {
       throw new RegistryError(
         `authentication failed: cannot reach the token server ${url.origin}: ${
-          (e as Error).message
+          networkErrorDetail(e)
         }`,
         undefined,
         { cause: e },
@@ -286,4 +292,24 @@ export function errorDetail(text: string): string {
   }
   const line = text.trim().split("\n")[0] ?? "";
   return line.length <= 200 && !line.startsWith("<") ? line : "";
+}
+
+/**
+ * The most telling words of a network error: the innermost cause's message (Deno says
+ * only "fetch failed" and puts the reason in `cause`), without the request's URL (it
+ * may carry query parameters) and the client's wrapping.
+ */
+export function networkErrorDetail(e: unknown): string {
+  let inner: unknown = e;
+  for (let i = 0; i < 5; i++) {
+    const cause = (inner as { cause?: unknown })?.cause;
+    if (!(cause instanceof Error)) break;
+    inner = cause;
+  }
+  const message = inner instanceof Error ? inner.message : String(inner);
+  return message
+    .replace(/error sending request for url \([^)]*\):\s*/gi, "")
+    .replace(/^(client error \(\w+\):\s*)+/i, "")
+    .replace(/https?:\/\/\S+/g, (u) => u.replace(/[?#].*$/, ""))
+    .trim() || "network error";
 }

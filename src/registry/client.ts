@@ -178,9 +178,12 @@ export class RegistryClient {
     );
   }
 
-  /** Checks that the registry speaks the distribution API (and that credentials work). */
-  async ping(): Promise<void> {
-    const what = `reach the registry ${this.host}`;
+  /**
+   * Checks that the registry speaks the distribution API (and that credentials work).
+   * `what` names the action in messages (default `reach the registry <host>`).
+   */
+  async ping(options: { what?: string } = {}): Promise<void> {
+    const what = options.what ?? `reach the registry ${this.host}`;
     const res = await this.transport.request({ method: "GET", path: "/v2/", scopes: [], what });
     if (!res.ok) await this.#failure(res, what);
     await res.body?.cancel();

@@ -24,6 +24,7 @@ import {
   type CredentialLookup,
   type Credentials,
   errorDetail,
+  networkErrorDetail,
   parseChallenges,
   TokenCache,
 } from "./auth.ts";
@@ -96,10 +97,18 @@ export function apiHost(domain: string): string {
 
 /** True for errors that say the TLS handshake or certificate failed. */
 export function isTlsError(e: unknown): boolean {
-  const m = e instanceof Error
-    ? `${e.message} ${String((e as { cause?: unknown }).cause ?? "")}`
-    : "";
-  return /certificate|tls|ssl|handshake|UnknownIssuer|self.signed/i.test(m);
+  let m = "";
+  for (let x: unknown = e, i = 0; x instanceof Error && i < 5; i++) {
+    m += ` ${x.message}`;
+    x = (x as { cause?: unknown }).cause;
+  }
+  return /certificate|\btls\b|ssl|handshake|UnknownIssuer|self.signed|corrupt message|InvalidContentType|wrong version number/i
+    .test(m);
+}
+
+/** True when a TLS client met a server that answers plain HTTP. */
+function isPlainHttpServer(e: unknown): boolean {
+  return /corrupt message|InvalidContentType|wrong version number/i.test(networkErrorDetail(e));
 }
 
 function delay(ms: number): Promise<void> {
@@ -281,21 +290,25 @@ export class RegistryTransport {
         if (e instanceof RegistryError) throw e;
         if (isTlsError(e)) {
           throw new RegistryError(
-            `Cannot ${req.what}: TLS error talking to ${this.host}: ${
-              (e as Error).message
-            } (for a private CA use --tlscacert FILE; for a registry without TLS --plain-http)`,
+            isPlainHttpServer(e)
+              ? `Cannot ${req.what}: TLS error talking to ${this.host}: the registry does not speak TLS (${
+                networkErrorDetail(e)
+              }); for a registry without TLS use --plain-http`
+              : `Cannot ${req.what}: TLS error talking to ${this.host}: ${
+                networkErrorDetail(e)
+              } (for a private CA use --tlscacert FILE; for a registry without TLS --plain-http)`,
             undefined,
             { cause: e },
           );
         }
         if (attempt >= retries) {
           throw new RegistryError(
-            `Cannot ${req.what}: cannot reach ${this.base}: ${(e as Error).message}`,
+            `Cannot ${req.what}: cannot reach ${this.base}: ${networkErrorDetail(e)}`,
             undefined,
             { cause: e },
           );
         }
-        this.#options.onRetry?.(`${req.what}: ${(e as Error).message}; retrying`);
+        this.#options.onRetry?.(`${req.what}: ${networkErrorDetail(e)}; retrying`);
         await sleep(wait);
         continue;
       }

@@ -281,7 +281,7 @@ Deno.test("Bearer: credentials go to the token server as Basic, for the registry
 
 Deno.test("identity tokens: POST oauth2 refresh_token grant, with a GET fallback when POST is not allowed", async () => {
   const bodies: string[] = [];
-  const { fetch } = fakeFetch((req) => {
+  const { fetch, seen } = fakeFetch((req) => {
     if (req.method === "POST") {
       bodies.push(req.body ?? "");
       return new Response(null, { status: 405 });
@@ -298,6 +298,10 @@ Deno.test("identity tokens: POST oauth2 refresh_token grant, with a GET fallback
   assertEquals(t, "tok");
   assertMatch(bodies[0], /grant_type=refresh_token/);
   assertMatch(bodies[0], /refresh_token=refresh-me/);
+  // The GET carries the identity token as the Basic password, never in the URL.
+  const get = seen.find((s) => s.method === "GET")!;
+  assert(!get.url.includes("refresh-me"), get.url);
+  assertEquals(get.headers.get("authorization"), `Basic ${btoa("<token>:refresh-me")}`);
 });
 
 Deno.test("retries: 503 then 200 is retried; 404 and 400 are not", async () => {
@@ -342,6 +346,22 @@ Deno.test("retries give up after the limit with a message saying the registry is
   }, { retries: 2 });
   await assertRejects(() => c.resolve("a/b", "v1"), RegistryError, "cannot reach");
   assertEquals(seen.length, 3);
+});
+
+Deno.test("a network failure names its reason from the error's cause, without the request URL's query", async () => {
+  const { c } = client(() => {
+    throw new TypeError("fetch failed", {
+      cause: new Error(
+        "error sending request for url (http://reg.test:5000/v2/?secret=x): client error (Connect): tcp connect error: Connection refused (os error 111)",
+      ),
+    });
+  }, { retries: 0 });
+  const e = await assertRejects(() => c.resolve("a/b", "v1"), RegistryError);
+  assertMatch(
+    e.message,
+    /cannot reach http:\/\/reg\.test:5000: tcp connect error: Connection refused/,
+  );
+  assert(!e.message.includes("fetch failed") && !e.message.includes("secret"), e.message);
 });
 
 Deno.test("a TLS error is not retried and not downgraded to http", async () => {

@@ -18,6 +18,7 @@ import {
   world,
 } from "./_cli.ts";
 import {
+  freePort,
   getManifest,
   haveRegistry,
   pushBuiltImage,
@@ -128,7 +129,12 @@ Deno.test("login writes the docker config; logout removes it; a wrong password w
       ["login", "--plain-http", "--username", reg.username!, "--password-stdin", reg.host],
       { code: 1, stdin: new TextEncoder().encode("wrong-password\n") },
     );
-    oneClearLine(bad);
+    oneClearLine(
+      bad,
+      `Cannot log in to ${reg.host}`,
+      "authentication failed",
+      "refused the credentials",
+    );
     notPrinted(bad, "wrong-password");
     const afterBad = await Deno.readTextFile(configFile).catch(() => "{}");
     assert(!afterBad.includes(reg.host), "a failed login records nothing");
@@ -252,6 +258,9 @@ Deno.test("TLS: a private CA via --tlscacert; without it the certificate is refu
 
     const refused = await w.run(["push", ref, "example.com/tls:1"], { code: 1 });
     assert(TLS_WORDS.test(oneClearLine(refused)), refused.stderr);
+    // The reason is named (Deno's own message is only "fetch failed").
+    oneClearLine(refused, "certificate", "--tlscacert");
+    assert(!/fetch failed/i.test(refused.stderr), refused.stderr);
     const b = w.other("b");
     const refusedPull = await b.run(["pull", ref], { code: 1 });
     assert(TLS_WORDS.test(oneClearLine(refusedPull)), refusedPull.stderr);
@@ -275,5 +284,25 @@ Deno.test("TLS: a private CA via --tlscacert; without it the certificate is refu
     const plain = await b.other("c").run(["pull", "--plain-http", ref], { code: 1 });
     oneClearLine(plain);
     assert(tap.connections.some((c) => c.startsWith("GET /v2/")), "that one spoke plain http");
+  });
+});
+
+Deno.test("TLS: https to a registry without TLS says so and points to --plain-http, at once (no retries); a closed port says connection refused", async () => {
+  if (!(await haveRegistry("https to http"))) return;
+  await withTempDir(async (dir) => {
+    await using reg = await startRegistry();
+    await using tap = startTcpTap(reg.port);
+    const w = await world(dir);
+    const r = await w.run(["pull", `${tap.host}/plain:1`], { code: 1 });
+    oneClearLine(r, "TLS", "does not speak TLS", "--plain-http");
+    assertEquals(tap.connections.length, 1, "a TLS failure is not retried");
+    assertEquals(tap.connections[0], "tls", "and never falls back to http");
+    assert(!(await Deno.stat(w.store).then(() => true, () => false)), "no store was created");
+
+    const closed = freePort();
+    const c = await w.run(["remote", "digest", "--plain-http", `127.0.0.1:${closed}/x:1`], {
+      code: 1,
+    });
+    oneClearLine(c, "cannot reach", "connection refused");
   });
 });
