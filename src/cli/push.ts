@@ -62,7 +62,7 @@ export const pushCommand: Command = {
       name: "platform",
       kind: "multiple",
       value: "P",
-      help: "push only this platform of a multi-platform image",
+      help: "push only this platform of an index (one: its manifest alone; several: a new index)",
     },
     {
       name: "max-concurrent-uploads",

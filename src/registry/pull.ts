@@ -11,9 +11,13 @@
  * ```
  * @module
  */
-import type { Digest } from "../digest.ts";
+import { type Digest, digestBytes } from "../digest.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
-import { hostPlatform } from "../platform.ts";
+import { isIndexMediaType } from "../media_types.ts";
+import { formatPlatform, hostPlatform } from "../platform.ts";
+import { getRuntime } from "../runtime/mod.ts";
+import { DEFAULT_JSON_LIMIT, parseIndex, parseJson } from "../schema.ts";
+import { filterPlatforms } from "../walk.ts";
 import { formatReference, parseReference, type Reference } from "../reference.ts";
 import type { Runtime } from "../runtime/types.ts";
 import type { ImageRecord, ImageSource, ImageTarget, Leases } from "../store/types.ts";
@@ -384,6 +388,18 @@ async function pushGraph(
     onWarning: warn,
   });
   const tag = r.digest ? undefined : r.tag ?? "latest";
+  ({ root, rootBytes } = await selectPlatforms(source, root, rootBytes, {
+    platforms: options.platforms ?? [],
+    runtime: options.runtime,
+    onWarning: warn,
+  }));
+  if (r.digest && r.digest !== root.digest) {
+    throw new InvalidInputError(
+      `Cannot push to ${
+        formatReference(r)
+      }: with --platform the image pushed is ${root.digest}, not ${r.digest}`,
+    );
+  }
   const result = await copyGraph(source, target, {
     root,
     platforms: options.platforms ?? [],
@@ -409,6 +425,61 @@ async function pushGraph(
       bytes: result.blobs.bytes,
     },
     warnings,
+  };
+}
+
+/**
+ * What a push of some platforms of an index sends (`docker push --platform`, crane's
+ * `--platform`): a registry refuses an index whose manifests it does not have, so the
+ * index cannot go as it is. One platform: its manifest alone, as a single-platform image.
+ * Several: a new index listing only theirs (a new digest). An index whose entries all
+ * match, or where none does (the copy then says which platforms there are), is unchanged.
+ */
+async function selectPlatforms(
+  source: ContentSource,
+  root: Descriptor,
+  rootBytes: Uint8Array | undefined,
+  options: {
+    platforms: readonly Platform[];
+    runtime?: Runtime;
+    onWarning: (m: string) => void;
+  },
+): Promise<{ root: Descriptor; rootBytes: Uint8Array | undefined }> {
+  const { platforms } = options;
+  if (!platforms.length || !isIndexMediaType(root.mediaType)) return { root, rootBytes };
+  const bytes = rootBytes ?? await source.fetchDocument(root, DEFAULT_JSON_LIMIT);
+  const what = `index ${root.digest}`;
+  const index = parseIndex(bytes, { what, descriptor: root });
+  const kept = filterPlatforms(index.manifests, platforms);
+  if (kept.length === index.manifests.length || !kept.some((d) => d.platform)) {
+    return { root, rootBytes };
+  }
+  const all = index.manifests.filter((d) => d.platform).length;
+  if (kept.length === 1) {
+    const only = kept[0];
+    options.onWarning(
+      `pushing the ${
+        formatPlatform(only.platform!)
+      } manifest ${only.digest} alone, as a single-platform image (the index ${root.digest} lists ${all} platforms)`,
+    );
+    return {
+      root: { mediaType: only.mediaType, digest: only.digest, size: only.size },
+      rootBytes: undefined,
+    };
+  }
+  // The same document with fewer entries: every other field as it was.
+  const raw = parseJson(bytes, { what }) as { manifests: unknown[] };
+  const keep = new Set(kept);
+  raw.manifests = raw.manifests.filter((_, i) => keep.has(index.manifests[i]));
+  const filtered = new TextEncoder().encode(JSON.stringify(raw));
+  const runtime = options.runtime ?? await getRuntime();
+  const digest = await digestBytes(runtime, filtered);
+  options.onWarning(
+    `pushing a new index ${digest} with the ${kept.length} of ${all} platforms asked for (the store's index is ${root.digest})`,
+  );
+  return {
+    root: { mediaType: root.mediaType, digest, size: filtered.byteLength },
+    rootBytes: filtered,
   };
 }
 

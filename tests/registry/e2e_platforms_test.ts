@@ -134,3 +134,70 @@ Deno.test("a pulled multi-platform index pushes back with the same digest", asyn
     }
   });
 });
+
+Deno.test("push --platform of an index: one platform goes alone as a single-platform image, several as a new index of theirs; the registry accepts both", async () => {
+  if (!(await haveRegistry("push --platform"))) return;
+  await withTempDir(async (dir) => {
+    await using reg = await startRegistry();
+    const { images, index } = await threePlatforms();
+    const [amd, arm64, arm] = images;
+    await pushBuiltIndex(reg, "src", "1", images, index);
+    const w = await world(dir);
+    // Only two platforms are in the store: the index as it is cannot be pushed.
+    await w.run([
+      "pull",
+      "--plain-http",
+      "-q",
+      "--platform",
+      "linux/amd64",
+      "--platform",
+      "linux/arm64",
+      `${reg.host}/src:1`,
+    ]);
+    const local = `${reg.host}/src:1`;
+    const whole = await w.run(["push", "--plain-http", `${reg.host}/dst:all`, local], { code: 1 });
+    assert(whole.stderr.includes(arm.manifest.descriptor.digest), whole.stderr);
+
+    const one = await w.run([
+      "push",
+      "--plain-http",
+      "--json",
+      "--platform",
+      "linux/arm64",
+      `${reg.host}/dst:one`,
+      local,
+    ]);
+    const oneJson = JSON.parse(one.stdout) as PushJson;
+    assertEquals(oneJson.digest, arm64.manifest.descriptor.digest);
+    assertEquals((await getManifest(reg, "dst", "one")).bytes, arm64.manifest.bytes);
+
+    const two = await w.json<PushJson>([
+      "push",
+      "--plain-http",
+      "--platform",
+      "linux/amd64",
+      "--platform",
+      "linux/arm64",
+      `${reg.host}/dst:two`,
+      local,
+    ]);
+    const served = await getManifest(reg, "dst", "two");
+    const filtered = JSON.parse(new TextDecoder().decode(served.bytes));
+    const original = JSON.parse(new TextDecoder().decode(index.bytes));
+    assertEquals(filtered.manifests, original.manifests.slice(0, 2));
+    assertEquals({ ...filtered, manifests: [] }, { ...original, manifests: [] });
+    assert(two.digest !== index.descriptor.digest);
+    for (const i of [amd, arm64]) {
+      assertEquals(
+        (await getManifest(reg, "dst", i.manifest.descriptor.digest)).bytes,
+        i.manifest.bytes,
+      );
+    }
+    // A platform the index does not have is refused before anything is sent.
+    const none = await w.run(
+      ["push", "--plain-http", "--platform", "linux/s390x", `${reg.host}/dst:none`, local],
+      { code: 1 },
+    );
+    assert(/no manifest for linux\/s390x/.test(none.stderr), none.stderr);
+  });
+});
