@@ -182,19 +182,10 @@ export async function verifyingStream(
   const { algorithm } = parseDigest(expected.digest);
   const hasher = await runtime.createHasher(algorithm);
   let count = 0;
-  const label = expected.what ? ` (${expected.what})` : "";
   return new TransformStream({
     transform(chunk, controller) {
       count += chunk.byteLength;
-      if (count > expected.size) {
-        throw new SizeMismatchError(
-          `blob ${
-            shortDigest(expected.digest)
-          }${label} has more than ${expected.size} bytes, descriptor says ${expected.size}`,
-          expected.size,
-          count,
-        );
-      }
+      checkNotOverSize(expected, count);
       hasher.update(chunk);
       controller.enqueue(chunk);
     },
@@ -202,6 +193,22 @@ export async function verifyingStream(
       checkDigestAndSize(expected, `${algorithm}:${hasher.digest()}`, count);
     },
   });
+}
+
+/**
+ * Throws {@link SizeMismatchError} as soon as `count` bytes read so far are more than
+ * `expected.size` (what a verifier checks on every chunk, so a long input stops early).
+ */
+export function checkNotOverSize(expected: Expectation, count: number): void {
+  if (count <= expected.size) return;
+  const label = expected.what ? ` (${expected.what})` : "";
+  throw new SizeMismatchError(
+    `blob ${
+      shortDigest(expected.digest)
+    }${label} has more than ${expected.size} bytes, descriptor says ${expected.size}`,
+    expected.size,
+    count,
+  );
 }
 
 /** Throws the specific error when `actualDigest`/`actualSize` differ from `expected`. */

@@ -4,8 +4,9 @@
  * read once and staged (every member hashed and written uncommitted as it passes); a
  * folder is opened by random access as an {@link ArchiveSource} (`open.ts`, the page's
  * opener too) and its blobs are streamed, verified, into uncommitted writes when the
- * commit asks. Either way the entries are read by `entries.ts`, and nothing is visible
- * before the commit.
+ * commit asks. Either way the entries are read by `entries.ts`, nothing is visible before
+ * the commit, and a blob's bytes are hashed once: where the store writer hashes sha256 as
+ * it writes (every store here), its hash is the check.
  *
  * @example
  * ```ts
@@ -27,7 +28,7 @@
  * ```
  * @module
  */
-import { type Digest, parseDigest } from "../digest.ts";
+import { checkDigestAndSize, checkNotOverSize, type Digest, parseDigest } from "../digest.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { decompress } from "../compression.ts";
 import type { Runtime } from "../runtime/types.ts";
@@ -37,7 +38,7 @@ import type { Descriptor } from "../types.ts";
 import { followLinks, layoutRoot } from "./detect.ts";
 import { synthesizeDockerImages } from "./docker.ts";
 import { type InputEntries, readEntries } from "./entries.ts";
-import { type ArchiveSource, directoryFiles, openFiles } from "./open.ts";
+import { type ArchiveStore, directoryFiles, openFiles } from "./open.ts";
 import type { PlanInput } from "./plan.ts";
 import type { DirectorySource, ImportSource } from "./source.ts";
 import { type Member, stageTar } from "./staging.ts";
@@ -180,8 +181,9 @@ async function openTar(
 
 /**
  * A folder, opened by random access as an {@link ArchiveSource}: documents are read (and
- * verified) when the plan asks, other blobs streamed into uncommitted writes, each verified
- * as it streams, when the commit asks.
+ * verified) when the plan asks, other blobs streamed into uncommitted writes when the
+ * commit asks, each checked before the commit by the writer's own sha256 (size on the way,
+ * digest at the end; a verifying read where the writer does not hash, or for sha512).
  */
 async function openFolder(
   store: BlobProvider & BlobIngester,
@@ -195,7 +197,7 @@ async function openFolder(
     onWarning: options.onWarning,
     dockerMediaTypes: options.dockerMediaTypes,
   });
-  const source: ArchiveSource = opened.source;
+  const source: ArchiveStore = opened.source;
   const writers = new Map<Digest, BlobWriter | undefined>();
   const documents = new Map<Digest, Uint8Array>();
   const abortAll = async () => {
@@ -232,12 +234,29 @@ async function openFolder(
       writers.set(desc.digest, writer);
       options.cancelled?.();
       if (document) return await writer!.write(document);
+      const count = (n: number) => {
+        read += n;
+        options.onProgress?.(read);
+      };
+      if (writer?.sha256 && parseDigest(desc.digest).algorithm === "sha256") {
+        // One hash: the writer's. The bytes stay uncommitted until they are checked here
+        // (size on the way, digest at the end), with the message a verifying read gives.
+        const { stream, expected } = await source.unverifiedReader(desc.digest);
+        let size = 0;
+        for await (const chunk of stream) {
+          options.cancelled?.();
+          size += chunk.byteLength;
+          checkNotOverSize(expected, size);
+          await writer.write(chunk);
+          count(chunk.byteLength);
+        }
+        return checkDigestAndSize(expected, await writer.sha256(), size);
+      }
       // Verified as it streams (the source's reader); the writer checks it again on commit.
       for await (const chunk of await source.reader(desc.digest)) {
         options.cancelled?.();
         await writer?.write(chunk);
-        read += chunk.byteLength;
-        options.onProgress?.(read);
+        count(chunk.byteLength);
       }
     },
     commit: async (desc) => {

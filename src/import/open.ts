@@ -29,7 +29,13 @@
  * ```
  * @module
  */
-import { type Digest, digestBytes, parseDigest, verifyingStream } from "../digest.ts";
+import {
+  type Digest,
+  digestBytes,
+  type Expectation,
+  parseDigest,
+  verifyingStream,
+} from "../digest.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { detectCompression } from "../compression.ts";
 import type { Runtime } from "../runtime/types.ts";
@@ -118,7 +124,7 @@ export interface OpenFilesOptions {
 /** An input opened by {@link openFiles}: its entries, and its blobs as an image source. */
 export interface OpenedFiles extends InputEntries {
   /** The input's blobs (and, for a docker archive, its synthesized documents), read in place. */
-  readonly source: ArchiveSource;
+  readonly source: ArchiveStore;
   /** The names of the entries, by `names` (empty without it). */
   readonly images: ImageRecord[];
 }
@@ -295,20 +301,39 @@ export class ArchiveStore implements ArchiveSource {
     options: { offset?: number } = {},
   ): Promise<ReadableStream<Uint8Array>> {
     const offset = options.offset ?? 0;
+    const extra = this.#extras.get(digest);
+    if (extra) return new Blob([extra.slice(offset)]).stream() as ReadableStream<Uint8Array>;
+    if (offset > 0) {
+      const at = await this.#locate(digest);
+      if (!at) throw new NotFoundError(`blob ${digest} is not in ${this.#files.label}`);
+      return await this.#files.open(at.path!, offset);
+    }
+    // Verified as it streams: a lying archive fails the read that meets the lie.
+    const { stream, expected } = await this.unverifiedReader(digest);
+    return stream.pipeThrough(await verifyingStream(this.#runtime, expected));
+  }
+
+  /**
+   * A blob's bytes as the input holds them, NOT verified, and what they must be: the
+   * digest, the size and the file that holds them (for messages, as {@link reader}'s).
+   * For a caller that hashes the bytes anyway — the importer, whose store writer hashes
+   * what it writes — and checks them against `expected` itself (`checkNotOverSize` on the
+   * way, `checkDigestAndSize` at the end) before anything becomes visible: one hash
+   * instead of two.
+   *
+   * @throws {NotFoundError} when the input has no such blob
+   */
+  async unverifiedReader(
+    digest: Digest,
+  ): Promise<{ stream: ReadableStream<Uint8Array>; expected: Required<Expectation> }> {
     const at = await this.#locate(digest);
     if (!at) throw new NotFoundError(`blob ${digest} is not in ${this.#files.label}`);
     const extra = this.#extras.get(digest);
-    if (extra) return new Blob([extra.slice(offset)]).stream() as ReadableStream<Uint8Array>;
-    const stream = await this.#files.open(at.path!, offset);
-    if (offset > 0) return stream;
-    // Verified as it streams: a lying archive fails the read that meets the lie.
-    return stream.pipeThrough(
-      await verifyingStream(this.#runtime, {
-        digest,
-        size: at.size,
-        what: `${this.#files.label}: ${at.path}`,
-      }),
-    );
+    const what = extra ? `${this.#files.label}: synthesized` : `${this.#files.label}: ${at.path}`;
+    const stream = extra
+      ? new Blob([extra.slice()]).stream() as ReadableStream<Uint8Array>
+      : await this.#files.open(at.path!);
+    return { stream, expected: { digest, size: at.size, what } };
   }
 
   async *list(): AsyncIterable<BlobInfo> {
