@@ -5,8 +5,7 @@
  */
 import { AlreadyExistsError } from "../errors.ts";
 import { type ExportFormat, planExport } from "../export/mod.ts";
-import { writeArchiveFile, writeFileAtomically } from "../deno/export_file.ts";
-import { exists } from "../store/fs_files.ts";
+import { outputKind, writeArchiveFile, writeFileAtomically } from "../deno/export_file.ts";
 import {
   atInterrupt,
   type CliIO,
@@ -89,7 +88,7 @@ export const exportCommand: Command = {
       throw new UsageError("--json needs -o FILE (stdout is the archive)");
     }
     if (toStdout) refuseTerminal(io, "a tar archive");
-    if (!toStdout && !f.values.force && await exists(output)) {
+    if (!toStdout && !f.values.force && (await outputKind(output)) === "file") {
       throw new AlreadyExistsError(
         `Cannot export to ${output}: it exists; use --force to replace it`,
       );

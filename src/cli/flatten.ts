@@ -7,7 +7,7 @@
  * @module
  */
 import { shortDigest } from "../digest.ts";
-import { InvalidInputError } from "../errors.ts";
+import { AlreadyExistsError, InvalidInputError } from "../errors.ts";
 import { TAR_END, tarHeader, type TarMember, tarPadding } from "../export/tar_writer.ts";
 import { mergeImage } from "../layers/image_layers.ts";
 import { openStoreLayer } from "../layers/layer_reader.ts";
@@ -23,7 +23,7 @@ import {
   refuseTerminal,
   UsageError,
 } from "./common.ts";
-import { writeFileAtomically } from "../deno/export_file.ts";
+import { outputKind, writeFileAtomically } from "../deno/export_file.ts";
 import { LAYER_FLAGS, readOptions, withImage } from "./layers_common.ts";
 
 function member(path: string, n: FsNode): TarMember | undefined {
@@ -58,7 +58,11 @@ export const flattenCommand: Command = {
     const f = parseCommand(args, flattenCommand);
     if (f.positionals.length !== 1) throw new UsageError("flatten takes one image name");
     const output = (f.values.output as string | undefined) ?? "-";
+    if (output === "") throw new UsageError("-o needs a file name (or - for stdout)");
     if (output === "-") refuseTerminal(io, "a tar archive");
+    else if (!f.values.force && (await outputKind(output)) === "file") {
+      throw new AlreadyExistsError(`Cannot write ${output}: it exists; use --force to replace it`);
+    }
     return await withImage(f.values, f.positionals[0], io, async (store, image) => {
       const opts = readOptions(f.values, io, { index: true });
       const { fs } = await mergeImage(store, image, {
@@ -151,14 +155,9 @@ export const flattenCommand: Command = {
       if (output === "-") {
         await stream.pipeTo(io.stdout, { preventClose: true });
       } else {
-        const unregister = atInterrupt(() => {});
-        try {
-          await writeFileAtomically(output, async (file) => {
-            await stream.pipeTo(file.writable);
-          }, { force: !!f.values.force });
-        } finally {
-          unregister();
-        }
+        await writeFileAtomically(output, async (file) => {
+          await stream.pipeTo(file.writable);
+        }, { force: !!f.values.force, atInterrupt });
       }
       for (const s of skipped) io.err(`lading: left out ${s}\n`);
       if (!f.values.quiet && output !== "-") {

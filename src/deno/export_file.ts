@@ -140,11 +140,35 @@ export interface AtomicWriteOptions {
 }
 
 /**
+ * What an output path is now: `absent`, a `file` (a regular file, or any symlink to one or
+ * dangling) that only `--force` replaces, or `special` (a device, fifo or socket, written
+ * in place). A directory, or a path under a non-directory, is an {@link IoError}.
+ */
+export async function outputKind(path: string): Promise<"absent" | "file" | "special"> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return (await exists(path)) ? "file" : "absent";
+    if (e instanceof Deno.errors.NotADirectory) {
+      const slash = path.lastIndexOf("/");
+      throw new IoError(
+        `Cannot write ${path}: ${slash > 0 ? path.slice(0, slash) : "/"} is not a directory`,
+      );
+    }
+    throw e;
+  }
+  if (info.isDirectory) throw new IoError(`Cannot write ${path}: it is a directory`);
+  return info.isFile ? "file" : "special";
+}
+
+/**
  * Runs `write` into a temporary file next to `path` (it must close the file),
  * then renames the file into place. Without `force` an existing `path` is never replaced
  * (checked again at the moment of the rename). On failure or Ctrl-C the temporary file
  * is removed and `path` is untouched. A missing directory or one without write permission
- * is one clear error naming `path`, never the temporary name.
+ * is one clear error naming `path`, never the temporary name. A device or fifo at `path`
+ * (`/dev/null`, a named pipe) is written in place, `force` or not.
  *
  * @example
  * ```ts
@@ -166,6 +190,12 @@ export async function writeFileAtomically(
   const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
   const base = path.slice(slash + 1);
   const shownDir = dir.replace(/(.)\/$/, "$1") || ".";
+  if ((await outputKind(path)) === "special") {
+    // A device or fifo (/dev/null, a named pipe) is written in place, as `tar -f` does:
+    // renaming a temporary file over it would replace the device node with a file.
+    await write(await Deno.open(path, { write: true }));
+    return;
+  }
   const tmp = `${dir}.${base}.lading-${Deno.pid}-${randomHex(6)}.tmp`;
   const cleanup = () => {
     try {
@@ -183,6 +213,9 @@ export async function writeFileAtomically(
     }
     if (e instanceof Deno.errors.PermissionDenied) {
       throw new IoError(`Cannot write ${path}: no permission to write in ${shownDir}`);
+    }
+    if (e instanceof Deno.errors.NotADirectory) {
+      throw new IoError(`Cannot write ${path}: ${shownDir} is not a directory`);
     }
     throw e;
   }
