@@ -28,6 +28,7 @@ import {
   openStore,
   parseCommand,
   platformsOf,
+  QUIET_FLAG,
   UsageError,
 } from "./common.ts";
 
@@ -59,7 +60,7 @@ async function store_(values: Record<string, unknown>, io: CliIO): Promise<Store
 async function finish(
   store: Store,
   image: ImageDraft,
-  to: { name: string; io: CliIO; json: boolean; what: string },
+  to: { name: string; io: CliIO; json: boolean; quiet?: boolean; what: string },
 ): Promise<number> {
   const { name, io, what } = to;
   const written = await writeImage(store, image, { name });
@@ -78,7 +79,7 @@ async function finish(
     }));
   } else {
     io.out(`${written.names[0]} ${digest}\n`);
-    io.err(`${what}\n`);
+    if (!to.quiet) io.err(`${what}\n`);
   }
   return 0;
 }
@@ -130,6 +131,7 @@ export const appendCommand: Command = {
       help: "the history line of the new layer",
     },
     JSON_FLAG,
+    QUIET_FLAG,
   ],
   examples: ["lading append busybox --layer ./app -t example.com/app:1 --prefix /app"],
   async run(args: string[], io: CliIO): Promise<number> {
@@ -177,7 +179,13 @@ export const appendCommand: Command = {
         await lease.add(image.layers.map((l) => l.digest));
       }
       const what = `appended ${layers.length} layer${layers.length === 1 ? "" : "s"} to ${source}`;
-      return await finish(store, image, { name, io, json: f.values.json === true, what });
+      return await finish(store, image, {
+        name,
+        io,
+        json: f.values.json === true,
+        quiet: f.values.quiet === true,
+        what,
+      });
     } finally {
       await lease.release().catch(() => {});
       await store.close();
@@ -240,6 +248,7 @@ export const mutateCommand: Command = {
       help: "manifest annotation (K= removes it)",
     },
     JSON_FLAG,
+    QUIET_FLAG,
   ],
   examples: [
     "lading mutate example.com/app:1 --env MODE=prod --cmd '/app --port 80' -t example.com/app:2",
@@ -273,7 +282,13 @@ export const mutateCommand: Command = {
       let image = setConfig(await loadImage(store, source, { platform }), changes);
       if (Object.keys(annotations).length) image = setAnnotations(image, annotations);
       const what = `changed ${source}`;
-      return await finish(store, image, { name, io, json: f.values.json === true, what });
+      return await finish(store, image, {
+        name,
+        io,
+        json: f.values.json === true,
+        quiet: f.values.quiet === true,
+        what,
+      });
     } finally {
       await store.close();
     }

@@ -3,7 +3,7 @@
  * image names of the store, made from the command table.
  * @module
  */
-import { type CliIO, type Command, parseCommand, UsageError } from "./common.ts";
+import { type CliIO, type Command, parseCommand, QUIET_FLAG, UsageError } from "./common.ts";
 import { completionScript } from "./help.ts";
 
 /** `completions`. */
@@ -14,7 +14,7 @@ export const completionsCommand: Command = {
   complete: "none",
   details: "Image names are completed from the store ('lading images ls -q'), flags and\n" +
     "commands from lading itself.",
-  flags: [],
+  flags: [QUIET_FLAG],
   examples: [
     'eval "$(lading completions bash)"   # in ~/.bashrc',
     'lading completions zsh > "${fpath[1]}/_lading"',

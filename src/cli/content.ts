@@ -10,6 +10,7 @@ import {
   JSON_FLAG,
   openStoreForReading,
   parseCommand,
+  QUIET_FLAG,
   table,
   UsageError,
 } from "./common.ts";
@@ -47,7 +48,7 @@ export const contentGet: Command = {
   args: "<digest>",
   complete: "none",
   details: "<digest> is sha256:<hex> or a unique hex prefix of 12+ digits.",
-  flags: [],
+  flags: [QUIET_FLAG],
   examples: [
     "lading content get sha256:4c1d0f5a2b3e... | jq .",
     "lading content get 4c1d0f5a2b3e > blob",

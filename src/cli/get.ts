@@ -9,16 +9,25 @@ import { readBlobBytes } from "../store/blob.ts";
 import {
   type CliIO,
   type Command,
+  json,
+  JSON_FLAG,
   openStoreForReading,
   parseCommand,
   type Parsed,
   PLATFORM_FLAG,
+  QUIET_FLAG,
   UsageError,
 } from "./common.ts";
 
 const GETTER_PLATFORM = {
   ...PLATFORM_FLAG,
   help: "of a multi-platform image, the manifest of this platform (os/arch[/variant])",
+};
+
+/** `--json` of the getters whose output is a JSON document already. */
+const RAW_JSON_FLAG = {
+  ...JSON_FLAG,
+  help: "accepted for scripts: the output is the JSON document itself, byte for byte",
 };
 
 async function withManifest<T>(
@@ -51,7 +60,7 @@ export const manifestCommand: Command = {
   args: "<name|digest>",
   details: "Without --platform: the exact bytes the name points at (an index for a\n" +
     "multi-platform image). With --platform: that platform's manifest.",
-  flags: [GETTER_PLATFORM],
+  flags: [GETTER_PLATFORM, RAW_JSON_FLAG, QUIET_FLAG],
   examples: [
     "lading manifest busybox | jq .",
     "lading manifest --platform linux/arm64 example.com/app:1",
@@ -71,7 +80,7 @@ export const configCommand: Command = {
   path: ["config"],
   summary: "print the raw config blob of an image (this host's platform, or --platform)",
   args: "<name|digest>",
-  flags: [GETTER_PLATFORM],
+  flags: [GETTER_PLATFORM, RAW_JSON_FLAG, QUIET_FLAG],
   examples: [
     "lading config busybox | jq .config.Env",
     "lading config --platform linux/arm64 example.com/app:1",
@@ -90,11 +99,13 @@ export const digestCommand: Command = {
   path: ["digest"],
   summary: "print the digest a name points at (with --platform: that platform's manifest)",
   args: "<name|digest>",
-  flags: [GETTER_PLATFORM],
+  flags: [GETTER_PLATFORM, JSON_FLAG, QUIET_FLAG],
   examples: ["lading digest busybox", "lading digest --platform linux/arm64 example.com/app:1"],
   async run(args: string[], io: CliIO): Promise<number> {
     return await withManifest(digestCommand, args, io, (m, _store, f) => {
-      io.out(`${(f.values.platform ? m.manifestDescriptor : m.descriptor).digest}\n`);
+      const d = f.values.platform ? m.manifestDescriptor : m.descriptor;
+      if (f.values.json) io.out(json({ digest: d.digest, mediaType: d.mediaType, size: d.size }));
+      else io.out(`${d.digest}\n`);
       return Promise.resolve(0);
     });
   },

@@ -18,6 +18,7 @@ import {
   openStoreForReading,
   parseCommand,
   PLATFORM_FLAG,
+  QUIET_FLAG,
   table,
   UsageError,
 } from "./common.ts";
@@ -197,7 +198,7 @@ export const imagesInspect: Command = {
   path: ["images", "inspect"],
   summary: "show the index, manifest and config of an image (or artifact), and a readable summary",
   args: "<name|digest>",
-  flags: [PLATFORM_FLAG, JSON_FLAG],
+  flags: [PLATFORM_FLAG, JSON_FLAG, QUIET_FLAG],
   examples: [
     "lading images inspect busybox",
     "lading images inspect example.com/app:1 --platform linux/arm64 --json",

@@ -133,6 +133,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       io.out(commandHelp(command));
       return 0;
     }
+    if (flags.includes("--json") && !command.flags.some((f) => f.name === "json")) {
+      // A global flag every report-printing command takes; these print raw bytes or a script.
+      throw new UsageError(
+        `'lading ${command.path.join(" ")}' has no --json: its output is ${
+          command.path[0] === "completions" ? "a shell script" : "the raw bytes"
+        }`,
+      );
+    }
     return await command.run(rest, io);
   } catch (e) {
     return reportError(e, io, { debug, command: command?.path });

@@ -84,7 +84,11 @@ export const imagesTag: Command = {
   args: "<source> <new name>...",
   details: "<source> is a name, short name or digest of a stored index or manifest. New names\n" +
     "are normalized (my/app is stored as docker.io/my/app:latest).",
-  flags: [{ name: "force", help: "move a name that already points at another image" }, JSON_FLAG],
+  flags: [
+    { name: "force", help: "move a name that already points at another image" },
+    JSON_FLAG,
+    QUIET_FLAG,
+  ],
   examples: ["lading images tag busybox example.com/mirror/busybox:1"],
   async run(args: string[], io: CliIO): Promise<number> {
     const f = parseCommand(args, imagesTag);
@@ -132,6 +136,7 @@ export const contentRm: Command = {
         "remove even blobs that names reach (those images become incomplete) or that an import in flight uses",
     },
     JSON_FLAG,
+    QUIET_FLAG,
   ],
   examples: ["lading content rm sha256:4c1d0f5a2b3e..."],
   async run(args: string[], io: CliIO): Promise<number> {

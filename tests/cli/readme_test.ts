@@ -2,26 +2,58 @@
 import { assert, assertEquals } from "../assert.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { commands } from "../../src/cli/commands.ts";
-import { GLOBAL_FLAGS } from "../../src/cli/common.ts";
+import { GLOBAL_FLAGS, JSON_FLAG, QUIET_FLAG } from "../../src/cli/common.ts";
+import {
+  formatMarkdown,
+  readmeSection,
+  renderReference,
+  SECTION_START,
+} from "./_readme_reference.ts";
 
 const README = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
-const reference = README.slice(README.indexOf("### Every command and flag"));
 
-Deno.test("the README lists every command with every flag, and the global flags", async () => {
-  for (const f of GLOBAL_FLAGS) assert(reference.includes(`--${f.name}`), `--${f.name}`);
-  for (const entry of commands) {
-    const c = await entry.load();
-    const at = reference.indexOf(`#### \`lading ${c.path.join(" ")}\``);
-    assert(at >= 0, `README lacks lading ${c.path.join(" ")}`);
-    const next = reference.indexOf("#### ", at + 5);
-    const section = reference.slice(at, next < 0 ? undefined : next);
-    for (const f of c.flags) {
-      assert(
-        section.includes(`--${f.name}`),
-        `README: lading ${c.path.join(" ")} lacks --${f.name}`,
-      );
+/** Flag names in a markdown table's first column: `-o, --output FILE` gives "output". */
+function flagsIn(markdown: string): string[] {
+  return [...markdown.matchAll(/^\| `(?:-\w, )?--([a-z][\w-]*)[^`]*` *\|/gm)].map((m) => m[1]);
+}
+
+Deno.test("the README's reference names exactly the commands and flags of the command table, no more", async () => {
+  const { section } = await readmeSection();
+  const globalPart = section.slice(0, section.indexOf("#### "));
+  assertEquals(
+    flagsIn(globalPart).sort(),
+    [...GLOBAL_FLAGS, JSON_FLAG, QUIET_FLAG].map((f) => f.name).sort(),
+    "global flags",
+  );
+  const parts = section.split(/^#### /m).slice(1);
+  const documented = parts.map((p) => p.slice(0, p.indexOf("\n")));
+  const loaded = await Promise.all(commands.map((e) => e.load()));
+  assertEquals(documented, loaded.map((c) => `\`lading ${c.path.join(" ")}\``), "commands");
+  for (const [i, c] of loaded.entries()) {
+    assertEquals(
+      flagsIn(parts[i]).sort(),
+      c.flags.map((f) => f.name).sort(),
+      `README: the flags of lading ${c.path.join(" ")}`,
+    );
+  }
+  // Every flag the README's prose names for lading exists somewhere in the table.
+  const known = new Set([
+    ...GLOBAL_FLAGS.map((f) => f.name),
+    ...loaded.flatMap((c) => c.flags.map((f) => f.name)),
+    "version",
+  ]);
+  const prose = README.slice(README.indexOf("## Commands"), README.indexOf(SECTION_START));
+  for (const block of prose.matchAll(/^lading [^\n]*$/gm)) {
+    for (const m of block[0].matchAll(/(?<![\w-])--([a-z][\w-]*)/g)) {
+      assert(known.has(m[1]), `README names --${m[1]}, which no command takes: ${block[0]}`);
     }
   }
+});
+
+Deno.test("the README's reference is exactly what 'deno task readme' makes from the command table", async () => {
+  const { section } = await readmeSection();
+  const made = await formatMarkdown(await renderReference());
+  assertEquals(section.trimEnd(), made.trimEnd(), "run: deno task readme");
 });
 
 Deno.test("the README's install line, run in a clean clone, installs a working lading command", async () => {
