@@ -60,12 +60,12 @@ async function store_(values: Record<string, unknown>, io: CliIO): Promise<Store
 async function finish(
   store: Store,
   image: ImageDraft,
-  to: { name: string; io: CliIO; json: boolean; quiet?: boolean; what: string },
+  to: { name: string; io: CliIO; flags: Record<string, unknown>; what: string },
 ): Promise<number> {
   const { name, io, what } = to;
   const written = await writeImage(store, image, { name });
   const digest = written.descriptor.digest;
-  if (to.json) {
+  if (to.flags.json) {
     io.out(json({
       name: written.names[0],
       digest,
@@ -79,7 +79,7 @@ async function finish(
     }));
   } else {
     io.out(`${written.names[0]} ${digest}\n`);
-    if (!to.quiet) io.err(`${what}\n`);
+    if (!to.flags.quiet) io.err(`${what}\n`);
   }
   return 0;
 }
@@ -179,13 +179,7 @@ export const appendCommand: Command = {
         await lease.add(image.layers.map((l) => l.digest));
       }
       const what = `appended ${layers.length} layer${layers.length === 1 ? "" : "s"} to ${source}`;
-      return await finish(store, image, {
-        name,
-        io,
-        json: f.values.json === true,
-        quiet: f.values.quiet === true,
-        what,
-      });
+      return await finish(store, image, { name, io, flags: f.values, what });
     } finally {
       await lease.release().catch(() => {});
       await store.close();
@@ -282,13 +276,7 @@ export const mutateCommand: Command = {
       let image = setConfig(await loadImage(store, source, { platform }), changes);
       if (Object.keys(annotations).length) image = setAnnotations(image, annotations);
       const what = `changed ${source}`;
-      return await finish(store, image, {
-        name,
-        io,
-        json: f.values.json === true,
-        quiet: f.values.quiet === true,
-        what,
-      });
+      return await finish(store, image, { name, io, flags: f.values, what });
     } finally {
       await store.close();
     }
