@@ -42,6 +42,7 @@ import { getRuntime } from "./runtime/mod.ts";
 import type { Runtime } from "./runtime/types.ts";
 import { checkDescriptorData, DEFAULT_JSON_LIMIT, parseConfig } from "./schema.ts";
 import { readBlobBytes } from "./store/blob.ts";
+import { largeChunks } from "./streams.ts";
 import type { BlobIngester, BlobProvider } from "./store/types.ts";
 import type { Descriptor, Platform } from "./types.ts";
 import {
@@ -180,6 +181,9 @@ export interface CopyGraphResult {
     resumed: number;
   };
 }
+
+/** The largest chunk a blob moves in (a byte stream is read into one buffer of this size). */
+const LARGE_CHUNK = 1024 * 1024;
 
 interface Node {
   readonly d: Descriptor;
@@ -567,11 +571,14 @@ export function storeTarget(
     fetchDocument: (d, max) => readBlobBytes(store, d.digest, { maxJsonBytes: max }),
     async pushBlob(d, open, onBytes) {
       // Resumable: a partial download an earlier (killed or failed) pull left continues.
-      const writer = await store.writer({ resume: d.digest });
+      const writer = await store.writer({ resume: d.digest, size: d.size });
       let stream: ReadableStream<Uint8Array> | undefined;
       try {
         stream = await open(writer.offset ?? 0);
-        for await (const chunk of stream) {
+        // Read into one reused buffer (no allocation per read: a writer is done with a chunk
+        // when its write settles).
+        const size = Math.min(LARGE_CHUNK, Math.max(64 * 1024, d.size - (writer.offset ?? 0)));
+        for await (const chunk of largeChunks(stream, { size })) {
           await writer.write(chunk);
           onBytes(chunk.byteLength);
         }

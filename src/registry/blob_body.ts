@@ -6,10 +6,10 @@
  *
  * @example
  * ```ts
- * import { resumableBody } from "./blob_body.ts";
+ * import { bodyReader, resumableBody } from "./blob_body.ts";
  * const bytes = new TextEncoder().encode("hello");
  * const body = await resumableBody(
- *   (from) => Promise.resolve(new Blob([bytes.subarray(from)]).stream().getReader()),
+ *   (from) => Promise.resolve(bodyReader(new Blob([bytes.subarray(from)]).stream(), 5 - from)),
  *   { size: 5, offset: 0, maxResumes: 1, idleMs: 1000, what: "fetch blob x" },
  * );
  * console.log(await new Response(body).text()); // hello
@@ -21,39 +21,103 @@ import { NotFoundError, RegistryError, SizeMismatchError } from "../errors.ts";
 /** The largest read of a blob body (what a socket buffered while the last piece was hashed). */
 const LARGE_READ = 1 << 20;
 
+/** What {@link BodyReader.read} gives: bytes, or the end. */
+export interface BodyRead {
+  /** True at the end of the body. */
+  readonly done: boolean;
+  /**
+   * The bytes read (empty at the end). With a buffer given to `read`, a view on that
+   * buffer at the same offset (the buffer was taken over by the read).
+   */
+  readonly value: Uint8Array<ArrayBuffer>;
+}
+
+/** Reads a blob body, into the caller's buffer or into its own. */
+export interface BodyReader {
+  /**
+   * The next bytes. `into`: read into this view (its buffer is taken over; the result is
+   * a view on it at the same offset, also at the end). Without it, the bytes come in a
+   * buffer of their own, as large as what arrived (up to 1 MiB).
+   */
+  read(into?: Uint8Array<ArrayBuffer>): Promise<BodyRead>;
+  /** Stops the body. */
+  cancel(reason?: unknown): Promise<void>;
+}
+
 /**
- * A reader of `body` that takes, per read, everything that arrived up to 1 MiB (a BYOB read
- * into one reused buffer, handed on as a copy of exactly the bytes read, so a consumer that
- * keeps pieces keeps no more than their bytes), where the body is a byte stream (fetch
- * bodies in Deno and Chromium): a 100 MB blob then takes a few hundred reads, not
- * thousands. Other bodies get a plain reader. `expected` (bytes still to come) keeps small
- * blobs' buffers small.
+ * A reader of `body` (`expected`: bytes still to come, which keeps small blobs' buffers
+ * small) that drops the first `skip` bytes (a server that ignored `Range`). Over a byte
+ * stream (fetch bodies in Deno and Chromium) every read takes everything that arrived, up
+ * to the buffer's size — into the caller's buffer when it gives one (no copy), else into one
+ * reused 1 MiB buffer handed on as a copy of exactly the bytes read (a consumer that keeps
+ * pieces keeps no more than their bytes). A 100 MB blob then takes a few hundred reads, not
+ * thousands. Other bodies are read as they come (copied into `into`, the rest kept for the
+ * next read).
  */
-export function largeReads(
+export function bodyReader(
   body: ReadableStream<Uint8Array>,
   expected: number,
-): ReadableStreamDefaultReader<Uint8Array> {
-  let byob: ReadableStreamBYOBReader;
+  skip = 0,
+): BodyReader {
+  let byob: ReadableStreamBYOBReader | undefined;
+  let plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
   try {
     byob = body.getReader({ mode: "byob" });
   } catch {
-    return body.getReader();
+    plain = body.getReader();
   }
-  let buffer = new Uint8Array(Math.min(LARGE_READ, Math.max(64 * 1024, expected)));
-  return {
-    get closed() {
-      return byob.closed;
-    },
-    async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
-      // One buffer for every read; what is handed on is a copy of exactly the bytes read
-      // (the last piece may still be on its way downstream).
-      const r = await byob.read(buffer);
-      if (r.done) return { done: true, value: undefined };
-      buffer = new Uint8Array(r.value.buffer);
+  let own: Uint8Array<ArrayBuffer> | undefined;
+  let rest: Uint8Array<ArrayBuffer> | undefined;
+  /** One read of the body, skipping nothing. */
+  const once = async (into?: Uint8Array<ArrayBuffer>): Promise<BodyRead> => {
+    if (byob) {
+      if (into) {
+        const r = await byob.read(into);
+        return { done: r.done, value: r.value ?? into.subarray(0, 0) };
+      }
+      own ??= new Uint8Array(Math.min(LARGE_READ, Math.max(64 * 1024, expected)));
+      const r = await byob.read(own);
+      if (r.done) return { done: true, value: new Uint8Array() };
+      own = new Uint8Array(r.value.buffer);
       return { done: false, value: r.value.slice() };
+    }
+    let chunk = rest;
+    rest = undefined;
+    if (!chunk) {
+      const r = await plain!.read();
+      if (r.done) return { done: true, value: into?.subarray(0, 0) ?? new Uint8Array() };
+      chunk = r.value as Uint8Array<ArrayBuffer>;
+    }
+    if (!into) return { done: false, value: chunk };
+    const n = Math.min(chunk.byteLength, into.byteLength);
+    into.set(chunk.subarray(0, n));
+    if (n < chunk.byteLength) rest = chunk.subarray(n);
+    return { done: false, value: into.subarray(0, n) };
+  };
+  let left = skip;
+  return {
+    async read(into) {
+      // (A view whose buffer a read took reports length 0: keep its shape apart.)
+      const at = into?.byteOffset ?? 0;
+      const length = into?.byteLength ?? 0;
+      for (;;) {
+        const r = await once(into);
+        if (r.done || left === 0) return r;
+        if (r.value.byteLength <= left) {
+          left -= r.value.byteLength;
+          if (into) into = new Uint8Array(r.value.buffer, at, length);
+          continue;
+        }
+        const drop = left;
+        left = 0;
+        if (!into) return { done: false, value: r.value.subarray(drop) };
+        r.value.copyWithin(0, drop); // the caller's bytes start where its view does
+        return { done: false, value: r.value.subarray(0, r.value.byteLength - drop) };
+      }
     },
-    cancel: (reason) => byob.cancel(reason),
-    releaseLock: () => byob.releaseLock(),
+    async cancel(reason) {
+      await (byob ?? plain!).cancel(reason);
+    },
   };
 }
 
@@ -74,12 +138,14 @@ export interface ResumableBodyOptions {
 }
 
 /**
- * The bytes of a blob from `options.offset` as one stream, over readers `open(position)`
- * gives (the first is opened now): a reader that ends early, fails or stays quiet is
- * replaced by `open(position)` again, at most `maxResumes` times.
+ * The bytes of a blob from `options.offset` as one byte stream, over readers
+ * `open(position)` gives (the first is opened now): a reader that ends early, fails or
+ * stays quiet is replaced by `open(position)` again, at most `maxResumes` times. A consumer
+ * that reads with a BYOB reader gets the body read straight into its buffers (no copy, no
+ * allocation per read); a default reader gets pieces of their own.
  */
 export async function resumableBody(
-  open: (position: number) => Promise<ReadableStreamDefaultReader<Uint8Array>>,
+  open: (position: number) => Promise<BodyReader>,
   options: ResumableBodyOptions,
 ): Promise<ReadableStream<Uint8Array>> {
   const { size, what } = options;
@@ -91,20 +157,34 @@ export async function resumableBody(
     if (resumes >= options.maxResumes || (size >= 0 && position >= size)) throw cause;
     resumes++;
     options.onResume?.(position);
-    reader.releaseLock?.();
     reader = await open(position);
   };
-  const next = async (controller: ReadableStreamDefaultController<Uint8Array>) => {
+  /**
+   * The next bytes: into `into` (taken over) when given. A view on a buffer of the same
+   * size is returned at the end too (a BYOB request needs one to answer).
+   */
+  const next = async (into?: Uint8Array<ArrayBuffer>): Promise<BodyRead> => {
+    // (A view whose buffer a read took reports length 0: keep its shape apart.)
+    const shape = into &&
+      { size: into.buffer.byteLength, at: into.byteOffset, length: into.byteLength };
     for (;;) {
-      let r: ReadableStreamReadResult<Uint8Array>;
+      let r: BodyRead;
       try {
-        r = await idle.read(reader);
+        const current = reader;
+        r = await idle.read(() => current.read(into), (e) => current.cancel(e));
       } catch (e) {
+        // The read took the buffer with it: go on in a new one of the same shape.
+        if (shape) into = new Uint8Array(new ArrayBuffer(shape.size), shape.at, shape.length);
         if (e instanceof RegistryError || e instanceof NotFoundError) throw e;
         await resume(
           new RegistryError(`Cannot ${what}: ${(e as Error).message}`, undefined, { cause: e }),
         );
         continue;
+      }
+      if (shape) {
+        into = r.value.buffer.byteLength === shape.size
+          ? new Uint8Array(r.value.buffer, shape.at, shape.length)
+          : new Uint8Array(new ArrayBuffer(shape.size), shape.at, shape.length);
       }
       if (r.done) {
         if (position < size) {
@@ -118,19 +198,30 @@ export async function resumableBody(
           continue;
         }
         idle.stop();
-        controller.close();
-        return;
+        return r;
       }
       if (r.value.byteLength === 0) continue;
       position += r.value.byteLength;
-      controller.enqueue(r.value);
-      return;
+      return r;
     }
   };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
+  const source: UnderlyingByteSource = {
+    type: "bytes",
+    async pull(controller: ReadableByteStreamController) {
       try {
-        await next(controller);
+        const request = controller.byobRequest;
+        const view = request?.view;
+        if (request && view) {
+          const r = await next(
+            new Uint8Array(view.buffer as ArrayBuffer, view.byteOffset, view.byteLength),
+          );
+          if (r.done) controller.close();
+          request.respondWithNewView(r.value);
+          return;
+        }
+        const r = await next();
+        if (r.done) controller.close();
+        else controller.enqueue(r.value);
       } catch (e) {
         idle.stop();
         throw e;
@@ -140,7 +231,8 @@ export async function resumableBody(
       idle.stop();
       await reader.cancel(reason).catch(() => {});
     },
-  }, { highWaterMark: 0 });
+  };
+  return new ReadableStream(source);
 }
 
 /**
@@ -152,20 +244,18 @@ class IdleGuard {
   #ms: number;
   #deadline = 0;
   #timer?: ReturnType<typeof setTimeout>;
-  #pending?: { reader: ReadableStreamDefaultReader<Uint8Array>; reject: (e: Error) => void };
+  #pending?: { cancel: (e: Error) => Promise<void>; reject: (e: Error) => void };
 
   constructor(ms: number) {
     this.#ms = ms;
   }
 
-  read(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
-  ): Promise<ReadableStreamReadResult<Uint8Array>> {
+  read<T>(read: () => Promise<T>, cancel: (e: Error) => Promise<void>): Promise<T> {
     this.#deadline = Date.now() + this.#ms;
     this.#timer ??= setTimeout(() => this.#check(), this.#ms);
     return new Promise((resolve, reject) => {
-      this.#pending = { reader, reject };
-      reader.read().then(resolve, reject).finally(() => {
+      this.#pending = { cancel, reject };
+      read().then(resolve, reject).finally(() => {
         this.#pending = undefined;
       });
     });
@@ -181,7 +271,7 @@ class IdleGuard {
       return;
     }
     const e = new TypeError(`no data for ${Math.round(this.#ms / 1000)} s`);
-    pending.reader.cancel(e).catch(() => {});
+    pending.cancel(e).catch(() => {});
     pending.reject(e);
   }
 
@@ -190,40 +280,6 @@ class IdleGuard {
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
-}
-
-/** A reader that drops the first `skip` bytes of another. */
-export function skipping(
-  inner: ReadableStreamDefaultReader<Uint8Array>,
-  skip: number,
-): ReadableStreamDefaultReader<Uint8Array> {
-  let left = skip;
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      for (;;) {
-        const r = await inner.read();
-        if (r.done) {
-          controller.close();
-          return;
-        }
-        let chunk = r.value;
-        if (left > 0) {
-          if (chunk.byteLength <= left) {
-            left -= chunk.byteLength;
-            continue;
-          }
-          chunk = chunk.subarray(left);
-          left = 0;
-        }
-        controller.enqueue(chunk);
-        return;
-      }
-    },
-    cancel(reason) {
-      return inner.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
-  return stream.getReader();
 }
 
 /** Regroups a stream into pieces of exactly `size` bytes (the last may be shorter). */

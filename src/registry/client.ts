@@ -40,7 +40,7 @@ import { DEFAULT_JSON_LIMIT, detectDocumentKind, parseIndex, parseJson } from ".
 import { readAllBytes } from "../store/blob.ts";
 import type { Descriptor } from "../types.ts";
 import { errorDetail } from "./auth.ts";
-import { fixedChunks, largeReads, resumableBody, skipping } from "./blob_body.ts";
+import { type BodyReader, bodyReader, fixedChunks, resumableBody } from "./blob_body.ts";
 import { readReferrerPages } from "./referrers.ts";
 import {
   nextPage,
@@ -388,7 +388,7 @@ export class RegistryClient {
     const size = descriptor.size;
     const position = options.offset ?? 0;
     if (size > 0 && position >= size) return new Blob([]).stream();
-    const open = async (position: number): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
+    const open = async (position: number): Promise<BodyReader> => {
       const headers: Record<string, string> = {};
       if (position > 0) headers.range = `bytes=${position}-`;
       const res = await this.transport.request({
@@ -412,9 +412,7 @@ export class RegistryClient {
           }
         } else skip = position; // Range ignored: skip what we have.
       }
-      const reader = largeReads(res.body, size - position + skip);
-      if (skip === 0) return reader;
-      return skipping(reader, skip);
+      return bodyReader(res.body, size - position + skip, skip);
     };
     return await resumableBody(open, {
       size,

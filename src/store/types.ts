@@ -36,7 +36,10 @@ export interface BlobWriter {
    * fresh one. The next `write` appends after them.
    */
   readonly offset?: number;
-  /** Appends bytes (hashed as they arrive). */
+  /**
+   * Appends bytes (hashed as they arrive). The caller may reuse `chunk`'s memory as soon
+   * as the returned promise settles: a writer that keeps bytes longer copies them.
+   */
   write(chunk: Uint8Array): Promise<void>;
   /**
    * Checks size and digest, then makes the blob visible under its digest. When the blob
@@ -110,6 +113,11 @@ export interface BlobIngester {
 export interface WriterOptions {
   /** Continue a partial write of this digest when the store kept one. */
   readonly resume?: Digest;
+  /**
+   * The size the blob is expected to have, when known (a hint: the fs store hashes a large
+   * blob in a worker thread when it has some; nothing is checked against it before commit).
+   */
+  readonly size?: number;
 }
 
 /** Role: enumerates and removes committed blobs (containerd's content `Manager`). */
