@@ -68,8 +68,12 @@ export const pullCommand: Command = {
     );
     const ref = parseReference(f.positionals[0]);
     const quiet = !!f.values.quiet || !!f.values.json;
+    const progress = new TransferProgress(
+      quiet ? { ...io, stderrIsTerminal: false } : io,
+      "pulling",
+    );
     const warn = (m: string) => {
-      if (!f.values.json) io.err(`warning: ${m}\n`);
+      if (!f.values.json) progress.print(`warning: ${m}\n`);
     };
     // The client's findings (a Docker-Content-Digest that disagrees with the body) are not in
     // the pull's result: keep them for --json, which does not print warnings.
@@ -81,10 +85,6 @@ export const pullCommand: Command = {
       },
     });
     const store = await openStore(f.values, io);
-    const progress = new TransferProgress(
-      quiet ? { ...io, stderrIsTerminal: false } : io,
-      "pulling",
-    );
     try {
       const result = await pullImage(store, f.positionals[0], {
         client,

@@ -88,15 +88,15 @@ export const pushCommand: Command = {
     const [remote, local = remote] = f.positionals;
     const ref = parseReference(remote);
     const quiet = !!f.values.quiet || !!f.values.json;
-    const warn = (m: string) => {
-      if (!f.values.json) io.err(`warning: ${m}\n`);
-    };
-    const client = await clientFor(ref.domain, clientFlags(f.values), io, { onWarning: warn });
-    const store = await openStoreForReading(f.values, io);
     const progress = new TransferProgress(
       quiet ? { ...io, stderrIsTerminal: false } : io,
       "pushing",
     );
+    const warn = (m: string) => {
+      if (!f.values.json) progress.print(`warning: ${m}\n`);
+    };
+    const client = await clientFor(ref.domain, clientFlags(f.values), io, { onWarning: warn });
+    const store = await openStoreForReading(f.values, io);
     try {
       const result = await pushImage(store, local, {
         to: remote,
@@ -199,8 +199,12 @@ export const copyCommand: Command = {
     const s = parseReference(src);
     const t = parseReference(dst);
     const quiet = !!f.values.quiet || !!f.values.json;
+    const progress = new TransferProgress(
+      quiet ? { ...io, stderrIsTerminal: false } : io,
+      "copying",
+    );
     const warn = (m: string) => {
-      if (!f.values.json) io.err(`warning: ${m}\n`);
+      if (!f.values.json) progress.print(`warning: ${m}\n`);
     };
     const flags = clientFlags(f.values);
     const srcFlags = sideClientFlags(f.values, "src", flags);
@@ -210,10 +214,6 @@ export const copyCommand: Command = {
     // then cover both repositories and blobs are mounted); two otherwise.
     const same = s.domain === t.domain && JSON.stringify(srcFlags) === JSON.stringify(dstFlags);
     const to = same ? from : await clientFor(t.domain, dstFlags, io, { onWarning: warn });
-    const progress = new TransferProgress(
-      quiet ? { ...io, stderrIsTerminal: false } : io,
-      "copying",
-    );
     try {
       const result = await copyImage(src, dst, {
         sourceClient: from,

@@ -117,66 +117,133 @@ function formatDuration(seconds: number): string {
   return `${m}m${String(Math.ceil(seconds % 60)).padStart(2, "0")}s`;
 }
 
+/** At most this many blobs in flight get a line of their own (the rest are in the total). */
+const MAX_BLOB_LINES = 8;
+
+interface BlobState {
+  size: number;
+  done: number;
+  finished: boolean;
+  /** When its first byte moved, and how many bytes it had then (a resumed download). */
+  started?: number;
+  base: number;
+}
+
 /**
- * A transfer progress line on stderr when it is a terminal: blobs done, bytes, rate,
- * time left, and the largest blob in flight. Draws at most 10 times a second.
+ * Transfer progress on stderr when it is a terminal (nothing on a pipe): a line for each
+ * blob in flight (bytes, rate, time left) and a total line (blobs done, bytes, rate, time
+ * left). Redraws in place at most 10 times a second; {@link TransferProgress.print}
+ * writes a message above it.
  */
 export class TransferProgress {
   #io: CliIO;
   #verb: string;
-  #blobs = new Map<string, { size: number; done: number; finished: boolean }>();
-  /** When the first bytes moved (the rate counts from there). */
+  #now: () => number;
+  #blobs = new Map<string, BlobState>();
+  /** When the first bytes moved (the total rate counts from there), and the bytes then. */
   #first?: number;
-  #last = 0;
-  #drawn = false;
+  #firstBase = 0;
+  #last = -Infinity;
+  /** Lines on screen now. */
+  #lines = 0;
 
-  constructor(io: CliIO, verb: string) {
+  /** `now` is for tests. */
+  constructor(io: CliIO, verb: string, options: { now?: () => number } = {}) {
     this.#io = io;
     this.#verb = verb;
+    this.#now = options.now ?? Date.now;
   }
 
   /** Takes one progress event of the copy. */
   update(p: BlobProgress): void {
     if (!this.#io.stderrIsTerminal) return;
-    const b = this.#blobs.get(p.digest) ?? { size: p.size, done: 0, finished: false };
-    if (p.done > 0 && this.#first === undefined) this.#first = Date.now();
+    const now = this.#now();
+    let b = this.#blobs.get(p.digest);
+    if (!b) {
+      b = { size: p.size, done: 0, finished: false, base: 0 };
+      this.#blobs.set(p.digest, b);
+    }
+    if (p.done > b.done && b.started === undefined && !p.outcome) {
+      // The first bytes of a transfer (a resumed one starts above 0).
+      b.started = now;
+      b.base = b.done;
+      if (this.#first === undefined) {
+        this.#first = now;
+        this.#firstBase = this.#doneBytes();
+      }
+    }
     b.done = p.done;
     if (p.outcome) b.finished = true;
-    this.#blobs.set(p.digest, b);
     if (p.done === 0 && !p.outcome) return; // announced, not started
-    const now = Date.now();
-    if (now - this.#last < 100) return;
+    if (now - this.#last < 100 && !p.outcome) return;
     this.#last = now;
-    let total = 0;
-    let done = 0;
-    let finished = 0;
-    let current: [string, { size: number; done: number }] | undefined;
-    for (const [d, x] of this.#blobs) {
-      total += x.size;
-      done += Math.min(x.done, x.size);
-      if (x.finished) finished++;
-      else if (!current || x.size > current[1].size) current = [d, x];
-    }
-    const seconds = (now - (this.#first ?? now)) / 1000;
-    const rate = seconds > 0 ? done / seconds : 0;
-    const left = rate > 0 ? (total - done) / rate : Infinity;
-    const blob = current
-      ? `  ${current[0].slice(7, 19)} ${formatBytes(current[1].done)}/${
-        formatBytes(current[1].size)
-      }`
-      : "";
-    this.#io.err(
-      `\r\x1b[K${this.#verb} ${finished}/${this.#blobs.size} blobs  ${formatBytes(done)}/${
-        formatBytes(total)
-      }  ${formatBytes(Math.round(rate))}/s  ${formatDuration(left)} left${blob}`,
-    );
-    this.#drawn = true;
+    this.#draw(now);
   }
 
-  /** Clears the line. */
-  end(): void {
-    if (this.#drawn) this.#io.err("\r\x1b[K");
+  #doneBytes(): number {
+    let done = 0;
+    for (const x of this.#blobs.values()) done += Math.min(x.done, x.size);
+    return done;
   }
+
+  #draw(now: number): void {
+    let total = 0;
+    let finished = 0;
+    const active: [string, BlobState][] = [];
+    for (const [d, x] of this.#blobs) {
+      total += x.size;
+      if (x.finished) finished++;
+      else if (x.started !== undefined) active.push([d, x]);
+    }
+    const done = this.#doneBytes();
+    const lines: string[] = [];
+    for (const [d, x] of active.slice(0, MAX_BLOB_LINES)) {
+      const moved = Math.min(x.done, x.size) - x.base;
+      lines.push(
+        `  ${d.slice(d.indexOf(":") + 1, d.indexOf(":") + 13)}  ${formatBytes(x.done)}/${
+          formatBytes(x.size)
+        }  ${rateAndLeft(moved, x.size - x.done, now - x.started!)}`,
+      );
+    }
+    if (active.length > MAX_BLOB_LINES) {
+      lines.push(`  … ${active.length - MAX_BLOB_LINES} more in flight`);
+    }
+    lines.push(
+      `${this.#verb} ${finished}/${this.#blobs.size} blobs  ${formatBytes(done)}/${
+        formatBytes(total)
+      }  ${rateAndLeft(done - this.#firstBase, total - done, now - (this.#first ?? now))}`,
+    );
+    this.#io.err(`${this.#erase()}${lines.join("\n")}\n`);
+    this.#lines = lines.length;
+  }
+
+  /** Moves up over the lines drawn and clears them. */
+  #erase(): string {
+    return this.#lines ? `\x1b[${this.#lines}A\r\x1b[J` : "";
+  }
+
+  /** Writes `text` (whole lines) above the progress, which is drawn again on the next update. */
+  print(text: string): void {
+    if (this.#lines) {
+      this.#io.err(this.#erase());
+      this.#lines = 0;
+    }
+    this.#io.err(text);
+  }
+
+  /** Clears the progress lines. */
+  end(): void {
+    if (this.#lines) this.#io.err(this.#erase());
+    this.#lines = 0;
+  }
+}
+
+/** `12 MB/s  3s left` from bytes moved over `ms` and bytes still to go. */
+function rateAndLeft(moved: number, left: number, ms: number): string {
+  const rate = ms > 0 ? moved / (ms / 1000) : 0;
+  return `${formatBytes(Math.round(rate))}/s  ${
+    formatDuration(rate > 0 ? left / rate : Infinity)
+  } left`;
 }
 
 /** Positive integer flag value (`--max-concurrent-downloads 4`). */
