@@ -144,6 +144,7 @@ export async function digestBytes(
   options: { readonly algorithm?: DigestAlgorithm } = {},
 ): Promise<Digest> {
   const algorithm = options.algorithm ?? "sha256";
+  if (runtime.digest) return `${algorithm}:${await runtime.digest(algorithm, bytes)}` as Digest;
   const hasher = await runtime.createHasher(algorithm);
   hasher.update(bytes);
   return `${algorithm}:${hasher.digest()}` as Digest;

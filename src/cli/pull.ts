@@ -68,10 +68,7 @@ export const pullCommand: Command = {
     );
     const ref = parseReference(f.positionals[0]);
     const quiet = !!f.values.quiet || !!f.values.json;
-    const progress = new TransferProgress(
-      quiet ? { ...io, stderrIsTerminal: false } : io,
-      "pulling",
-    );
+    const progress = new TransferProgress(io, "pulling", { quiet });
     const warn = (m: string) => {
       if (!f.values.json) progress.print(`warning: ${m}\n`);
     };

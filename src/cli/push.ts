@@ -88,10 +88,7 @@ export const pushCommand: Command = {
     const [remote, local = remote] = f.positionals;
     const ref = parseReference(remote);
     const quiet = !!f.values.quiet || !!f.values.json;
-    const progress = new TransferProgress(
-      quiet ? { ...io, stderrIsTerminal: false } : io,
-      "pushing",
-    );
+    const progress = new TransferProgress(io, "pushing", { quiet });
     const warn = (m: string) => {
       if (!f.values.json) progress.print(`warning: ${m}\n`);
     };
@@ -199,10 +196,7 @@ export const copyCommand: Command = {
     const s = parseReference(src);
     const t = parseReference(dst);
     const quiet = !!f.values.quiet || !!f.values.json;
-    const progress = new TransferProgress(
-      quiet ? { ...io, stderrIsTerminal: false } : io,
-      "copying",
-    );
+    const progress = new TransferProgress(io, "copying", { quiet });
     const warn = (m: string) => {
       if (!f.values.json) progress.print(`warning: ${m}\n`);
     };

@@ -138,6 +138,8 @@ interface BlobState {
 export class TransferProgress {
   #io: CliIO;
   #verb: string;
+  /** Drawing at all: stderr is a terminal and the command is not quiet. */
+  #on: boolean;
   #now: () => number;
   #blobs = new Map<string, BlobState>();
   /** When the first bytes moved (the total rate counts from there), and the bytes then. */
@@ -148,15 +150,16 @@ export class TransferProgress {
   #lines = 0;
 
   /** `now` is for tests. */
-  constructor(io: CliIO, verb: string, options: { now?: () => number } = {}) {
+  constructor(io: CliIO, verb: string, options: { quiet?: boolean; now?: () => number } = {}) {
     this.#io = io;
     this.#verb = verb;
+    this.#on = io.stderrIsTerminal && !options.quiet;
     this.#now = options.now ?? Date.now;
   }
 
   /** Takes one progress event of the copy. */
   update(p: BlobProgress): void {
-    if (!this.#io.stderrIsTerminal) return;
+    if (!this.#on) return;
     const now = this.#now();
     let b = this.#blobs.get(p.digest);
     if (!b) {

@@ -18,6 +18,7 @@
  * @module
  */
 import { RegistryError } from "../errors.ts";
+import { delay, startTimer } from "../timer.ts";
 import {
   basicAuthorization,
   type Challenge,
@@ -109,10 +110,6 @@ export function isTlsError(e: unknown): boolean {
 /** True when a TLS client met a server that answers plain HTTP. */
 function isPlainHttpServer(e: unknown): boolean {
   return /corrupt message|InvalidContentType|wrong version number/i.test(networkErrorDetail(e));
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Milliseconds a `Retry-After` header asks for (seconds or an HTTP date). */
@@ -326,13 +323,13 @@ export class RegistryTransport {
     const ms = this.#options.timeoutMs ?? 60_000;
     if (init.body !== undefined && init.body !== null) return await this.#fetch(url, init);
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(timeoutError(what, ms)), ms);
+    const cancel = startTimer(ms, () => ac.abort(timeoutError(what, ms)));
     try {
       return await this.#fetch(url, { ...init, signal: ac.signal });
     } catch (e) {
       throw ac.signal.aborted ? ac.signal.reason : e;
     } finally {
-      clearTimeout(timer);
+      cancel();
     }
   }
 

@@ -29,18 +29,30 @@ interface HostGlobals {
 /**
  * The adapter for this host: `deno`, `node` or `web`. The web adapter (hash-wasm, fflate,
  * fzstd) is loaded with a literal `import()` only where it is the one chosen, so a Deno or
- * Node process does not open those modules at start-up.
+ * Node process does not open those modules at start-up. In Deno, `node:crypto` and
+ * `node:zlib` are fetched on first use only: the first touch of `process` loads Node's
+ * compatibility layer (≈20–50 ms of start-up), which a command that hashes only small
+ * documents (WebCrypto) never needs.
  */
 async function detect(): Promise<Runtime> {
   const g = globalThis as HostGlobals;
+  if (typeof g.Deno?.version?.deno === "string") {
+    const builtin = (name: string) => {
+      const m = g.process?.getBuiltinModule?.(name);
+      if (!m) throw new TypeError(`this Deno has no ${name} (process.getBuiltinModule)`);
+      return m;
+    };
+    return nodeRuntime({
+      name: "deno",
+      crypto: () => builtin("node:crypto") as NodeCryptoLike,
+      zlib: () => builtin("node:zlib") as NodeZlibLike,
+    });
+  }
   const builtin = g.process?.getBuiltinModule;
   if (typeof builtin === "function") {
     const crypto = builtin("node:crypto") as NodeCryptoLike | undefined;
     const zlib = builtin("node:zlib") as NodeZlibLike | undefined;
-    if (crypto && zlib) {
-      const name = typeof g.Deno?.version?.deno === "string" ? "deno" : "node";
-      return nodeRuntime({ name, crypto, zlib });
-    }
+    if (crypto && zlib) return nodeRuntime({ name: "node", crypto, zlib });
   }
   return (await import("./web.ts")).webRuntime;
 }

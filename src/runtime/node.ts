@@ -17,6 +17,7 @@ import type { Decoder, Hasher, Runtime } from "./types.ts";
 import { checkFrame, type FrameHasher, frameHasher, ZstdFrameSplitter } from "./zstd_frames.ts";
 import { decoderPair } from "./outlet.ts";
 import { InvalidInputError } from "../errors.ts";
+import { oneShotDigest } from "./one_shot.ts";
 
 /** The part of a Node zlib/transform stream this adapter uses. */
 export interface NodeStreamLike {
@@ -238,17 +239,29 @@ function lazyDecoder(load: () => Promise<Decoder>): Decoder {
 
 /** What {@link nodeRuntime} is built from: Node's `crypto` and `zlib` modules (or Deno's). */
 export interface NodeRuntimeModules {
-  /** `node:crypto` (only `createHash` is used). */
-  readonly crypto: NodeCryptoLike;
-  /** `node:zlib`. */
-  readonly zlib: NodeZlibLike;
+  /**
+   * `node:crypto` (only `createHash` is used), or a function that loads it on first use
+   * (called at most once).
+   */
+  readonly crypto: NodeCryptoLike | (() => NodeCryptoLike);
+  /** `node:zlib`, or a function that loads it on first use (called at most once). */
+  readonly zlib: NodeZlibLike | (() => NodeZlibLike);
   /** The runtime's name in messages and benchmarks (default `node`). */
   readonly name?: string;
 }
 
+/** A module given as itself or as its loader: the module, loaded once on first use. */
+function onFirstUse<T extends object>(given: T | (() => T)): () => T {
+  if (typeof given !== "function") return () => given;
+  let loaded: T | undefined;
+  return () => (loaded ??= (given as () => T)());
+}
+
 /**
  * A runtime over Node's `crypto` and `zlib` modules (`getRuntime()` builds one wherever
- * they exist: Deno, Node ≥ 20.16).
+ * they exist: Deno, Node ≥ 20.16). Given as loaders, the modules are loaded only when a
+ * hasher or a (de)compressor is first asked for: documents are hashed with WebCrypto
+ * ({@link Runtime.digest}), so a command that hashes only documents loads neither.
  *
  * @example
  * ```ts
@@ -262,43 +275,48 @@ export interface NodeRuntimeModules {
  * ```
  */
 export function nodeRuntime(modules: NodeRuntimeModules): Runtime {
-  const { crypto, zlib, name = "node" } = modules;
-  const zstdDecode = zlib.createZstdDecompress?.bind(zlib);
-  const zstdEncode = zlib.createZstdCompress?.bind(zlib);
-  const runtime: Runtime = {
+  const { name = "node" } = modules;
+  const crypto = onFirstUse(modules.crypto);
+  const zlib = onFirstUse(modules.zlib);
+  const createHasher = (algorithm: "sha256" | "sha512"): Promise<Hasher> => {
+    const h = crypto().createHash(algorithm);
+    return Promise.resolve({
+      update(chunk: Uint8Array) {
+        h.update(chunk);
+      },
+      digest() {
+        return h.digest("hex");
+      },
+    });
+  };
+  return {
     name,
-    createHasher(algorithm): Promise<Hasher> {
-      const h = crypto.createHash(algorithm);
-      return Promise.resolve({
-        update(chunk: Uint8Array) {
-          h.update(chunk);
-        },
-        digest() {
-          return h.digest("hex");
-        },
-      });
-    },
+    createHasher,
+    digest: (algorithm, bytes) => oneShotDigest(createHasher, algorithm, bytes),
     gunzip() {
-      return nodeDecoder("gzip", () => zlib.createGunzip({ chunkSize: DECODE_CHUNK }));
+      return nodeDecoder("gzip", () => zlib().createGunzip({ chunkSize: DECODE_CHUNK }));
     },
     zstdDecompress() {
-      if (!zstdDecode) return lazyDecoder(async () => (await import("./web.ts")).fzstdDecompress());
+      const z = zlib();
+      if (!z.createZstdDecompress) {
+        return lazyDecoder(async () => (await import("./web.ts")).fzstdDecompress());
+      }
       return nodeDecoder(
         "zstd",
-        () => zstdDecode({ chunkSize: DECODE_CHUNK }),
+        () => z.createZstdDecompress!({ chunkSize: DECODE_CHUNK }),
         new ZstdFrameSplitter("zstd stream", { stripChecksum: true }),
       );
     },
     gzip(level = 6) {
-      return fromNodeTransform(() => zlib.createGzip({ level }));
+      return fromNodeTransform(() => zlib().createGzip({ level }));
+    },
+    /** Present where node:zlib has a zstd compressor (Deno, Node ≥ 22.15): asks the module. */
+    get zstd() {
+      const z = zlib();
+      const encode = z.createZstdCompress?.bind(z);
+      if (!encode) return undefined;
+      const levelParam = z.constants?.ZSTD_c_compressionLevel ?? 100;
+      return (level = 3) => fromNodeTransform(() => encode({ params: { [levelParam]: level } }));
     },
   };
-  if (zstdEncode) {
-    const levelParam = zlib.constants?.ZSTD_c_compressionLevel ?? 100;
-    return {
-      ...runtime,
-      zstd: (level = 3) => fromNodeTransform(() => zstdEncode({ params: { [levelParam]: level } })),
-    };
-  }
-  return runtime;
 }

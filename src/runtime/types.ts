@@ -37,6 +37,12 @@ export interface Runtime {
   /** A new incremental hasher. */
   createHasher(algorithm: "sha256" | "sha512"): Promise<Hasher>;
   /**
+   * The lowercase hex hash of bytes in memory (documents), where the runtime has a way
+   * that is cheaper to start than {@link createHasher} (the built-in runtimes: WebCrypto).
+   * `digestBytes()` uses it when present, else a hasher.
+   */
+  digest?(algorithm: "sha256" | "sha512", bytes: Uint8Array): Promise<string>;
+  /**
    * A gzip decompressor that accepts multi-member gzip. Its output is produced only as
    * fast as it is read (memory bounded whatever the ratio); corrupt, truncated or trailing
    * data is an `InvalidInputError`.

@@ -45,6 +45,7 @@ import type { Decoder, Hasher, Runtime } from "./types.ts";
 import { decoderPair, type Outlet } from "./outlet.ts";
 import { crc32 } from "./crc32.ts";
 import { checkFrame, type FrameHasher, frameHasher, ZstdFrameSplitter } from "./zstd_frames.ts";
+import { oneShotDigest } from "./one_shot.ts";
 
 /** Something fflate or fzstd style: push chunks, get data through a callback. */
 interface PushCoder {
@@ -584,6 +585,9 @@ export const webRuntime: Runtime = {
         return h.digest("hex");
       },
     };
+  },
+  digest(algorithm, bytes) {
+    return oneShotDigest(webRuntime.createHasher, algorithm, bytes);
   },
   gunzip() {
     return typeof DecompressionStream === "function" ? nativeGunzip() : fflateGunzip();

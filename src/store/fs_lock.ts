@@ -6,6 +6,7 @@
  */
 import { LockTimeoutError } from "../errors.ts";
 import { type Mutex, mutexFor } from "./fs_files.ts";
+import { startTimer } from "../timer.ts";
 
 /** How long a lock attempt may take before it counts as waiting for another writer. */
 const LOCK_WAIT_NOTICE_MS = 150;
@@ -62,12 +63,12 @@ export class FsWriterLock {
    */
   async #lock(file: Deno.FsFile): Promise<void> {
     const locked = file.lock(true);
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancel = () => {};
     const after = (ms: number) =>
-      new Promise<"later">((resolve) => (timer = setTimeout(() => resolve("later"), ms)));
+      new Promise<"later">((resolve) => (cancel = startTimer(ms, () => resolve("later"))));
     try {
       if ((await Promise.race([locked, after(LOCK_WAIT_NOTICE_MS)])) === "later") {
-        clearTimeout(timer);
+        cancel();
         let pid: number | undefined;
         try {
           const text = await Deno.readTextFile(`${this.dir}/lock`);
@@ -91,7 +92,7 @@ export class FsWriterLock {
         } else await locked;
       }
     } finally {
-      clearTimeout(timer);
+      cancel();
     }
     try {
       await file.truncate(0);
