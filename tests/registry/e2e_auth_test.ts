@@ -64,6 +64,22 @@ Deno.test("basic auth: --user pushes and pulls; no or wrong credentials fail wit
     );
     assert(AUTH_WORDS.test(oneClearLine(wrong)), wrong.stderr);
     notPrinted(wrong, "not-the-password");
+    // Not even --debug (the stack trace of the error) shows the password or its Basic form.
+    const debug = await w.run(
+      [
+        "push",
+        "--debug",
+        "--plain-http",
+        "--user",
+        `${reg.username}:not-the-password`,
+        ref,
+        "example.com/secure:1",
+      ],
+      { code: 1 },
+    );
+    assert(debug.stderr.includes("authentication failed"), debug.stderr);
+    notPrinted(debug, "not-the-password");
+    notPrinted(debug, btoa(`${reg.username}:not-the-password`));
 
     const ok = await w.run(["push", ...reg.cliFlags(), "-q", ref, "example.com/secure:1"]);
     notPrinted(ok, reg.password!);

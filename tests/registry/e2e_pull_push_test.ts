@@ -43,6 +43,9 @@ Deno.test("push then pull: the registry holds the exact bytes and the pull has t
       `${reg.host}/demo/app:v1`,
       "example.com/demo/app:v1",
     ]);
+    // The --json shapes exactly as issue #10 writes them.
+    assertEquals(Object.keys(pushed), ["ref", "digest", "blobs"]);
+    assertEquals(Object.keys(pushed.blobs), ["uploaded", "mounted", "present", "bytes"]);
     assertEquals(pushed.ref, `${reg.host}/demo/app:v1`);
     assertEquals(pushed.digest, image.manifest.descriptor.digest);
     // Counted like a pull's blobs: the manifest, the config and two layers.
@@ -61,6 +64,15 @@ Deno.test("push then pull: the registry holds the exact bytes and the pull has t
 
     const b = a.other("b");
     const pulled = await b.json<PullJson>(["pull", "--plain-http", `${reg.host}/demo/app:v1`]);
+    assertEquals(Object.keys(pulled), [
+      "name",
+      "digest",
+      "mediaType",
+      "size",
+      "platforms",
+      "blobs",
+    ]);
+    assertEquals(Object.keys(pulled.blobs), ["added", "present", "bytes", "resumed"]);
     assertEquals(pulled.name, `${reg.host}/demo/app:v1`);
     assertEquals(pulled.digest, image.manifest.descriptor.digest);
     assertEquals(pulled.mediaType, image.manifest.descriptor.mediaType);
