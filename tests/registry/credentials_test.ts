@@ -149,6 +149,12 @@ Deno.test("saveLogin() writes auths[host].auth with mode 0600 and keeps other se
     assertEquals((await Deno.stat(`${dir}/config.json`)).mode! & 0o777, 0o600);
     assertEquals(await removeLogin("reg.a:5000", e), true);
     assertEquals(await removeLogin("reg.a:5000", e), false);
+    // Docker Hub's entry goes where docker writes it, and the lookup finds it there.
+    await saveLogin("docker.io", { username: "hub", password: "h" }, e);
+    const hub = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+    assertEquals(Object.keys(hub.auths), ["https://index.docker.io/v1/"]);
+    assertEquals(await lookupCredentials("docker.io", e), { username: "hub", password: "h" });
+    assertEquals(await removeLogin("docker.io", e), true);
   });
 });
 
