@@ -9,12 +9,11 @@ import { shortDigest } from "../digest.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import { openStoreLayer } from "../layers/layer_reader.ts";
 import { normalizeEntryPath } from "../layers/path.ts";
-import { findFile, readImageFile } from "../layers/read_file.ts";
-import { mergeImage } from "../layers/image_layers.ts";
-import { linkRoot } from "../layers/merged_fs.ts";
-import type { StoreLayerCache } from "./layer_cache.ts";
+import { expectRegularFile } from "../layers/resolve.ts";
+import { memberAt, type StoreLayerCache } from "./layer_cache.ts";
+import { mergedListing } from "./merged_cache.ts";
 import { iteratorStream } from "../streams.ts";
-import { type CliIO, type Command, parseCommand, UsageError } from "./common.ts";
+import { type CliIO, type Command, parseCommand, storeDir, UsageError } from "./common.ts";
 import { chooseLayer, LAYER_FLAGS, readOptions, withImage } from "./layers_common.ts";
 
 /** `cat`. */
@@ -52,18 +51,27 @@ export const catCommand: Command = {
       const options = readOptions(f.values, io, { index: true });
       const cache = options.layerIndex as StoreLayerCache;
       if (f.values.layer === undefined) {
-        const { fs } = await mergeImage(store, image, {
+        // The image's merged listing (kept in the store) names the member with the bytes.
+        const listing = await mergedListing(store, image, {
           ...options,
-          trackChanges: false,
-          trackVersions: false,
+          layerIndex: cache,
+          storeDir: storeDir(f.values, io),
         });
+        const raw = f.positionals[1];
+        const at = listing.lookup(raw, { follow: true });
+        const node = at === undefined ? undefined : listing.node(at);
+        const member = expectRegularFile(
+          raw,
+          node && { type: node.inodeType, content: node.content },
+        ).content!;
         // From the access point before the member when the layer has them, else from the
         // layer's start (up to the member).
-        const ref = linkRoot(findFile(fs, f.positionals[1])).content!;
-        const d = image.manifest.layers[ref.layer];
-        const entry = (await cache.get(d))?.entries[ref.entry];
-        const stream = (entry && await cache.openMember(store, d, entry)) ??
-          (await readImageFile(store, image, { ...options, fs, path: f.positionals[1] })).stream;
+        const d = image.manifest.layers[member.layer];
+        const stream = await cache.openMember(store, d, member) ??
+          await (await import("../layers/read_file.ts")).openLayerEntry(store, image, {
+            ...options,
+            ...member,
+          });
         await stream.pipeTo(io.stdout, { preventClose: true });
         return 0;
       }
@@ -71,7 +79,7 @@ export const catCommand: Command = {
       const d = image.manifest.layers[index];
       const member = (await cache.get(d))?.entries.findLast((e) => e.path === path && !e.whiteout);
       if (member?.type === "file") {
-        const stream = await cache.openMember(store, d, member);
+        const stream = await cache.openMember(store, d, memberAt(member));
         if (stream) {
           await stream.pipeTo(io.stdout, { preventClose: true });
           return 0;

@@ -8,6 +8,7 @@ import { collectGarbage } from "../gc.ts";
 import type { Digest } from "../digest.ts";
 import { openFsStore } from "../store/fs.ts";
 import { pruneLayerCache } from "./layer_cache.ts";
+import { pruneMergedCache } from "./merged_cache.ts";
 import {
   type CliIO,
   type Command,
@@ -59,14 +60,13 @@ export const gcCommand: Command = {
         dryRun,
         partialsOlderThanMs: f.values.ingest ? 0 : PARTIAL_MAX_AGE_MS,
       });
-      // The layer index of blobs that are gone (or that this gc removes).
+      // The layer index of blobs that are gone (or that this gc removes), and the merged
+      // listings that name one.
       const gone = new Set(result.removed.map((b) => b.digest as string));
+      const kept = async (d: string) => !gone.has(d) && await store.has(d as Digest);
       stale.push(
-        ...await pruneLayerCache(
-          store.dir,
-          async (d) => !gone.has(d) && await store.has(d as Digest),
-          { dryRun },
-        ),
+        ...await pruneLayerCache(store.dir, kept, { dryRun }),
+        ...await pruneMergedCache(store.dir, kept, { dryRun }),
       );
       if (f.values.json) {
         io.out(json({

@@ -6,8 +6,8 @@
  *   computed when the blob was read, in the page's compact columnar format
  *   (`layers/layer_index_codec.ts`: one array per header field, one `JSON.parse`);
  * - `<alg>-<hex>.gzi` (gzip layers): access points, one about every 4 MB of uncompressed
- *   tar (see `deno/gzip_index.ts`), so that `cat` inflates from the nearest point before a
- *   member instead of from the start of the blob.
+ *   tar (recorded by `deno/gzip_index.ts`, used by `layers/gzip_access.ts`), so that `cat`
+ *   inflates from the nearest point before a member instead of from the start of the blob.
  * Both are rebuilt when missing or unreadable and never trusted for content: bytes always
  * come from the verified blob, and a member read through an access point must parse as a
  * tar member with the expected path and size there.
@@ -22,9 +22,9 @@ import type { Runtime } from "../runtime/types.ts";
 import type { BlobProvider } from "../store/types.ts";
 import { TarReader } from "../tar.ts";
 import type { Descriptor } from "../types.ts";
-import type { AccessPoint } from "../deno/gzip_index.ts";
+import { type AccessPoint, inflateFrom } from "../layers/gzip_access.ts";
 
-/** The access point module (node:zlib), loaded only when a layer is read or a point used. */
+/** The access point recorder (node:zlib), loaded only when a layer is read. */
 let gzipIndex: typeof import("../deno/gzip_index.ts") | undefined;
 async function loadGzipIndex() {
   return gzipIndex ??= await import("../deno/gzip_index.ts");
@@ -123,18 +123,33 @@ async function* skipTo(
   }
 }
 
+/** A layer member as {@link StoreLayerCache.openMember} finds it. */
+export interface MemberAt {
+  /** Its normalized path (checked against the header found there). */
+  readonly path: string;
+  /** Its size (checked too). */
+  readonly size: number;
+  /** Tar offset of its first header block (extended headers included). */
+  readonly start: number;
+}
+
+/** Where a cached entry's first header block is. */
+export function memberAt(entry: CachedEntry): MemberAt {
+  return { path: entry.path, size: entry.size, start: entry.start ?? entry.offset };
+}
+
 /** The store's layer index (see the module documentation). */
 export interface StoreLayerCache extends LayerIndexCache {
   /**
-   * The bytes of member `entry` of `layer` read from the access point before it, or
-   * `undefined` when there is none (not gzip, several gzip members, no point before the
-   * member): then read the layer from its start.
+   * The bytes of `member` of `layer` read from the access point before it, or `undefined`
+   * when there is none (not gzip, several gzip members, no point before the member): then
+   * read the layer from its start.
    * @throws {InvalidInputError} when the member there is not the one the index names.
    */
   openMember(
     store: BlobProvider,
     layer: Descriptor,
-    entry: CachedEntry,
+    member: MemberAt,
   ): Promise<ReadableStream<Uint8Array> | undefined>;
 }
 
@@ -170,6 +185,7 @@ export function storeLayerCache(dir: string): StoreLayerCache {
       };
     },
     async put(layer: Descriptor, index: CachedLayer): Promise<void> {
+      loaded.set(layer.digest, index);
       const path = fileOf(dir, layer.digest, "json");
       const tmp = `${path}.${Deno.pid}-${randomHex()}.tmp`;
       const recorded = recording.get(layer.digest);
@@ -191,7 +207,7 @@ export function storeLayerCache(dir: string): StoreLayerCache {
       }
     },
     async openMember(store, layer, entry) {
-      const start = entry.start ?? entry.offset;
+      const start = entry.start;
       let point: AccessPoint | undefined;
       try {
         point = await pointBefore(fileOf(dir, layer.digest, "gzi"), layer, start);
@@ -202,7 +218,7 @@ export function storeLayerCache(dir: string): StoreLayerCache {
       const compressed = await store.reader(layer.digest, { offset: point.start });
       const tar = new TarReader(
         iteratorStream(
-          skipTo((await loadGzipIndex()).inflateFrom(point, compressed), point.out, start),
+          skipTo(inflateFrom(point, compressed, { end: layer.size - 8 }), point.out, start),
         ),
         { what: `layer ${layer.digest}` },
       );

@@ -22,6 +22,7 @@ import {
   UsageError,
 } from "./common.ts";
 import { storeLayerCache } from "./layer_cache.ts";
+import { TYPE_CHAR } from "../layers/merged_listing.ts";
 import type { Digest } from "../digest.ts";
 
 /** Flags every layer command takes. */
@@ -73,7 +74,11 @@ export function readOptions(
 let fullGc: (() => void) | undefined | null;
 let gcLoading: Promise<void> | undefined;
 
-/** Loads the full-GC hook (node:v8 and node:vm cost ~10 ms: only once blobs are read). */
+/**
+ * Loads the full-GC hook (node:v8 and node:vm cost 50-100 ms in a fresh process: only
+ * once a command has read a few MB of blobs, never for one member read from an access
+ * point).
+ */
 function loadGc(): void {
   gcLoading ??= (async () => {
     try {
@@ -101,24 +106,30 @@ function collect(): void {
 
 /** Bytes of blob read between two full collections. */
 const GC_EVERY = 16 * 1000 * 1000;
+/** Bytes of blob read before the hook is loaded (it is ready before the first collection). */
+const GC_LOAD_AFTER = 4 * 1000 * 1000;
 
 /** The same store, but reading blobs triggers a full GC every {@link GC_EVERY} bytes. */
 export function withMemoryCap(store: Store, onBytes?: (n: number) => void): Store {
   let since = 0;
+  let total = 0;
   const reader = async (digest: Digest, options?: { offset?: number }) => {
-    loadGc();
-    await gcLoading;
     const stream = await store.reader(digest, options);
     return stream.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           since += chunk.byteLength;
+          total += chunk.byteLength;
           onBytes?.(chunk.byteLength);
           if (since >= GC_EVERY) {
             since = 0;
             collect();
           }
           controller.enqueue(chunk);
+          if (total >= GC_LOAD_AFTER && !gcLoading) {
+            loadGc();
+            return gcLoading;
+          }
         },
       }),
     );
@@ -237,16 +248,6 @@ export function chooseLayer(image: ResolvedImage, value: string): number {
   return hits[0][1];
 }
 
-const TYPE_CHAR: Record<LayerEntryType, string> = {
-  file: "-",
-  directory: "d",
-  symlink: "l",
-  hardlink: "h",
-  "character-device": "c",
-  "block-device": "b",
-  fifo: "p",
-};
-
 /** `drwxr-xr-x` style mode string (`h` marks a hardlink, as `tar -tv` does). */
 export function modeString(type: LayerEntryType, mode: number): string {
   const rwx = (bits: number, special: boolean, ch: string) =>
@@ -290,8 +291,11 @@ export function linkSuffix(type: LayerEntryType, linkname: string): string {
   return type === "symlink" ? ` -> ${linkname}` : type === "hardlink" ? ` link to ${linkname}` : "";
 }
 
-/** A JSON view of a merged node. */
-export function nodeJson(path: string, n: FsNode) {
+/** A JSON view of a merged node (of the merged filesystem or of its stored listing). */
+export function nodeJson(
+  path: string,
+  n: LongFields & Pick<FsNode, "linkname" | "layer" | "addedBy" | "modifiedBy">,
+) {
   return {
     path,
     type: n.type,

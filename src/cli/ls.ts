@@ -5,13 +5,22 @@
  */
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import type { ResolvedImage } from "../image.ts";
-import { mergeImage, readImageLayers } from "../layers/image_layers.ts";
+import { readImageLayers } from "../layers/image_layers.ts";
 import type { LayerEntry } from "../layers/layer_reader.ts";
-import { nodePath } from "../layers/merged_fs.ts";
 import { normalizeEntryPath, parentPath, ROOT } from "../layers/path.ts";
 import type { Store } from "../store/types.ts";
 import { DigestMismatchError } from "../errors.ts";
-import { type CliIO, type Command, json, JSON_FLAG, parseCommand, UsageError } from "./common.ts";
+import {
+  type CliIO,
+  type Command,
+  json,
+  JSON_FLAG,
+  parseCommand,
+  storeDir,
+  UsageError,
+} from "./common.ts";
+import type { StoreLayerCache } from "./layer_cache.ts";
+import { mergedListing } from "./merged_cache.ts";
 import {
   chooseLayer,
   LAYER_FLAGS,
@@ -22,6 +31,10 @@ import {
   readOptions,
   withImage,
 } from "./layers_common.ts";
+
+function* range(from: number, to: number): Generator<number> {
+  for (let i = from; i < to; i++) yield i;
+}
 
 function under(path: string, prefix: string, recursive: boolean): boolean {
   if (recursive) return prefix === ROOT || path === prefix || path.startsWith(prefix + "/");
@@ -156,30 +169,38 @@ export const lsCommand: Command = {
           io,
         );
       }
-      const { fs } = await mergeImage(store, image, {
-        ...readOptions(f.values, io, { index: true }),
-        trackChanges: false,
-        trackVersions: false,
+      const options = readOptions(f.values, io, { index: true });
+      const listing = await mergedListing(store, image, {
+        ...options,
+        layerIndex: options.layerIndex as StoreLayerCache,
+        storeDir: storeDir(f.values, io),
       });
-      const start = fs.lookup(prefix, { follow: true });
-      if (!start) throw new NotFoundError(`${JSON.stringify(rawPath)}: no such path in the image`);
-      const items = start.type !== "directory"
-        ? [{ path: nodePath(start), node: start }]
+      const start = listing.lookup(prefix, { follow: true });
+      if (start === undefined) {
+        throw new NotFoundError(`${JSON.stringify(rawPath)}: no such path in the image`);
+      }
+      // Nodes in `ls -R` order: a subtree is the range after its directory.
+      const items: Iterable<number> = !listing.isDirectory(start)
+        ? [start]
         : f.values.recursive
-        ? [...fs.walk(start)]
-        : fs.children(start).map((node) => ({ path: nodePath(node), node }));
+        ? range(start + 1, listing.end(start))
+        : listing.children(start);
       if (f.values.json) {
-        io.out(json(items.map(({ path, node }) => nodeJson(path, node))));
+        const rows: unknown[] = [];
+        for (const i of items) {
+          const node = listing.node(i);
+          rows.push(nodeJson(node.path, node));
+        }
+        io.out(json(rows));
         return 0;
       }
       const out = new OutputBuffer(io);
-      for (const { path, node } of items) {
-        const shown = node.type === "directory" ? `${path}/` : path;
-        out.line(
-          f.values.long
-            ? `${longPrefix(node)} ${shown}${linkSuffix(node.type, node.linkname)}`
-            : shown,
-        );
+      for (const i of items) {
+        if (f.values.long) {
+          const node = listing.node(i);
+          const shown = node.type === "directory" ? `${node.path}/` : node.path;
+          out.line(`${longPrefix(node)} ${shown}${linkSuffix(node.type, node.linkname)}`);
+        } else out.line(listing.isDirectory(i) ? `${listing.path(i)}/` : listing.path(i));
       }
       out.flush();
       return 0;

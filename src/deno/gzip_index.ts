@@ -14,24 +14,18 @@
  * to the inflater as a stored block in front of the bytes (its output is dropped): Deno's
  * raw inflater ignores the `dictionary` option.
  *
- * Deno-only (node:zlib's low-level handle). Points are an optimization: a reader that
- * cannot use them falls back to reading the layer from its start.
+ * Deno-only (node:zlib's low-level handle). Reading from a point is `layers/gzip_access.ts`
+ * (the platform's DecompressionStream). Points are an optimization: a reader that cannot
+ * use them falls back to reading the layer from its start.
  * @module
  */
 import * as zlib from "node:zlib";
 import { InvalidInputError } from "../errors.ts";
 import type { Decoder } from "../runtime/types.ts";
 import { decoderPair, type Outlet } from "../runtime/outlet.ts";
+import { type AccessPoint, storedBlock } from "../layers/gzip_access.ts";
 
-/** Where a deflate block starts, with what the inflater needs to start there. */
-export interface AccessPoint {
-  /** Offset in the blob of the block's first byte. */
-  readonly start: number;
-  /** Uncompressed offset of the block's first byte. */
-  readonly out: number;
-  /** The (up to) 32 KiB of uncompressed output before `out`. */
-  readonly window: Uint8Array;
-}
+export type { AccessPoint };
 
 /** Default distance between access points, in uncompressed bytes. */
 export const DEFAULT_SPACING = 4 * 1000 * 1000;
@@ -79,18 +73,6 @@ class RawInflater {
       // closed already
     }
   }
-}
-
-/**
- * A stored (uncompressed, not final) deflate block holding `window`: fed to a raw inflater
- * first, it puts the window in the inflater's history and leaves the stream byte-aligned.
- */
-function storedBlock(window: Uint8Array): Uint8Array {
-  const n = window.byteLength;
-  const block = new Uint8Array(5 + n);
-  block.set([0, n & 0xff, n >> 8, ~n & 0xff, (~n >> 8) & 0xff]);
-  block.set(window, 5);
-  return block;
 }
 
 /** The last `WINDOW` bytes of the pieces (most recent last). */
@@ -320,66 +302,4 @@ export function indexingGunzip(
     points: () => points,
     members: () => members,
   };
-}
-
-/**
- * The uncompressed bytes from access point `point` on: `compressed` must start at
- * `point.start` in the blob. Stops at the end of the gzip member the point is in.
- */
-export function inflateFrom(
-  point: AccessPoint,
-  compressed: ReadableStream<Uint8Array>,
-): ReadableStream<Uint8Array> {
-  const reader = compressed.getReader();
-  const inflater = new RawInflater();
-  const out = new Uint8Array(OUT_CHUNK);
-  let input = storedBlock(point.window);
-  let pos = 0;
-  let skip = point.window.byteLength; // the window's own output
-  let done = false;
-  const finish = () => {
-    done = true;
-    inflater.close();
-    reader.cancel().catch(() => {});
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      while (!done) {
-        if (pos >= input.byteLength) {
-          const r = await reader.read();
-          if (r.done) {
-            finish();
-            controller.close();
-            return;
-          }
-          input = r.value;
-          pos = 0;
-          if (input.byteLength === 0) continue;
-        }
-        const len = Math.min(IN_SLICE, input.byteLength - pos);
-        const [consumed, produced] = inflater.step(
-          zlib.constants.Z_NO_FLUSH,
-          input,
-          pos,
-          len,
-          out,
-        );
-        pos += consumed;
-        const dropped = Math.min(skip, produced);
-        skip -= dropped;
-        if (produced > dropped) {
-          controller.enqueue(out.slice(dropped, produced));
-          return;
-        }
-        if (consumed === 0 && produced === 0) {
-          finish();
-          controller.close();
-          return;
-        }
-      }
-    },
-    cancel() {
-      finish();
-    },
-  }, { highWaterMark: 0 });
 }

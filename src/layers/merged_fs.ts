@@ -36,6 +36,7 @@
  */
 import { InvalidInputError } from "../errors.ts";
 import { normalizeEntryPath, pathComponents, ROOT } from "./path.ts";
+import { lookupPath, type PathTree, resolvePath } from "./resolve.ts";
 import type { LayerEntryType, TarHeader } from "../tar.ts";
 import type { Whiteout } from "./path.ts";
 
@@ -152,8 +153,14 @@ export interface MergedFilesystemOptions {
   readonly trackVersions?: boolean;
 }
 
-const MAX_SYMLINK_HOPS = 40;
 const NONE: readonly number[] = Object.freeze([]);
+
+/** The merged filesystem as a tree to resolve paths in (the root is set per instance). */
+const FS_TREE: Omit<PathTree<FsNode>, "root"> = {
+  child: (dir, name) => dir.children?.get(name),
+  isDirectory: (node) => node.type === "directory",
+  symlinkTarget: (node) => node.type === "symlink" ? node.linkname : undefined,
+};
 
 /**
  * The path of a node (`.` for the root).
@@ -254,6 +261,7 @@ export class MergedFilesystem {
   #trackChanges: boolean;
   #trackVersions: boolean;
   #names = new Map<string, string>();
+  #tree: PathTree<FsNode>;
   /** Bytes of every regular file entry of every layer applied. */
   fileBytes = 0;
 
@@ -264,6 +272,7 @@ export class MergedFilesystem {
     this.#trackChanges = options.trackChanges ?? true;
     this.#trackVersions = options.trackVersions ?? true;
     this.root = this.#newNode("", -1, -1, { type: "directory", mode: 0o755 });
+    this.#tree = { ...FS_TREE, root: this.root };
   }
 
   #newNode(
@@ -347,55 +356,30 @@ export class MergedFilesystem {
     components: readonly string[],
     options: { create: boolean; followLast: boolean; layer: number; what: () => string },
   ): FsNode | undefined {
-    const stack: FsNode[] = [this.root];
-    const pending = [...components].reverse();
-    let hops = 0;
-    while (pending.length > 0) {
-      const c = pending.pop()!;
-      if (c === "" || c === ".") {
-        if (pending.length === 0 && !options.create) return stack[stack.length - 1];
-        continue;
-      }
-      if (c === "..") {
-        if (stack.length > 1) stack.pop();
-        if (pending.length === 0 && !options.create) return stack[stack.length - 1];
-        continue;
-      }
-      const dir = stack[stack.length - 1];
-      const isLast = pending.length === 0;
-      let child = dir.children!.get(c);
-      if (!child) {
-        if (!options.create) return undefined;
-        child = this.#newNode(c, options.layer, -1, { type: "directory", mode: 0o755 });
-        child.parent = dir;
-        dir.children!.set(c, child);
-        const p = nodePath(child);
-        this.deleted.delete(p);
-        this.#change(options.layer, p, "added", "directory", 0);
-        this.#touch(child, options.layer);
-      }
-      if (child.type === "symlink" && (!isLast || options.followLast || options.create)) {
-        if (++hops > MAX_SYMLINK_HOPS) {
-          this.#fail(options.layer, `${options.what()}: too many levels of symbolic links`);
+    const layer = options.layer;
+    return resolvePath(this.#tree, components, {
+      followLast: options.followLast,
+      create: options.create
+        ? (dir, c) => {
+          const child = this.#newNode(c, layer, -1, { type: "directory", mode: 0o755 });
+          child.parent = dir;
+          dir.children!.set(c, child);
+          const p = nodePath(child);
+          this.deleted.delete(p);
+          this.#change(layer, p, "added", "directory", 0);
+          this.#touch(child, layer);
+          return child;
         }
-        if (child.linkname.startsWith("/")) stack.length = 1;
-        const target = child.linkname.split("/");
-        for (let i = target.length - 1; i >= 0; i--) pending.push(target[i]);
-        continue;
-      }
-      if (isLast && !options.create) return child;
-      if (child.type !== "directory") {
-        if (!options.create) return undefined;
+        : undefined,
+      notDirectory: (child) =>
         this.#fail(
-          options.layer,
+          layer,
           `${options.what()}: ${
             JSON.stringify(nodePath(child))
           } is a ${child.type}, not a directory`,
-        );
-      }
-      stack.push(child);
-    }
-    return stack[stack.length - 1];
+        ),
+      tooManyLinks: () => this.#fail(layer, `${options.what()}: too many levels of symbolic links`),
+    });
   }
 
   /**
@@ -403,14 +387,7 @@ export class MergedFilesystem {
    * the image for every component, and for the last one too when `follow` is true.
    */
   lookup(path: string, options: { follow?: boolean } = {}): FsNode | undefined {
-    const normalized = normalizeEntryPath(path, "path");
-    if (normalized === ROOT) return this.root;
-    return this.#resolve(pathComponents(normalized), {
-      create: false,
-      followLast: options.follow ?? false,
-      layer: this.layers,
-      what: () => `path ${JSON.stringify(path)}`,
-    });
+    return lookupPath(this.#tree, path, options.follow ?? false);
   }
 
   /** Removes a node (and its subtree), recording deletions and waste. */

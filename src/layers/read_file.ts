@@ -22,6 +22,7 @@
 import { shortDigest } from "../digest.ts";
 import { iteratorStream } from "../streams.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
+import { expectRegularFile } from "./resolve.ts";
 import type { ResolvedImage } from "../image.ts";
 import type { BlobProvider } from "../store/types.ts";
 import { mergeImage, type ReadLayersOptions } from "./image_layers.ts";
@@ -118,17 +119,8 @@ export async function openLayerEntry(
  */
 export function findFile(fs: MergedFilesystem, path: string): FsNode {
   const node = fs.lookup(path, { follow: true });
-  if (!node) throw new NotFoundError(`${JSON.stringify(path)}: no such file in the image`);
-  const inode = linkRoot(node);
-  if (inode.type === "directory") {
-    throw new InvalidInputError(`${JSON.stringify(path)} is a directory`);
-  }
-  if (!inode.content) {
-    throw new InvalidInputError(
-      `${JSON.stringify(path)} is a ${inode.type}, not a regular file`,
-    );
-  }
-  return node;
+  expectRegularFile(path, node && linkRoot(node));
+  return node!;
 }
 
 /** Options of {@link readImageFile}. */

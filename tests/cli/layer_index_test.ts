@@ -7,6 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { lading, show, withDemo } from "./_run.ts";
 
 const CACHE = "lading-cache/layers";
+const MERGED = "lading-cache/merged";
 
 function cacheFiles(store: string): string[] {
   try {
@@ -65,6 +66,8 @@ Deno.test("a missing or unreadable index is rebuilt; a tampered one cannot make 
     assertEquals(files.length, 2);
     await Deno.writeTextFile(`${store}/${CACHE}/${files[0]}`, "{not json");
     await Deno.remove(`${store}/${CACHE}/${files[1]}`);
+    // (Without the image's merged listing, which would answer without the layer index.)
+    await Deno.remove(`${store}/${MERGED}`, { recursive: true });
     const again = await lading(store, ["ls", "-R", "example.com/demo:1"]);
     assertEquals(again.code, 0, show(again));
     assertEquals(cacheFiles(store), files);
@@ -80,6 +83,7 @@ Deno.test("a missing or unreadable index is rebuilt; a tampered one cannot make 
       [doc.name[hello], doc.name[release]] = [doc.name[release], doc.name[hello]];
       await Deno.writeTextFile(path, JSON.stringify(doc));
     }
+    await Deno.remove(`${store}/${MERGED}`, { recursive: true });
     const cat = await lading(store, ["cat", "example.com/demo:1", "/bin/hello"]);
     assert(!cat.stdout.includes("lading demo"), cat.stdout);
     assertEquals(cat.code, 1);

@@ -5,11 +5,16 @@
 import { type ResolvedImage, resolveImage } from "../../src/image.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { writeBlob } from "../../src/store/blob.ts";
+import type { BlobIngester, NameWriter } from "../../src/store/types.ts";
 import { blobsOf, buildImage, type BuiltImage, type ImageSpec } from "../helpers/images.ts";
 import { type RawMember, rawMember, rawTar } from "../helpers/tars.ts";
 
 /** Puts every blob of `image` into `store` and names it. */
-export async function putImage(store: MemoryStore, name: string, image: BuiltImage) {
+export async function putImage(
+  store: BlobIngester & NameWriter,
+  name: string,
+  image: BuiltImage,
+) {
   for (const b of blobsOf(image)) {
     await writeBlob(store, b.bytes, { digest: b.descriptor.digest, size: b.descriptor.size });
   }
