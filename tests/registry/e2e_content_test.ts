@@ -9,7 +9,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { withTempDir } from "../export/_support.ts";
 import { blob, type BuiltBlob, jsonBlob } from "../helpers/images.ts";
 import { createHash } from "node:crypto";
-import { oneClearLine, type PullJson, storeBlob, world } from "./_cli.ts";
+import { namesFile, oneClearLine, type PullJson, storeBlob, world } from "./_cli.ts";
 import {
   blobBytes,
   getManifest,
@@ -269,5 +269,39 @@ Deno.test("content: a manifest with no layers round-trips", async () => {
     const config = await configOf();
     const m = await manifestOf(config, []);
     await roundTrip(reg, dir, "nolayers", [config], [m]);
+  });
+});
+
+Deno.test("content: an index entry that says manifest over a body that is an index is refused (kind confusion, CVE-2021-41190), as in an import", async () => {
+  if (!(await haveRegistry("content kind confusion"))) return;
+  await withTempDir(async (dir) => {
+    await using reg = await startRegistry();
+    const config = await configOf();
+    const layer = await blob("kind layer", OCI_LAYER);
+    const m = await manifestOf(config, [layer.descriptor]);
+    const inner = await jsonBlob({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [{ ...m.descriptor, platform: { os: "linux", architecture: "amd64" } }],
+    }, OCI_INDEX);
+    // The outer index calls the inner index a manifest.
+    const outer = await jsonBlob({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [{
+        ...inner.descriptor,
+        mediaType: OCI_MANIFEST,
+        platform: { os: "linux", architecture: "amd64" },
+      }],
+    }, OCI_INDEX);
+    for (const b of [config, layer]) await putBlob(reg, "kind", b);
+    await putManifest(reg, "kind", m.descriptor.digest, m);
+    await putManifest(reg, "kind", inner.descriptor.digest, inner);
+    await putManifest(reg, "kind", "t", outer);
+    const w = await world(dir);
+    const r = await w.run(["pull", "--plain-http", `${reg.host}/kind:t`], { code: 1 });
+    oneClearLine(r, inner.descriptor.digest);
+    assert(/index/i.test(r.stderr) && /manifest/i.test(r.stderr), r.stderr);
+    assertEquals(await namesFile(w.store), "(no names)", "nothing is named");
   });
 });
