@@ -3,7 +3,8 @@
  * HTTP to one registry host: https by default (`plainHttp` for http), authentication
  * from the registry's challenges, retries with backoff on network errors and 408, 429,
  * 500, 502, 503, 504 (honouring `Retry-After`, never on other 4xx), and redirects
- * followed without `Authorization`. `fetch` is injected; nothing here is Deno-only.
+ * followed without `Authorization` when they leave the registry's origin. `fetch` is
+ * injected; nothing here is Deno-only.
  *
  * @example
  * ```ts
@@ -373,8 +374,10 @@ export class RegistryTransport {
         throw new RegistryError(`Cannot ${req.what}: more than ${MAX_REDIRECTS} redirects`);
       }
       url = new URL(location, url);
-      // Redirects (blob storage) never carry the registry's credentials.
-      delete headers.authorization;
+      // A redirect to another origin (blob storage) never carries the registry's
+      // credentials, and once dropped they stay dropped; within the registry's own origin
+      // they go on (as Go's client, so docker and containerd, do).
+      if (url.origin !== new URL(this.base).origin) delete headers.authorization;
       if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === "POST")) {
         method = method === "HEAD" ? "HEAD" : "GET";
         body = undefined;

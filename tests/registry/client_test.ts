@@ -397,6 +397,40 @@ Deno.test("redirects are followed without Authorization", async () => {
   assertEquals(storage.headers.get("authorization"), null);
 });
 
+Deno.test("a redirect within the registry's origin keeps Authorization; one that leaves it drops it for good", async () => {
+  const blob = enc.encode("layer bytes");
+  const digest = await sha(blob);
+  const { c, seen } = client((req) => {
+    const u = new URL(req.url);
+    if (!req.headers.get("authorization") && u.host === "reg.test:5000" && u.pathname !== "/back") {
+      return new Response(null, {
+        status: 401,
+        headers: { "www-authenticate": 'Basic realm="r"' },
+      });
+    }
+    if (u.pathname.includes("/blobs/")) {
+      return new Response(null, { status: 307, headers: { location: "/moved" } });
+    }
+    if (u.pathname === "/moved") {
+      return new Response(null, { status: 302, headers: { location: "http://other.test/x" } });
+    }
+    if (u.host === "other.test") {
+      return new Response(null, {
+        status: 302,
+        headers: { location: "http://reg.test:5000/back" },
+      });
+    }
+    return new Response(blob as BodyInit);
+  }, { credentials: () => Promise.resolve({ username: "u", password: "p" }) });
+  const d: Descriptor = { mediaType: "application/octet-stream", digest, size: blob.byteLength };
+  assertEquals(new Uint8Array(await new Response(await c.fetchBlob("a/b", d)).arrayBuffer()), blob);
+  const auth = (path: string) =>
+    seen.find((s) => s.url.endsWith(path))?.headers.get("authorization") ?? null;
+  assertEquals(auth("/moved"), `Basic ${btoa("u:p")}`, "same origin: kept");
+  assertEquals(auth("other.test/x"), null, "another origin: dropped");
+  assertEquals(auth("/back"), null, "and not given back after leaving");
+});
+
 function cutStream(bytes: Uint8Array, cutAt: number): ReadableStream<Uint8Array> {
   let sent = false;
   return new ReadableStream({
