@@ -88,38 +88,62 @@ function flagWords(c: Command): string[] {
   return allFlags(c).flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]);
 }
 
-const IMAGES = "lading images ls -q 2>/dev/null";
+/** Global flags whose value is the next word (the scripts skip it when finding the command). */
+const GLOBAL_VALUE_FLAGS = GLOBAL_FLAGS.filter((f) => f.kind && f.kind !== "boolean")
+  .map((f) => `--${f.name}`);
+
+/** Flags that take a value (after them, a file name is completed, not an image name). */
+function valueFlags(c: Command): string[] {
+  return allFlags(c).filter((f) => f.kind && f.kind !== "boolean")
+    .flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]);
+}
+
+/** A fish string literal (fish expands `$` inside double quotes). */
+function fishQuote(text: string): string {
+  return `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
 
 /** The completion script for a shell. */
 export async function completionScript(shell: string): Promise<string> {
   const loaded = await loadAll();
   const tops = [...new Set(loaded.map((c) => c.path[0]))].concat(["help", "completions"]);
   const uniqueTops = [...new Set(tops)];
+  const topFlags = "--store --lock-timeout --debug --json -q --help --version";
+  const groups = [...new Set(loaded.filter((c) => c.path.length > 1).map((c) => c.path[0]))];
+  const subsOf = (g: string) => loaded.filter((c) => c.path[0] === g).map((c) => c.path[1]);
   if (shell === "bash") {
     const cases = loaded.map((c) =>
-      `    "${c.path.join(" ")}") flags="${flagWords(c).join(" ")}"; kind="${
-        c.complete ?? "image"
-      }";;`
+      `    "${c.path.join(" ")}") flags="${flagWords(c).join(" ")}"; values=" ${
+        valueFlags(c).join(" ")
+      } "; kind="${c.complete ?? "image"}";;`
     );
-    const groups = [...new Set(loaded.filter((c) => c.path.length > 1).map((c) => c.path[0]))];
-    const groupCases = groups.map((g) =>
-      `    ${g}) subs="${loaded.filter((c) => c.path[0] === g).map((c) => c.path[1]).join(" ")}";;`
-    );
+    const groupCases = groups.map((g) => `    ${g}) subs="${subsOf(g).join(" ")}";;`);
+    // The words come from COMP_LINE, split at blanks only: COMP_WORDS also splits at ':'
+    // (COMP_WORDBREAKS), which would cut image names such as example.com/app:1 in three.
     return `# lading completion for bash: eval "$(lading completions bash)"
 _lading() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" words=() i w
-  for ((i = 1; i < COMP_CWORD; i++)); do
-    w="\${COMP_WORDS[i]}"
+  local line="\${COMP_LINE:0:COMP_POINT}" cur="" prev="" store="" words=() args=() i w
+  read -ra args <<< "$line"
+  if [[ "$line" != *[[:space:]] && \${#args[@]} -gt 0 ]]; then
+    cur="\${args[\${#args[@]}-1]}"
+    unset 'args[\${#args[@]}-1]'
+  fi
+  [ \${#args[@]} -gt 1 ] && prev="\${args[\${#args[@]}-1]}"
+  for ((i = 1; i < \${#args[@]}; i++)); do
+    w="\${args[i]}"
     case "$w" in
-      --store) ((i++));;
+      --store) store="\${args[i+1]}"; ((i++));;
+      --store=*) store="\${w#--store=}";;
+${GLOBAL_VALUE_FLAGS.filter((f) => f !== "--store").map((f) => `      ${f}) ((i++));;`).join("\n")}
       -*) ;;
       *) words+=("$w");;
     esac
   done
+  # After a ':' bash replaces only the part of the word behind it.
+  local colon=""
+  [[ "$cur" == *:* && "$COMP_WORDBREAKS" == *:* ]] && colon="\${cur%"\${cur##*:}"}"
   if [ \${#words[@]} -eq 0 ]; then
-    COMPREPLY=($(compgen -W "${
-      uniqueTops.join(" ")
-    } --store --debug --json --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "${uniqueTops.join(" ")} ${topFlags}" -- "$cur"))
     return
   fi
   local subs=""
@@ -132,15 +156,18 @@ ${groupCases.join("\n")}
     COMPREPLY=($(compgen -W "$subs" -- "$cur"))
     return
   fi
-  local key="\${words[0]}" flags="" kind="none"
+  local key="\${words[0]}" flags="" values=" " kind="none"
   [ -n "$subs" ] && key="\${words[0]} \${words[1]}"
   case "$key" in
 ${cases.join("\n")}
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$flags" -- "$cur"))
+  elif [[ -n "$prev" && "$values" == *" $prev "* ]]; then
+    COMPREPLY=($(compgen -f -- "$cur"))
   elif [ "$kind" = image ]; then
-    COMPREPLY=($(compgen -W "$(${IMAGES})" -- "$cur"))
+    COMPREPLY=($(compgen -W "$(lading images ls -q \${store:+--store "$store"} 2>/dev/null)" -- "$cur"))
+    [ -n "$colon" ] && COMPREPLY=("\${COMPREPLY[@]#"$colon"}")
   elif [ "$kind" = file ]; then
     COMPREPLY=($(compgen -f -- "$cur"))
   fi
@@ -150,31 +177,28 @@ complete -o default -F _lading lading
   }
   if (shell === "zsh") {
     const lines = loaded.map((c) =>
-      `    "${c.path.join(" ")}") flags=(${flagWords(c).join(" ")}); kind=${
-        c.complete ?? "image"
-      };;`
+      `    "${c.path.join(" ")}") flags=(${flagWords(c).join(" ")}); values=(${
+        valueFlags(c).join(" ")
+      }); kind=${c.complete ?? "image"};;`
     );
-    const subs = [...new Set(loaded.filter((c) => c.path.length > 1).map((c) => c.path[0]))].map(
-      (g) =>
-        `    ${g}) subs=(${
-          loaded.filter((c) => c.path[0] === g).map((c) => c.path[1]).join(" ")
-        });;`,
-    );
+    const subs = groups.map((g) => `    ${g}) subs=(${subsOf(g).join(" ")});;`);
     return `#compdef lading
 # lading completion for zsh: eval "$(lading completions zsh)" (after compinit)
 _lading() {
-  local -a words2 subs flags
+  local -a words2 subs flags values store
   local kind=none w i
   for ((i = 2; i < CURRENT; i++)); do
     w=\${words[i]}
     case $w in
-      --store) ((i++));;
+      --store) store=(--store \${words[i+1]}); ((i++));;
+      --store=*) store=(--store \${w#--store=});;
+${GLOBAL_VALUE_FLAGS.filter((f) => f !== "--store").map((f) => `      ${f}) ((i++));;`).join("\n")}
       -*) ;;
       *) words2+=($w);;
     esac
   done
   if (( \${#words2} == 0 )); then
-    compadd -- ${uniqueTops.join(" ")} --store --debug --json --help --version
+    compadd -- ${uniqueTops.join(" ")} ${topFlags}
     return
   fi
   case \${words2[1]} in
@@ -193,8 +217,10 @@ ${lines.join("\n")}
   esac
   if [[ \${words[CURRENT]} == -* ]]; then
     compadd -- $flags
+  elif (( CURRENT > 2 && \${values[(Ie)\${words[CURRENT-1]}]} )); then
+    _files
   elif [[ $kind == image ]]; then
-    compadd -- \${(f)"$(${IMAGES})"}
+    compadd -- \${(f)"$(lading images ls -q $store 2>/dev/null)"}
   elif [[ $kind == file ]]; then
     _files
   fi
@@ -206,10 +232,23 @@ compdef _lading lading
     const out = [
       "# lading completion for fish: lading completions fish | source",
       "complete -c lading -f",
+      "# The store's image names (the --store given on the command line, if any).",
+      "function __lading_images",
+      "  set -l args (commandline -opc)",
+      "  set -l store",
+      "  for i in (seq (count $args))",
+      "    if test $args[$i] = --store; and test $i -lt (count $args)",
+      "      set store --store $args[(math $i + 1)]",
+      "    else if string match -q -- '--store=*' $args[$i]",
+      "      set store --store (string replace -- --store= '' $args[$i])",
+      "    end",
+      "  end",
+      "  lading images ls -q $store 2>/dev/null",
+      "end",
       `complete -c lading -n "__fish_use_subcommand" -a "${uniqueTops.join(" ")}"`,
     ];
-    for (const g of new Set(loaded.filter((c) => c.path.length > 1).map((c) => c.path[0]))) {
-      const subs = loaded.filter((c) => c.path[0] === g).map((c) => c.path[1]);
+    for (const g of groups) {
+      const subs = subsOf(g);
       out.push(
         `complete -c lading -n "__fish_seen_subcommand_from ${g}; and not __fish_seen_subcommand_from ${
           subs.join(" ")
@@ -224,12 +263,12 @@ compdef _lading lading
       for (const f of allFlags(c)) {
         out.push(
           `complete -c lading -n "${cond}" -l ${f.name}${f.short ? ` -s ${f.short}` : ""}${
-            f.kind && f.kind !== "boolean" ? " -r" : ""
-          } -d ${JSON.stringify(f.help.slice(0, 80))}`,
+            f.kind && f.kind !== "boolean" ? " -r -F" : ""
+          } -d ${fishQuote(f.help.slice(0, 80))}`,
         );
       }
       if ((c.complete ?? "image") === "image") {
-        out.push(`complete -c lading -n "${cond}" -a "(${IMAGES})"`);
+        out.push(`complete -c lading -n "${cond}" -a "(__lading_images)"`);
       } else if (c.complete === "file") {
         out.push(`complete -c lading -n "${cond}" -F`);
       }

@@ -119,16 +119,32 @@ Deno.test("completions: bash, zsh and fish scripts for commands, flags and the s
     assertEquals((await lading(undefined, ["completions", "tcsh"])).code, 2);
     // bash really completes: commands, subcommands, flags and image names from the store.
     const lad = `lading() { "${Deno.execPath()}" run -A --no-check "${ROOT}/cli.ts" "$@"; }`;
-    const complete = (words: string) =>
+    // As bash calls it: COMP_LINE and COMP_POINT, and COMP_WORDS cut at ':' as well.
+    const complete = (line: string, env: Record<string, string> = { LADING_STORE: store }) =>
       shell(
         "bash",
-        `${lad}\nsource ${dir}/c.bash\nCOMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _lading; printf '%s\\n' "\${COMPREPLY[@]}"`,
-        { LADING_STORE: store, PATH: Deno.env.get("PATH") ?? "", HOME: dir },
+        `${lad}\nsource ${dir}/c.bash\nCOMP_LINE=${JSON.stringify(line)}; COMP_POINT=\${#COMP_LINE}
+COMP_WORDS=(\${COMP_LINE//:/ : }); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _lading; printf '%s\\n' "\${COMPREPLY[@]}"`,
+        { PATH: Deno.env.get("PATH") ?? "", HOME: dir, ...env },
       );
     assertEquals((await complete("lading ima")).stdout, "images\n");
     assertStringIncludes((await complete("lading images i")).stdout, "inspect");
     assertStringIncludes((await complete("lading export --pl")).stdout, "--platform");
     assertEquals((await complete("lading cat exa")).stdout, "example.com/demo:1\n");
+    // After the ':' bash replaces only what follows it.
+    assertEquals((await complete("lading cat example.com/demo:")).stdout, "1\n");
+    // The store named on the command line, not the default one.
+    const other = { LADING_STORE: `${dir}/nothing` };
+    assertEquals((await complete("lading cat exa", other)).stdout, "\n");
+    assertEquals(
+      (await complete(`lading --store ${store} --lock-timeout 5 cat exa`, other)).stdout,
+      "example.com/demo:1\n",
+    );
+    assertEquals(
+      (await complete(`lading cat --store=${store} exa`, other)).stdout,
+      "example.com/demo:1\n",
+    );
+    assertStringIncludes((await complete(`lading export -o ${dir}/c.`)).stdout, `${dir}/c.bash`);
   });
 });
 
@@ -142,7 +158,8 @@ Deno.test("completions: zsh and fish really complete commands, subcommands, flag
         (await lading(undefined, ["completions", sh])).stdout,
       );
     }
-    const env = { LADING_STORE: store, PATH: Deno.env.get("PATH") ?? "", HOME: dir };
+    // The default store is empty: image names come from the --store on the command line.
+    const env = { LADING_STORE: `${dir}/nothing`, PATH: Deno.env.get("PATH") ?? "", HOME: dir };
     const cli = `"${Deno.execPath()}" run -A --no-check "${ROOT}/cli.ts"`;
     // zsh: the script is loaded by compinit's compdef; compadd (the completion system's
     // builtin) is replaced by a function that prints what the script offers, filtered by
@@ -166,9 +183,11 @@ _lading`,
     assertEquals(await zsh("lading ima"), ["images"]);
     assertEquals((await zsh("lading images i")).includes("inspect"), true);
     assertEquals(await zsh("lading export --pl"), ["--platform"]);
-    assertEquals(await zsh("lading cat exa"), ["example.com/demo:1"]);
-    assertEquals(await zsh("lading --store x images ls "), ["example.com/demo:1"]);
+    assertEquals(await zsh(`lading --store ${store} cat exa`), ["example.com/demo:1"]);
+    assertEquals(await zsh("lading cat exa"), []);
+    assertEquals(await zsh(`lading images ls --store ${store} `), ["example.com/demo:1"]);
     assertEquals(await zsh("lading import "), ["FILES"]);
+    assertEquals(await zsh("lading export -o "), ["FILES"]);
     // fish: its own `complete -C` answers what an interactive Tab would offer.
     const fish = async (line: string) => {
       const r = await shell(
@@ -184,7 +203,16 @@ complete -C ${JSON.stringify(line)}`,
     assertEquals(await fish("lading ima"), ["images"]);
     assertEquals((await fish("lading images i")).includes("inspect"), true);
     assertEquals(await fish("lading export --pl"), ["--platform"]);
-    assertEquals(await fish("lading cat exa"), ["example.com/demo:1"]);
+    assertEquals(await fish(`lading --store ${store} cat exa`), ["example.com/demo:1"]);
+    assertEquals(await fish(`lading cat --store=${store} exa`), ["example.com/demo:1"]);
+    assertEquals(await fish("lading cat exa"), []);
+    // Descriptions are literal: fish does not expand the $LADING_STORE they mention.
+    const described = await shell(
+      "fish",
+      `function lading; ${cli} $argv; end\nsource ${dir}/c.fish\ncomplete -C 'lading ls --sto'`,
+      env,
+    );
+    assertStringIncludes(described.stdout, "$LADING_STORE");
   });
 });
 
