@@ -50,18 +50,34 @@ function nameMatches(name: string, patterns: RegExp[]): boolean {
   return patterns.some((p) => p.test(name) || p.test(short));
 }
 
-/** Fills a `{{.Field}}` template (Go-template style, fields only; `\t` and `\n` escapes). */
-export function fillTemplate(template: string, fields: Record<string, unknown>): string {
+/**
+ * Fills a Go-template-style format: `{{.Field}}`, `{{json .}}` (the row as one JSON object,
+ * sizes in bytes) and `{{json .Field}}`; `\t` and `\n` escapes. Anything else in `{{ }}` is a
+ * usage error, never printed as it is.
+ */
+export function fillTemplate(
+  template: string,
+  fields: Record<string, unknown>,
+  jsonFields: Record<string, unknown> = fields,
+): string {
+  const unknown = (what: string) =>
+    new UsageError(
+      `--format: unknown ${what}; use {{.Field}}, {{json .}} or {{json .Field}} with the fields ${
+        Object.keys(fields).map((f) => `.${f}`).join(", ")
+      }`,
+    );
+  if (/\{\{|\}\}/.test(template.replace(/\{\{.*?\}\}/g, ""))) {
+    throw new UsageError(`--format: a {{ without its }} in ${JSON.stringify(template)}`);
+  }
   return template.replace(/\\t/g, "\t").replace(/\\n/g, "\n").replace(
-    /\{\{\s*\.(\w+)\s*\}\}/g,
-    (_, k: string) => {
-      if (!(k in fields)) {
-        throw new UsageError(
-          `--format: unknown field .${k}; fields: ${
-            Object.keys(fields).map((f) => `.${f}`).join(", ")
-          }`,
-        );
-      }
+    /\{\{(.*?)\}\}/g,
+    (_, inner: string) => {
+      const m = /^\s*(json\s+)?\.(\w*)\s*$/.exec(inner);
+      if (!m) throw unknown(`template action {{${inner}}}`);
+      const [, asJson, k] = m;
+      if (asJson && k === "") return JSON.stringify(jsonFields);
+      if (!(k in fields)) throw unknown(`field .${k}`);
+      if (asJson) return JSON.stringify(jsonFields[k]);
       const v = fields[k];
       return Array.isArray(v) ? v.join(",") : String(v);
     },
@@ -81,7 +97,7 @@ export const imagesLs: Command = {
       kind: "string",
       value: "FORMAT",
       help: "table (default), json, digest (one digest per name), name, or a template " +
-        "like '{{.Name}} {{.Digest}}' (fields .Name .Digest .MediaType .Size .Platforms)",
+        "like '{{.Name}} {{.Digest}}' or '{{json .}}' (fields .Name .Digest .MediaType .Size .Platforms)",
     },
     { name: "quiet", short: "q", help: "names only (same as --format name)" },
     JSON_FLAG,
@@ -106,6 +122,10 @@ export const imagesLs: Command = {
       );
     }
     if (format === "table" && f.values.quiet) format = "name";
+    if (format.includes("{{")) {
+      // A bad template is a usage error even when no image matches.
+      fillTemplate(format, { Name: "", Digest: "", MediaType: "", Size: 0, Platforms: [] });
+    }
     const patterns = f.positionals.map(globToRegExp);
     const store = await openStoreForReading(f.values, io);
     try {
@@ -136,15 +156,16 @@ export const imagesLs: Command = {
             : {}),
         }))));
       } else if (format !== "table") {
+        const row = (s: typeof shown[number]) => ({
+          Name: s.name,
+          Digest: s.digest,
+          MediaType: s.mediaType,
+          Size: s.size,
+          Platforms: s.platforms,
+        });
         for (const s of shown) {
           io.out(
-            fillTemplate(format, {
-              Name: s.name,
-              Digest: s.digest,
-              MediaType: s.mediaType,
-              Size: formatBytes(s.size),
-              Platforms: s.platforms,
-            }) + "\n",
+            fillTemplate(format, { ...row(s), Size: formatBytes(s.size) }, row(s)) + "\n",
           );
         }
       } else {

@@ -251,6 +251,17 @@ Deno.test("images ls: glob filters on full or short names, --format json|digest|
     assertMatch(table[3], /^example\.com\/demo:1 .* \d+(\.\d)? kB +linux\/amd64$/);
     const bad = await lading(store, ["images", "ls", "--format", "{{.Nope}}"]);
     assertEquals(bad.code, 2);
+    // docker's {{json .}}: one object per line, sizes in bytes.
+    const rows = (await lading(store, ["images", "ls", "--format", "{{json .}}", "*demo*"]))
+      .stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assertEquals(rows.length, 1);
+    assertEquals(Object.keys(rows[0]), ["Name", "Digest", "MediaType", "Size", "Platforms"]);
+    assertEquals([rows[0].Name, typeof rows[0].Size], ["example.com/demo:1", "number"]);
+    // Any other action, or a {{ left open, is a usage error, even when nothing matches.
+    for (const format of ["{{range .}}", "{{.Name", "x }}"]) {
+      const r = await lading(store, ["images", "ls", "--format", format, "nothing*"]);
+      assertEquals([r.code, r.stdout], [2, ""], `${format}: ${show(r)}`);
+    }
   });
 });
 
