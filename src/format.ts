@@ -20,7 +20,8 @@ const UNITS = ["kB", "MB", "GB", "TB", "PB"];
  */
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n)) return "?";
-  if (Math.abs(n) < 1000) return `${n} B`;
+  // A rate or an average is a fraction of a byte: bytes are whole.
+  if (Math.abs(n) < 999.5) return `${Math.round(n)} B`;
   let v = n / 1000;
   let u = 0;
   while (Math.abs(v) >= 999.5 && u < UNITS.length - 1) {

@@ -5,6 +5,8 @@ Deno.test("formatBytes() prints one unit system everywhere: decimal SI units, as
   const cases: [number, string][] = [
     [0, "0 B"],
     [999, "999 B"],
+    [616.4383561643835, "616 B"], // a rate: bytes are whole
+    [999.7, "1.0 kB"],
     [1000, "1.0 kB"],
     [1536, "1.5 kB"],
     [300_000, "300 kB"],

@@ -34,6 +34,8 @@ export interface CliIO {
   stderrIsTerminal: boolean;
   /** True when stdout is a terminal (binary output is refused there). */
   stdoutIsTerminal?: boolean;
+  /** The terminal's width in columns, when known (progress lines never wrap). */
+  columns?(): number | undefined;
   /** Environment lookup. */
   env(name: string): string | undefined;
 }
@@ -599,6 +601,7 @@ function clock(seconds: number): string {
  */
 export class Progress {
   #err: (text: string) => void;
+  #columns: () => number | undefined;
   #label: string;
   #total?: number;
   #done = 0;
@@ -608,6 +611,7 @@ export class Progress {
   #drawn = false;
   constructor(io: CliIO, label: string, total?: number, options: { quiet?: boolean } = {}) {
     this.#err = io.err.bind(io);
+    this.#columns = () => io.columns?.();
     this.#label = label;
     this.#total = total;
     this.#on = io.stderrIsTerminal && !options.quiet;
@@ -630,24 +634,33 @@ export class Progress {
   set(n: number): void {
     this.add(n - this.#done);
   }
-  /** The text of the line now (for tests). */
-  line(now = Date.now()): string {
+  /**
+   * The text of the line now (for tests), at most `columns - 1` characters wide: a line
+   * that wrapped could not be redrawn in place. The bar goes first, then the end is cut.
+   */
+  line(now = Date.now(), columns = this.#columns()): string {
     const elapsed = (now - this.#start) / 1000;
     const rate = elapsed > 0.2 ? this.#done / elapsed : 0;
     const t = this.#total;
     const parts = [this.#label];
+    let bar = -1;
     if (t && t > 0) {
       const frac = Math.min(1, this.#done / t);
       const width = 24;
       const fill = Math.round(frac * width);
-      parts.push(`[${"=".repeat(fill)}${" ".repeat(width - fill)}]`);
+      bar = parts.push(`[${"=".repeat(fill)}${" ".repeat(width - fill)}]`) - 1;
       parts.push(`${formatBytes(this.#done)} / ${formatBytes(t)}`);
       if (rate > 0) parts.push(`${formatBytes(rate)}/s`, `${clock((t - this.#done) / rate)} left`);
     } else {
       parts.push(formatBytes(this.#done));
       if (rate > 0) parts.push(`${formatBytes(rate)}/s`);
     }
-    return parts.join("  ");
+    let text = parts.join("  ");
+    if (columns && columns > 1 && text.length >= columns) {
+      if (bar >= 0) text = parts.filter((_, i) => i !== bar).join("  ");
+      text = text.slice(0, columns - 1);
+    }
+    return text;
   }
   #draw(now: number): void {
     this.#drawn = true;

@@ -185,6 +185,13 @@ export function denoIO(): CliIO {
       return Deno.stdin.readable;
     },
     stderrIsTerminal: Deno.stderr.isTerminal(),
+    columns: () => {
+      try {
+        return Deno.consoleSize().columns;
+      } catch {
+        return undefined;
+      }
+    },
     stdoutIsTerminal: Deno.stdout.isTerminal(),
     env: (n) => Deno.env.get(n),
   };

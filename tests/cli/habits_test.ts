@@ -323,6 +323,16 @@ Deno.test("progress: bytes, rate and time left on a terminal, each redraw clears
   assertMatch(p.line(later), /2\.5 MB \/ 10 MB {2}1\.\d MB\/s {2}0:0\d left$/);
   p.end();
   assert(io.text().endsWith("\r\x1b[K"));
+  // A line never reaches the terminal's last column (a wrapped line cannot be redrawn in
+  // place): the bar goes first, then the end is cut.
+  const big = new Progress(io, "reading layers", 999_000_000_000);
+  big.add(123_000_000_000);
+  const wide = big.line(Date.now() + 3_600_000, 200);
+  assert(wide.length > 79, wide);
+  const narrow = big.line(Date.now() + 3_600_000, 80);
+  assert(narrow.length <= 79 && !narrow.includes("["), narrow);
+  assertMatch(narrow, /^reading layers {2}123 GB \/ 999 GB {2}/);
+  assertEquals(big.line(Date.now(), 20).length, 19);
   for (const [terminal, quiet] of [[false, false], [true, true]]) {
     const silent = fakeIO(terminal);
     const q = new Progress(silent, "x", 100, { quiet });
