@@ -630,6 +630,10 @@ export class Progress {
       this.#draw(now);
     }
   }
+  /** Adds to the total (work found on the way, such as a second pass over a layer). */
+  grow(n: number): void {
+    if (this.#total !== undefined) this.#total += n;
+  }
   /** Sets the bytes done so far. */
   set(n: number): void {
     this.add(n - this.#done);

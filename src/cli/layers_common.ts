@@ -110,10 +110,15 @@ const GC_EVERY = 16 * 1000 * 1000;
 const GC_LOAD_AFTER = 4 * 1000 * 1000;
 
 /** The same store, but reading blobs triggers a full GC every {@link GC_EVERY} bytes. */
-export function withMemoryCap(store: Store, onBytes?: (n: number) => void): Store {
+export function withMemoryCap(
+  store: Store,
+  onBytes?: (n: number) => void,
+  onOpen?: (digest: Digest, offset: number) => void,
+): Store {
   let since = 0;
   let total = 0;
   const reader = async (digest: Digest, options?: { offset?: number }) => {
+    onOpen?.(digest, options?.offset ?? 0);
     const stream = await store.reader(digest, options);
     return stream.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
@@ -162,10 +167,20 @@ export async function withImage<T>(
       quiet: !!flags.quiet || !!flags.json,
     });
     if (!progress.visible) return await fn(withMemoryCap(store), image);
+    // A command that reads a layer again (unpack checks every diff_id, then writes; flatten
+    // indexes, then copies) grows the total by what the new pass will read.
+    const sizes = new Map(image.manifest.layers.map((l) => [l.digest as string, l.size]));
+    const opened = new Set<string>();
+    const onOpen = (digest: Digest, offset: number) => {
+      const size = sizes.get(digest);
+      if (size === undefined) return;
+      if (opened.has(digest)) progress.grow(Math.max(0, size - offset));
+      opened.add(digest);
+    };
     return await untilOutput(
       io,
       progress,
-      () => fn(withMemoryCap(store, (n) => progress.add(n)), image),
+      () => fn(withMemoryCap(store, (n) => progress.add(n), onOpen), image),
     );
   } finally {
     await store.close();

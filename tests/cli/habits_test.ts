@@ -356,9 +356,24 @@ Deno.test("a layer command on a terminal shows progress and erases it before its
   });
 });
 
-async function bigImage(dir: string, store: string): Promise<void> {
+Deno.test("a layer command that reads a layer twice (unpack: diff_ids, then files) never shows more done than the total", async () => {
+  await withDemo(async ({ dir, store }) => {
+    await bigImage(dir, store, 24);
+    const r = await lading(store, ["unpack", "example.com/big:1", `${dir}/root`], {
+      terminal: true,
+    });
+    assertEquals(r.code, 0, show(r));
+    const units: Record<string, number> = { B: 1, kB: 1e3, MB: 1e6, GB: 1e9 };
+    const bytes = (n: string, u: string) => Number(n) * units[u];
+    const drawn = [...r.stderr.matchAll(/([\d.]+) (B|kB|MB) \/ ([\d.]+) (B|kB|MB)/g)];
+    assert(drawn.length > 0, r.stderr);
+    for (const [line, n, u, t, tu] of drawn) assert(bytes(n, u) <= bytes(t, tu) * 1.05, line);
+  });
+});
+
+async function bigImage(dir: string, store: string, mb = 8): Promise<void> {
   // Incompressible, so that the layer blob is as large as the file.
-  const big = new Uint8Array(8 * 1024 * 1024);
+  const big = new Uint8Array(mb * 1024 * 1024);
   for (let i = 0; i < big.byteLength; i += 65536) {
     crypto.getRandomValues(big.subarray(i, i + 65536));
   }
