@@ -29,8 +29,10 @@ export {
   type StaleFileOptions,
 } from "./store/fs.ts";
 export { LayoutNameRoles } from "./store/layout.ts";
+export type { FsWriteOffload, OffloadedWrite } from "./store/fs_writer.ts";
 export type { LayoutNames } from "./store/layout_index.ts";
 export { fsHashing, type FsHashingOptions } from "./deno/fs_hashing.ts";
+export { fsWriteWorkers, type FsWriteWorkersOptions } from "./deno/fs_write_workers.ts";
 export {
   type AtomicWriteOptions,
   exportArchiveFile,

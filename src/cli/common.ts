@@ -270,7 +270,11 @@ async function openChecked(
  * Opens the store for a command that writes: a missing store is created, but only its
  * last path component (a mistyped parent is an error, not a new tree of directories).
  */
-export async function openStore(flags: Parsed["values"], io: CliIO): Promise<Store> {
+export async function openStore(
+  flags: Parsed["values"],
+  io: CliIO,
+  options: Pick<FsStoreOptions, "writeOffload"> = {},
+): Promise<Store> {
   const dir = storeDir(flags, io);
   const existed = !!(await statOrUndefined(dir));
   if (!existed) {
@@ -285,7 +289,7 @@ export async function openStore(flags: Parsed["values"], io: CliIO): Promise<Sto
     }
   }
   const wasEmpty = existed && await isEmptyDir(dir);
-  const store = await openChecked(dir, true, lockOptions(flags, io, dir));
+  const store = await openChecked(dir, true, { ...lockOptions(flags, io, dir), ...options });
   if (existed && !wasEmpty) return store;
   // A store this command created and left empty (a failed first import) is removed when
   // it closes: bad input leaves nothing behind, not even an empty store directory (an

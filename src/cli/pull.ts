@@ -5,6 +5,7 @@
  */
 import { parseReference } from "../reference.ts";
 import { pullImage } from "../registry/pull.ts";
+import { fsWriteWorkers } from "../deno/fs_write_workers.ts";
 import {
   type CliIO,
   type Command,
@@ -81,7 +82,10 @@ export const pullCommand: Command = {
         warn(m);
       },
     });
-    const store = await openStore(f.values, io);
+    // Large blobs are hashed and written by worker threads (one per spare core) while this
+    // thread hashes its share: sha256 is most of a pull's cost, and blobs hash in parallel.
+    const workers = fsWriteWorkers();
+    const store = await openStore(f.values, io, { writeOffload: workers });
     try {
       const result = await pullImage(store, f.positionals[0], {
         client,
@@ -123,6 +127,7 @@ export const pullCommand: Command = {
       return 0;
     } finally {
       progress.end();
+      workers.close();
       await store.close();
     }
   },

@@ -48,7 +48,7 @@ import {
   type StaleFileOptions,
 } from "./fs_leases.ts";
 import { FsWriterLock } from "./fs_lock.ts";
-import { FsBlobWriter, hashExisting } from "./fs_writer.ts";
+import { FsBlobWriter, type FsWriteOffload, hashExisting } from "./fs_writer.ts";
 import { ALGORITHMS, HEX_NAME, INDEX_TMP_PREFIX, LayoutNameRoles } from "./layout.ts";
 import {
   emptyLayoutIndex,
@@ -89,6 +89,11 @@ export interface FsStoreOptions {
   onLockWait?: (holderPid: number | undefined) => void;
   /** Give up waiting for the writer lock after this many milliseconds ({@link LockTimeoutError}). */
   lockTimeoutMs?: number;
+  /**
+   * Where large blobs are hashed and written (worker threads: `fsWriteWorkers()`), for
+   * writes whose size is given to {@link FsStore.writer}; default: this thread.
+   */
+  writeOffload?: FsWriteOffload;
 }
 
 /**
@@ -174,6 +179,7 @@ export class FsStore extends LayoutNameRoles implements Store {
   readonly dir: string;
   #runtime?: Runtime;
   #sync: boolean;
+  #offload?: FsWriteOffload;
   #lock: FsWriterLock;
   #madeDirs = new Set<string>();
   /** The names in index.json (shared logic with the OPFS store). */
@@ -185,6 +191,7 @@ export class FsStore extends LayoutNameRoles implements Store {
     this.dir = dir;
     this.#runtime = options.runtime;
     this.#sync = options.sync ?? true;
+    this.#offload = options.writeOffload;
     this.#lock = new FsWriterLock(dir, options);
     this.names = layoutImageNames({
       where: this.dir,
@@ -322,12 +329,11 @@ export class FsStore extends LayoutNameRoles implements Store {
    */
   async writer(options: WriterOptions = {}): Promise<BlobWriter> {
     const runtime = this.#runtime ?? await getRuntime();
-    const hasher = await runtime.createHasher("sha256");
     await this.#ensureDir("ingest");
     const owner = await ownerToken();
     let path = `${this.dir}/ingest/${owner}-${randomHex()}`;
     let file: Deno.FsFile | undefined;
-    let offset = 0;
+    let existing = false;
     let free: string | undefined;
     if (options.resume !== undefined) {
       // Resumable: `ingest/r-<alg>-<hex>` is a partial write nobody holds; claiming it is
@@ -339,7 +345,7 @@ export class FsStore extends LayoutNameRoles implements Store {
       try {
         await Deno.rename(free, mine);
         file = await Deno.open(mine, { read: true, write: true });
-        offset = await hashExisting(file, hasher);
+        existing = true;
         path = mine;
       } catch (e) {
         file?.close();
@@ -362,18 +368,30 @@ export class FsStore extends LayoutNameRoles implements Store {
     } catch (e) {
       throw mapNoSpace(e, `start a blob write in ${this.dir}`);
     }
-    return new FsBlobWriter({
+    const common = {
       dir: this.dir,
-      blobPath: (digest) => this.#blobPath(digest),
-      file,
+      blobPath: (digest: Digest) => this.#blobPath(digest),
       path,
-      hasher,
       runtime,
       sync: this.#sync,
-      ensureDir: (rel) => this.#ensureDir(rel),
-      offset,
+      ensureDir: (rel: string) => this.#ensureDir(rel),
       keepAs: free,
-    });
+    };
+    // A large blob is hashed and written by a worker thread when the store has some.
+    let offloaded;
+    try {
+      offloaded = await this.#offload?.open(path, { existing, size: options.size });
+    } catch (e) {
+      file.close();
+      throw mapNoSpace(e, `start a blob write in ${this.dir}`);
+    }
+    if (offloaded) {
+      file.close();
+      return new FsBlobWriter({ ...common, offloaded, offset: offloaded.offset });
+    }
+    const hasher = await runtime.createHasher("sha256");
+    const offset = existing ? await hashExisting(file, hasher) : 0;
+    return new FsBlobWriter({ ...common, file, hasher, offset });
   }
 
   /** Removes a committed blob (without the writer lock). @throws {NotFoundError} */

@@ -15,6 +15,35 @@ import type { BlobWriter } from "./types.ts";
 import { exists, mapNoSpace, removeQuietly } from "./fs_files.ts";
 import { checkCommit, LayoutBlobWriter } from "./layout.ts";
 
+/** A blob write carried out elsewhere (a worker thread): bytes in; sha256 and size out. */
+export interface OffloadedWrite {
+  /** Bytes the ingest file held when the write was opened (a resumed partial write). */
+  readonly offset: number;
+  /** Appends bytes (copied: the caller may reuse `chunk` once this settles). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Writes what is left, fdatasyncs when `sync`, closes; the sha256 (hex) and size of the file. */
+  finish(sync: boolean): Promise<{ sha256: string; size: number }>;
+  /** Writes what is left (a partial write may be kept) and closes the file. */
+  close(): Promise<void>;
+}
+
+/**
+ * Where the fs store sends the bytes of large blobs to be hashed and written (a pool of
+ * worker threads: `src/deno/fs_write_workers.ts`), so that several blobs hash on several
+ * cores while this thread goes on reading the network.
+ */
+export interface FsWriteOffload {
+  /**
+   * An offloaded write appending to the ingest file at `path` (`existing`: it holds a
+   * partial write, hashed first), or undefined when this write stays in the calling thread
+   * (a small or unknown `size`, no worker available).
+   */
+  open(
+    path: string,
+    options: { readonly existing: boolean; readonly size?: number },
+  ): Promise<OffloadedWrite | undefined>;
+}
+
 /** How many blob writers of this process keep their ingest file open at once. */
 export const MAX_OPEN_WRITER_FILES = 32;
 
@@ -28,7 +57,9 @@ export class FsBlobWriter extends LayoutBlobWriter implements BlobWriter {
   /** The ingest file while it is open (closed while parked, see {@link MAX_OPEN_WRITER_FILES}). */
   #file: Deno.FsFile | undefined;
   #path: string;
-  #hasher: Hasher;
+  #hasher: Hasher | undefined;
+  #offloaded: OffloadedWrite | undefined;
+  #finished?: Promise<{ sha256: string; size: number }>;
   #runtime: Runtime;
   #sync: boolean;
   #ensureDir: (relative: string) => Promise<void>;
@@ -40,9 +71,13 @@ export class FsBlobWriter extends LayoutBlobWriter implements BlobWriter {
   constructor(init: {
     dir: string;
     blobPath: (digest: Digest) => string;
-    file: Deno.FsFile;
+    /** The open ingest file (absent for an offloaded write). */
+    file?: Deno.FsFile;
     path: string;
-    hasher: Hasher;
+    /** Hashes what this thread writes (absent for an offloaded write). */
+    hasher?: Hasher;
+    /** The write carried out elsewhere (then no file and no hasher here). */
+    offloaded?: OffloadedWrite;
     runtime: Runtime;
     sync: boolean;
     ensureDir: (relative: string) => Promise<void>;
@@ -58,10 +93,11 @@ export class FsBlobWriter extends LayoutBlobWriter implements BlobWriter {
     this.#file = init.file;
     this.#path = init.path;
     this.#hasher = init.hasher;
+    this.#offloaded = init.offloaded;
     this.#runtime = init.runtime;
     this.#sync = init.sync;
     this.#ensureDir = init.ensureDir;
-    this.#touch();
+    if (this.#file) this.#touch();
   }
 
   /** Marks this writer's file as the most recently used one and parks the oldest ones. */
@@ -95,16 +131,35 @@ export class FsBlobWriter extends LayoutBlobWriter implements BlobWriter {
 
   async #discard(): Promise<void> {
     this.state = "done";
+    await this.#closeOffloaded();
     this.#closeFile();
     await removeQuietly(this.#path);
   }
 
+  /** Lets the offloaded write end (what came is written) and close its file. */
+  async #closeOffloaded(): Promise<void> {
+    const offloaded = this.#offloaded;
+    if (!offloaded) return;
+    this.#offloaded = undefined;
+    await this.#finished?.catch(() => {});
+    await offloaded.close().catch(() => {});
+  }
+
   write(chunk: Uint8Array): Promise<void> {
-    const refused = this.refuseWrite(this.#sha256 !== undefined);
+    const refused = this.refuseWrite(this.#sha256 !== undefined || this.#finished !== undefined);
     if (refused) return refused;
+    if (this.#offloaded) {
+      this.#size += chunk.byteLength;
+      const run = this.#offloaded.write(chunk).catch((e) => {
+        this.failure ??= mapNoSpace(e, `write blob to ${this.#path}`);
+        throw this.failure;
+      });
+      this.queue = run.catch(() => {});
+      return run;
+    }
     // Hash, then write synchronously: a write of a network- or tar-sized chunk into the page
     // cache is a memcpy, far cheaper than an async op's thread-pool round trip per chunk.
-    this.#hasher.update(chunk);
+    this.#hasher!.update(chunk);
     this.#size += chunk.byteLength;
     try {
       const file = this.#openFile();
@@ -119,18 +174,30 @@ export class FsBlobWriter extends LayoutBlobWriter implements BlobWriter {
 
   #sha256?: Digest;
 
-  #sha256Now(): Digest {
-    this.#sha256 ??= `sha256:${this.#hasher.digest()}` as Digest;
+  /** The offloaded write's end: everything written, synced when the store syncs, closed. */
+  #finish(): Promise<{ sha256: string; size: number }> {
+    this.#finished ??= this.queue.then(() => {
+      if (this.failure) throw this.failure;
+      return this.#offloaded!.finish(this.#sync);
+    });
+    return this.#finished;
+  }
+
+  async #sha256Now(): Promise<Digest> {
+    if (this.#sha256) return this.#sha256;
+    const hex = this.#offloaded ? (await this.#finish()).sha256 : this.#hasher!.digest();
+    this.#sha256 ??= `sha256:${hex}` as Digest;
     return this.#sha256;
   }
 
   /** The sha256 of everything written (computed once; no writes after this). */
   sha256(): Promise<Digest> {
-    return Promise.resolve(this.#sha256Now());
+    return this.#sha256Now();
   }
 
   async #actualDigest(algorithm: DigestAlgorithm): Promise<string> {
-    if (algorithm === "sha256") return this.#sha256Now();
+    if (algorithm === "sha256") return await this.#sha256Now();
+    if (this.#offloaded) await this.#finish(); // the file complete and closed
     const hasher = await this.#runtime.createHasher(algorithm);
     const file = await Deno.open(this.#path, { read: true });
     for await (const chunk of file.readable) hasher.update(chunk); // closes the file
@@ -148,7 +215,9 @@ export class FsBlobWriter extends LayoutBlobWriter implements BlobWriter {
         (algorithm) => this.#actualDigest(algorithm),
       );
       const target = this.#blobPath(expected.digest as Digest);
-      if (this.#sync) {
+      if (this.#offloaded) {
+        await this.#finish(); // written, synced and closed by the worker
+      } else if (this.#sync) {
         // Out of the open-file rotation while it syncs (nobody may close it meanwhile).
         openWriters.delete(this);
         this.#file ??= await Deno.open(this.#path, { write: true });
@@ -196,6 +265,7 @@ export class FsBlobWriter extends LayoutBlobWriter implements BlobWriter {
     if (!(await this.abortStarts())) return;
     if (this.#keepAs && !options.discard && !this.failure) {
       // Keep the partial bytes for the next write of this digest.
+      await this.#closeOffloaded();
       this.#closeFile();
       try {
         await Deno.rename(this.#path, this.#keepAs);
