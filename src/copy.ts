@@ -150,6 +150,8 @@ export interface CopyGraphOptions {
   readonly requirePlatformMatch?: boolean;
   /** The name of the image, for messages (`127.0.0.1:5000/x:1`). */
   readonly image?: string;
+  /** What the caller does, for messages: `Cannot pull …` (default `copy`). */
+  readonly verb?: string;
   /**
    * Copy non-distributable (foreign) layers too, from the source like any blob (never from
    * their `urls`); default: skip them with a warning, as skopeo, crane and containerd do.
@@ -248,6 +250,7 @@ export async function copyGraph(
   const maxJson = options.maxJsonBytes ?? DEFAULT_JSON_LIMIT;
   const platforms = options.platforms ?? [];
   const image = options.image ?? source.label;
+  const cannot = `Cannot ${options.verb ?? "copy"} ${image}`;
   const nodes = new Map<Digest, Node>();
   const order: Digest[] = [];
   const found: string[] = [];
@@ -272,7 +275,7 @@ export async function copyGraph(
     bytes ??= await source.fetchDocument(d, maxJson);
     if (bytes.byteLength !== d.size) {
       throw new SizeMismatchError(
-        `Cannot copy ${image}: ${d.mediaType} ${d.digest} has ${bytes.byteLength} bytes, descriptor says ${d.size}`,
+        `${cannot}: ${d.mediaType} ${d.digest} has ${bytes.byteLength} bytes, descriptor says ${d.size}`,
         d.size,
         bytes.byteLength,
       );
@@ -281,7 +284,7 @@ export async function copyGraph(
     const actual = await digestBytes(runtime, bytes, { algorithm });
     if (actual !== d.digest) {
       throw new DigestMismatchError(
-        `Cannot copy ${image}: ${d.mediaType} ${d.digest} hashes to ${actual}`,
+        `${cannot}: ${d.mediaType} ${d.digest} hashes to ${actual}`,
         d.digest,
         actual,
       );
@@ -351,7 +354,7 @@ export async function copyGraph(
             ...new Set(all.filter((c) => c.platform).map((c) => formatPlatform(c.platform!))),
           ];
           throw new NotFoundError(
-            `Cannot copy ${image}: no manifest for ${
+            `${cannot}: no manifest for ${
               platforms.map(formatPlatform).join(", ")
             } (the index has ${have.join(", ")}; use --platform or --all-platforms)`,
           );
@@ -388,7 +391,7 @@ export async function copyGraph(
     if (missing.length) {
       const lines = missing.map((m) => `  ${m.digest} (${m.mediaType})`);
       throw new MissingContentError(
-        `Cannot copy ${image}: ${missing.length} blob${
+        `${cannot}: ${missing.length} blob${
           missing.length === 1 ? " is" : "s are"
         } missing from ${source.label}:\n${lines.join("\n")}`,
         missing,
@@ -441,7 +444,7 @@ export async function copyGraph(
       });
       if (source.verified || target.verifies) return stream;
       if (offset > 0) throw new TypeError("a target that does not verify cannot resume");
-      return stream.pipeThrough(await verifying(runtime, d, image));
+      return stream.pipeThrough(await verifying(runtime, d, cannot));
     };
     const outcome = await target.pushBlob(d, open, (bytes) => {
       done += bytes;
@@ -479,7 +482,7 @@ export async function copyGraph(
 async function verifying(
   runtime: Runtime,
   d: Descriptor,
-  image: string,
+  cannot: string,
 ): Promise<TransformStream<Uint8Array, Uint8Array>> {
   const algorithm = d.digest.startsWith("sha512:") ? "sha512" : "sha256";
   const hasher = await runtime.createHasher(algorithm);
@@ -489,7 +492,7 @@ async function verifying(
       count += chunk.byteLength;
       if (count > d.size) {
         throw new SizeMismatchError(
-          `Cannot copy ${image}: blob ${d.digest} has more than ${d.size} bytes, descriptor says ${d.size}`,
+          `${cannot}: blob ${d.digest} has more than ${d.size} bytes, descriptor says ${d.size}`,
           d.size,
           count,
         );
@@ -500,7 +503,7 @@ async function verifying(
     flush() {
       if (count !== d.size) {
         throw new SizeMismatchError(
-          `Cannot copy ${image}: blob ${d.digest} has ${count} bytes, descriptor says ${d.size}`,
+          `${cannot}: blob ${d.digest} has ${count} bytes, descriptor says ${d.size}`,
           d.size,
           count,
         );
@@ -508,7 +511,7 @@ async function verifying(
       const actual = `${algorithm}:${hasher.digest()}`;
       if (actual !== d.digest) {
         throw new DigestMismatchError(
-          `Cannot copy ${image}: blob ${d.digest} hashes to ${actual}: the bytes do not match the digest`,
+          `${cannot}: blob ${d.digest} hashes to ${actual}: the bytes do not match the digest`,
           d.digest,
           actual,
         );

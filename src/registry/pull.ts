@@ -183,6 +183,7 @@ export async function pullImage(
       platforms,
       rootBytes: resolved.bytes,
       image: name,
+      verb: "pull",
     });
     const records: ImageRecord[] = [{ name, target: resolved.descriptor }];
     const totals = { ...result.blobs };
@@ -202,6 +203,7 @@ export async function pullImage(
             root: referrer,
             platforms: [],
             image: `referrer ${referrer.digest} of ${name}`,
+            verb: "pull",
           });
           add(totals, rr.blobs);
           records.push({
@@ -347,7 +349,7 @@ export async function pushImage(
     r,
     target,
     undefined,
-    { ...pushOptions, mountFrom },
+    { ...pushOptions, mountFrom, verb: "push" },
   );
 }
 
@@ -375,7 +377,7 @@ async function pushGraph(
   r: Reference,
   root: Descriptor,
   rootBytes: Uint8Array | undefined,
-  options: PushOptions & { mountFrom?: string },
+  options: PushOptions & { mountFrom?: string; verb?: string },
 ): Promise<PushResult> {
   const warnings: string[] = [];
   const warn = (m: string) => {
@@ -411,6 +413,7 @@ async function pushGraph(
     runtime: options.runtime,
     requirePlatformMatch: true,
     image: formatReference(r),
+    verb: options.verb,
     nonDistributable: options.nonDistributable,
   });
   return {
