@@ -12,8 +12,10 @@ import {
   UsageError,
 } from "./common.ts";
 import { type CommandEntry, commands } from "./commands.ts";
-import { commandHelp, groupHelp, mainHelp } from "./help.ts";
 import denoJson from "../../deno.json" with { type: "json" };
+
+/** The help texts, loaded only when help is printed. */
+const help = () => import("./help.ts");
 
 /** The version `lading --version` prints. */
 export const VERSION: string = denoJson.version;
@@ -88,22 +90,22 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return 0;
     }
     if (first === undefined || first === "--help" || first === "-h") {
-      io.out(await mainHelp());
+      io.out(await (await help()).mainHelp());
       return 0;
     }
     if (first === "help") {
       const topic = words.slice(1).filter((w) => !w.startsWith("-"));
       if (topic.length === 0) {
-        io.out(await mainHelp());
+        io.out(await (await help()).mainHelp());
         return 0;
       }
       const target = findCommand(topic);
       if (target && target.rest.length === 0) {
-        io.out(commandHelp(await target.command.load()));
+        io.out((await help()).commandHelp(await target.command.load()));
         return 0;
       }
       if (!target && commands.some((c) => c.path[0] === topic[0]) && topic.length === 1) {
-        io.out(await groupHelp(topic[0]));
+        io.out(await (await help()).groupHelp(topic[0]));
         return 0;
       }
       throw new UsageError(`no help for '${topic.join(" ")}': unknown command`);
@@ -114,8 +116,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       if (group.length) {
         const sub = words[1];
         if (sub === undefined || sub === "--help" || sub === "-h") {
-          if (sub === undefined) io.err(await groupHelp(first));
-          else io.out(await groupHelp(first));
+          const text = await (await help()).groupHelp(first);
+          if (sub === undefined) io.err(text);
+          else io.out(text);
           return sub === undefined ? 2 : 0;
         }
         throw new UsageError(
@@ -130,7 +133,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     const rest = [...leading, ...found.rest];
     const flags = flagsPart(rest);
     if (flags.includes("--help") || flags.includes("-h")) {
-      io.out(commandHelp(command));
+      io.out((await help()).commandHelp(command));
       return 0;
     }
     if (flags.includes("--json") && !command.flags.some((f) => f.name === "json")) {

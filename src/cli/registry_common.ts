@@ -9,7 +9,6 @@ import { InvalidInputError } from "../errors.ts";
 import type { Credentials } from "../registry/auth.ts";
 import { RegistryClient } from "../registry/client.ts";
 import { type CliIO, type FlagDef, formatBytes, type Parsed, UsageError } from "./common.ts";
-import { lookupCredentials } from "../deno/registry_credentials.ts";
 
 /** Flags every registry command takes. */
 export const REGISTRY_STRING_FLAGS = ["tlscacert", "user"] as const;
@@ -104,6 +103,9 @@ export async function clientFor(
     credentials: async (h) => {
       if (user && h === host) return user;
       if (options.only) return undefined;
+      // The credential files are read (and their module loaded) only when the registry
+      // asks for credentials: an anonymous pull never opens them.
+      const { lookupCredentials } = await import("../deno/registry_credentials.ts");
       return await lookupCredentials(h, { env: io });
     },
     onWarning: options.onWarning,

@@ -163,7 +163,8 @@ export async function pullImage(
   const resolved = await client.resolve(r.path, wanted(r));
   const lease = store.lease ? await store.lease() : undefined;
   try {
-    await lease?.add([resolved.descriptor.digest]);
+    // The walk writes nothing before `beforeWrite`, which leases every digest it reaches
+    // (the root too) under one writer lock.
     const source = registrySource(client, r.path);
     const target = storeTarget(store, "the store");
     const name = options.name ?? pulledName(r);

@@ -246,11 +246,16 @@ export function layoutImageNames(file: IndexFile): LayoutNames {
     },
     async putImages(list) {
       for (const r of list) validateRecord(r);
+      // Naming an image again as it is (a re-pull, a re-import) rewrites nothing, and needs
+      // no writer lock: if index.json already says so, a change another writer makes after
+      // this read is ordered after this call. A read that fails goes the locked way.
+      const unchanged = (before: LayoutIndex) =>
+        JSON.stringify(putRecords(before, list)) === JSON.stringify(before);
+      const seen = await file.read().catch(() => undefined);
+      if (seen && unchanged(seen)) return;
       await file.exclusive(async () => {
         const before = await file.read();
-        const after = putRecords(before, list);
-        // Naming an image again as it is (a re-pull, a re-import) rewrites nothing.
-        if (JSON.stringify(after) !== JSON.stringify(before)) await file.write(after);
+        if (!unchanged(before)) await file.write(putRecords(before, list));
       });
     },
     async deleteImages(names) {
