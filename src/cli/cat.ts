@@ -7,7 +7,6 @@
  */
 import { shortDigest } from "../digest.ts";
 import { InvalidInputError, NotFoundError } from "../errors.ts";
-import { openStoreLayer } from "../layers/layer_reader.ts";
 import { normalizeEntryPath } from "../layers/path.ts";
 import { expectRegularFile } from "../layers/resolve.ts";
 import { memberAt, type StoreLayerCache } from "./layer_cache.ts";
@@ -85,6 +84,7 @@ export const catCommand: Command = {
           return 0;
         }
       }
+      const { openStoreLayer } = await import("../layers/layer_reader.ts");
       const layer = await openStoreLayer(store, d, {
         ...readOptions(f.values, io),
         what: `layer ${index} ${shortDigest(d.digest)}`,

@@ -16,11 +16,9 @@
 import { randomHex } from "../digest.ts";
 import { InvalidInputError } from "../errors.ts";
 import type { CachedEntry, CachedLayer, LayerIndexCache } from "../layers/image_layers.ts";
-import { decodeLayerIndex, encodeLayerIndex } from "../layers/layer_index_codec.ts";
 import { normalizeEntryPath } from "../layers/path.ts";
 import type { Runtime } from "../runtime/types.ts";
 import type { BlobProvider } from "../store/types.ts";
-import { TarReader } from "../tar.ts";
 import type { Descriptor } from "../types.ts";
 import { type AccessPoint, inflateFrom } from "../layers/gzip_access.ts";
 
@@ -168,7 +166,8 @@ export function storeLayerCache(dir: string): StoreLayerCache {
         // missing
       }
       // Unreadable or of another version: a miss (the layer is read again, the file rewritten).
-      const index = bytes && decodeLayerIndex(bytes, layer);
+      const index = bytes &&
+        (await import("../layers/layer_index_codec.ts")).decodeLayerIndex(bytes, layer);
       if (index) loaded.set(layer.digest, index);
       else await loadGzipIndex(); // the layer will be read: record its access points
       return index;
@@ -198,6 +197,7 @@ export function storeLayerCache(dir: string): StoreLayerCache {
           await writePoints(gziTmp, layer, recorded.points(), recorded.members());
           await Deno.rename(gziTmp, gzi);
         }
+        const { encodeLayerIndex } = await import("../layers/layer_index_codec.ts");
         await Deno.writeFile(tmp, encodeLayerIndex(layer, index));
         await Deno.rename(tmp, path);
       } catch {
@@ -216,6 +216,8 @@ export function storeLayerCache(dir: string): StoreLayerCache {
       }
       if (!point) return undefined;
       const compressed = await store.reader(layer.digest, { offset: point.start });
+      // (The layer reader and its codec are loaded only when a layer is read or indexed.)
+      const { TarReader } = await import("../tar.ts");
       const tar = new TarReader(
         iteratorStream(
           skipTo(inflateFrom(point, compressed, { end: layer.size - 8 }), point.out, start),
