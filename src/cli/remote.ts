@@ -4,7 +4,7 @@
  * @module
  */
 import { digestBytes } from "../digest.ts";
-import { DigestMismatchError, NotFoundError } from "../errors.ts";
+import { DigestMismatchError, LimitExceededError, NotFoundError } from "../errors.ts";
 import { isIndexMediaType } from "../media_types.ts";
 import { choosePlatformManifest, formatPlatform } from "../platform.ts";
 import { formatReference, parseReference, type Reference } from "../reference.ts";
@@ -51,7 +51,7 @@ function wanted(ref: Reference): string {
 const REMOTE_FLAGS: readonly FlagDef[] = [...REGISTRY_FLAGS, JSON_FLAG, QUIET_FLAG];
 const REMOTE_PLATFORM: FlagDef = {
   name: "platform",
-  kind: "multiple",
+  kind: "string",
   value: "P",
   help: "of an index, the manifest of this platform",
 };
@@ -94,8 +94,11 @@ async function platformManifest(
   ref: Reference,
   f: Parsed,
 ): Promise<{ descriptor: import("../types.ts").Descriptor; bytes: Uint8Array }> {
-  const root = await client.resolve(ref.path, wanted(ref));
   const platforms = platformsOf(f.values);
+  if (platforms.length > 1) {
+    throw new UsageError(`--platform takes one platform here`);
+  }
+  const root = await client.resolve(ref.path, wanted(ref));
   if (!isIndexMediaType(root.descriptor.mediaType)) return root;
   const index = parseIndex(root.bytes, {
     what: `index ${formatReference(ref)}`,
@@ -109,9 +112,6 @@ async function platformManifest(
         formatReference(ref)
       } (it has ${have.join(", ") || "none"})`,
     );
-  }
-  if (isIndexMediaType(chosen.mediaType)) {
-    return { descriptor: chosen, bytes: await client.fetchManifest(ref.path, chosen) };
   }
   return { descriptor: chosen, bytes: await client.fetchManifest(ref.path, chosen) };
 }
@@ -160,7 +160,13 @@ export const remoteConfig: Command = {
     });
     const config = manifest.config;
     const limit = 4 * 1024 * 1024;
-    if (config.size > limit) throw new NotFoundError(`the config ${config.digest} is over 4 MiB`);
+    if (config.size > limit) {
+      throw new LimitExceededError(
+        `Cannot fetch config ${config.digest} of ${
+          formatReference(ref)
+        }: it has ${config.size} bytes, more than the ${limit}-byte limit`,
+      );
+    }
     const bytes = await readAllBytes(
       await client.fetchBlob(ref.path, config),
       limit,
