@@ -7,6 +7,7 @@ import {
   type Command,
   findBlob,
   json,
+  formatBytes,
   JSON_FLAG,
   openStoreForReading,
   parseCommand,
@@ -18,7 +19,7 @@ import {
 /** `content ls`. */
 export const contentLs: Command = {
   path: ["content", "ls"],
-  summary: "list every blob in the store (digest, size in bytes), sorted by digest",
+  summary: "list every blob in the store (digest, size; --json: bytes), sorted by digest",
   args: "",
   complete: "none",
   flags: [JSON_FLAG, { name: "quiet", short: "q", help: "digests only" }],
@@ -33,7 +34,7 @@ export const contentLs: Command = {
       all.sort((a, b) => (a.digest < b.digest ? -1 : 1));
       if (f.values.json) io.out(json(all));
       else if (f.values.quiet) io.out(all.map((b) => `${b.digest}\n`).join(""));
-      else io.out(table(["DIGEST", "SIZE"], all.map((b) => [b.digest, String(b.size)])));
+      else io.out(table(["DIGEST", "SIZE"], all.map((b) => [b.digest, formatBytes(b.size)])));
       return 0;
     } finally {
       await store.close();

@@ -3,7 +3,12 @@
  * @module
  */
 import { shortDigest } from "../digest.ts";
-import { listImageSummaries, resolveImage, resolveManifest } from "../image.ts";
+import {
+  listImageSummaries,
+  resolveImage,
+  resolveManifest,
+  summarizeImage,
+} from "../image.ts";
 import { isConfigMediaType } from "../media_types.ts";
 import { familiarName } from "../reference.ts";
 import { formatPlatform, parsePlatform } from "../platform.ts";
@@ -49,6 +54,9 @@ function nameMatches(name: string, patterns: RegExp[]): boolean {
   const short = familiarName(name);
   return patterns.some((p) => p.test(name) || p.test(short));
 }
+
+/** How `images ls` shows an entry without a name. */
+const UNNAMED = "(no name)";
 
 /**
  * Fills a Go-template-style format: `{{.Field}}`, `{{json .}}` (the row as one JSON object,
@@ -144,9 +152,19 @@ export const imagesLs: Command = {
       const shown = list.filter((s) => wanted.has(s.name)).sort((a, b) =>
         a.name < b.name ? -1 : a.name > b.name ? 1 : 0
       );
+      // Entries without a name (an untagged docker save, an unnamed layout entry) are listed
+      // last as "(no name)", like docker's <none>, unless a pattern asks for names.
+      const unnamed = new Set<unknown>();
+      if (patterns.length === 0) {
+        for (const target of (await store.listUnnamedImages?.()) ?? []) {
+          const s = await summarizeImage(store, { name: UNNAMED, target });
+          unnamed.add(s);
+          shown.push(s);
+        }
+      }
       if (format === "json") {
         io.out(json(shown.map((s) => ({
-          name: s.name,
+          name: unnamed.has(s) ? null : s.name,
           digest: s.digest,
           mediaType: s.mediaType,
           size: s.size,

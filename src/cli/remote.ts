@@ -16,6 +16,7 @@ import {
   type CliIO,
   type Command,
   type FlagDef,
+  formatBytes,
   json,
   JSON_FLAG,
   parseCommand,
@@ -217,7 +218,7 @@ export const remoteReferrers: Command = {
     if (f.values.json) io.out(json({ subject: digest, referrers: list }));
     else {
       for (const d of list) {
-        io.out(`${d.digest} ${d.artifactType ?? d.mediaType} ${d.size}\n`);
+        io.out(`${d.digest} ${d.artifactType ?? d.mediaType} ${formatBytes(d.size)}\n`);
       }
     }
     return 0;

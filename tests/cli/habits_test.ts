@@ -265,6 +265,36 @@ Deno.test("images ls: glob filters on full or short names, --format json|digest|
   });
 });
 
+Deno.test("images ls lists a store entry without a name as (no name) (JSON: name null), as images check does; -q and patterns list names only", async () => {
+  const store = await Deno.makeTempDir({ prefix: "lading-unnamed-" });
+  try {
+    // A layout written by another tool, one manifest without a ref.name, used as the store.
+    const src = new URL("../../../shared/fixtures/layouts/test_index_one_image", import.meta.url)
+      .pathname;
+    const fixture = await Deno.stat(src).then(() => true, () => false);
+    if (!fixture) {
+      if (Deno.env.get("CI") === "true") throw new Error(`missing ${src}`);
+      console.log(`%cskipped: ${src} is missing`, "color: yellow");
+      return;
+    }
+    const cp = await new Deno.Command("cp", { args: ["-r", `${src}/.`, store] }).output();
+    assert(cp.success);
+    await new Deno.Command("chmod", { args: ["-R", "u+w", store] }).output();
+    const table = await lading(store, ["images", "ls"]);
+    assertMatch(
+      table.stdout.split("\n")[1],
+      /^\(no name\) +application\/vnd\.oci\.image\.manifest\.v1\+json +sha256:98ceaf93e482/,
+    );
+    const j = JSON.parse((await lading(store, ["images", "ls", "--json"])).stdout);
+    assertEquals([j.length, j[0].name, j[0].platforms], [1, null, ["linux/amd64"]]);
+    assertEquals((await lading(store, ["images", "ls", "-q"])).stdout, "");
+    assertEquals((await lading(store, ["images", "ls", "--json", "*"])).stdout, "[]\n");
+    assertStringIncludes((await lading(store, ["images", "check"])).stdout, "(no name)");
+  } finally {
+    await Deno.remove(store, { recursive: true });
+  }
+});
+
 Deno.test("manifest, config and digest print raw bytes and digests, --platform aware", async () => {
   await withDemo(async ({ dir, store }) => {
     const multi = await multiArchive("example.com/multi:1");
