@@ -127,7 +127,9 @@ export const importCommand: Command = {
       });
       progress.end();
       const kept = result.entries.filter((e) => e.imported);
-      const unnamed = kept.filter((e) => e.names.length === 0);
+      // Under --index-name every entry is reachable (and gc-safe) through the named index.
+      const indexNamed = !!f.values["index-name"] && result.images.length > 0;
+      const unnamed = indexNamed ? [] : kept.filter((e) => e.names.length === 0);
       const failed = !dryRun && result.images.length === 0 && result.blobs.added === 0;
       if (f.values.json) {
         io.out(json({
@@ -166,7 +168,9 @@ export const importCommand: Command = {
                 unnamed.length === 1 ? "has" : "have"
               } no name; name ${
                 unnamed.length === 1 ? "it" : "them"
-              } with 'lading images tag <digest> NAME', or import again with --digests or --index-name NAME\n`,
+              } with 'lading images tag <digest> NAME', or import again with --digests or --index-name NAME (until then 'lading gc' removes ${
+                unnamed.length === 1 ? "its" : "their"
+              } content)\n`,
             );
           }
         }

@@ -156,9 +156,26 @@ Deno.test("an import that imports nothing is exit 1 (a dry run only warns); unna
     const report = JSON.parse(j.stdout);
     assertEquals(report.entries.map((e: { digest: string }) => e.digest), [unnamedDigest]);
     assertEquals(report.entries[0].names, []);
+    assertStringIncludes(first.stderr, "until then 'lading gc' removes its content");
     // The hint works.
     const tagged = await lading(store, ["images", "tag", unnamedDigest, "hello:1"]);
     assertEquals(tagged.code, 0, show(tagged));
+    // With --index-name the entries are named through the index: no hint, no (no name) line.
+    const other = await buildImage({ layers: [{ files: [{ path: "x", content: "x\n" }] }] });
+    const layout = layoutFiles(
+      [{ descriptor: other.manifest.descriptor }],
+      [other.manifest, other.config, ...other.layers],
+    );
+    await Deno.writeFile(`${dir}/layout.tar`, await tarOfFiles(layout));
+    const named = await lading(store, [
+      "import",
+      "--index-name",
+      "example.com/i:1",
+      `${dir}/layout.tar`,
+    ]);
+    assertEquals(named.code, 0, show(named));
+    assertMatch(named.stdout, /^example\.com\/i:1 sha256:[0-9a-f]{64}\n$/);
+    assert(!named.stderr.includes("no name"), named.stderr);
   });
 });
 
