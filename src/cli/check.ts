@@ -35,7 +35,7 @@ const SHOWN = 10;
 function printImage(c: ImageCheck, io: CliIO, sameAs?: string): void {
   const state = c.ok ? "ok" : c.complete ? "CORRUPT" : "INCOMPLETE";
   // Names of one target share one check: its details are printed once, under the first.
-  const same = sameAs === undefined || c.ok ? "" : `, the same content as ${sameAs} above`;
+  const same = sameAs === undefined ? "" : `, the same content as ${sameAs} above`;
   io.out(
     `${c.name}  ${c.digest}  ${state} (${count(c.platforms.length, "manifest")}, ${
       count(c.blobs, "blob")
@@ -50,10 +50,11 @@ function printImage(c: ImageCheck, io: CliIO, sameAs?: string): void {
     lines++;
   };
   const attributed = new Set<string>();
+  const width = Math.max(22, ...c.platforms.map((p) => p.platform.length));
   for (const p of c.platforms) {
     const status = p.problems.length === 0 ? "ok" : p.complete ? "corrupt" : "incomplete";
     if (c.platforms.length <= SHOWN || p.problems.length) {
-      line(`  ${p.platform.padEnd(22)} ${p.manifest}  ${status}\n`);
+      line(`  ${p.platform.padEnd(width)} ${p.manifest}  ${status}\n`);
     }
     for (const pr of p.problems) {
       attributed.add(pr.digest);
@@ -72,6 +73,16 @@ function printImage(c: ImageCheck, io: CliIO, sameAs?: string): void {
   for (const d of foreign) io.out(`  note: non-distributable layer ${d} is absent (allowed)\n`);
   if (c.foreign.length > SHOWN) {
     io.out(`  note: ${c.foreign.length - SHOWN} more non-distributable layers are absent\n`);
+  }
+  // A platform-filtered import or pull leaves the other platforms' manifests out on purpose.
+  const whole = c.platforms.filter((p) => p.complete && !p.platform.startsWith("attestation"));
+  const absent = c.platforms.filter((p) => p.problems.some((pr) => pr.digest === p.manifest));
+  if (!c.complete && whole.length && absent.length) {
+    io.out(
+      `  hint: only some platforms were imported; check those with --platform ${
+        whole.map((p) => p.platform).join(",")
+      }\n`,
+    );
   }
   if (c.skippedPlatforms.length) {
     const shown = c.skippedPlatforms.slice(0, SHOWN).join(", ");

@@ -188,6 +188,17 @@ Deno.test("images check --platform passes an image imported with that platform a
     const all = await lading(store, ["images", "check"]);
     assertEquals(all.code, 1);
     assertStringIncludes(all.stdout, "INCOMPLETE");
+    // It says which --platform would pass, and keeps the platform column aligned.
+    assertStringIncludes(
+      all.stdout,
+      "hint: only some platforms were imported; check those with --platform linux/arm64/v8\n",
+    );
+    const rows = all.stdout.split("\n").filter((l) => /^ {2}\S.* sha256:/.test(l));
+    assertEquals(new Set(rows.map((l) => l.lastIndexOf(" sha256:"))).size, 1, all.stdout);
+    // Names of the same content each say so.
+    await lading(store, ["images", "tag", "example.com/multi:1", "example.com/multi:2"]);
+    const twice = await lading(store, ["images", "check", "--platform", "linux/arm64"]);
+    assertStringIncludes(twice.stdout, "the same content as example.com/multi:1 above");
     const arm = await lading(store, ["images", "check", "--platform", "linux/arm64"]);
     assertEquals(arm.code, 0, show(arm));
     assertStringIncludes(arm.stdout, " ok ");
