@@ -3,12 +3,7 @@
  * @module
  */
 import { shortDigest } from "../digest.ts";
-import {
-  listImageSummaries,
-  resolveImage,
-  resolveManifest,
-  summarizeImage,
-} from "../image.ts";
+import { listImageSummaries, resolveImage, resolveManifest, summarizeImage } from "../image.ts";
 import { isConfigMediaType } from "../media_types.ts";
 import { familiarName } from "../reference.ts";
 import { formatPlatform, parsePlatform } from "../platform.ts";
