@@ -45,3 +45,16 @@ Deno.test("remote tags, digest, manifest and config show what the registry holds
     oneClearLine(missing, "not found");
   });
 });
+
+Deno.test("remote manifest/config --platform take one platform: a second is a usage error, not ignored", async () => {
+  await withTempDir(async (dir) => {
+    const w = await world(dir);
+    for (const sub of ["manifest", "config"]) {
+      const r = await w.run(
+        ["remote", sub, "--plain-http", "--platform", "linux/amd64,linux/arm64", "127.0.0.1:9/x:1"],
+        { code: 2 },
+      );
+      assertEquals(r.stderr.split("\n")[0], "lading: --platform takes one platform here");
+    }
+  });
+});
