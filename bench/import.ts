@@ -71,18 +71,20 @@ export async function fresh(dir: string): Promise<string> {
   return dir;
 }
 
-/** Peak RSS (MiB) and wall time of a command, via `/usr/bin/time -v`. */
+/** Peak RSS (MiB), wall time and CPU time (user + sys) of a command, via `/usr/bin/time -v`. */
 export async function peakRss(
   cmd: string,
   args: string[],
   workDir: string,
-): Promise<{ mib: number; seconds: number; stderr: string }> {
+): Promise<{ mib: number; seconds: number; cpuSeconds: number; stderr: string }> {
   const report = `${workDir}/time-v.txt`;
   const t = await timed("/usr/bin/time", ["-v", "-o", report, cmd, ...args]);
   const text = await Deno.readTextFile(report);
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
   if (!m) throw new Error(`no "Maximum resident set size" in ${report}:\n${text}`);
-  return { mib: Number(m[1]) / 1024, seconds: t.seconds, stderr: t.stderr };
+  const user = Number(/User time \(seconds\): ([\d.]+)/.exec(text)?.[1] ?? NaN);
+  const sys = Number(/System time \(seconds\): ([\d.]+)/.exec(text)?.[1] ?? NaN);
+  return { mib: Number(m[1]) / 1024, seconds: t.seconds, cpuSeconds: user + sys, stderr: t.stderr };
 }
 
 async function ensureGnuTime(verbose: boolean): Promise<boolean> {

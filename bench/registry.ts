@@ -6,7 +6,7 @@
  * |---|---|---|
  * | pull | `lading pull --plain-http` into an empty store | `skopeo copy docker://… oci:<empty dir>` |
  * | floor | (informational) | `bench/registry_floor.ts`: fetch + node:crypto sha256 + write |
- * | floor variants | (informational) | the fetch alone; every stream in its own worker thread |
+ * | floor variants | (informational) | the fetch alone; the streams in 2 worker threads; in the calling thread and 1 worker (lading's split on 2 cores) |
  * | re-pull | the same pull again (must add no blob) | goal ≤ 0.2 s |
  * | push | `lading push --plain-http` into an empty registry | `skopeo copy oci:<layout> docker://…` into an empty registry |
  * | second push | the same push again (must upload nothing) | the first push |
@@ -109,11 +109,17 @@ export async function benchRegistry(
       dest,
       ...flags,
     ]);
-  // Where the floor's time goes: the fetch alone, and the whole pull with every stream in
-  // its own worker thread (hashing on every core).
+  // Where the floor's time goes: the fetch alone, and the whole pull hashing on every core
+  // (the streams in worker threads, with the calling thread idle or taking its share).
+  const cores = navigator.hardwareConcurrency || 1;
   const variants: [string, string[]][] = [
     ["floor, fetch only (no hash, no write)", ["--hash", "none", "--write", "none"]],
-    ["floor, one worker thread per stream", ["--workers"]],
+    [`floor, ${cores} worker threads`, ["--workers", String(cores)]],
+    [`floor, calling thread + ${Math.max(1, cores - 1)} worker`, [
+      "--workers",
+      String(Math.max(1, cores - 1)),
+      "--main-too",
+    ]],
   ];
   const variantTimes = variants.map(() => [] as number[]);
 
@@ -266,23 +272,57 @@ export async function benchRegistry(
     note: pushCounts,
   });
 
-  // Peak RSS of a pull into an empty store (worst of the runs).
+  // Peak RSS (worst of the runs) and CPU time (user + sys, median) of a pull into an empty
+  // store, lading and skopeo interleaved; the floor's CPU time beside them.
   const rss: number[] = [];
+  const cpu: number[] = [];
+  const skopeoCpu: number[] = [];
+  const floorCpu: number[] = [];
+  let skopeoRss = 0;
   for (let i = 0; i < runs; i++) {
     const store = await fresh(`${scratch}/rss-store`);
     const [cmd, args] = lading(["pull", "--plain-http", "-q", "--store", store, ref]);
-    rss.push((await peakRss(cmd, args, scratch)).mib);
+    const l = await peakRss(cmd, args, scratch);
+    rss.push(l.mib);
+    cpu.push(l.cpuSeconds);
     await fresh(store);
+    const sk = await peakRss("skopeo", [
+      "copy",
+      "-q",
+      "--src-tls-verify=false",
+      `docker://${ref}`,
+      `oci:${await fresh(`${scratch}/rss-skopeo`)}:bench`,
+    ], scratch);
+    skopeoRss = Math.max(skopeoRss, sk.mib);
+    skopeoCpu.push(sk.cpuSeconds);
+    await fresh(`${scratch}/rss-skopeo`);
+    const fl = await peakRss(Deno.execPath(), [
+      "run",
+      "-A",
+      `${REPO_ROOT}/bench/registry_floor.ts`,
+      reg.url,
+      REPO,
+      TAG,
+      await fresh(`${scratch}/cpu-floor`),
+    ], scratch);
+    floorCpu.push(fl.cpuSeconds);
+    await fresh(`${scratch}/cpu-floor`);
   }
-  const skopeoRss = (await peakRss("skopeo", [
-    "copy",
-    "-q",
-    "--src-tls-verify=false",
-    `docker://${ref}`,
-    `oci:${await fresh(`${scratch}/rss-skopeo`)}:bench`,
-  ], scratch)).mib;
-  await fresh(`${scratch}/rss-skopeo`);
   log(verbose, `peak RSS of lading pull: ${rss.map((v) => v.toFixed(0)).join(", ")} MiB`);
+  log(
+    verbose,
+    `CPU (user+sys) of the pull: lading ${fmtRuns(cpu)}, skopeo ${fmtRuns(skopeoCpu)}, floor ${
+      fmtRuns(floorCpu)
+    }`,
+  );
+  results.push({
+    name: "CPU time (user+sys) registry pull",
+    value: median(cpu),
+    reference: median(skopeoCpu),
+    ratio: median(cpu) / median(skopeoCpu),
+    referenceName: "skopeo copy",
+    note: `the floor (fetch + sha256 + write, one thread): ${median(floorCpu).toFixed(2)} s`,
+  });
   results.push({
     name: "peak RSS registry pull",
     value: Math.max(...rss),

@@ -9,9 +9,10 @@
  * |---|---|
  * | `--hash node` (default), `wasm`, `none` | sha256 by `node:crypto` (what the fs store uses), `hash-wasm`, or none |
  * | `--write sync` (default), `async`, `none` | `FsFile.writeSync` (what the store does), `await FsFile.write`, or no file |
- * | `--chunk N` | read the body with a BYOB reader into N-byte buffers (default: the stream's own chunks, ≤ 64 KiB) |
+ * | `--chunk N` | read each body with a BYOB reader into one reused N-byte buffer (default 1 MiB, as `lading pull`); 0: the stream's own chunks (≤ 64 KiB, a new buffer each) |
  * | `--streams N` | blobs at once (default 4, as `lading pull`) |
- * | `--workers` | each stream in its own worker thread (fetch, hash and write there): every core hashes |
+ * | `--workers N` | N worker threads fetch, hash and write the blobs (the streams shared out among them; the calling thread only waits): every core hashes |
+ * | `--main-too` | with `--workers`: the calling thread takes a share of the streams too (N workers + it) |
  *
  * Prints the bytes fetched, then `ms` in-process on stderr.
  *
@@ -21,7 +22,6 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { createSHA256 } from "hash-wasm";
 
 const ACCEPT = [
   "application/vnd.oci.image.index.v1+json",
@@ -34,13 +34,17 @@ const ACCEPT = [
 export interface FloorOptions {
   hash?: "node" | "wasm" | "none";
   write?: "sync" | "async" | "none";
-  /** BYOB reads into buffers of this many bytes (0: the stream's own chunks). */
+  /** BYOB reads into one reused buffer of this many bytes (default 1 MiB; 0: the stream's own chunks). */
   chunk?: number;
   streams?: number;
-  workers?: boolean;
+  /** Worker threads that fetch, hash and write (default 0: all in the calling thread). */
+  workers?: number;
+  /** With workers: the calling thread takes a share of the streams too. */
+  mainToo?: boolean;
 }
 
 interface Job {
+  id?: number;
   url: string;
   digest: string;
   out: string;
@@ -53,7 +57,8 @@ async function fetchOne({ url, digest, out, options }: Job): Promise<number> {
   if (!r.ok || !r.body) throw new Error(`blob ${digest}: ${r.status}`);
   const hashKind = options.hash ?? "node";
   const node = hashKind === "node" ? createHash("sha256") : undefined;
-  const wasm = hashKind === "wasm" ? await createSHA256() : undefined;
+  // (hash-wasm loaded only when asked: a worker thread would pay for it otherwise.)
+  const wasm = hashKind === "wasm" ? await (await import("hash-wasm")).createSHA256() : undefined;
   wasm?.init();
   const writeKind = options.write ?? "sync";
   using file = writeKind === "none"
@@ -71,9 +76,10 @@ async function fetchOne({ url, digest, out, options }: Job): Promise<number> {
     }
     total += chunk.byteLength;
   };
-  if (options.chunk) {
+  const chunk = options.chunk ?? 1 << 20;
+  if (chunk) {
     const reader = r.body.getReader({ mode: "byob" });
-    let buf = new Uint8Array(options.chunk);
+    let buf = new Uint8Array(chunk);
     for (;;) {
       const { value, done } = await reader.read(buf);
       if (done || !value) break;
@@ -98,12 +104,20 @@ export async function floorPull(
 ): Promise<number> {
   await Deno.mkdir(out, { recursive: true });
   const streams = options.streams ?? 4;
-  const workers = options.workers
-    ? Array.from(
-      { length: streams },
-      () => new Worker(import.meta.url, { type: "module", name: "floor-worker" }),
-    )
-    : [];
+  const workers = Array.from(
+    { length: options.workers ?? 0 },
+    () => new Worker(import.meta.url, { type: "module", name: "floor-worker" }),
+  );
+  const pending = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>();
+  for (const w of workers) {
+    w.onmessage = (e: MessageEvent<{ id: number; bytes?: number; error?: string }>) => {
+      const p = pending.get(e.data.id)!;
+      pending.delete(e.data.id);
+      if (e.data.error) p.reject(new Error(e.data.error));
+      else p.resolve(e.data.bytes!);
+    };
+  }
+  let nextId = 0;
   try {
     const res = await fetch(`${base}/v2/${repo}/manifests/${tag}`, {
       headers: { accept: ACCEPT },
@@ -113,23 +127,23 @@ export async function floorPull(
     const queue: { digest: string; size: number }[] = [manifest.config, ...manifest.layers]
       .sort((a, b) => b.size - a.size);
     let total = 0;
+    // Stream i runs in worker i % (workers, plus the calling thread with --main-too).
+    const threads = workers.length + (options.mainToo || !workers.length ? 1 : 0);
     const stream = async (i: number) => {
+      const w = workers[i % threads];
       for (let d = queue.shift(); d; d = queue.shift()) {
         const job: Job = {
+          id: nextId++,
           url: `${base}/v2/${repo}/blobs/${d.digest}`,
           digest: d.digest,
           out: `${out}/${d.digest.slice(7)}`,
-          options: { ...options, workers: false },
+          options: { ...options, workers: 0 },
         };
-        const w = workers[i];
         // (not `total += await …`: that reads `total` before the wait)
-        const bytes = !options.workers
-          ? await fetchOne(job)
-          : await new Promise<number>((resolve, reject) => {
-            w.onmessage = (e: MessageEvent<{ bytes?: number; error?: string }>) =>
-              e.data.error ? reject(new Error(e.data.error)) : resolve(e.data.bytes!);
-            w.postMessage(job);
-          });
+        const bytes = !w ? await fetchOne(job) : await new Promise<number>((resolve, reject) => {
+          pending.set(job.id!, { resolve, reject });
+          w.postMessage(job);
+        });
         total += bytes;
       }
     };
@@ -145,7 +159,8 @@ function parseFlags(args: string[]): FloorOptions {
   const options: FloorOptions = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === "--workers") options.workers = true;
+    if (a === "--workers") options.workers = Number(args[++i]);
+    else if (a === "--main-too") options.mainToo = true;
     else if (a === "--hash") options.hash = args[++i] as FloorOptions["hash"];
     else if (a === "--write") options.write = args[++i] as FloorOptions["write"];
     else if (a === "--chunk") options.chunk = Number(args[++i]);
@@ -163,9 +178,9 @@ const scope = globalThis as unknown as {
 if (scope.name === "floor-worker") {
   scope.onmessage = async (e) => {
     try {
-      scope.postMessage({ bytes: await fetchOne(e.data) });
+      scope.postMessage({ id: e.data.id, bytes: await fetchOne(e.data) });
     } catch (err) {
-      scope.postMessage({ error: String(err) });
+      scope.postMessage({ id: e.data.id, error: String(err) });
     }
   };
 } else if (import.meta.main) {

@@ -110,10 +110,20 @@ scope.onmessage = (event: MessageEvent<ToWriteWorker>) => {
       }
       case "finish": {
         if (!w || w.failed || !w.file) return;
-        if (m.sync) w.file.syncDataSync();
-        w.file.close();
-        w.file = undefined;
-        scope.postMessage({ t: "finished", id: m.id, sha256: w.hash.digest("hex"), size: w.size });
+        const file = w.file;
+        const finished = () => {
+          file.close();
+          w.file = undefined;
+          scope.postMessage({
+            t: "finished",
+            id: m.id,
+            sha256: w.hash.digest("hex"),
+            size: w.size,
+          });
+        };
+        // fdatasync off this thread: the other writes' segments go on being hashed meanwhile.
+        if (m.sync) file.syncData().then(finished).catch((e) => fail(m.id, w, e));
+        else finished();
         return;
       }
       case "close": {
