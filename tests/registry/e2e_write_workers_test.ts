@@ -12,7 +12,16 @@ import { RegistryClient } from "../../src/registry/client.ts";
 import { openFsStore } from "../../src/store/fs.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { withTempDir } from "../export/_support.ts";
-import { bigBlobPath, sampleImage, visibleState } from "./_cli.ts";
+import {
+  bigBlobPath,
+  imagesOf,
+  oneClearLine,
+  type PullJson,
+  sampleImage,
+  storeBlob,
+  visibleState,
+  world,
+} from "./_cli.ts";
 import { haveRegistry, pushBuiltImage, startFaultProxy, startRegistry } from "./_registry.ts";
 
 const BIG = 3 * 1024 * 1024 + 4321;
@@ -121,5 +130,38 @@ Deno.test("through a write worker, a pull that fails mid-blob names nothing and 
     assertEquals(gets.map((g) => g.range), [`bytes=${partial}-`], "continued from the partial");
     assertEquals(await Deno.readFile(s.store.blobFile(s.big.digest)), s.image.layers[0].bytes);
     assertEquals((await s.store.listImages()).length, 1);
+  });
+});
+
+Deno.test("lading pull of a layer above the write-worker threshold (8 MiB): the same bytes, a wrong digest refused naming the blob, no name, and the process exits (workers closed)", async () => {
+  if (!(await haveRegistry("CLI pull with a write worker"))) return;
+  await withTempDir(async (dir) => {
+    const reg = await startRegistry();
+    const proxy = await startFaultProxy(reg.url);
+    try {
+      const image = await sampleImage([9 * 1024 * 1024, 2000]);
+      await pushBuiltImage(reg, "workers/cli", "1", image);
+      const big = image.layers[0].descriptor;
+      const w = await world(dir);
+      const ref = `${proxy.host}/workers/cli:1`;
+      proxy.add({
+        kind: "blob",
+        method: "GET",
+        path: bigBlobPath(big.digest),
+        times: 1,
+        action: { corrupt: true },
+      });
+      const refused = await w.run(["pull", "--plain-http", ref], { code: 1 });
+      oneClearLine(refused, big.digest.slice(0, 19));
+      assert(!(await visibleState(w.store)).includes(big.digest.slice(7)), "not in blobs/");
+      assertEquals((await imagesOf(w)).size, 0, "no name");
+
+      const pulled = await w.json<PullJson>(["pull", "--plain-http", ref]);
+      assertEquals(pulled.digest, image.manifest.descriptor.digest);
+      assertEquals(await storeBlob(w, big.digest), image.layers[0].bytes);
+    } finally {
+      await proxy.stop();
+      await reg.stop();
+    }
   });
 });
