@@ -16,7 +16,7 @@ import {
   UsageError,
 } from "./common.ts";
 import { removeLogin, saveLogin } from "../deno/registry_credentials.ts";
-import { clientFlags, clientFor, REGISTRY_FLAGS } from "./registry_common.ts";
+import { clientFlags, clientFor, promptPassword, REGISTRY_FLAGS } from "./registry_common.ts";
 
 function hostOf(arg: string): string {
   const host = arg.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
@@ -75,7 +75,7 @@ export const loginCommand: Command = {
       if (!Deno.stdin.isTerminal()) {
         throw new UsageError("login needs --password-stdin on a non-terminal");
       }
-      password = prompt("Password:") ?? "";
+      password = promptPassword("Password:") ?? "";
     }
     if (!password) throw new UsageError("no password given");
     // Checked with exactly these credentials, never stored ones.

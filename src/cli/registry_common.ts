@@ -46,9 +46,46 @@ export function userCredentials(value: string): Credentials {
   if (!Deno.stdin.isTerminal()) {
     throw new UsageError("--user USER without :PASS needs a terminal to ask for the password");
   }
-  const password = prompt(`Password for ${value}:`);
+  const password = promptPassword(`Password for ${value}:`);
   if (password === null) throw new UsageError("no password given");
   return { username: value, password };
+}
+
+/**
+ * Asks for a password on the terminal without echoing it (what `prompt()` would do):
+ * the terminal in raw mode, Enter ends it, Backspace removes a character, Ctrl-C
+ * interrupts (exit 130), Ctrl-D on an empty line gives `null`.
+ */
+export function promptPassword(message: string): string | null {
+  const enc = new TextEncoder();
+  const bytes: number[] = [];
+  const buf = new Uint8Array(256);
+  // Raw (no echo) before the prompt shows: nothing typed after it is echoed.
+  Deno.stdin.setRaw(true);
+  try {
+    Deno.stderr.writeSync(enc.encode(`${message} `));
+    for (;;) {
+      const n = Deno.stdin.readSync(buf);
+      if (n === null || n === 0) return bytes.length ? decodeBytes(bytes) : null;
+      for (const b of buf.subarray(0, n)) {
+        if (b === 13 || b === 10) return decodeBytes(bytes);
+        if (b === 3) throw new Deno.errors.Interrupted("interrupted");
+        if (b === 4 && bytes.length === 0) return null;
+        if (b === 127 || b === 8) {
+          // One character: its UTF-8 continuation bytes, then its first byte.
+          while (bytes.length && (bytes[bytes.length - 1] & 0xc0) === 0x80) bytes.pop();
+          bytes.pop();
+        } else if (b >= 32 || b === 9) bytes.push(b);
+      }
+    }
+  } finally {
+    Deno.stdin.setRaw(false);
+    Deno.stderr.writeSync(enc.encode("\n"));
+  }
+}
+
+function decodeBytes(bytes: number[]): string {
+  return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
 /** A fetch that trusts a private CA (`--tlscacert FILE`). */

@@ -322,3 +322,52 @@ Deno.test("TLS: https to a registry without TLS says so and points to --plain-ht
     oneClearLine(c, "cannot reach", "connection refused");
   });
 });
+
+Deno.test("login on a terminal asks for the password without echoing it", async () => {
+  if (!(await haveRegistry("password prompt", { basic: true }))) return;
+  const haveScript = await new Deno.Command("script", { args: ["--version"], stdout: "null" })
+    .output().then((o) => o.success, () => false);
+  if (!haveScript) {
+    if (Deno.env.get("CI") === "true") throw new Error("script (util-linux) is missing");
+    console.log("%cskipped: script (util-linux) not found, no terminal to test", "color: yellow");
+    return;
+  }
+  await withTempDir(async (dir) => {
+    await using reg = await startRegistry({ auth: "basic" });
+    const cli = new URL("../../cli.ts", import.meta.url).pathname;
+    const command =
+      `'${Deno.execPath()}' run -A '${cli}' login -u ${reg.username} --plain-http ${reg.host}`;
+    // script(1) runs the command on a pseudo-terminal: what the terminal echoes is in stdout.
+    const child = new Deno.Command("script", {
+      args: ["-q", "-e", "-c", command, "/dev/null"],
+      env: { DOCKER_CONFIG: `${dir}/docker`, NO_COLOR: "1" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const decoder = new TextDecoder();
+    let transcript = "";
+    while (!transcript.includes("Password:")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      transcript += decoder.decode(value, { stream: true });
+    }
+    // Typed after the prompt, so the terminal's own echo would show it.
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(`${reg.password}\r`));
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      transcript += decoder.decode(value, { stream: true });
+    }
+    await w.close().catch(() => {});
+    const status = await child.status;
+    await child.stderr.cancel();
+    assertEquals(status.code, 0, transcript);
+    assert(transcript.includes("Login Succeeded"), transcript);
+    assert(!transcript.includes(reg.password!), `the password was echoed: ${transcript}`);
+    const config = JSON.parse(await Deno.readTextFile(`${dir}/docker/config.json`));
+    assertEquals(config.auths[reg.host].auth, btoa(`${reg.username}:${reg.password}`));
+  });
+});
