@@ -212,7 +212,16 @@ export class RegistryTransport {
     let widenedScope = false;
     let freshToken = false;
     for (;;) {
-      const authorization = await this.#authorization(scopes);
+      let authorization: string | undefined;
+      try {
+        authorization = await this.#authorization(scopes);
+      } catch (e) {
+        // The token server's failure, said as what the user was doing.
+        if (!(e instanceof RegistryError) || e.message.startsWith("Cannot ")) throw e;
+        throw new RegistryError(`Cannot ${req.what}: ${e.message}`, e.status, {
+          cause: e.cause ?? e,
+        });
+      }
       const res = await this.#withRetries(req, authorization);
       if (res.status !== 401) return res;
       const header = res.headers.get("www-authenticate") ?? "";

@@ -201,6 +201,11 @@ Deno.test("token auth: anonymous pull, authenticated push, one token per scope, 
       { code: 1 },
     );
     assert(AUTH_WORDS.test(oneClearLine(wrong)), wrong.stderr);
+    // Said as what was being done, then what the token server answered.
+    assert(
+      /^lading: Cannot .* authentication failed: the token server .* 401/.test(wrong.stderr),
+      wrong.stderr,
+    );
     notPrinted(wrong, "nope-nope");
 
     await w.run(["push", ...reg.cliFlags(), "-q", ref, "example.com/tok:1"]);
