@@ -15,11 +15,11 @@ import { isObject } from "./layout.ts";
  * directory: lading never follows a symlink inside a store (a linked `blobs/sha256` would
  * make imports write, and gc delete, 64-hex-named files elsewhere).
  */
-export async function checkStoreDirectories(dir: string): Promise<void> {
-  const check = async (relative: string) => {
+export function checkStoreDirectories(dir: string): void {
+  const check = (relative: string) => {
     let st: Deno.FileInfo;
     try {
-      st = await Deno.lstat(`${dir}/${relative}`);
+      st = Deno.lstatSync(`${dir}/${relative}`);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return false;
       throw e;
@@ -33,17 +33,17 @@ export async function checkStoreDirectories(dir: string): Promise<void> {
     }
     return true;
   };
-  for (const relative of ["ingest", "leases"]) await check(relative);
-  if (await check("blobs")) {
-    for await (const e of Deno.readDir(`${dir}/blobs`)) await check(`blobs/${e.name}`);
+  for (const relative of ["ingest", "leases"]) check(relative);
+  if (check("blobs")) {
+    for (const e of Deno.readDirSync(`${dir}/blobs`)) check(`blobs/${e.name}`);
   }
 }
 
-export async function checkLayoutFile(dir: string): Promise<void> {
+export function checkLayoutFile(dir: string): void {
   const path = `${dir}/oci-layout`;
   let doc: unknown;
   try {
-    doc = JSON.parse(await Deno.readTextFile(path));
+    doc = JSON.parse(Deno.readTextFileSync(path));
   } catch (e) {
     if (e instanceof SyntaxError) {
       throw new InvalidInputError(`Cannot open store ${dir}: oci-layout is not valid JSON`);

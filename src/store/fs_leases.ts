@@ -59,7 +59,8 @@ export async function removeStaleFilesIn(
   for (const [sub, ownedPart] of places) {
     const dir = `${store}/${sub}`;
     try {
-      for await (const entry of Deno.readDir(dir)) {
+      // Listed synchronously (see fs.ts): these directories hold a few files.
+      for (const entry of Deno.readDirSync(dir)) {
         if (!entry.isFile) continue;
         const resumable = sub === "ingest" ? RESUMABLE_NAME.exec(entry.name) : null;
         if (resumable) {
