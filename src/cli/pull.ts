@@ -45,7 +45,7 @@ export const pullCommand: Command = {
       name: "max-concurrent-downloads",
       kind: "string",
       value: "N",
-      help: "blobs downloaded at once",
+      help: "blobs downloaded at once (default 4)",
     },
     NONDISTRIBUTABLE_FLAG,
     ...REGISTRY_FLAGS,
