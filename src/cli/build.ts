@@ -29,6 +29,7 @@ import {
   parseCommand,
   platformsOf,
   QUIET_FLAG,
+  refuseTerminalInput,
   UsageError,
 } from "./common.ts";
 
@@ -157,8 +158,10 @@ export const appendCommand: Command = {
       let image = await loadImage(store, source, { platform });
       for (const layer of layers) {
         let input;
-        if (layer === "-") input = { tar: io.stdin };
-        else {
+        if (layer === "-") {
+          refuseTerminalInput(io, "a layer tar");
+          input = { tar: io.stdin };
+        } else {
           const st = await Deno.stat(layer).catch(() => undefined);
           if (!st) {
             throw new InvalidInputError(`cannot add layer ${layer}: no such file or directory`);

@@ -32,6 +32,8 @@ export interface CliIO {
   stdin: ReadableStream<Uint8Array>;
   /** True when stderr is a terminal (progress bars). */
   stderrIsTerminal: boolean;
+  /** True when stdin is a terminal (an archive is never read from one). */
+  stdinIsTerminal?: boolean;
   /** True when stdout is a terminal (binary output is refused there). */
   stdoutIsTerminal?: boolean;
   /** The terminal's width in columns, when known (progress lines never wrap). */
@@ -423,6 +425,15 @@ export async function findBlob(store: BlobManager, value: string): Promise<Diges
       );
     }
     throw e;
+  }
+}
+
+/** Refuses to read a tar from a terminal (`import -` typed by hand would wait forever). */
+export function refuseTerminalInput(io: CliIO, what: string): void {
+  if (io.stdinIsTerminal) {
+    throw new LadingError(
+      `refusing to read ${what} from a terminal; pipe one in (… | lading import -) or give a path`,
+    );
   }
 }
 

@@ -24,6 +24,7 @@ import {
   platformsOf,
   Progress,
   QUIET_FLAG,
+  refuseTerminalInput,
   removeOwnStoreFiles,
   storeDir,
   UsageError,
@@ -83,6 +84,7 @@ export const importCommand: Command = {
     const dryRun = !!f.values["dry-run"];
     const quiet = !!f.values.quiet;
     const path = f.positionals[0];
+    if (path === "-") refuseTerminalInput(io, "an archive");
     const source =
       path !== "-" && (await Deno.stat(path).then((s) => s.isDirectory, () => false)) &&
         (await isDockerSaveDirectory(path))

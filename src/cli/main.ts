@@ -196,6 +196,7 @@ export function denoIO(): CliIO {
       }
     },
     stdoutIsTerminal: Deno.stdout.isTerminal(),
+    stdinIsTerminal: Deno.stdin.isTerminal(),
     env: (n) => Deno.env.get(n),
   };
 }

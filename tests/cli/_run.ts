@@ -33,6 +33,7 @@ export async function lading(
     stdin: new Blob([(options.stdin ?? new Uint8Array()) as BlobPart]).stream(),
     stderrIsTerminal: !!options.terminal,
     stdoutIsTerminal: !!options.terminal,
+    stdinIsTerminal: !!options.terminal,
     env: (n) => env[n],
   };
   const code = await main(args, io);

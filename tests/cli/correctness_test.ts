@@ -283,7 +283,14 @@ Deno.test("export refuses to write an archive onto a terminal, and a missing dir
   await withDemo(async ({ dir, store, archive }) => {
     await lading(store, ["import", archive]);
     for (
-      const args of [["export", "example.com/demo:1"], ["export", "-o", "-", "example.com/demo:1"]]
+      const args of [
+        ["export", "example.com/demo:1"],
+        ["export", "-o", "-", "example.com/demo:1"],
+        ["flatten", "example.com/demo:1"],
+        // Nor is an archive read from a terminal (typed by hand, it would wait forever).
+        ["import", "-"],
+        ["append", "example.com/demo:1", "--layer", "-", "-t", "example.com/x:1"],
+      ]
     ) {
       const r = await lading(store, args, { terminal: true });
       assertEquals(r.code, 1, show(r));
