@@ -78,6 +78,30 @@ function flagsPart(args: readonly string[]): readonly string[] {
   return end < 0 ? args : args.slice(0, end);
 }
 
+/** Edit distance of two short words (commands). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/** `; did you mean 'images'?` for a command word two edits away from a real one. */
+function suggestion(word: string): string {
+  const words = [...new Set([...commands.map((c) => c.path[0]), "help", "version"])];
+  const near =
+    words.map((w) => ({ w, d: distance(word, w) })).filter((x) =>
+      x.d <= Math.max(1, Math.floor(word.length / 3))
+    )
+      .sort((a, b) => a.d - b.d)[0];
+  return near ? `; did you mean '${near.w}'?` : "";
+}
+
 /** Runs the CLI with these arguments; returns the exit code. */
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const debug = flagsPart(argv).includes("--debug") || !!io.env("LADING_DEBUG");
@@ -95,7 +119,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     if (first === "help") {
       const topic = words.slice(1).filter((w) => !w.startsWith("-"));
-      if (topic.length === 0) {
+      if (topic.length === 0 || (topic.length === 1 && topic[0] === "help")) {
         io.out(await (await help()).mainHelp());
         return 0;
       }
@@ -127,7 +151,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
           }`,
         );
       }
-      throw new UsageError(`unknown command '${first}'`);
+      throw new UsageError(`unknown command '${first}'${suggestion(first)}`);
     }
     command = await found.command.load();
     const rest = [...leading, ...found.rest];

@@ -81,7 +81,13 @@ Deno.test("every command and subcommand has help (both spellings) listing every 
 Deno.test("unknown commands exit 2; usage errors point at the command's own help", async () => {
   const unknown = await lading(undefined, ["frobnicate"]);
   assertEquals(unknown.code, 2);
-  assertStringIncludes(unknown.stderr, "unknown command 'frobnicate'");
+  assertStringIncludes(unknown.stderr, "unknown command 'frobnicate'\n");
+  const typo = await lading(undefined, ["imgaes", "ls"]);
+  assertEquals(typo.code, 2);
+  assertStringIncludes(typo.stderr, "unknown command 'imgaes'; did you mean 'images'?");
+  const helpHelp = await lading(undefined, ["help", "help"]);
+  assertEquals(helpHelp.code, 0);
+  assertStringIncludes(helpHelp.stdout, "Commands:");
   const sub = await lading(undefined, ["images", "frob"]);
   assertEquals(sub.code, 2);
   const bare = await lading(undefined, ["images"]);
