@@ -294,19 +294,35 @@ export async function openStore(
   const wasEmpty = existed && isEmptyDir(dir);
   const store = await openChecked(dir, true, { ...lockOptions(flags, io, dir), ...options });
   if (existed && !wasEmpty) return store;
-  // A store this command created and left empty (a failed first import) is removed when
-  // it closes: bad input leaves nothing behind, not even an empty store directory (an
-  // empty directory given as the store is left empty).
-  const close = store.close.bind(store);
-  store.close = async () => {
-    await close();
-    if (!(await isEmptyStore(dir))) return;
-    if (!existed) await Deno.remove(dir, { recursive: true }).catch(() => {});
-    else {
-      for await (const e of Deno.readDir(dir)) {
-        await Deno.remove(`${dir}/${e.name}`, { recursive: true }).catch(() => {});
+  // A store this command created and left empty (a failed or interrupted first import) is
+  // removed when it closes or at Ctrl-C: bad input leaves nothing behind, not even an
+  // empty store directory (an empty directory given as the store is left empty).
+  const removeIfEmpty = () => {
+    if (!isEmptyStore(dir)) return;
+    if (!existed) {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch {
+        // best effort
+      }
+      return;
+    }
+    for (const e of Deno.readDirSync(dir)) {
+      try {
+        Deno.removeSync(`${dir}/${e.name}`, { recursive: true });
+      } catch {
+        // best effort
       }
     }
+  };
+  // Registered first, so it runs last: after the command's own cleanup (an import removes
+  // its ingest files and lease); a pull keeps its partial download, and so its store.
+  const unregister = atInterrupt(removeIfEmpty);
+  const close = store.close.bind(store);
+  store.close = async () => {
+    unregister();
+    await close();
+    removeIfEmpty();
   };
   return store;
 }
@@ -321,19 +337,19 @@ function isEmptyDir(dir: string): boolean {
 }
 
 /** True when the store at `dir` holds no image name, no blob and nothing else of anyone's. */
-async function isEmptyStore(dir: string): Promise<boolean> {
+function isEmptyStore(dir: string): boolean {
   const known = new Set(["oci-layout", "index.json", "lock", "blobs", "ingest", "leases"]);
   try {
-    for await (const e of Deno.readDir(dir)) {
+    for (const e of Deno.readDirSync(dir)) {
       if (!known.has(e.name)) return false;
       if (e.isDirectory) {
-        for await (const f of Deno.readDir(`${dir}/${e.name}`)) {
+        for (const f of Deno.readDirSync(`${dir}/${e.name}`)) {
           if (e.name !== "blobs" || !f.isDirectory) return false;
-          for await (const _ of Deno.readDir(`${dir}/blobs/${f.name}`)) return false;
+          for (const _ of Deno.readDirSync(`${dir}/blobs/${f.name}`)) return false;
         }
       }
     }
-    const index = JSON.parse(await Deno.readTextFile(`${dir}/index.json`));
+    const index = JSON.parse(Deno.readTextFileSync(`${dir}/index.json`));
     return Array.isArray(index.manifests) && index.manifests.length === 0;
   } catch {
     return false;
@@ -451,7 +467,9 @@ const cleanups = new Set<() => void>();
 let listening = false;
 
 function onSignal(): void {
-  for (const fn of cleanups) {
+  // The last registered first, like deferred calls: a command's own cleanup before the
+  // store's.
+  for (const fn of [...cleanups].reverse()) {
     try {
       fn();
     } catch {

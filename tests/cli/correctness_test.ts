@@ -369,6 +369,39 @@ Deno.test("Ctrl-C during an import removes its ingest files and lease, exit 130"
   });
 });
 
+Deno.test("Ctrl-C during the first import into a new store leaves no store directory behind", async () => {
+  await withDemo(async ({ store }) => {
+    const big = new Uint8Array(4 * 1024 * 1024);
+    const { tarOf } = await import("../helpers/images.ts");
+    const tar = await tarOf([{ path: "blobs/sha256/" + "b".repeat(64), content: big }]);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-check", "cli.ts", "import", "-"],
+      cwd: ROOT,
+      env: { LADING_STORE: store },
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(tar.slice(0, 2 * 1024 * 1024));
+    const ingest = () => {
+      try {
+        return [...Deno.readDirSync(`${store}/ingest`)].length;
+      } catch {
+        return 0;
+      }
+    };
+    for (let i = 0; i < 200 && ingest() === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert(ingest() > 0, "the import is writing into the new store");
+    child.kill("SIGINT");
+    const status = await child.status;
+    await w.close().catch(() => {});
+    await child.stderr.cancel();
+    assertEquals(status.code, 130);
+    assertEquals(await exists(store), false);
+  });
+});
+
 Deno.test("operating-system errors are one line, never a stack trace: no such file, not a directory, a file as the store", async () => {
   await withDemo(async ({ dir, store, archive }) => {
     await lading(store, ["import", archive]);
