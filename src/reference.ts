@@ -61,6 +61,15 @@ export function parseReference(s: string): Reference {
   if (HEX_ID.test(s)) {
     invalid(s, "a 64-character hexadecimal string is an image id, not a repository name");
   }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(s);
+  if (scheme) {
+    invalid(
+      s,
+      `a reference has no scheme: drop "${scheme[0]}"${
+        /^https?$/i.test(scheme[1]) ? " (use --plain-http for a registry without TLS)" : ""
+      }`,
+    );
+  }
   let rest = s;
   let digest: Digest | undefined;
   const at = rest.indexOf("@");

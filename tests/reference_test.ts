@@ -146,3 +146,17 @@ Deno.test("familiarName() shortens Docker Hub names for display", () => {
   assertEquals(familiarName("ghcr.io/o/app:1"), "ghcr.io/o/app:1");
   assertEquals(familiarName("not a ref"), "not a ref");
 });
+
+Deno.test("parseReference() refuses a URL scheme and says to drop it (and --plain-http for http)", () => {
+  assertThrows(
+    () => parseReference("http://127.0.0.1:5000/x:1"),
+    InvalidInputError,
+    'drop "http://" (use --plain-http for a registry without TLS)',
+  );
+  assertThrows(() => parseReference("https://ghcr.io/a/b:1"), InvalidInputError, 'drop "https://"');
+  assertThrows(
+    () => parseReference("docker://ghcr.io/a/b:1"),
+    InvalidInputError,
+    'drop "docker://"',
+  );
+});
