@@ -63,3 +63,54 @@ Deno.test("global flags give the same result before and after the command, for e
     assertEquals(Object.keys(JSON.parse(d.stdout)), ["digest", "mediaType", "size"]);
   });
 });
+
+Deno.test("every operating-system error that reaches the top level is one line and its exit code, never a stack trace", async () => {
+  const { reportError } = await import("../../src/cli/common.ts");
+  const cases: [Error, number, RegExp][] = [
+    [
+      new Deno.errors.NotFound("No such file or directory (os error 2): open 'x'"),
+      1,
+      /^lading: No such file/,
+    ],
+    [
+      new Deno.errors.PermissionDenied("Permission denied (os error 13): open '/root/x'"),
+      1,
+      /^lading: Permission denied/,
+    ],
+    [
+      new Deno.errors.NotADirectory("Not a directory (os error 20): stat 'f/x'"),
+      1,
+      /^lading: Not a directory/,
+    ],
+    [
+      new Deno.errors.IsADirectory("Is a directory (os error 21): open 'd'"),
+      1,
+      /^lading: Is a directory/,
+    ],
+    [new Error("No space left on device (os error 28)"), 1, /^lading: no space left on the device/],
+    [
+      new Deno.errors.Interrupted("Interrupted system call (os error 4)"),
+      130,
+      /^lading: interrupted$/,
+    ],
+    [new Deno.errors.BrokenPipe("Broken pipe (os error 32)"), 141, /^$/],
+    [Object.assign(new Error("write EPIPE"), { code: "EPIPE" }), 141, /^$/],
+    [new TypeError("x is undefined"), 1, /^lading: internal error: TypeError: x is undefined$/],
+  ];
+  for (const [e, code, line] of cases) {
+    let err = "";
+    const io = {
+      out: () => {},
+      err: (t: string) => void (err += t),
+      stdout: new WritableStream(),
+      stdin: new ReadableStream(),
+      stderrIsTerminal: false,
+      env: () => undefined,
+    };
+    assertEquals(reportError(e, io), code, e.message);
+    const lines = err.split("\n").filter((l) => l);
+    assert(lines.length <= 1, err);
+    assert(line.test(lines[0] ?? ""), `${e.message}: ${err}`);
+    assert(!/\n\s+at /.test(err), err);
+  }
+});
