@@ -16,10 +16,10 @@
  * ```
  * @module
  */
-import { type Digest, parseDigest, shortDigest } from "./digest.ts";
+import { type Digest, parseDigest } from "./digest.ts";
 import { NotFoundError } from "./errors.ts";
 import { isConfigMediaType, isManifestMediaType, isNonDistributable } from "./media_types.ts";
-import { formatPlatform, isAttestation } from "./platform.ts";
+import { formatPlatform, platformLabel } from "./platform.ts";
 import { largeChunks } from "./streams.ts";
 import { getRuntime } from "./runtime/mod.ts";
 import type { Runtime } from "./runtime/types.ts";
@@ -410,14 +410,6 @@ export async function checkImage(
     foreign,
     skippedPlatforms,
   };
-}
-
-function platformLabel(d: Descriptor): string {
-  if (isAttestation(d)) {
-    const ref = d.annotations?.["vnd.docker.reference.digest"];
-    return ref ? `attestation for ${shortDigest(ref)}` : "attestation";
-  }
-  return d.platform ? formatPlatform(d.platform) : "unknown";
 }
 
 /**

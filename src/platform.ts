@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { shortDigest } from "./digest.ts";
 import { InvalidInputError } from "./errors.ts";
 import type { Descriptor, Platform } from "./types.ts";
 
@@ -241,4 +242,16 @@ export function choosePlatformManifest(
   const match = candidates.find((d) => d.platform && platformMatches(target, d.platform));
   if (match !== undefined || want !== undefined) return match;
   return candidates[0];
+}
+
+/**
+ * How an index entry is named in reports: `linux/arm64/v8`, `attestation for sha256:ab12…`
+ * (buildx attestation manifests), `unknown` without a platform.
+ */
+export function platformLabel(d: Descriptor): string {
+  if (isAttestation(d)) {
+    const ref = d.annotations?.["vnd.docker.reference.digest"];
+    return ref ? `attestation for ${shortDigest(ref)}` : "attestation";
+  }
+  return d.platform ? formatPlatform(d.platform) : "unknown";
 }

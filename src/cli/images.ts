@@ -6,7 +6,7 @@ import { shortDigest } from "../digest.ts";
 import { listImageSummaries, resolveImage, resolveManifest, summarizeImage } from "../image.ts";
 import { isConfigMediaType } from "../media_types.ts";
 import { familiarName } from "../reference.ts";
-import { formatPlatform, parsePlatform } from "../platform.ts";
+import { formatPlatform, parsePlatform, platformLabel } from "../platform.ts";
 import type { ImageConfig } from "../types.ts";
 import {
   type CliIO,
@@ -275,11 +275,12 @@ export const imagesInspect: Command = {
       );
       if (m.index) {
         out.push(`Index:        ${count(m.index.manifests.length, "entry", "entries")}`);
+        const width = Math.max(20, ...m.index.manifests.map((e) => platformLabel(e).length));
         for (const e of m.index.manifests) {
-          const p = e.platform ? formatPlatform(e.platform) : "-";
+          const p = platformLabel(e);
           const chosen = e.digest === m.manifestDescriptor.digest ? " (chosen)" : "";
           const present = (await store.has(e.digest)) ? "" : " [not in store]";
-          out.push(`  ${p.padEnd(20)} ${e.mediaType} ${e.digest}${chosen}${present}`);
+          out.push(`  ${p.padEnd(width)} ${e.mediaType} ${e.digest}${chosen}${present}`);
         }
       }
       out.push(`Manifest:     ${m.manifestDescriptor.mediaType} ${m.manifestDescriptor.digest}`);

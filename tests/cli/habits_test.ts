@@ -331,6 +331,15 @@ Deno.test("manifest, config and digest print raw bytes and digests, --platform a
     );
     const none = await lading(store, ["digest", "--platform", "linux/s390x", name]);
     assertEquals(none.code, 1);
+    // inspect names the index entries as images check does (an attestation is not
+    // "unknown/unknown"), in one aligned column.
+    const inspect = (await lading(store, ["images", "inspect", name])).stdout;
+    const entries = inspect.split("\n").filter((l) =>
+      / application\/vnd\.oci\.image\.manifest/.test(l) && l.startsWith("  ")
+    );
+    assertEquals(entries.length, 3, inspect);
+    assertMatch(entries[2], /^ {2}attestation for sha256:[0-9a-f]{12} /);
+    assertEquals(new Set(entries.map((l) => l.indexOf(" application/"))).size, 1, inspect);
   });
 });
 
