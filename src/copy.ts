@@ -105,6 +105,12 @@ export interface ContentTarget {
   pushDocument(descriptor: Descriptor, bytes: Uint8Array, tag?: string): Promise<TransferOutcome>;
   /** Optional: tries a cheaper way than a transfer (a cross-repository mount). */
   mount?(descriptor: Descriptor): Promise<boolean>;
+  /**
+   * Optional: true when `tag` already names this document (the root of a push, asked
+   * instead of {@link exists}). The copy then does not write it again: a second push
+   * sends no manifest (crane's check); a tag naming something else is written as before.
+   */
+  tagged?(descriptor: Descriptor, tag: string): Promise<boolean>;
 }
 
 /** Progress of one blob. */
@@ -401,8 +407,11 @@ export async function copyGraph(
 
   const counts = { transferred: 0, mounted: 0, present: 0, bytes: 0, resumed: 0 };
   const concurrency = options.concurrency ?? 4;
+  let rootTagged = false;
   await inParallel(post, 16, async (n) => {
-    n.present = await target.exists(n.d);
+    if (n.d.digest === root.digest && options.rootTag && target.tagged) {
+      n.present = rootTagged = await target.tagged(n.d, options.rootTag);
+    } else n.present = await target.exists(n.d);
   });
   const toSend = leaves.filter((n) => !n.present);
   counts.present += leaves.length - toSend.length;
@@ -462,7 +471,7 @@ export async function copyGraph(
   for (const n of post) {
     if (!n.document) continue;
     const isRoot = n.d.digest === root.digest;
-    if (n.present && !(isRoot && options.rootTag)) {
+    if (n.present && (!(isRoot && options.rootTag) || rootTagged)) {
       counts.present++;
       continue;
     }

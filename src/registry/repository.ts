@@ -109,6 +109,11 @@ export function registryTarget(
       if (isManifestish(d)) return (await client.head(repo, d.digest)) !== undefined;
       return await client.blobExists(repo, d.digest, { push: true });
     },
+    async tagged(d, tag) {
+      // A tag that cannot be looked up (or names a schema 1 manifest) is written over.
+      const named = await client.head(repo, tag).catch(() => undefined);
+      return named?.digest === d.digest;
+    },
     async mount(d) {
       if (!options.mountFrom || options.mountFrom === repo) return false;
       // distribution 2.8 answers 201 to a mount of a sha512 blob without linking it (the

@@ -125,6 +125,15 @@ Deno.test("re-pull of an image already present transfers no blob; a second push 
     assertEquals(again.blobs.present, 4);
     assertEquals(again.blobs.bytes, 0);
     assertEquals(proxy.count({ kind: "upload" }), 0, "no upload session is even started");
+    // The tag already names the image: only HEADs (the blobs, and the tag), no manifest PUT.
+    assertEquals(
+      proxy.seen.filter((r) => r.method !== "HEAD").map((r) => `${r.method} ${r.path}`),
+      [],
+    );
+    assert(
+      proxy.seen.some((r) => r.method === "HEAD" && r.path === "/v2/app/manifests/1"),
+      "the tag is looked up",
+    );
 
     const puller = w.other("puller");
     await puller.run(["pull", "--plain-http", "-q", `${proxy.host}/app:1`]);
