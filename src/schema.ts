@@ -345,25 +345,25 @@ function dockerArchiveSchema(profile: SchemaProfile) {
   }));
 }
 
-function buildSchemas(profile: SchemaProfile) {
-  return {
-    descriptor: descriptorSchema(profile),
-    index: indexSchema(profile),
-    manifest: manifestSchema(profile),
-    config: configSchema(profile),
-    layout: layoutSchema(profile),
-    dockerArchive: dockerArchiveSchema(profile),
-  };
-}
+const BUILDERS = {
+  descriptor: descriptorSchema,
+  index: indexSchema,
+  manifest: manifestSchema,
+  config: configSchema,
+  layout: layoutSchema,
+  dockerArchive: dockerArchiveSchema,
+};
 
-type Schemas = ReturnType<typeof buildSchemas>;
-const schemaCache = new Map<SchemaProfile, Schemas>();
+type Schemas = { [K in keyof typeof BUILDERS]: ReturnType<(typeof BUILDERS)[K]> };
+const schemaCache = new Map<string, Schemas[keyof Schemas]>();
 
-function schemas(profile: SchemaProfile = "lading"): Schemas {
-  let s = schemaCache.get(profile);
+/** One schema, built on its first use (a command that reads a manifest builds no other). */
+function schemaOf<K extends keyof Schemas>(kind: K, profile: SchemaProfile = "lading"): Schemas[K] {
+  const key = `${profile} ${kind}`;
+  let s = schemaCache.get(key) as Schemas[K] | undefined;
   if (s === undefined) {
-    s = buildSchemas(profile);
-    schemaCache.set(profile, s);
+    s = BUILDERS[kind](profile) as Schemas[K];
+    schemaCache.set(key, s);
   }
   return s;
 }
@@ -434,7 +434,7 @@ export function parseDescriptor(
   options: { profile?: SchemaProfile } = {},
 ): Descriptor {
   requireObject(value, what);
-  return validate(schemas(options.profile).descriptor, value, what) as unknown as Descriptor;
+  return validate(schemaOf("descriptor", options.profile), value, what) as unknown as Descriptor;
 }
 
 /**
@@ -555,7 +555,7 @@ export function parseIndex(bytes: Uint8Array, options: DocumentOptions = {}): Im
     );
   }
   checkDocumentKind("index", body, what, options);
-  const index = validate(schemas(options.profile).index, body, what);
+  const index = validate(schemaOf("index", options.profile), body, what);
   return { ...index, manifests: index.manifests ?? [] } as unknown as ImageIndex;
 }
 
@@ -600,7 +600,7 @@ export function parseManifest(bytes: Uint8Array, options: DocumentOptions = {}):
     fail(what, "", `the body is an index (it has "manifests"), not a manifest`);
   }
   checkDocumentKind("manifest", body, what, options);
-  return validate(schemas(options.profile).manifest, body, what) as unknown as ImageManifest;
+  return validate(schemaOf("manifest", options.profile), body, what) as unknown as ImageManifest;
 }
 
 /**
@@ -624,7 +624,7 @@ export function parseManifest(bytes: Uint8Array, options: DocumentOptions = {}):
 export function parseConfig(bytes: Uint8Array, options: ParseOptions = {}): ImageConfig {
   const what = options.what ?? "config";
   const body = requireObject(parseJson(bytes, { ...options, what }), what);
-  const config = validate(schemas(options.profile).config, body, what);
+  const config = validate(schemaOf("config", options.profile), body, what);
   // Normalize Docker's nulls (lading profile only lets them through).
   const rootfs = { ...config.rootfs, diff_ids: config.rootfs.diff_ids ?? [] };
   if (config.config?.Env === null) {
@@ -656,7 +656,7 @@ export function parseDockerArchiveManifest(
   if (!Array.isArray(value)) {
     fail(what, "", `no valid manifest.json: expected an array, got ${show(JSON.stringify(value))}`);
   }
-  return validate(schemas(options.profile).dockerArchive, value, what) as DockerArchiveEntry[];
+  return validate(schemaOf("dockerArchive", options.profile), value, what) as DockerArchiveEntry[];
 }
 
 /**
@@ -673,5 +673,5 @@ export function parseDockerArchiveManifest(
 export function parseImageLayout(bytes: Uint8Array, options: ParseOptions = {}): ImageLayout {
   const what = options.what ?? "oci-layout";
   const body = requireObject(parseJson(bytes, { ...options, what }), what);
-  return validate(schemas(options.profile).layout, body, what) as ImageLayout;
+  return validate(schemaOf("layout", options.profile), body, what) as ImageLayout;
 }
