@@ -82,8 +82,8 @@ export const pullCommand: Command = {
         warn(m);
       },
     });
-    // Large blobs are hashed and written by worker threads (one per spare core) while this
-    // thread hashes its share: sha256 is most of a pull's cost, and blobs hash in parallel.
+    // Large blobs are hashed and written by worker threads, one per core, while this thread
+    // reads the network: sha256 is most of a pull's cost, and the blobs hash in parallel.
     const workers = fsWriteWorkers();
     const store = await openStore(f.values, io, { writeOffload: workers });
     try {

@@ -1,15 +1,15 @@
 /**
  * Deno only: worker threads that hash and write the fs store's large blobs
- * ({@link FsWriteOffload}), so that a pull hashes several blobs on several cores. sha256 is
- * most of a pull's cost (≈170 MB/s per core on a CPU without SHA extensions): on 2 cores, a
- * pull of 144 MB hashes in about half the time. The large writes are shared out by size
- * between the workers and the calling thread (which also reads every body, so its bytes
- * weigh a little more), largest first on a tie to a worker: one worker per spare core, not
- * one per core (each costs ~20 MiB of memory and ~30 ms to start). Bytes travel in 1 MiB segments: each chunk is copied into the current segment
- * (the caller keeps its buffer), full segments are transferred to the write's worker, which
- * hashes and writes them and hands them back, so the same few buffers go back and forth;
- * at most {@link SEGMENTS_IN_FLIGHT} per write are away at once (bounded memory: a slow disk
- * slows the network reads instead of filling memory).
+ * ({@link FsWriteOffload}), so that a pull hashes several blobs on several cores while the
+ * calling thread reads the network. sha256 is most of a pull's cost (≈170 MB/s per core on
+ * a CPU without SHA extensions): on 2 cores, a pull of 144 MB hashes in about half the time.
+ * One worker per core (at most 4); a new write goes to an idle worker, else to a new one,
+ * else to the one with the fewest bytes still to write, so the workers end together. Bytes
+ * travel in 1 MiB segments: each chunk is copied into the current segment (the caller keeps
+ * its buffer), full segments are transferred to the write's worker, which hashes and writes
+ * them and hands them back, so the same few buffers go back and forth; at most
+ * {@link SEGMENTS_IN_FLIGHT} per write are away at once (bounded memory: a slow disk slows
+ * the network reads instead of filling memory).
  *
  * Workers start on the first write of at least `minBytes` (a worker costs ~30 ms to start,
  * more than hashing a few megabytes); smaller writes, writes of unknown size, and every write
@@ -38,18 +38,10 @@ import type { FromWriteWorker, ToWriteWorker } from "./fs_write_worker.ts";
 export const SEGMENT = 1024 * 1024;
 /** Segments a write may have at its worker before it waits (the worker never starves). */
 export const SEGMENTS_IN_FLIGHT = 2;
-/**
- * How much more a byte hashed in the calling thread weighs when writes are shared out: that
- * thread also reads every body and copies every chunk into segments.
- */
-const CALLING_THREAD_WEIGHT = 1.25;
 
 /** Options of {@link fsWriteWorkers}. */
 export interface FsWriteWorkersOptions {
-  /**
-   * Worker threads (default: one less than the CPU count, at most 3 — the calling thread
-   * hashes its share too; 0: every write in the calling thread).
-   */
+  /** Worker threads (default: the CPU count, at most 4; 0: every write in the calling thread). */
   readonly workers?: number;
   /** Writes of at least this many bytes go to a worker (default 8 MiB). */
   readonly minBytes?: number;
@@ -58,7 +50,7 @@ export interface FsWriteWorkersOptions {
 /** A worker and the writes it carries. */
 interface Slot {
   readonly worker: Worker;
-  /** Bytes of the writes given to it so far (announced sizes): a new write goes to the least loaded. */
+  /** Bytes its open writes have still to send (announced sizes): a new write goes to the least loaded. */
   load: number;
   readonly listeners: Map<number, (m: FromWriteWorker) => void>;
   failure?: Error;
@@ -86,15 +78,10 @@ interface Slot {
 export function fsWriteWorkers(
   options: FsWriteWorkersOptions = {},
 ): FsWriteOffload & { readonly workersRunning: number; close(): void } {
-  const max = Math.max(
-    0,
-    options.workers ?? Math.min((navigator.hardwareConcurrency || 1) - 1, 3),
-  );
+  const max = Math.max(0, options.workers ?? Math.min(navigator.hardwareConcurrency || 1, 4));
   const minBytes = options.minBytes ?? 8 * 1024 * 1024;
   const slots: Slot[] = [];
   const pool: ArrayBuffer[] = [];
-  /** Bytes of the large writes left to the calling thread so far. */
-  let local = 0;
   let nextId = 1;
   let closed = false;
 
@@ -121,19 +108,14 @@ export function fsWriteWorkers(
     return slot;
   };
   /**
-   * The thread a large write goes to (undefined: the calling thread): the one with the
-   * least load so far, a worker on a tie; a worker not started yet has none.
+   * The worker a large write goes to: an idle one, else a new one while there are fewer than
+   * `max`, else the one with the fewest bytes still to write.
    */
-  const choose = (size: number): Slot | undefined => {
+  const choose = (): Slot | undefined => {
     let least: Slot | undefined;
     for (const s of slots) if (!least || s.load < least.load) least = s;
-    const leastLoad = slots.length < max ? 0 : least?.load ?? Infinity;
-    if (leastLoad <= local * CALLING_THREAD_WEIGHT) {
-      const slot = least && least.load === leastLoad ? least : spawn();
-      if (slot) return slot;
-    }
-    local += size;
-    return undefined;
+    if (least && least.load === 0) return least;
+    return (slots.length < max ? spawn() : undefined) ?? least;
   };
 
   return {
@@ -142,16 +124,17 @@ export function fsWriteWorkers(
     },
     async open(path, { existing, size }) {
       if (closed || max === 0 || size === undefined || size < minBytes) return undefined;
-      const slot = choose(size);
+      const slot = choose();
       if (!slot) return undefined;
       const id = nextId++;
       slot.load += size;
       const write = new WorkerWrite(slot, id, pool, size);
       try {
         write.offset = await write.open(path, existing);
+        write.resumedAt(write.offset);
         return write;
       } catch (e) {
-        write.release(false);
+        write.release();
         throw e;
       }
     },
@@ -184,6 +167,7 @@ class WorkerWrite implements OffloadedWrite {
   #reply?: { t: FromWriteWorker["t"]; resolve: (m: FromWriteWorker) => void };
   #released = false;
 
+  /** `load`: the bytes this write is expected to send (counted in its worker's load). */
   constructor(slot: Slot, id: number, pool: ArrayBuffer[], load: number) {
     this.#slot = slot;
     this.#load = load;
@@ -225,6 +209,11 @@ class WorkerWrite implements OffloadedWrite {
     return r;
   }
 
+  /** The write continues a partial one of `offset` bytes: that many fewer to send. */
+  resumedAt(offset: number): void {
+    this.#unload(offset);
+  }
+
   async open(path: string, existing: boolean): Promise<number> {
     if (!existing) {
       this.#post({ t: "open", id: this.#id, path, existing });
@@ -234,10 +223,18 @@ class WorkerWrite implements OffloadedWrite {
     return (r as { size: number }).size;
   }
 
+  /** Takes `n` bytes off this write's share of its worker's load. */
+  #unload(n: number): void {
+    const d = Math.min(n, this.#load);
+    this.#load -= d;
+    this.#slot.load -= d;
+  }
+
   /** Sends the current segment. */
   #send(): void {
     const segment = this.#segment!;
     const length = this.#fill;
+    this.#unload(length);
     this.#segment = undefined;
     this.#fill = 0;
     this.#away++;
@@ -278,11 +275,11 @@ class WorkerWrite implements OffloadedWrite {
     }
   }
 
-  /** Forgets this write (its listener; its load too when it never started). */
-  release(started = true): void {
+  /** Forgets this write (its listener and what is left of its load). */
+  release(): void {
     if (this.#released) return;
     this.#released = true;
-    if (!started) this.#slot.load -= this.#load;
+    this.#unload(this.#load);
     this.#slot.listeners.delete(this.#id);
   }
 }

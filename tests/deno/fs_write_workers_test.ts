@@ -133,18 +133,21 @@ Deno.test("a worker's resumable write that breaks off keeps every byte it was gi
   });
 });
 
-Deno.test("writes are shared out between the worker and the calling thread by size", async () => {
+Deno.test("large writes are spread over the workers: an idle one, else a new one, else the one with the fewest bytes still to write", async () => {
   await withStore(async (store, workers) => {
-    const sizes = [4_000_000, 3_000_000, 2_000_000, 1_000_000];
+    const sizes = [4_000_000, 3_000_000, 2_000_000];
     const writers = [];
     for (const size of sizes) writers.push(await store.writer({ size }));
-    assertEquals(workers.workersRunning, 1, "one worker besides the calling thread");
+    assertEquals(workers.workersRunning, 2, "a second worker while the first is busy, no third");
     for (const [i, w] of writers.entries()) {
       const bytes = patternBytes(sizes[i], i);
       await writeIn(w, bytes, 1 << 20);
-      await w.commit({ digest: await sha256(bytes), size: sizes[i] });
+      assertEquals(await w.commit({ digest: await sha256(bytes), size: sizes[i] }), {
+        added: true,
+      });
     }
-  });
+    assertEquals(workers.workersRunning, 2);
+  }, { workers: 2 });
 });
 
 Deno.test("when the workers are closed during a write, the write fails with a clear error and nothing becomes visible", async () => {
