@@ -466,7 +466,7 @@ const cleanups = new Set<() => void>();
 
 let listening = false;
 
-function onSignal(): void {
+function cleanUp(code: number): void {
   // The last registered first, like deferred calls: a command's own cleanup before the
   // store's.
   for (const fn of [...cleanups].reverse()) {
@@ -476,26 +476,31 @@ function onSignal(): void {
       // best effort: exit anyway
     }
   }
-  Deno.exit(EXIT_INTERRUPTED);
+  Deno.exit(code);
 }
+
+/** Ctrl-C: 130, as a shell reports a process that SIGINT ended. */
+const onInterrupt = () => cleanUp(EXIT_INTERRUPTED);
+/** SIGTERM: 143 (128 + 15), as for a process without a handler. */
+const onTerminate = () => cleanUp(EXIT_TERMINATED);
 
 /**
  * Runs `cleanup` (synchronously) when Ctrl-C or SIGTERM stops the process, then exits
- * with 130. Returns the function that unregisters it.
+ * with 130 (Ctrl-C) or 143 (SIGTERM). Returns the function that unregisters it.
  */
 export function atInterrupt(cleanup: () => void): () => void {
   cleanups.add(cleanup);
   if (!listening && Deno.build.os !== "windows" && haveSpareDescriptors()) {
     listening = true;
-    Deno.addSignalListener("SIGINT", onSignal);
-    Deno.addSignalListener("SIGTERM", onSignal);
+    Deno.addSignalListener("SIGINT", onInterrupt);
+    Deno.addSignalListener("SIGTERM", onTerminate);
   }
   return () => {
     cleanups.delete(cleanup);
     if (cleanups.size === 0 && listening) {
       listening = false;
-      Deno.removeSignalListener("SIGINT", onSignal);
-      Deno.removeSignalListener("SIGTERM", onSignal);
+      Deno.removeSignalListener("SIGINT", onInterrupt);
+      Deno.removeSignalListener("SIGTERM", onTerminate);
     }
   };
 }
@@ -555,6 +560,8 @@ export function json(value: unknown): string {
 export const EXIT_BROKEN_PIPE = 141;
 /** Exit code after Ctrl-C (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
+/** Exit code after SIGTERM (128 + 15). */
+export const EXIT_TERMINATED = 143;
 
 /** True for the error a write to a closed pipe (`lading cat ... | head`) gives. */
 export function isBrokenPipe(e: unknown): boolean {

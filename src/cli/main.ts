@@ -1,6 +1,6 @@
 /**
  * Dispatches argv to a command and maps errors to exit codes (0 ok, 1 failure, 2 usage,
- * 130 Ctrl-C, 141 closed stdout). Global flags may come before or after the command words.
+ * 130 Ctrl-C, 141 closed stdout, 143 SIGTERM). Global flags may come before or after the command words.
  * @module
  */
 import {

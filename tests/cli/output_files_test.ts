@@ -55,7 +55,7 @@ Deno.test("export and flatten write into a fifo or device in place (no --force n
   });
 });
 
-Deno.test("Ctrl-C during flatten -o FILE removes the temporary file and exits 130", async () => {
+Deno.test("Ctrl-C (exit 130) or SIGTERM (exit 143) during flatten -o FILE removes the temporary file", async () => {
   await withDemo(async ({ dir, store }) => {
     // 96 MB that do not compress: long enough to be interrupted mid-write.
     const big = new Uint8Array(96 * 1024 * 1024);
@@ -83,31 +83,33 @@ Deno.test("Ctrl-C during flatten -o FILE removes the temporary file and exits 13
     await Deno.writeFile(`${dir}/big.tar`, await tarOfFiles(files));
     assertEquals((await lading(store, ["import", "-q", `${dir}/big.tar`])).code, 0);
     await Deno.mkdir(`${dir}/out`);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--no-check",
-        "cli.ts",
-        "flatten",
-        "example.com/big:1",
-        "-o",
-        `${dir}/out/f.tar`,
-      ],
-      cwd: ROOT,
-      env: { LADING_STORE: store },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const tmp = () => [...Deno.readDirSync(`${dir}/out`)].filter((e) => e.name.endsWith(".tmp"));
-    for (let i = 0; i < 2000 && tmp().length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 5));
+    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--no-check",
+          "cli.ts",
+          "flatten",
+          "example.com/big:1",
+          "-o",
+          `${dir}/out/f.tar`,
+        ],
+        cwd: ROOT,
+        env: { LADING_STORE: store },
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      const tmp = () => [...Deno.readDirSync(`${dir}/out`)].filter((e) => e.name.endsWith(".tmp"));
+      for (let i = 0; i < 2000 && tmp().length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assertEquals(tmp().length, 1, "flatten is writing its temporary file");
+      child.kill(signal);
+      const status = await child.status;
+      await child.stderr.cancel();
+      assertEquals(status.code, code, signal);
+      assertEquals([...Deno.readDirSync(`${dir}/out`)].map((e) => e.name), [], signal);
     }
-    assertEquals(tmp().length, 1, "flatten is writing its temporary file");
-    child.kill("SIGINT");
-    const status = await child.status;
-    await child.stderr.cancel();
-    assertEquals(status.code, 130);
-    assertEquals([...Deno.readDirSync(`${dir}/out`)].map((e) => e.name), []);
   });
 });
