@@ -136,7 +136,22 @@ export function flagSpec(flags: readonly FlagDef[]): FlagSpec {
 
 /** Parses a command's arguments by its flag table. */
 export function parseCommand(args: string[], command: Pick<Command, "flags">): Parsed {
-  return parseFlags(args, flagSpec(command.flags));
+  const parsed = parseFlags(args, flagSpec(command.flags));
+  // The global flags' values are checked by every command, also those that do not use them.
+  if (parsed.values.store === "") throw new UsageError("--store needs a directory");
+  lockTimeoutMs(parsed.values);
+  return parsed;
+}
+
+/** `--lock-timeout SECONDS` in milliseconds (undefined: wait as long as it takes). */
+function lockTimeoutMs(flags: Parsed["values"]): number | undefined {
+  const raw = flags["lock-timeout"];
+  if (typeof raw !== "string") return undefined;
+  const seconds = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
+    throw new UsageError(`--lock-timeout takes a number of seconds, got ${JSON.stringify(raw)}`);
+  }
+  return seconds * 1000;
 }
 
 /** Flag specification for {@link parseFlags}. */
@@ -358,25 +373,17 @@ function isEmptyStore(dir: string): boolean {
 
 /** How a writing command waits for the store's lock: says so once on stderr; --lock-timeout. */
 function lockOptions(flags: Parsed["values"], io: CliIO, dir: string): FsStoreOptions {
-  const raw = flags["lock-timeout"];
-  let lockTimeoutMs: number | undefined;
-  if (typeof raw === "string") {
-    const seconds = Number(raw);
-    if (raw.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
-      throw new UsageError(`--lock-timeout takes a number of seconds, got ${JSON.stringify(raw)}`);
-    }
-    lockTimeoutMs = seconds * 1000;
-  }
+  const timeout = lockTimeoutMs(flags);
   let said = false;
   return {
-    lockTimeoutMs,
+    lockTimeoutMs: timeout,
     onLockWait: (pid) => {
       if (said) return;
       said = true;
       io.err(
         `lading: waiting for another writer${pid ? ` (pid ${pid})` : ""} to release the lock of ${
           printable(dir)
-        }${lockTimeoutMs === undefined ? "" : ` (at most ${lockTimeoutMs / 1000} s)`}\n`,
+        }${timeout === undefined ? "" : ` (at most ${timeout / 1000} s)`}\n`,
       );
     },
   };

@@ -59,6 +59,13 @@ Deno.test("global flags give the same result before and after the command, for e
         args.join(" "),
       );
     }
+    // A bad global value is a usage error in every command, not only in those that use it.
+    for (const bad of [["--store="], ["--store", ""], ["--lock-timeout", "soon"]]) {
+      for (const args of [["images", "ls"], ["cat", img, "/bin/hello"], ["gc"]]) {
+        const r = await lading(store, [...bad, ...args]);
+        assertEquals(r.code, 2, `${bad.join(" ")} ${args.join(" ")}: ${show(r)}`);
+      }
+    }
     const d = await lading(undefined, ["--json", "--store", store, "digest", img]);
     assertEquals(Object.keys(JSON.parse(d.stdout)), ["digest", "mediaType", "size"]);
   });
