@@ -17,6 +17,7 @@ import {
   encodeMergedListing,
   listingChecksum,
   type ListingSource,
+  listingSourceOf,
   MergedListing,
   sourceKey,
 } from "../layers/merged_listing.ts";
@@ -97,7 +98,7 @@ export async function mergedListing(
 
 /**
  * Removes the listings that name a layer the store no longer has (after gc), and files
- * that are not listings.
+ * that are not listings of this version under their own name.
  */
 export async function pruneMergedCache(
   dir: string,
@@ -105,41 +106,21 @@ export async function pruneMergedCache(
   options: { dryRun?: boolean } = {},
 ): Promise<{ path: string; size: number }[]> {
   const removed: { path: string; size: number }[] = [];
-  let names: string[];
+  const names: string[] = [];
   try {
-    names = [];
     for await (const e of Deno.readDir(`${dir}/${MERGED_DIR}`)) names.push(e.name);
   } catch {
     return removed; // no listing yet
   }
   for (const name of names.sort()) {
     const path = `${dir}/${MERGED_DIR}/${name}`;
-    let keep = false;
-    if (/^[0-9a-f]{16}\.list$/.test(name)) {
-      const digests = await listedLayers(path);
-      keep = digests !== undefined &&
-        (await Promise.all(digests.map((d) => has(d)))).every(Boolean);
-    }
+    const source = await Deno.readFile(path).then(listingSourceOf, () => undefined);
+    const keep = source !== undefined && fileOf(dir, source) === path &&
+      (await Promise.all(source.layers.map((l) => has(l.digest)))).every(Boolean);
     if (keep) continue;
     const size = await Deno.stat(path).then((s) => s.size, () => 0);
     if (!options.dryRun) await Deno.remove(path).catch(() => {});
     removed.push({ path: `${MERGED_DIR}/${name}`, size });
   }
   return removed;
-}
-
-/** The layer digests a listing file names (its header line), or `undefined`. */
-async function listedLayers(path: string): Promise<string[] | undefined> {
-  try {
-    const bytes = await Deno.readFile(path);
-    const first = bytes.indexOf(10);
-    const second = bytes.indexOf(10, first + 1);
-    if (first < 0 || second < 0) return undefined;
-    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(first + 1, second)));
-    const layers = header?.source?.layers;
-    if (!Array.isArray(layers)) return undefined;
-    return layers.map((l: { digest?: unknown }) => String(l.digest));
-  } catch {
-    return undefined;
-  }
 }

@@ -387,7 +387,7 @@ export class MergedFilesystem {
    * the image for every component, and for the last one too when `follow` is true.
    */
   lookup(path: string, options: { follow?: boolean } = {}): FsNode | undefined {
-    return lookupPath(this.#tree, path, options.follow ?? false);
+    return lookupPath(this.#tree, path, options);
   }
 
   /** Removes a node (and its subtree), recording deletions and waste. */

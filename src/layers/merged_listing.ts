@@ -43,6 +43,7 @@ import type { ContentRef, FsNode, MergedFilesystem } from "./merged_fs.ts";
 import { joinPath, ROOT } from "./path.ts";
 import { lookupPath, type PathTree } from "./resolve.ts";
 
+/** Bump the number when the format or the merge's semantics change: older listings are misses. */
 const MAGIC = "lading-merged-listing 1";
 
 /** What a listing was made from: the image's layers and the config's diff_ids, as given. */
@@ -147,6 +148,25 @@ export function sourceKey(source: ListingSource): string {
     layers: source.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
     diffIds: [...source.diffIds],
   });
+}
+
+/**
+ * What a listing says it was made from (its header), without reading the rest; `undefined`
+ * for bytes that do not start like a listing of this version.
+ */
+export function listingSourceOf(bytes: Uint8Array): ListingSource | undefined {
+  try {
+    const magicEnd = bytes.indexOf(10);
+    const headerEnd = bytes.indexOf(10, magicEnd + 1);
+    if (magicEnd < 0 || headerEnd < 0) return undefined;
+    const decoder = new TextDecoder();
+    if (decoder.decode(bytes.subarray(0, magicEnd)) !== MAGIC) return undefined;
+    const source = JSON.parse(decoder.decode(bytes.subarray(magicEnd + 1, headerEnd)))?.source;
+    if (!Array.isArray(source?.layers) || !Array.isArray(source?.diffIds)) return undefined;
+    return source as ListingSource;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Options of {@link encodeMergedListing}. */
@@ -378,7 +398,7 @@ export class MergedListing {
    * @throws {InvalidInputError} for `..` components and symlink loops.
    */
   lookup(path: string, options: { follow?: boolean } = {}): number | undefined {
-    return lookupPath(this.#tree, path, options.follow ?? false);
+    return lookupPath(this.#tree, path, options);
   }
 }
 

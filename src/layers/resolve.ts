@@ -114,11 +114,15 @@ export function resolvePath<N>(
  *
  * @throws {InvalidInputError} for `..` components and symlink loops.
  */
-export function lookupPath<N>(tree: PathTree<N>, path: string, follow: boolean): N | undefined {
+export function lookupPath<N>(
+  tree: PathTree<N>,
+  path: string,
+  options: { follow?: boolean } = {},
+): N | undefined {
   const normalized = normalizeEntryPath(path, "path");
   if (normalized === ROOT) return tree.root;
   return resolvePath(tree, pathComponents(normalized), {
-    followLast: follow,
+    followLast: options.follow ?? false,
     tooManyLinks: () => {
       throw new InvalidInputError(
         `path ${JSON.stringify(path)}: too many levels of symbolic links`,
