@@ -53,7 +53,7 @@ import {
   type StaleFileOptions,
 } from "./fs_leases.ts";
 import { FsWriterLock } from "./fs_lock.ts";
-import { FsBlobWriter, type FsWriteOffload, hashExisting } from "./fs_writer.ts";
+import { FsBlobWriter, type FsWriteOffload, HASH_AT_END_MAX, hashExisting } from "./fs_writer.ts";
 import { ALGORITHMS, HEX_NAME, INDEX_TMP_PREFIX, LayoutNameRoles } from "./layout.ts";
 import {
   emptyLayoutIndex,
@@ -391,6 +391,10 @@ export class FsStore extends LayoutNameRoles implements Store {
     if (offloaded) {
       file.close();
       return new FsBlobWriter({ ...common, offloaded, offset: offloaded.offset });
+    }
+    // A small write (its size known) is hashed from its file at commit.
+    if (!existing && options.size !== undefined && options.size <= HASH_AT_END_MAX) {
+      return new FsBlobWriter({ ...common, file });
     }
     const hasher = await runtime.createHasher("sha256");
     const offset = existing ? await hashExisting(file, hasher) : 0;

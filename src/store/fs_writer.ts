@@ -44,6 +44,13 @@ export interface FsWriteOffload {
   ): Promise<OffloadedWrite | undefined>;
 }
 
+/**
+ * A write announced this small (and not resumed) is hashed from its file at commit, in one
+ * go, instead of chunk by chunk: a pull's documents and small layers then need no streaming
+ * hasher in the calling thread (its large blobs go to worker threads).
+ */
+export const HASH_AT_END_MAX = 256 * 1024;
+
 /** How many blob writers of this process keep their ingest file open at once. */
 export const MAX_OPEN_WRITER_FILES = 32;
 
@@ -159,7 +166,8 @@ export class FsBlobWriter extends LayoutBlobWriter implements BlobWriter {
     }
     // Hash, then write synchronously: a write of a network- or tar-sized chunk into the page
     // cache is a memcpy, far cheaper than an async op's thread-pool round trip per chunk.
-    this.#hasher!.update(chunk);
+    // (Without a hasher, a small write is hashed from its file at the end.)
+    this.#hasher?.update(chunk);
     this.#size += chunk.byteLength;
     try {
       const file = this.#openFile();
@@ -185,9 +193,27 @@ export class FsBlobWriter extends LayoutBlobWriter implements BlobWriter {
 
   async #sha256Now(): Promise<Digest> {
     if (this.#sha256) return this.#sha256;
-    const hex = this.#offloaded ? (await this.#finish()).sha256 : this.#hasher!.digest();
+    const hex = this.#offloaded
+      ? (await this.#finish()).sha256
+      : this.#hasher
+      ? this.#hasher.digest()
+      : await this.#hashFile("sha256");
     this.#sha256 ??= `sha256:${hex}` as Digest;
     return this.#sha256;
+  }
+
+  /**
+   * The digest of the ingest file as written: small files read whole and hashed in one go
+   * (WebCrypto where the runtime has it: no streaming hasher to load for a small blob).
+   */
+  async #hashFile(algorithm: DigestAlgorithm): Promise<string> {
+    if (this.#size <= HASH_AT_END_MAX && this.#runtime.digest) {
+      return await this.#runtime.digest(algorithm, await Deno.readFile(this.#path));
+    }
+    const hasher = await this.#runtime.createHasher(algorithm);
+    const file = await Deno.open(this.#path, { read: true });
+    for await (const chunk of file.readable) hasher.update(chunk); // closes the file
+    return hasher.digest();
   }
 
   /** The sha256 of everything written (computed once; no writes after this). */
@@ -198,10 +224,7 @@ export class FsBlobWriter extends LayoutBlobWriter implements BlobWriter {
   async #actualDigest(algorithm: DigestAlgorithm): Promise<string> {
     if (algorithm === "sha256") return await this.#sha256Now();
     if (this.#offloaded) await this.#finish(); // the file complete and closed
-    const hasher = await this.#runtime.createHasher(algorithm);
-    const file = await Deno.open(this.#path, { read: true });
-    for await (const chunk of file.readable) hasher.update(chunk); // closes the file
-    return `${algorithm}:${hasher.digest()}`;
+    return `${algorithm}:${await this.#hashFile(algorithm)}`;
   }
 
   /** Verifies, then links the ingest file into `blobs/` (see {@link LayoutBlobWriter}). */

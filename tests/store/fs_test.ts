@@ -1,5 +1,6 @@
 import { digestBytes } from "../../src/digest.ts";
 import {
+  DigestMismatchError,
   InvalidInputError,
   LimitExceededError,
   NotFoundError,
@@ -635,4 +636,40 @@ Deno.test("FsStore is exported for type checks and instanceof", async () => {
   await withDir(async (dir) => {
     assert((await openFsStore(dir)) instanceof FsStore);
   });
+});
+
+Deno.test("a small write whose size is announced is hashed from its file at commit: right bytes commit (sha256 and sha512), wrong ones are refused, and an announced size that lies changes nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lading-fs-small-" });
+  try {
+    const store = await openFsStore(dir);
+    const runtime = await getRuntime();
+    const bytes = patternBytes(100_000, 4);
+    for (const algorithm of ["sha256", "sha512"] as const) {
+      const digest = await digestBytes(runtime, bytes, { algorithm });
+      const w = await store.writer({ size: bytes.byteLength });
+      await w.write(bytes.subarray(0, 60_000));
+      await w.write(bytes.subarray(60_000));
+      assertEquals(await w.commit({ digest, size: bytes.byteLength }), { added: true });
+      assertEquals(await Deno.readFile(store.blobFile(digest)), bytes);
+    }
+    const other = patternBytes(100_000, 5);
+    const otherDigest = await digestBytes(runtime, other);
+    const wrong = await store.writer({ size: other.byteLength });
+    await wrong.write(other.map((b, i) => (i === 7 ? b ^ 1 : b)));
+    await assertRejects(
+      () => wrong.commit({ digest: otherDigest, size: other.byteLength }),
+      DigestMismatchError,
+    );
+    assertEquals(await store.has(otherDigest), false);
+    // Announced as 10 bytes, 2 MiB written: still hashed right (streamed from the file).
+    const big = patternBytes(2 * 1024 * 1024, 6);
+    const lied = await store.writer({ size: 10 });
+    await lied.write(big);
+    const digest = await digestBytes(runtime, big);
+    assertEquals(await lied.sha256!(), digest);
+    assertEquals(await lied.commit({ digest, size: big.byteLength }), { added: true });
+    assertEquals(await Array.fromAsync(Deno.readDir(`${dir}/ingest`)), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
