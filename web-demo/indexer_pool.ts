@@ -38,6 +38,7 @@ interface Slot {
 interface Pending {
   job: Omit<IndexJob, "id">;
   signal?: AbortSignal;
+  onStart?: () => void;
   resolve: (bytes: Uint8Array) => void;
   reject: (e: unknown) => void;
 }
@@ -58,14 +59,17 @@ export class IndexerPool {
   /**
    * The encoded index of `layer`, read from `stream` (which this call owns). Rejects with
    * the reason when the bytes are not a readable layer, or when `signal` aborts.
+   * `onStart` is called when a worker (or this thread) starts reading the stream: jobs
+   * wait in line while every worker is busy.
    */
   index(
     layer: Descriptor,
     stream: ReadableStream<Uint8Array>,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; onStart?: () => void } = {},
   ): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ job: { layer, stream }, signal: options.signal, resolve, reject });
+      const { signal, onStart } = options;
+      this.#queue.push({ job: { layer, stream }, signal, onStart, resolve, reject });
       this.#pump();
     });
   }
@@ -81,6 +85,7 @@ export class IndexerPool {
         continue;
       }
       slot.busy = true;
+      p.onStart?.();
       this.#run(slot, p).then(p.resolve, p.reject).finally(() => {
         slot.busy = false;
         this.#pump();

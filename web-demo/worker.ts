@@ -6,11 +6,10 @@
  */
 import { collectGarbage } from "../src/gc.ts";
 import { listImageSummaries, resolveImage } from "../src/image.ts";
-import { importImages, type ImportOptions } from "../src/import/mod.ts";
+import type { ImportOptions } from "../src/import/mod.ts";
 import { exportArchive } from "../src/export/mod.ts";
 import { getRuntime } from "../src/runtime/mod.ts";
 import { openOpfsStore, type OpfsStore, removeOpfsStore } from "../src/store/opfs.ts";
-import type { Store } from "../src/store/types.ts";
 import { directoryFiles, openArchive, tarFiles } from "../src/web/archive_store.ts";
 import { imageDetail, platformOption, readFileBytes } from "../src/web/inspect.ts";
 import { configSummary } from "../src/web/inspect.ts";
@@ -23,6 +22,7 @@ import { decodeLayerIndex } from "../src/layers/layer_index_codec.ts";
 import type { Descriptor } from "../src/types.ts";
 import type { Digest } from "../src/digest.ts";
 import { INDEXER_NAME, IndexerPool, serveIndexer } from "./indexer_pool.ts";
+import { importIndexed } from "./import_indexed.ts";
 import { linkRoot } from "../src/layers/merged_fs.ts";
 import {
   DPKG_STATUS_DIR,
@@ -39,7 +39,7 @@ import type {
   SourceMessage,
   ToWorker,
 } from "../src/web/protocol.ts";
-import type { BlobProvider, BlobWriter, ImageSource } from "../src/store/types.ts";
+import type { BlobProvider, ImageSource } from "../src/store/types.ts";
 import {
   type DirectoryHandleLike,
   directoryHandleSource,
@@ -155,116 +155,13 @@ function throttled(id: number, total?: number) {
   };
 }
 
-/** True when the first bytes of a blob look like a layer: gzip, zstd or a tar header. */
-function looksLikeLayer(head: Uint8Array): boolean {
-  if (head[0] === 0x1f && head[1] === 0x8b) return true;
-  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return true;
-  return new TextDecoder().decode(head.subarray(257, 262)) === "ustar";
-}
-
-/**
- * The store, watched: every byte written to a blob is counted (after the write was
- * accepted), and each committed blob whose first bytes look like a layer is reported with
- * its digest and size (to be indexed while the import goes on).
- */
-function observedStore(
-  target: Store,
-  watch: {
-    onBytes?: (n: number) => void;
-    onLayerCommitted?: (layer: Descriptor) => void;
-  },
-): Store {
-  return new Proxy(target, {
-    get(t, prop, receiver) {
-      if (prop === "writer") {
-        return async (): Promise<BlobWriter> => {
-          const w = await t.writer();
-          let head = new Uint8Array(0);
-          let size = 0;
-          return Object.assign(Object.create(w), {
-            write: async (chunk: Uint8Array) => {
-              if (head.byteLength < 512) {
-                const more = new Uint8Array(Math.min(512, head.byteLength + chunk.byteLength));
-                more.set(head);
-                more.set(chunk.subarray(0, more.byteLength - head.byteLength), head.byteLength);
-                head = more;
-              }
-              await w.write(chunk);
-              size += chunk.byteLength;
-              watch.onBytes?.(chunk.byteLength);
-            },
-            commit: async (expected: { digest: Digest; size: number }) => {
-              const r = await w.commit(expected);
-              if (watch.onLayerCommitted && looksLikeLayer(head)) {
-                watch.onLayerCommitted({ mediaType: "", digest: expected.digest, size });
-              }
-              return r;
-            },
-            abort: w.abort.bind(w),
-            ...(w.sha256 ? { sha256: w.sha256.bind(w) } : {}),
-          });
-        };
-      }
-      const value = Reflect.get(t, prop, receiver);
-      return typeof value === "function" ? value.bind(t) : value;
-    },
-  });
-}
-
-/**
- * Imports into `target` (the store or the scratch store) and indexes every layer blob
- * it adds, in the indexing workers while the import goes on: the first view of the image
- * then reads no layer. The indexes are kept only when the import succeeds.
- */
-async function importIndexed(
-  target: OpfsStore,
-  source: ImportSource,
-  options: ImportOptions & { onBytes?: (n: number) => void; progressId?: number },
-) {
-  const jobs: Promise<[Descriptor, Uint8Array] | undefined>[] = [];
-  const sizes: number[] = [];
-  const stop = new AbortController();
-  const { onBytes, progressId, ...importOptions } = options;
-  const watched = observedStore(target, {
-    onBytes,
-    onLayerCommitted: NO_INDEX ? undefined : (layer) => {
-      sizes.push(layer.size);
-      jobs.push(
-        target.reader(layer.digest)
-          .then((stream) => indexers.index(layer, stream, { signal: stop.signal }))
-          .then((bytes) => [layer, bytes] as [Descriptor, Uint8Array])
-          // Not a layer after all (or unreadable): the first view reads it instead.
-          .catch(() => undefined),
-      );
-    },
-  });
-  let indexed: ([Descriptor, Uint8Array] | undefined)[] = [];
-  try {
-    const result = await importImages(watched, source, {
-      ...importOptions,
-      // Every blob is stored; the layers still being indexed are waited for before the
-      // names are recorded, so that a cancel now still leaves nothing (the importer checks
-      // the signal right after this and rolls back).
-      beforeNaming: async () => {
-        if (progressId !== undefined && jobs.length) {
-          // Bytes of the layer blobs indexed, over all of them.
-          const progress = throttled(progressId, sizes.reduce((a, b) => a + b, 0));
-          jobs.forEach((job, i) => job.then(() => progress.add(sizes[i], "indexing layers")));
-        }
-        const signal = importOptions.signal;
-        if (signal?.aborted) return;
-        const cancelled = new Promise<undefined>((resolve) =>
-          signal?.addEventListener("abort", () => resolve(undefined), { once: true })
-        );
-        const all = await Promise.race([Promise.all(jobs), cancelled]);
-        if (all) indexed = all;
-      },
-    });
-    for (const job of indexed) if (job) await target.layerIndex.putEncoded(job[0], job[1]);
-    return result;
-  } finally {
-    stop.abort(new DOMException("import ended", "AbortError"));
-  }
+/** Progress of the layer indexing an import waits for: bytes of layers indexed, over all. */
+function indexingProgress(id: number) {
+  let progress: ReturnType<typeof throttled> | undefined;
+  return (done: number, total: number) => {
+    progress ??= throttled(id, total);
+    progress.set(done, "indexing layers");
+  };
 }
 
 /**
@@ -493,9 +390,9 @@ async function handle(id: number, request: Request, signal: AbortSignal): Promis
       const compressed = request.source.kind === "file" && await isCompressed(request.source.file);
       const stored = throttled(id, total);
       const source = importSource(request.source, signal, compressed ? progress : undefined);
-      const result = await importIndexed(store, source, {
+      const result = await importIndexed(store, source, NO_INDEX ? undefined : indexers, {
         ...NAMES,
-        progressId: id,
+        onIndexed: indexingProgress(id),
         signal,
         onProgress: source.kind === "directory" && total === undefined
           ? (n) => progress.set(n, "reading")
@@ -518,7 +415,8 @@ async function handle(id: number, request: Request, signal: AbortSignal): Promis
             await importIndexed(
               scratch,
               fileSource(file, { signal, onBytes: (n) => progress.add(n, "decompressing") }),
-              { ...NAMES, signal, progressId: id },
+              NO_INDEX ? undefined : indexers,
+              { ...NAMES, signal, onIndexed: indexingProgress(id) },
             );
           } catch (e) {
             await scratch.close();

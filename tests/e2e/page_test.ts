@@ -2,7 +2,8 @@
  * The web page in a real browser (headless Chromium, playwright-core): an archive built by
  * the test is set on the file input and imported; the image appears with the right
  * digest; the file tree shows a known file; a reload still shows it (OPFS persisted); a
- * second import adds no blobs; a corrupt archive shows an error and adds nothing; opening
+ * second import adds no blobs; a corrupt archive, and a layout folder with a wrong layer file,
+ * show an error naming the blob and add nothing; opening
  * read-only works; cancel leaves nothing; export downloads an archive that the CLI imports
  * with the same digests; a docker archive gets the library's name and digest. Screenshots of the main views go to `artifacts/screenshots/`.
  * @module
@@ -24,6 +25,7 @@ import {
   tarOfFiles,
 } from "../helpers/images.ts";
 import { browserTestsEnabled, launchChromium, serveDir, started } from "./browser.ts";
+import { writeFiles } from "../import/_support.ts";
 
 const SHOTS = repoPath("artifacts/screenshots");
 
@@ -60,6 +62,23 @@ function blobCount(page: Page): Promise<number> {
       return 0;
     }
   });
+}
+
+/** The names in a folder of the page's store in OPFS (none when it does not exist). */
+function opfsEntries(page: Page, folder: string): Promise<string[]> {
+  return page.evaluate(async (folder) => {
+    const names: string[] = [];
+    try {
+      const root = await (navigator as unknown as {
+        storage: { getDirectory(): Promise<OpfsDir> };
+      }).storage.getDirectory();
+      const dir = await (await root.getDirectoryHandle("lading")).getDirectoryHandle(folder);
+      for await (const name of dir.keys()) names.push(name);
+    } catch {
+      // no such folder
+    }
+    return names;
+  }, folder);
 }
 
 async function chooseMode(page: Page, mode: "import" | "open") {
@@ -195,6 +214,38 @@ if (browserTestsEnabled("web page tests in Chromium")) {
         assertEquals(await page.locator('#images tr[data-name="example.com/bad:1"]').count(), 0);
         await shot(page, "04-error");
       });
+
+      await t.step(
+        "a layout folder with a wrong layer file is refused naming the file, and adds nothing",
+        async () => {
+          const other = await buildImage({
+            layers: [{ files: [{ path: "f.txt", content: "from a folder\n".repeat(3000) }] }],
+          });
+          const files = layoutFiles(
+            [{ descriptor: other.manifest.descriptor, refName: "example.com/folder:1" }],
+            blobsOf(other),
+          );
+          const layerPath = `blobs/sha256/${other.layers[0].descriptor.digest.slice(7)}`;
+          const bad = files.get(layerPath)!.slice(); // same size, other bytes
+          bad[bad.length - 5] ^= 0xff;
+          files.set(layerPath, bad);
+          await writeFiles(`${work}/bad-layout`, files);
+          await task(page, () => page.setInputFiles("#dir-input", `${work}/bad-layout`));
+          await page.waitForSelector("#error:not([hidden])");
+          const text = (await page.textContent("#error"))!;
+          assertStringIncludes(text, "Cannot import bad-layout: ");
+          assertStringIncludes(text, `bad-layout: ${layerPath}`);
+          assertStringIncludes(text, "hashes to sha256:");
+          assert(text.endsWith("Nothing was stored."), text);
+          assert(!text.includes("\n"), text);
+          assertEquals(await blobCount(page), 4);
+          assertEquals(await opfsEntries(page, "ingest"), []);
+          assertEquals(
+            await page.locator('#images tr[data-name="example.com/folder:1"]').count(),
+            0,
+          );
+        },
+      );
 
       await t.step("a big import can be cancelled and leaves nothing", async () => {
         const big = await buildImage({
