@@ -41,7 +41,10 @@ export const SEGMENTS_IN_FLIGHT = 2;
 
 /** Options of {@link fsWriteWorkers}. */
 export interface FsWriteWorkersOptions {
-  /** Worker threads (default: the CPU count, at most 4; 0: every write in the calling thread). */
+  /**
+   * Worker threads (default: the CPU count, at most 4, none on a single core; 0: every write
+   * in the calling thread).
+   */
   readonly workers?: number;
   /** Writes of at least this many bytes go to a worker (default 8 MiB). */
   readonly minBytes?: number;
@@ -78,7 +81,9 @@ interface Slot {
 export function fsWriteWorkers(
   options: FsWriteWorkersOptions = {},
 ): FsWriteOffload & { readonly workersRunning: number; close(): void } {
-  const max = Math.max(0, options.workers ?? Math.min(navigator.hardwareConcurrency || 1, 4));
+  const cores = navigator.hardwareConcurrency || 1;
+  // One core: a worker would only add its start and the copies.
+  const max = Math.max(0, options.workers ?? (cores < 2 ? 0 : Math.min(cores, 4)));
   const minBytes = options.minBytes ?? 8 * 1024 * 1024;
   const slots: Slot[] = [];
   const pool: ArrayBuffer[] = [];
