@@ -435,6 +435,21 @@ export async function checkImages(
 ): Promise<ImageCheck[]> {
   const list = records ?? await store.listImages();
   const shared = { ...options, cache: options.cache ?? new Map<string, BlobProblem | null>() };
+  // checkImage counts from 0 for each image: the caller sees one running total.
+  let done = 0;
+  const counted = <T extends CheckOptions>(o: T): T => {
+    const report = options.onProgress;
+    if (!report) return o;
+    let last = 0;
+    return {
+      ...o,
+      onProgress: (n: number) => {
+        done += n - last;
+        last = n;
+        report(done);
+      },
+    };
+  };
   // Names with the same target share one check (a hostile index.json of N entries
   // pointing at one index of N manifests costs N, not N²).
   const byTarget = new Map<string, ImageCheck>();
@@ -443,7 +458,7 @@ export async function checkImages(
     const key = `${r.target.digest} ${r.target.size} ${r.target.mediaType}`;
     let check = byTarget.get(key);
     if (!check) {
-      check = await checkImage(store, r, shared);
+      check = await checkImage(store, r, counted(shared));
       byTarget.set(key, check);
     }
     out.push({ ...check, name: r.name });
@@ -467,7 +482,7 @@ export async function checkImages(
     const key = `${target.digest} ${target.size} ${target.mediaType}`;
     let check = again.get(key);
     if (!check) {
-      check = await checkImage(store, { name: c.name, target }, fresh);
+      check = await checkImage(store, { name: c.name, target }, counted(fresh));
       again.set(key, check);
     }
     kept.push({ ...check, name: c.name });

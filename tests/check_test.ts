@@ -330,3 +330,16 @@ Deno.test("lading images check also checks index.json entries without a name, by
     assertStringIncludes(bad.stderr, "1 problem image found");
   });
 });
+
+Deno.test("checkImages reports one running total of bytes hashed across images, never going back", async () => {
+  await withTempDir(async (dir) => {
+    const store = await openFsStore(dir);
+    await importBytes(store, (await multiArchive("example.com/a:1", "a")).bytes);
+    await importBytes(store, (await multiArchive("example.com/b:1", "b")).bytes);
+    const seen: number[] = [];
+    const checks = await checkImages(store, undefined, { onProgress: (n) => seen.push(n) });
+    assertEquals(checks.length, 2);
+    assert(seen.length > 2, String(seen));
+    for (let i = 1; i < seen.length; i++) assert(seen[i] >= seen[i - 1], String(seen));
+  });
+});
