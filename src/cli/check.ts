@@ -146,7 +146,14 @@ export const imagesCheck: Command = {
         unnamed = loose.length;
       }
       const isUnnamed = (i: number) => i >= records.length - unnamed;
-      const progress = new Progress(io, "checking", undefined, { quiet: !!f.values.quiet });
+      // A total (for the time left) when every image is checked: the bytes of the store's
+      // blobs, about what the check re-hashes.
+      let total: number | undefined;
+      if (io.stderrIsTerminal && !f.values.quiet && !f.values.quick && !f.positionals.length) {
+        total = 0;
+        for await (const b of store.list()) total += b.size;
+      }
+      const progress = new Progress(io, "checking", total, { quiet: !!f.values.quiet });
       let last = 0;
       const results = await checkImages(store, records, {
         verify: !f.values.quick,

@@ -398,6 +398,10 @@ Deno.test("a layer command on a terminal shows progress and erases it before its
     assert(r.stderr.endsWith("\r\x1b[K"), JSON.stringify(r.stderr));
     const q = await lading(store, ["ls", "-q", "example.com/demo:1"], { terminal: true });
     assertEquals(q.stderr, "");
+    // images check of the whole store knows its total (so the time left).
+    const check = await lading(store, ["images", "check"], { terminal: true });
+    assertEquals(check.code, 0, show(check));
+    assertMatch(check.stderr, /checking {2}\[[= ]+\] {2}[\d.]+ k?B \/ [\d.]+ kB/);
   });
 });
 
