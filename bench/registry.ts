@@ -8,6 +8,7 @@
  * | floor | (informational) | `bench/registry_floor.ts`: fetch + node:crypto sha256 + write |
  * | floor variants | (informational) | the fetch alone; the streams in 2 worker threads; in the calling thread and 1 worker (lading's split on 2 cores) |
  * | re-pull | the same pull again, twice per run (must add no blob) | goal ≤ 0.2 s |
+ * | re-pull CPU | user+sys of those re-pulls (GNU time) | `lading --version`'s |
  * | start-up | `images ls` / `images inspect` of the pulled store | `lading --version` |
  * | push | `lading push --plain-http` into an empty registry | `skopeo copy oci:<layout> docker://…` into an empty registry |
  * | second push | the same push again (must upload nothing) | the first push |
