@@ -1,7 +1,8 @@
 /**
- * Import benchmark: `lading import` of an oci-archive against the floor (`cp` of the
- * archive plus `openssl dgst -sha256` of it) and against `skopeo copy oci-archive: oci:`,
- * plus the peak RSS of `lading import` on a 1 GiB archive.
+ * Import benchmark: `lading import` of an oci-archive, and of the same image as an OCI
+ * layout folder, against the floor (`cp` of the archive plus `openssl dgst -sha256` of it)
+ * and against `skopeo copy oci-archive: oci:`, plus the peak RSS of `lading import` on a
+ * 1 GiB archive.
  *
  * Every timing is the wall time of fresh processes, the median of several runs, with a
  * warm page cache (each tool reads the archive once untimed first). lading runs as a user
@@ -175,11 +176,16 @@ export async function benchImport(
     log(verbose, `skopeo skipped: ${(e as Error).message.split("\n")[0]}`);
   }
 
-  // lading import into a fresh store, then re-import into the same store.
+  // lading import into a fresh store, then re-import into the same store; and the same
+  // image as an OCI layout folder into another fresh store (interleaved run by run).
   const imports: number[] = [];
   const reimports: number[] = [];
+  const folderImports: number[] = [];
   let counts = "";
   for (let i = 0; i < runs; i++) {
+    const folderStore = await fresh(`${scratch}/lading-folder-${i}`);
+    folderImports.push((await timed(deno, ladingArgs(folderStore, image.layoutDir))).seconds);
+    await fresh(folderStore);
     const store = await fresh(`${scratch}/lading-${i}`);
     const t = await timed(deno, ladingArgs(store, archive));
     imports.push(t.seconds);
@@ -199,6 +205,8 @@ export async function benchImport(
   const reimport = median(reimports);
   log(verbose, `lading import: ${fmtRuns(imports)} (${counts})`);
   log(verbose, `lading re-import: ${fmtRuns(reimports)}`);
+  const folder = median(folderImports);
+  log(verbose, `lading import of the layout folder: ${fmtRuns(folderImports)}`);
 
   results.push({
     name: `floor: cp + openssl dgst -sha256 (${mb} MB)`,
@@ -227,6 +235,15 @@ export async function benchImport(
     referenceName: "floor",
     goal: 2.0,
     note: skopeo !== undefined ? `${(lading / skopeo).toFixed(2)}× skopeo` : undefined,
+  });
+  results.push({
+    name: `lading import (the same image as an OCI layout folder)`,
+    value: folder,
+    reference: floor,
+    ratio: folder / floor,
+    unit: "s",
+    referenceName: "floor",
+    note: "informational: each blob read and hashed once, as from the archive",
   });
   results.push({
     name: "lading re-import (nothing new)",
