@@ -102,9 +102,11 @@ export const logoutCommand: Command = {
     if (f.positionals.length !== 1) throw new UsageError("logout takes exactly one registry host");
     const host = hostOf(f.positionals[0]);
     const removed = await removeLogin(host, { env: io });
-    if (!removed) throw new InvalidInputError(`not logged in to ${host}`);
+    // Like `docker logout`: having nothing to remove is not an error, but it is said.
     if (f.values.json) io.out(json({ host, removed }));
-    else if (!f.values.quiet) io.err(`Removed login credentials for ${host}\n`);
+    else if (!f.values.quiet) {
+      io.err(removed ? `Removed login credentials for ${host}\n` : `Not logged in to ${host}\n`);
+    }
     return 0;
   },
 };

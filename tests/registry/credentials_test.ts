@@ -213,8 +213,16 @@ Deno.test("lading login checks the password with the registry, saves it, and pul
     assertEquals(pulled.code, 0, pulled.stderr);
     assertEquals(JSON.parse(pulled.stdout).digest, img.manifest.descriptor.digest);
     assert(!pulled.stderr.includes(reg.password!));
-    assertEquals((await lading(["logout", reg.host], env)).code, 0);
-    assertEquals((await lading(["logout", reg.host], env)).code, 1);
+    const out = await lading(["logout", reg.host], env);
+    assertEquals(out.code, 0, out.stderr);
+    assertEquals(out.stderr, `Removed login credentials for ${reg.host}\n`);
+    // Like docker: logging out twice is not an error, but the second one says so.
+    const again = await lading(["logout", reg.host], env);
+    assertEquals(again.code, 0, again.stderr);
+    assertEquals(again.stderr, `Not logged in to ${reg.host}\n`);
+    const againJson = await lading(["logout", "--json", reg.host], env);
+    assertEquals(againJson.code, 0, againJson.stderr);
+    assertEquals(JSON.parse(againJson.stdout), { host: reg.host, removed: false });
     assertEquals((await lading(["pull"], env)).code, 2);
   });
 });
