@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { type Digest, digestBytes, parseDigest, shortDigest } from "../digest.ts";
+import { type Digest, digestBytes, isDigest, parseDigest, shortDigest } from "../digest.ts";
 import {
   DigestMismatchError,
   InvalidInputError,
@@ -653,6 +653,9 @@ export class RegistryClient {
   /**
    * Puts a manifest or index under a tag or its digest. Returns the digest the registry
    * reports and whether it answered `OCI-Subject` (it handles the referrers itself).
+   *
+   * @throws {DigestMismatchError} when the registry answers a `Docker-Content-Digest` other
+   * than the digest of the bytes sent (it changed the manifest).
    */
   async putManifest(
     repo: string,
@@ -670,10 +673,21 @@ export class RegistryClient {
     });
     if (res.status !== 201 && res.status !== 200) await this.#failure(res, what);
     await res.body?.cancel();
-    return {
-      digest: res.headers.get("docker-content-digest") ?? undefined,
-      subject: res.headers.has("oci-subject"),
-    };
+    const header = res.headers.get("docker-content-digest") ?? undefined;
+    if (header !== undefined) {
+      // The registry names what it stored; anything but the digest of the bytes sent means
+      // it rewrote the manifest, and the image pushed is not the one the user has.
+      const algorithm = isDigest(header) ? parseDigest(header).algorithm : "sha256";
+      const sent = await digestBytes(await this.#rt(), manifest.bytes, { algorithm });
+      if (header !== sent) {
+        throw new DigestMismatchError(
+          `Cannot ${what}: the registry answered Docker-Content-Digest ${header}, but the manifest sent hashes to ${sent} (the registry changed the manifest)`,
+          sent,
+          header,
+        );
+      }
+    }
+    return { digest: header, subject: res.headers.has("oci-subject") };
   }
 }
 

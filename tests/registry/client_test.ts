@@ -126,6 +126,47 @@ Deno.test("resolve() of a tag warns when Docker-Content-Digest disagrees with th
   assertMatch(warnings[0], /Docker-Content-Digest/);
 });
 
+Deno.test("putManifest() accepts a Docker-Content-Digest equal to the digest of the bytes sent", async () => {
+  const digest = await sha(manifestBody);
+  const { c } = client(() =>
+    new Response(null, { status: 201, headers: { "docker-content-digest": digest } })
+  );
+  const r = await c.putManifest("a/b", "v1", {
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    bytes: manifestBody,
+  });
+  assertEquals(r.digest, digest);
+});
+
+Deno.test("putManifest() fails in one line when the registry answers another Docker-Content-Digest (it changed the manifest)", async () => {
+  const other = `sha256:${"c".repeat(64)}`;
+  const { c } = client(() =>
+    new Response(null, { status: 201, headers: { "docker-content-digest": other } })
+  );
+  const e = await assertRejects(
+    () =>
+      c.putManifest("a/b", "v1", {
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        bytes: manifestBody,
+      }),
+    DigestMismatchError,
+    "the registry changed the manifest",
+  );
+  assertEquals(e.expected, await sha(manifestBody));
+  assertEquals(e.actual, other);
+  assert(!e.message.includes("\n"), e.message);
+  assertMatch(e.message, new RegExp(`${other}.*${await sha(manifestBody)}`));
+});
+
+Deno.test("putManifest() without a Docker-Content-Digest answer still succeeds", async () => {
+  const { c } = client(() => new Response(null, { status: 201 }));
+  const r = await c.putManifest("a/b", "v1", {
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    bytes: manifestBody,
+  });
+  assertEquals(r.digest, undefined);
+});
+
 Deno.test("resolve() refuses a schema 1 manifest with a clear message", async () => {
   const { c } = client(() =>
     new Response('{"schemaVersion":1,"name":"x","fsLayers":[]}', {
