@@ -57,8 +57,8 @@ Deno.test("export and flatten write into a fifo or device in place (no --force n
 
 Deno.test("Ctrl-C (exit 130) or SIGTERM (exit 143) during flatten -o FILE removes the temporary file", async () => {
   await withDemo(async ({ dir, store }) => {
-    // 96 MB that do not compress: long enough to be interrupted mid-write.
-    const big = new Uint8Array(96 * 1024 * 1024);
+    // 48 MiB that do not compress: long enough to be interrupted mid-write.
+    const big = new Uint8Array(48 * 1024 * 1024);
     for (let i = 0; i < big.byteLength; i += 65536) {
       crypto.getRandomValues(big.subarray(i, i + 65536));
     }
