@@ -123,6 +123,11 @@ export interface BlobProgress {
   readonly done: number;
   /** The blob is finished (`outcome` says how). */
   readonly outcome?: TransferOutcome;
+  /**
+   * The transfer (re)starts here, at `done`: a resumed download starts at the bytes already
+   * there, a retried upload starts again at 0. Bytes below `done` were not moved by it.
+   */
+  readonly restart?: true;
 }
 
 /** Options of {@link copyGraph}. */
@@ -439,6 +444,7 @@ export async function copyGraph(
     let done = 0;
     const open = async (offset = 0) => {
       done = offset;
+      options.onProgress?.({ digest: d.digest, size: d.size, done, restart: true });
       if (n.bytes) return new Blob([n.bytes.subarray(offset) as BlobPart]).stream();
       if (offset > 0) {
         resumed++;

@@ -78,7 +78,8 @@ function progressOf(id: number) {
   const blobs = new Map<string, { done: number; size: number }>();
   let last = 0;
   return (p: BlobProgress) => {
-    blobs.set(p.digest, { done: p.done, size: p.size });
+    // A retried upload starts its blob again: the total does not go back.
+    blobs.set(p.digest, { done: Math.max(p.done, blobs.get(p.digest)?.done ?? 0), size: p.size });
     const now = performance.now();
     if (now - last < 100) return;
     last = now;

@@ -161,9 +161,14 @@ const MAX_BLOB_LINES = 8;
 
 interface BlobState {
   size: number;
+  /** Bytes done in the current attempt (its line). */
   done: number;
+  /** The most bytes it ever had done (the total counts these: a retry does not go back). */
+  high: number;
+  /** Bytes the total counts but this run did not move (already on disk, present, mounted). */
+  skipped: number;
   finished: boolean;
-  /** When its first byte moved, and how many bytes it had then (a resumed download). */
+  /** When the current attempt's first byte moved, and how many bytes it had then. */
   started?: number;
   base: number;
 }
@@ -181,9 +186,8 @@ export class TransferProgress {
   #on: boolean;
   #now: () => number;
   #blobs = new Map<string, BlobState>();
-  /** When the first bytes moved (the total rate counts from there), and the bytes then. */
+  /** When the first bytes moved (the total rate counts from there). */
   #first?: number;
-  #firstBase = 0;
   #last = -Infinity;
   /** Lines on screen now. */
   #lines = 0;
@@ -202,42 +206,46 @@ export class TransferProgress {
     const now = this.#now();
     let b = this.#blobs.get(p.digest);
     if (!b) {
-      b = { size: p.size, done: 0, finished: false, base: 0 };
+      b = { size: p.size, done: 0, high: 0, skipped: 0, finished: false, base: 0 };
       this.#blobs.set(p.digest, b);
     }
-    if (p.done > b.done && b.started === undefined && !p.outcome) {
-      // The first bytes of a transfer (a resumed one starts above 0).
+    if (p.restart || (p.done < b.done && !p.outcome)) {
+      // A new attempt at `p.done`: its line's bytes and rate start again from there; bytes
+      // above what the blob ever had were there before (a resumed download), not moved.
+      if (p.done > b.high) b.skipped += p.done - b.high;
+      b.started = undefined;
+    } else if (p.outcome && b.started === undefined && p.done > b.high) {
+      b.skipped += p.done - b.high; // present or mounted: nothing moved
+    } else if (p.done > b.done && b.started === undefined && !p.outcome) {
+      // The first bytes of an attempt (a resumed one starts above 0).
       b.started = now;
       b.base = b.done;
-      if (this.#first === undefined) {
-        this.#first = now;
-        this.#firstBase = this.#doneBytes();
-      }
+      this.#first ??= now;
     }
     b.done = p.done;
+    b.high = Math.max(b.high, p.done);
     if (p.outcome) b.finished = true;
+    if (p.restart) return;
     if (p.done === 0 && !p.outcome) return; // announced, not started
     if (now - this.#last < 100 && !p.outcome) return;
     this.#last = now;
     this.#draw(now);
   }
 
-  #doneBytes(): number {
-    let done = 0;
-    for (const x of this.#blobs.values()) done += Math.min(x.done, x.size);
-    return done;
-  }
-
   #draw(now: number): void {
     let total = 0;
     let finished = 0;
+    let done = 0;
+    let moved = 0;
     const active: [string, BlobState][] = [];
     for (const [d, x] of this.#blobs) {
       total += x.size;
+      const had = Math.min(x.high, x.size);
+      done += had;
+      moved += Math.max(0, had - x.skipped);
       if (x.finished) finished++;
       else if (x.started !== undefined) active.push([d, x]);
     }
-    const done = this.#doneBytes();
     const lines: string[] = [];
     for (const [d, x] of active.slice(0, MAX_BLOB_LINES)) {
       const moved = Math.min(x.done, x.size) - x.base;
@@ -253,7 +261,7 @@ export class TransferProgress {
     lines.push(
       `${this.#verb} ${finished}/${this.#blobs.size} blobs  ${formatBytes(done)}/${
         formatBytes(total)
-      }  ${rateAndLeft(done - this.#firstBase, total - done, now - (this.#first ?? now))}`,
+      }  ${rateAndLeft(moved, total - done, now - (this.#first ?? now))}`,
     );
     this.#io.err(`${this.#erase()}${lines.join("\n")}\n`);
     this.#lines = lines.length;

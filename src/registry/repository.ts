@@ -127,7 +127,12 @@ export function registryTarget(
       let last = 0;
       const location = sessions.get(d.digest);
       sessions.delete(d.digest);
-      await client.uploadBlob(repo, d, open, {
+      // A retry opens the blob again, and its byte count starts again from 0.
+      const reopen = () => {
+        last = 0;
+        return open();
+      };
+      await client.uploadBlob(repo, d, reopen, {
         chunkSize: options.chunkSize,
         location,
         onProgress: (sent) => {
