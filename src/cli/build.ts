@@ -25,13 +25,13 @@ import {
   type FlagDef,
   json,
   JSON_FLAG,
-  openStore,
   parseCommand,
   platformsOf,
   QUIET_FLAG,
   refuseTerminalInput,
   UsageError,
 } from "./common.ts";
+import { openStore } from "./store_open.ts";
 
 /** The one `--platform` (or none). */
 function onePlatform(values: Record<string, unknown>) {

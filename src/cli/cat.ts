@@ -12,7 +12,8 @@ import { expectRegularFile } from "../layers/resolve.ts";
 import { memberAt, type StoreLayerCache } from "./layer_cache.ts";
 import { mergedListing } from "./merged_cache.ts";
 import { iteratorStream } from "../streams.ts";
-import { type CliIO, type Command, parseCommand, storeDir, UsageError } from "./common.ts";
+import { type CliIO, type Command, parseCommand, UsageError } from "./common.ts";
+import { storeDir } from "./store_open.ts";
 import { chooseLayer, LAYER_FLAGS, readOptions, withImage } from "./layers_common.ts";
 
 /** `cat`. */

@@ -17,13 +17,13 @@ import {
   formatBytes,
   json,
   JSON_FLAG,
-  openStoreForReading,
   parseCommand,
   platformsOf,
   Progress,
   QUIET_FLAG,
   UsageError,
 } from "./common.ts";
+import { openStoreForReading } from "./store_open.ts";
 
 function problemLine(p: BlobProblem): string {
   return `${p.kind}: ${p.message}`;

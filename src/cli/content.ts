@@ -5,16 +5,15 @@
 import {
   type CliIO,
   type Command,
-  findBlob,
   formatBytes,
   json,
   JSON_FLAG,
-  openStoreForReading,
   parseCommand,
   QUIET_FLAG,
   table,
   UsageError,
 } from "./common.ts";
+import { findBlob, openStoreForReading } from "./store_open.ts";
 
 /** `content ls`. */
 export const contentLs: Command = {

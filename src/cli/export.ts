@@ -14,17 +14,15 @@ import {
   formatBytes,
   json,
   JSON_FLAG,
-  openStoreForReading,
   OUTPUT_FLAG,
   parseCommand,
   platformsOf,
   Progress,
   QUIET_FLAG,
   refuseTerminal,
-  removeOwnStoreFiles,
-  storeDir,
   UsageError,
 } from "./common.ts";
+import { openStoreForReading, removeOwnStoreFiles, storeDir } from "./store_open.ts";
 
 /** The export command. */
 export const exportCommand: Command = {

@@ -13,13 +13,13 @@ import {
   type CliIO,
   type Command,
   count,
-  existingStoreDir,
   formatBytes,
   json,
   JSON_FLAG,
   parseCommand,
   UsageError,
 } from "./common.ts";
+import { existingStoreDir } from "./store_open.ts";
 
 /** Partial downloads untouched this long are removed by a plain `gc`. */
 const PARTIAL_MAX_AGE_MS = 24 * 3600 * 1000;

@@ -11,13 +11,13 @@ import {
   type Command,
   json,
   JSON_FLAG,
-  openStoreForReading,
   parseCommand,
   type Parsed,
   PLATFORM_FLAG,
   QUIET_FLAG,
   UsageError,
 } from "./common.ts";
+import { openStoreForReading } from "./store_open.ts";
 
 const GETTER_PLATFORM = {
   ...PLATFORM_FLAG,

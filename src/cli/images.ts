@@ -15,13 +15,13 @@ import {
   formatBytes,
   json,
   JSON_FLAG,
-  openStoreForReading,
   parseCommand,
   PLATFORM_FLAG,
   QUIET_FLAG,
   table,
   UsageError,
 } from "./common.ts";
+import { openStoreForReading } from "./store_open.ts";
 
 /** Compiles a shell-style glob (`*`, `?`, `[abc]`) that matches a whole name. */
 export function globToRegExp(glob: string): RegExp {

@@ -18,17 +18,14 @@ import {
   formatBytes,
   json,
   JSON_FLAG,
-  openStore,
-  openStoreForReading,
   parseCommand,
   platformsOf,
   Progress,
   QUIET_FLAG,
   refuseTerminalInput,
-  removeOwnStoreFiles,
-  storeDir,
   UsageError,
 } from "./common.ts";
+import { openStore, openStoreForReading, removeOwnStoreFiles, storeDir } from "./store_open.ts";
 
 /** Missing blobs listed on stderr (with --allow-missing); `--json` lists all. */
 const MISSING_SHOWN = 5;

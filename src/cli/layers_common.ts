@@ -13,14 +13,13 @@ import type { Store } from "../store/types.ts";
 import {
   type CliIO,
   type FlagDef,
-  openStoreForReading,
   type Parsed,
   PLATFORM_FLAG,
   Progress,
   QUIET_FLAG,
-  storeDir,
   UsageError,
 } from "./common.ts";
+import { openStoreForReading, storeDir } from "./store_open.ts";
 import { storeLayerCache } from "./layer_cache.ts";
 import { TYPE_CHAR } from "../layers/merged_listing.ts";
 import type { Digest } from "../digest.ts";

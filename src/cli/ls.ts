@@ -10,15 +10,8 @@ import type { LayerEntry } from "../layers/layer_reader.ts";
 import { normalizeEntryPath, parentPath, ROOT } from "../layers/path.ts";
 import type { Store } from "../store/types.ts";
 import { DigestMismatchError } from "../errors.ts";
-import {
-  type CliIO,
-  type Command,
-  json,
-  JSON_FLAG,
-  parseCommand,
-  storeDir,
-  UsageError,
-} from "./common.ts";
+import { type CliIO, type Command, json, JSON_FLAG, parseCommand, UsageError } from "./common.ts";
+import { storeDir } from "./store_open.ts";
 import type { StoreLayerCache } from "./layer_cache.ts";
 import { mergedListing } from "./merged_cache.ts";
 import {

@@ -13,14 +13,13 @@ import {
   type CliIO,
   type Command,
   count,
-  findBlob,
   json,
   JSON_FLAG,
-  openStoreForReading,
   parseCommand,
   QUIET_FLAG,
   UsageError,
 } from "./common.ts";
+import { findBlob, openStoreForReading } from "./store_open.ts";
 
 /** `images rm`. */
 export const imagesRm: Command = {

@@ -12,12 +12,12 @@ import {
   formatBytes,
   json,
   JSON_FLAG,
-  openStore,
   parseCommand,
   platformsOf,
   QUIET_FLAG,
   UsageError,
 } from "./common.ts";
+import { openStore } from "./store_open.ts";
 import {
   clientFlags,
   clientFor,

@@ -13,13 +13,13 @@ import {
   formatBytes,
   json,
   JSON_FLAG,
-  openStoreForReading,
   parseCommand,
   type Parsed,
   platformsOf,
   QUIET_FLAG,
   UsageError,
 } from "./common.ts";
+import { openStoreForReading } from "./store_open.ts";
 import {
   type ClientFlags,
   clientFlags,
